@@ -1,0 +1,181 @@
+"""The camera interface and the fault-tolerant wrapper every source runs inside."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+
+from inspection.errors import CameraError
+from inspection.types import Frame
+
+log = logging.getLogger(__name__)
+
+
+class GrabFailed(Exception):
+    """One grab failed (incomplete buffer, timeout on a software trigger); the camera is still there."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class CameraLost(Exception):
+    """The camera went away (unplugged, closed, network gone); it must be reopened."""
+
+
+class EndOfStream(Exception):
+    """A finite source (folder, video file) has no more frames."""
+
+
+@dataclass
+class CameraStatus:
+    state: str = "closed"  # closed | open | reconnecting | ended
+    frames: int = 0
+    failed_grabs: int = 0
+    incomplete_buffers: int = 0
+    timeouts: int = 0
+    unreadable_images: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+    last_fault: str | None = None
+
+    @property
+    def faults(self) -> int:
+        return self.failed_grabs + self.timeouts + self.unreadable_images + self.disconnects
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "faults": self.faults}
+
+
+class CameraSource(ABC):
+    """One camera. ``grab`` returns one frame: for a triggered source, one part.
+
+    ``grab`` returns None when no part came within the timeout (hardware trigger idle), raises
+    :class:`GrabFailed` for a bad frame, :class:`CameraLost` when the device is gone and
+    :class:`EndOfStream` at the end of a finite source.
+    """
+
+    name: str = "camera"
+    paced_by_station: bool = False  # True: a frame is taken only when asked for (software trigger, files)
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def grab(self) -> Frame | None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name}
+
+
+class ResilientCamera:
+    """Runs a source so that faults never stop the station: count, back off, reopen, go on.
+
+    The first ``open`` is strict: a camera that is not there at start-up is a configuration error.
+    """
+
+    def __init__(
+        self,
+        source: CameraSource,
+        stop: threading.Event,
+        backoff_initial_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+        max_consecutive_failures: int = 5,
+    ) -> None:
+        self.source = source
+        self.status = CameraStatus()
+        self._stop = stop
+        self._backoff_initial = backoff_initial_s
+        self._backoff_max = backoff_max_s
+        self._max_failures = max_consecutive_failures
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def open(self) -> None:
+        self.source.open()
+        self.status.state = "open"
+
+    def close(self) -> None:
+        try:
+            self.source.close()
+        finally:
+            if self.status.state != "ended":
+                self.status.state = "closed"
+
+    def next_frame(self) -> Frame | None:
+        """The next good frame; None when stopping or when the stream has ended."""
+        failures_in_a_row = 0
+        while not self._stop.is_set():
+            if self.status.state == "reconnecting" and not self._reopen():
+                continue
+            try:
+                frame = self.source.grab()
+            except EndOfStream:
+                self.status.state = "ended"
+                return None
+            except GrabFailed as exc:
+                self._count(exc.kind, str(exc))
+                failures_in_a_row += 1
+                if failures_in_a_row >= self._max_failures:
+                    self._lose(f"{failures_in_a_row} failed grabs in a row")
+                    failures_in_a_row = 0
+                continue
+            except CameraLost as exc:
+                self._lose(str(exc))
+                continue
+            if frame is None:
+                continue  # idle: no trigger within the timeout
+            self.status.frames += 1
+            return frame
+        return None
+
+    def _count(self, kind: str, message: str) -> None:
+        with self._lock:
+            if kind == "incomplete":
+                self.status.incomplete_buffers += 1
+                self.status.failed_grabs += 1
+            elif kind == "timeout":
+                self.status.timeouts += 1
+            elif kind == "unreadable":
+                self.status.unreadable_images += 1
+            else:
+                self.status.failed_grabs += 1
+            self.status.last_fault = message
+        log.warning("%s: %s", self.name, message)
+
+    def _lose(self, why: str) -> None:
+        with self._lock:
+            self.status.disconnects += 1
+            self.status.state = "reconnecting"
+            self.status.last_fault = f"camera lost: {why}"
+        log.warning("%s: camera lost (%s); reconnecting", self.name, why)
+        try:
+            self.source.close()
+        except Exception:  # a vanished device may not close cleanly
+            log.debug("close after loss failed", exc_info=True)
+        self._delay = self._backoff_initial
+
+    def _reopen(self) -> bool:
+        delay = getattr(self, "_delay", self._backoff_initial)
+        if self._stop.wait(delay):
+            return False
+        try:
+            self.source.open()
+        except (CameraError, CameraLost, GrabFailed, OSError, RuntimeError) as exc:
+            self._delay = min(delay * 2, self._backoff_max)
+            self.status.last_fault = f"reconnect failed: {exc}"
+            log.info("%s: reconnect failed (%s); next try in %.1f s", self.name, exc, self._delay)
+            return False
+        with self._lock:
+            self.status.reconnects += 1
+            self.status.state = "open"
+        log.info("%s: camera is back", self.name)
+        return True

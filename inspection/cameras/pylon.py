@@ -1,0 +1,252 @@
+"""Basler cameras through pypylon, including pylon's camera emulator (``PYLON_CAMEMU``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from inspection.cameras.base import CameraLost, CameraSource, GrabFailed
+from inspection.config import PylonCamera
+from inspection.errors import CameraError
+from inspection.types import Frame
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def enable_emulation(count: int) -> None:
+    """Ask pylon for ``count`` emulated cameras; must happen before pypylon is imported."""
+    if count > 0 and int(os.environ.get("PYLON_CAMEMU", "0") or 0) < count:
+        os.environ["PYLON_CAMEMU"] = str(count)
+
+
+def _pylon() -> Any:
+    from pypylon import pylon  # noqa: PLC0415  (optional SDK, imported only here)
+
+    return pylon
+
+
+def list_pylon_cameras() -> list[dict[str, str]]:
+    pylon = _pylon()
+    devices = pylon.TlFactory.GetInstance().EnumerateDevices()
+    return [
+        {
+            "serial": d.GetSerialNumber(),
+            "model": d.GetModelName(),
+            "user_name": d.GetUserDefinedName(),
+            "interface": d.GetDeviceClass(),
+            "emulated": str(d.GetDeviceClass() == "BaslerCamEmu").lower(),
+        }
+        for d in devices
+    ]
+
+
+class PylonSource(CameraSource):
+    def __init__(self, config: PylonCamera) -> None:
+        self.config = config
+        enable_emulation(config.emulated)
+        self.name = config.serial or config.user_name or "pylon"
+        self._camera: Any = None
+        self._index = 0
+        self._replay: list[str] = []
+        self._last_trigger = 0.0
+        self.paced_by_station = config.trigger.mode == "software" and config.trigger.interval_ms == 0
+
+    # ------------------------------------------------------------ lifecycle
+    def open(self) -> None:
+        pylon = _pylon()
+        factory = pylon.TlFactory.GetInstance()
+        try:
+            devices = factory.EnumerateDevices()
+        except Exception as exc:
+            raise CameraLost(f"cannot enumerate pylon cameras: {exc}") from None
+        device = self._select(devices)
+        camera = pylon.InstantCamera(factory.CreateDevice(device))
+        try:
+            camera.Open()
+            self._configure(camera)
+            strategy = (
+                pylon.GrabStrategy_LatestImageOnly
+                if self.config.trigger.mode == "free_run"
+                else pylon.GrabStrategy_OneByOne
+            )
+            camera.StartGrabbing(strategy)
+        except Exception as exc:
+            camera.Close()
+            raise CameraError(f"camera {self.name}: cannot be configured ({_message(exc)})") from None
+        self._camera = camera
+        self.name = device.GetSerialNumber()
+
+    def _select(self, devices: Any) -> Any:
+        wanted_serial, wanted_name = self.config.serial, self.config.user_name
+        for device in devices:
+            if wanted_serial and device.GetSerialNumber() != wanted_serial:
+                continue
+            if wanted_name and device.GetUserDefinedName() != wanted_name:
+                continue
+            return device
+        found = ", ".join(f"{d.GetSerialNumber()} ({d.GetModelName()})" for d in devices) or "none"
+        wanted = f"serial {wanted_serial}" if wanted_serial else f"user name {wanted_name}" if wanted_name else "any"
+        raise CameraError(
+            f"no pylon camera with {wanted} is connected (found: {found}); check the cable and "
+            "'camera.serial' in the station config, or run 'inspection cameras'"
+        )
+
+    def _configure(self, camera: Any) -> None:
+        c = self.config
+        if c.image_folder is not None:
+            self._use_image_folder(camera, c.image_folder)
+        _set(camera, "PixelFormat", c.pixel_format)
+        if c.width is not None:
+            _set(camera, "Width", c.width)
+        if c.height is not None:
+            _set(camera, "Height", c.height)
+        _set(camera, "OffsetX", c.offset_x)
+        _set(camera, "OffsetY", c.offset_y)
+        if c.exposure_us is not None:
+            _set_first(camera, ("ExposureTime", "ExposureTimeAbs"), c.exposure_us)
+        if c.gain is not None:
+            _set_first(camera, ("Gain", "GainRaw"), c.gain)
+        if c.frame_rate is not None:
+            _set(camera, "AcquisitionFrameRateEnable", True)
+            _set_first(camera, ("AcquisitionFrameRate", "AcquisitionFrameRateAbs"), c.frame_rate)
+        _set(camera, "TriggerSelector", "FrameStart")
+        if c.trigger.mode == "free_run":
+            _set(camera, "TriggerMode", "Off")
+        else:
+            _set(camera, "TriggerMode", "On")
+            if c.trigger.mode == "software":
+                _set(camera, "TriggerSource", "Software")
+            else:
+                _set(camera, "TriggerSource", c.trigger.line)
+                _set(camera, "TriggerActivation", c.trigger.activation)
+
+    def _use_image_folder(self, camera: Any, folder: Path) -> None:
+        if camera.GetDeviceInfo().GetDeviceClass() != "BaslerCamEmu":
+            raise CameraError(f"camera {self.name}: 'image_folder' only works with an emulated camera")
+        if not folder.is_dir():
+            raise CameraError(f"{folder}: image folder for the emulated camera not found")
+        # pylon replays the folder's images in name order, one per frame.
+        self._replay = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._replay:
+            raise CameraError(f"{folder}: no images to replay (png, jpg, bmp, tif)")
+        first = cv2.imread(str(folder / self._replay[0]), cv2.IMREAD_UNCHANGED)
+        camera.ImageFilename.Value = str(folder)
+        camera.ImageFileMode.Value = "On"
+        _set(camera, "TestImageSelector", "Off")
+        if first is not None and self.config.width is None and self.config.height is None:
+            _set(camera, "Width", int(first.shape[1]))
+            _set(camera, "Height", int(first.shape[0]))
+
+    def close(self) -> None:
+        camera, self._camera = self._camera, None
+        if camera is None:
+            return
+        try:
+            if camera.IsGrabbing():
+                camera.StopGrabbing()
+        finally:
+            camera.Close()
+
+    # ------------------------------------------------------------ grabbing
+    def grab(self) -> Frame | None:
+        pylon = _pylon()
+        camera = self._camera
+        if camera is None or not camera.IsOpen() or camera.IsCameraDeviceRemoved():
+            raise CameraLost("device closed or removed")
+        started = time.perf_counter()
+        try:
+            if self.config.trigger.mode == "software":
+                self._pace()
+                if not camera.WaitForFrameTriggerReady(self.config.timeout_ms, pylon.TimeoutHandling_Return):
+                    raise GrabFailed("timeout", "camera not ready for a software trigger in time")
+                camera.ExecuteSoftwareTrigger()
+            result = camera.RetrieveResult(self.config.timeout_ms, pylon.TimeoutHandling_Return)
+        except GrabFailed:
+            raise
+        except Exception as exc:  # pylon raises RuntimeException & co. for a vanished device
+            raise CameraLost(_message(exc)) from None
+        if result is None or not result.IsValid():
+            if self.config.trigger.mode == "hardware":
+                return None  # no part arrived: idle, not a fault
+            raise GrabFailed("timeout", f"no image within {self.config.timeout_ms} ms")
+        try:
+            if not result.GrabSucceeded():
+                raise GrabFailed("incomplete", f"grab failed: {result.GetErrorDescription()}")
+            image = self._to_numpy(result)
+            number = int(result.ImageNumber)
+        finally:
+            result.Release()
+        self._index += 1
+        source_name = self._replay[(number - 1) % len(self._replay)] if self._replay else None
+        return Frame(
+            image=image,
+            camera=self.name,
+            index=self._index,
+            source_name=source_name,
+            triggered=self.config.trigger.mode != "free_run",
+            grab_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _pace(self) -> None:
+        interval = self.config.trigger.interval_ms / 1000
+        if interval > 0:
+            wait = self._last_trigger + interval - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+        self._last_trigger = time.perf_counter()
+
+    def _to_numpy(self, result: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:
+        array = np.array(result.GetArray(), dtype=np.uint8, copy=True)
+        if self.config.pixel_format == "RGB8":
+            array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+        return array
+
+    def describe(self) -> dict[str, str]:
+        info = {"name": self.name, "type": "pylon"}
+        if self._camera is not None:
+            device = self._camera.GetDeviceInfo()
+            info.update(model=device.GetModelName(), serial=device.GetSerialNumber())
+        return info
+
+
+def _node(camera: Any, name: str) -> Any:
+    try:
+        node = camera.GetNodeMap().GetNode(name)
+    except Exception:
+        return None
+    return node
+
+
+def _set(camera: Any, name: str, value: object) -> None:
+    """Set a feature if the camera has it and it is writable (models differ)."""
+    node = _node(camera, name)
+    if node is None:
+        return
+    from pypylon import genicam  # noqa: PLC0415
+
+    if not genicam.IsWritable(node):
+        return
+    try:
+        node.SetValue(value)
+    except Exception as exc:
+        raise CameraError(f"cannot set {name}={value!r}: {_message(exc)}") from None
+
+
+def _set_first(camera: Any, names: tuple[str, ...], value: float) -> None:
+    for name in names:
+        if _node(camera, name) is not None:
+            node = _node(camera, name)
+            from pypylon import genicam  # noqa: PLC0415
+
+            if genicam.IsWritable(node):
+                node.SetValue(type(node.GetValue())(value))
+                return
+
+
+def _message(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,97 @@
+"""``inspection bench``: bare detector vs full station throughput, measured in one run."""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from inspection.cameras.folder import list_images, read_image
+from inspection.config import FolderCamera, PylonCamera, StationConfig, load_station_config
+from inspection.errors import StationError
+from inspection.pipeline import Station
+from inspection.types import Image
+
+
+def _replay_images(config: StationConfig) -> list[Image]:
+    camera = config.camera
+    if isinstance(camera, PylonCamera) and camera.image_folder is not None:
+        folder = camera.image_folder
+    elif isinstance(camera, FolderCamera):
+        folder = camera.path
+    else:
+        raise StationError("bench needs a replayable camera: a pylon emulator with image_folder, or a folder")
+    images = [image for path in list_images(folder) if (image := read_image(path)) is not None]
+    if not images:
+        raise StationError(f"{folder}: no readable images to benchmark with")
+    return images
+
+
+def measure(config_path: Path, parts: int) -> dict[str, object]:
+    config = load_station_config(config_path)
+    with tempfile.TemporaryDirectory(prefix="inspection-bench-") as data_dir:
+        storage = config.storage.model_copy(update={"data_dir": Path(data_dir), "database_url": None})
+        config = config.model_copy(update={"storage": storage})
+        station = Station(config)
+        try:
+            images = _replay_images(config)
+            detector = station.detector
+            started = time.perf_counter()
+            for i in range(parts):
+                detector.predict([images[i % len(images)]])
+            detector_s = time.perf_counter() - started
+
+            started = time.perf_counter()
+            summary = station.run(parts=parts)
+            station_s = time.perf_counter() - started
+        finally:
+            station.close()
+        written = summary.records_written
+        stored_images = sum(1 for p in (Path(data_dir) / "images").rglob("*") if p.is_file())
+    stats = summary.stats
+    latency = stats["latency_ms"]
+    cycle = latency.get("cycle", {}) if isinstance(latency, dict) else {}
+    detector_fps = parts / detector_s
+    station_fps = written / station_s
+    return {
+        "parts": parts,
+        "detector_fps": round(detector_fps, 2),
+        "station_fps": round(station_fps, 2),
+        "ratio": round(station_fps / detector_fps, 3),
+        "latency_ms_median": cycle.get("median", 0.0),
+        "latency_ms_p99": cycle.get("p99", 0.0),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "records_written": written,
+        "images_written": stored_images,
+        "camera_faults": summary.camera["faults"],
+        "model": detector.info.name,
+        "backend": detector.info.backend,
+        "device": detector.info.device,
+        "imgsz": detector.info.imgsz,
+        "machine": f"{platform.machine()} {psutil.cpu_count(logical=True)} CPUs, "
+        f"{round(psutil.virtual_memory().total / 2**30)} GiB, {platform.processor() or 'cpu'}",
+    }
+
+
+def run_bench(config_path: Path, parts: int, as_json: bool) -> int:
+    if parts < 1:
+        raise StationError("--parts must be at least 1")
+    result = measure(config_path, parts)
+    if as_json:
+        print(json.dumps(result))
+        return 0
+    print(f"model            {result['model']} ({result['backend']} on {result['device']}, {result['imgsz']} px)")
+    print(f"machine          {result['machine']}")
+    print(f"parts            {result['parts']} per measurement")
+    print(f"detector alone   {result['detector_fps']} images/s")
+    print(f"full station     {result['station_fps']} parts/s (camera -> detector -> rules -> record + image)")
+    print(f"ratio            {result['ratio']}  (station / bare detector)")
+    print(f"cycle latency    median {result['latency_ms_median']} ms, p99 {result['latency_ms_p99']} ms")
+    print(f"peak RSS         {result['peak_rss_mb']} MB")
+    print(f"written          {result['records_written']} records, {result['images_written']} images")
+    return 0

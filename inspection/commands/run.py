@@ -1,0 +1,94 @@
+"""``inspection run``: the station with a live status line and a summary at the end."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from inspection.config import load_station_config
+from inspection.pipeline import RunSummary, Station
+
+
+def status_line(status: dict[str, object]) -> str:
+    camera = status.get("camera", {})
+    faults = camera.get("faults", 0) if isinstance(camera, dict) else 0
+    yield_pct = status.get("yield_pct")
+    yield_text = f"{yield_pct:.1f}%" if isinstance(yield_pct, float) else "-"
+    return (
+        f"parts {status['parts']} | pass {status['pass']} | fail {status['fail']} | yield {yield_text} | "
+        f"{status['parts_per_s']:.1f} parts/s | faults {faults} | written {status.get('records_written', 0)}"
+    )
+
+
+def print_summary(summary: RunSummary) -> None:
+    stats = summary.stats
+    latency = stats.get("latency_ms", {})
+    cycle = latency.get("cycle", {}) if isinstance(latency, dict) else {}
+    detect = latency.get("detect", {}) if isinstance(latency, dict) else {}
+    camera = summary.camera
+    print("---- station summary ----")
+    print(f"started        {summary.started_at}")
+    print(
+        f"parts          {stats['parts']}  (pass {stats['pass']}, fail {stats['fail']}, yield "
+        f"{stats['yield_pct'] if stats['yield_pct'] is not None else '-'}%)"
+    )
+    print(f"throughput     {stats['parts_per_s']} parts/s over {stats['elapsed_s']} s")
+    print(
+        f"latency        detect median {detect.get('median', 0)} ms, p99 {detect.get('p99', 0)} ms; "
+        f"cycle median {cycle.get('median', 0)} ms, p99 {cycle.get('p99', 0)} ms"
+    )
+    print(f"records        {summary.records_written} written to {summary.database}")
+    print(f"images         {summary.data_dir}/images")
+    print(
+        f"camera faults  {camera['faults']} (failed grabs {camera['failed_grabs']}, incomplete buffers "
+        f"{camera['incomplete_buffers']}, timeouts {camera['timeouts']}, disconnects {camera['disconnects']}, "
+        f"reconnects {camera['reconnects']})"
+    )
+    print(f"overruns       {stats['overruns']}  dropped preview frames {stats['dropped_preview']}")
+    print(f"start-up       {summary.reconciliation}")
+    for error in summary.errors:
+        print(f"ERROR          {error}")
+
+
+def run_station(config_path: Path, parts: int | None, duration: float | None, quiet: bool = False) -> int:
+    config = load_station_config(config_path)
+    station = Station(config)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        if station.stopping:
+            return
+        print("\nstopping: finishing and recording the parts already grabbed ...", file=sys.stderr)
+        station.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    live = sys.stderr.isatty() and not quiet
+    last_print = [0.0]
+
+    def on_tick(status: dict[str, object]) -> None:
+        if quiet:
+            return
+        now = time.monotonic()
+        if live:
+            print("\r" + status_line(status), end="", file=sys.stderr, flush=True)
+        elif now - last_print[0] >= 5.0:
+            print(status_line(status), file=sys.stderr, flush=True)
+            last_print[0] = now
+
+    try:
+        print(
+            f"station {config.station}: camera {station.camera.name}, recipe {station.recipe.name} "
+            f"v{station.recipe.version}, model {station.detector.info.name} on {station.detector.info.device}",
+            file=sys.stderr,
+        )
+        summary = station.run(parts=parts, duration_s=duration, on_tick=on_tick)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        station.close()
+    if live:
+        print(file=sys.stderr)
+    print_summary(summary)
+    return 1 if summary.errors else 0

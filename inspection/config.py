@@ -1,0 +1,209 @@
+"""Station and recipe configuration: YAML validated by pydantic, unknown keys rejected.
+
+Relative paths in a file are resolved against that file's folder, so a config can be moved
+together with its recipes, models and images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from inspection.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = PROJECT_ROOT / "configs" / "demo_station.yaml"
+DEMO_RECIPE = PROJECT_ROOT / "configs" / "recipes" / "deeppcb.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Box = tuple[float, float, float, float]
+
+
+# ---------------------------------------------------------------- recipe
+class ClassRule(_Strict):
+    """When detections of one class make a part FAIL."""
+
+    min_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    min_area_px: float = Field(0.0, ge=0.0, description="smaller boxes (px^2) are ignored")
+    max_count: int = Field(0, ge=0, description="more than this many kept detections -> FAIL")
+
+
+class Recipe(_Strict):
+    name: str
+    version: str = "1"
+    model: Path
+    classes: list[str] = Field(min_length=1)
+    default_rule: ClassRule = ClassRule()
+    rules: dict[str, ClassRule] = {}
+    roi: Box | None = Field(None, description="only detections whose centre lies inside count")
+    ignore: list[Box] = Field(default_factory=list, description="detections centred here never count")
+    imgsz: int = Field(640, ge=32, le=4096, description="detector input size (pixels, square)")
+    iou: float = Field(0.5, gt=0.0, le=1.0, description="non-maximum suppression IoU")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _rules_name_known_classes(self) -> Recipe:
+        unknown = sorted(set(self.rules) - set(self.classes))
+        if unknown:
+            raise ValueError(f"rules for unknown classes {unknown}; the recipe's classes are {self.classes}")
+        return self
+
+    def rule_for(self, label: str) -> ClassRule:
+        return self.rules.get(label, self.default_rule)
+
+
+# ---------------------------------------------------------------- cameras
+class Trigger(_Strict):
+    mode: Literal["free_run", "software", "hardware"] = "software"
+    line: str = Field("Line1", description="input line for a hardware trigger")
+    activation: Literal["RisingEdge", "FallingEdge", "AnyEdge", "LevelHigh", "LevelLow"] = "RisingEdge"
+    interval_ms: float = Field(0.0, ge=0.0, description="software trigger period; 0 = as fast as the station runs")
+
+
+class Reconnect(_Strict):
+    initial_s: float = Field(0.2, gt=0.0)
+    max_s: float = Field(5.0, gt=0.0)
+    max_consecutive_failures: int = Field(5, ge=1, description="grab failures in a row before reopening")
+
+
+class PylonCamera(_Strict):
+    type: Literal["pylon"] = "pylon"
+    serial: str | None = Field(None, description="serial number; or user_name; or neither for the first camera")
+    user_name: str | None = None
+    emulated: int = Field(0, ge=0, le=16, description="number of pylon emulated cameras to create (PYLON_CAMEMU)")
+    image_folder: Path | None = Field(None, description="emulator only: replay the images in this folder")
+    pixel_format: Literal["Mono8", "BGR8", "RGB8"] = "Mono8"
+    exposure_us: float | None = Field(None, gt=0.0)
+    gain: float | None = Field(None, ge=0.0)
+    width: int | None = Field(None, gt=0)
+    height: int | None = Field(None, gt=0)
+    offset_x: int = Field(0, ge=0)
+    offset_y: int = Field(0, ge=0)
+    frame_rate: float | None = Field(None, gt=0.0)
+    trigger: Trigger = Trigger()
+    timeout_ms: int = Field(2000, gt=0)
+    reconnect: Reconnect = Reconnect()
+
+
+class OpenCvCamera(_Strict):
+    type: Literal["opencv"] = "opencv"
+    source: int | str = Field(description="USB device index, video file path, or rtsp:// / http:// URL")
+    width: int | None = Field(None, gt=0)
+    height: int | None = Field(None, gt=0)
+    frame_rate: float | None = Field(None, gt=0.0)
+    loop: bool = Field(False, description="video files: start again at the end")
+    reconnect: Reconnect = Reconnect()
+
+
+class FolderCamera(_Strict):
+    type: Literal["folder"] = "folder"
+    path: Path = Field(description="a folder or a glob pattern of images")
+    loop: bool = False
+    grayscale: bool = False
+    trigger: Trigger = Trigger()
+
+
+CameraConfig = Annotated[PylonCamera | OpenCvCamera | FolderCamera, Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- station
+class Storage(_Strict):
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in data_dir")
+    archive: Literal["all", "fail", "none"] = "all"
+    image_format: Literal["png", "jpg", "bmp"] = Field("png", description="png/bmp are lossless")
+    jpeg_quality: int = Field(95, ge=1, le=100)
+    annotated: bool = Field(False, description="also store a copy with the boxes drawn")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'inspection.db').resolve()}"
+
+
+class PipelineSettings(_Strict):
+    queue_size: int = Field(4, ge=1, le=1024, description="frames grabbed ahead of detection")
+    record_queue_size: int = Field(256, ge=1)
+    device: str = Field("auto", description="auto (CUDA when present), cpu, cuda, cuda:N")
+    warmup: bool = True
+
+
+class StationConfig(_Strict):
+    station: str = "station-1"
+    camera: CameraConfig
+    recipe: Path
+    storage: Storage = Storage()
+    pipeline: PipelineSettings = PipelineSettings()
+
+
+# ---------------------------------------------------------------- loading
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
+def describe_validation_error(path: Path, error: ValidationError) -> str:
+    """One line naming each bad key and what is wrong with it."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-")) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            parts.append(f"unknown key '{where}'")
+        else:
+            parts.append(f"'{where}': {item['msg']}")
+    return f"{path}: " + "; ".join(parts)
+
+
+def _resolve(base: Path, value: Path) -> Path:
+    return value if value.is_absolute() else (base / value).resolve()
+
+
+def load_recipe(path: Path) -> Recipe:
+    path = Path(path)
+    data = _read_yaml(path)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from None
+    return recipe.model_copy(update={"model": _resolve(path.parent, recipe.model)})
+
+
+def load_station_config(path: Path) -> StationConfig:
+    path = Path(path)
+    data = _read_yaml(path)
+    try:
+        config = StationConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from None
+    base = path.parent
+    camera = config.camera
+    if isinstance(camera, PylonCamera) and camera.image_folder is not None:
+        camera = camera.model_copy(update={"image_folder": _resolve(base, camera.image_folder)})
+    elif isinstance(camera, FolderCamera):
+        camera = camera.model_copy(update={"path": _resolve(base, camera.path)})
+    storage = config.storage.model_copy(update={"data_dir": _resolve(base, config.storage.data_dir)})
+    return config.model_copy(update={"camera": camera, "recipe": _resolve(base, config.recipe), "storage": storage})

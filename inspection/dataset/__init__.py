@@ -1,0 +1,1 @@
+"""Dataset import: turn labelled image sets into the YOLO layout that training takes."""

@@ -1,0 +1,52 @@
+"""ONNX Runtime backend for exported models (CUDA/TensorRT execution providers when present)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+
+from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.detectors.processing import FloatArray
+from inspection.errors import ModelError
+
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class OnnxDetector(Detector):
+    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5) -> None:
+        import onnxruntime as ort  # noqa: PLC0415
+
+        available = ort.get_available_providers()
+        providers = ["CPUExecutionProvider"] if device == "cpu" else [p for p in PREFERRED_PROVIDERS if p in available]
+        try:
+            session = ort.InferenceSession(str(path), providers=providers)
+        except Exception as exc:
+            raise ModelError(f"{path}: cannot load ONNX model ({type(exc).__name__}: {exc})") from None
+        meta = session.get_modelmeta().custom_metadata_map
+        classes = _class_names(meta.get("names"), path)
+        shape = session.get_inputs()[0].shape
+        if isinstance(shape[2], int) and shape[2] != imgsz:
+            imgsz = shape[2]  # a static export fixes the input size
+        self._session = session
+        self._input = session.get_inputs()[0].name
+        self.iou = iou
+        used = session.get_providers()[0].replace("ExecutionProvider", "").lower()
+        self.info = ModelInfo(model_name(path), path, file_sha256(path), classes, "onnxruntime", used, imgsz)
+
+    def _forward(self, batch: FloatArray) -> FloatArray:
+        outputs = self._session.run(None, {self._input: batch})
+        return np.asarray(outputs[0], dtype=np.float32)
+
+
+def _class_names(raw: str | None, path: Path) -> list[str]:
+    if not raw:
+        raise ModelError(
+            f"{path}: the ONNX file has no class names in its metadata; export it with "
+            "'inspection export' (or ultralytics) so the names travel with it"
+        )
+    names = ast.literal_eval(raw)
+    if isinstance(names, dict):
+        return [str(names[i]) for i in sorted(names)]
+    return [str(n) for n in names]

@@ -1,0 +1,56 @@
+"""ultralytics ``.pt`` weights, run as a plain PyTorch module on CUDA when present, else CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.detectors.processing import FloatArray
+from inspection.errors import ModelError
+from inspection.offline import make_ultralytics_offline
+
+
+def pick_torch_device(requested: str) -> str:
+    import torch  # noqa: PLC0415
+
+    if requested == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"device '{requested}' asked for, but no CUDA GPU is available; use device: auto or cpu")
+    return requested
+
+
+class UltralyticsDetector(Detector):
+    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5) -> None:
+        make_ultralytics_offline()
+        import torch  # noqa: PLC0415
+        from ultralytics.nn.tasks import load_checkpoint  # noqa: PLC0415
+
+        self._torch = torch
+        self.device = pick_torch_device(device)
+        try:
+            model, _ = load_checkpoint(str(path), device=self.device, fuse=True)
+        except Exception as exc:  # corrupt or foreign file: many error types
+            raise ModelError(
+                f"{path}: cannot load model weights ({type(exc).__name__}: {exc}); check the file or export it again"
+            ) from None
+        model = model.float().eval()
+        names: Any = getattr(model, "names", None)
+        if not isinstance(names, dict | list) or getattr(model, "task", "detect") != "detect":
+            raise ModelError(f"{path}: not a YOLO detection model")
+        classes = [names[i] for i in range(len(names))] if isinstance(names, dict) else list(names)
+        self._model = model
+        self.iou = iou
+        self.info = ModelInfo(model_name(path), path, file_sha256(path), classes, "ultralytics", self.device, imgsz)
+
+    def _forward(self, batch: FloatArray) -> FloatArray:
+        torch = self._torch
+        with torch.inference_mode():
+            tensor = torch.from_numpy(batch).to(self.device)
+            output = self._model(tensor)
+            if isinstance(output, tuple | list):
+                output = output[0]
+            return np.asarray(output.float().cpu().numpy(), dtype=np.float32)

@@ -1,0 +1,42 @@
+"""Keep third-party ML libraries quiet and offline: no downloads, no analytics, no online checks.
+
+Call :func:`make_ultralytics_offline` before ``import ultralytics`` (every adapter module does).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_DONE = False
+
+
+def make_ultralytics_offline(config_dir: Path | None = None) -> None:
+    """Set the environment so ultralytics never touches the network.
+
+    - ``YOLO_OFFLINE=1``: its online check answers "offline" without a DNS lookup, so no asset,
+      font or AMP-check weight download is attempted and no hub call is made.
+    - ``YOLO_CONFIG_DIR``: a private settings folder whose settings file has ``sync: false``
+      (no analytics/events, no crash reports), written before ultralytics reads it.
+    """
+    global _DONE
+    if _DONE:
+        return
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "False")
+    if "YOLO_CONFIG_DIR" not in os.environ:
+        base = config_dir or Path(tempfile.gettempdir()) / f"inspection-ultralytics-{os.getuid()}"
+        base.mkdir(parents=True, exist_ok=True)
+        os.environ["YOLO_CONFIG_DIR"] = str(base)
+    settings_dir = Path(os.environ["YOLO_CONFIG_DIR"]) / "Ultralytics"
+    settings_dir.mkdir(parents=True, exist_ok=True)
+    settings = settings_dir / "settings.json"
+    if not settings.exists():
+        settings.write_text('{"sync": false, "hub": false}\n')
+    from ultralytics.utils import SETTINGS  # noqa: PLC0415  (must come after the environment)
+
+    if SETTINGS.get("sync"):
+        SETTINGS.update({"sync": False})
+    _DONE = True

@@ -1,0 +1,284 @@
+"""The running station: grab -> detect + decide -> record, as workers joined by bounded queues.
+
+Overflow policy: a triggered frame is never dropped. When the detection queue is full, the grab
+worker waits (the camera is not triggered again until there is room) and the wait is counted as an
+overrun. Frames of a free-running live source keep only the newest one (drops counted).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from inspection.cameras import ResilientCamera, make_camera
+from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
+from inspection.detectors import Detector, load_detector
+from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged
+from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
+from inspection.recorder.database import open_database
+from inspection.recorder.store import PendingRecord, RecordWriter, reconcile_store
+from inspection.rules import decide
+from inspection.stats import LiveStats
+from inspection.types import Frame, InspectionRecord
+
+log = logging.getLogger(__name__)
+_END = None
+
+
+def recipe_floor(recipe: Recipe) -> float:
+    """The lowest confidence any rule looks at: the detector need not report less."""
+    rules = [recipe.default_rule, *recipe.rules.values()]
+    return min(rule.min_confidence for rule in rules)
+
+
+def inspect_frame(frame: Frame, detector: Detector, recipe: Recipe, station: str) -> InspectionRecord:
+    started = time.perf_counter()
+    detections = detector.predict([frame.image])[0]
+    detected = time.perf_counter()
+    decision = decide(detections, recipe)
+    decided = time.perf_counter()
+    latencies = {
+        "grab": frame.grab_ms,
+        "detect": (detected - started) * 1000,
+        "decide": (decided - detected) * 1000,
+        "cycle": (time.time() - frame.timestamp) * 1000 + frame.grab_ms,
+    }
+    return InspectionRecord(
+        id=InspectionRecord.new_id(),
+        timestamp=frame.timestamp,
+        station=station,
+        camera=frame.camera,
+        recipe_name=recipe.name,
+        recipe_version=recipe.version,
+        model_name=detector.info.name,
+        model_sha256=detector.info.sha256,
+        verdict=decision.verdict,
+        reasons=decision.reasons,
+        detections=tuple(detections),
+        kept=decision.kept,
+        latencies_ms=latencies,
+        part_serial=frame.part_serial,
+        source_name=frame.source_name,
+    )
+
+
+@dataclass
+class RunSummary:
+    stats: dict[str, object]
+    camera: dict[str, object]
+    records_written: int
+    reconciliation: str
+    started_at: str
+    database: str
+    data_dir: str
+    errors: list[str] = field(default_factory=list)
+
+
+class Station:
+    """Build once from a config (every check that can fail does so here), then ``run``."""
+
+    def __init__(self, config: StationConfig, bus: EventBus | None = None) -> None:
+        self.config = config
+        self.bus = bus or EventBus()
+        self.recipe = load_recipe(config.recipe)
+        storage = config.storage
+        check_writable(storage.data_dir)
+        self.database_url = storage.resolved_database_url()
+        self.engine = open_database(self.database_url)
+        policy = ArchivePolicy(storage.archive, storage.image_format, storage.jpeg_quality, storage.annotated)
+        self.archive = ImageArchive(storage.data_dir, policy)
+        self.reconciliation: Reconciliation = reconcile_store(self.engine, self.archive)
+        if self.reconciliation.orphans_moved or self.reconciliation.partial_files_removed:
+            log.warning("start-up reconciliation: %s", self.reconciliation)
+        self.detector = load_detector(
+            self.recipe.model,
+            self.recipe.imgsz,
+            config.pipeline.device,
+            self.recipe.iou,
+            expected_classes=self.recipe.classes,
+            warm_up=config.pipeline.warmup,
+        )
+        self.detector.min_confidence = recipe_floor(self.recipe)
+        self._stop = threading.Event()
+        reconnect: Reconnect = getattr(config.camera, "reconnect", Reconnect())
+        self.camera = ResilientCamera(
+            make_camera(config.camera),
+            self._stop,
+            reconnect.initial_s,
+            reconnect.max_s,
+            reconnect.max_consecutive_failures,
+        )
+        self.stats = LiveStats()
+        # Frames waiting for detection; ``_slots`` bounds them (queue_size) so that the end marker
+        # can always be queued behind the last frame.
+        self._frames: queue.Queue[Frame | None] = queue.Queue()
+        self._slots = threading.Semaphore(config.pipeline.queue_size)
+        self.writer = RecordWriter(
+            self.engine,
+            self.archive,
+            config.pipeline.record_queue_size,
+            on_written=lambda record: self.bus.publish(RecordWritten(record)),
+        )
+        self._errors: list[str] = []
+        self._last_faults = 0
+
+    # ------------------------------------------------------------ control
+    def stop(self) -> None:
+        """Stop grabbing; every part already grabbed is still inspected and recorded."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(
+        self,
+        parts: int | None = None,
+        duration_s: float | None = None,
+        on_tick: Callable[[dict[str, object]], None] | None = None,
+        tick_s: float = 0.5,
+    ) -> RunSummary:
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.bus.publish(StateChanged("starting"))
+        self.camera.open()
+        self.writer.start()
+        grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
+        detector = threading.Thread(target=self._detect_loop, name="detect", daemon=True)
+        self.stats = LiveStats()
+        grabber.start()
+        detector.start()
+        self.bus.publish(StateChanged("running"))
+        deadline = time.monotonic() + duration_s if duration_s else None
+        try:
+            while detector.is_alive():
+                detector.join(tick_s)
+                if deadline and time.monotonic() >= deadline:
+                    self.stop()
+                self._publish_faults()
+                if on_tick is not None:
+                    on_tick(self.status())
+        except KeyboardInterrupt:
+            self.stop()
+            detector.join()
+        finally:
+            self.bus.publish(StateChanged("stopping"))
+            self.stop()
+            grabber.join(timeout=10)
+            detector.join()
+            self.writer.close()
+            self.camera.close()
+            self.bus.publish(StateChanged("stopped"))
+        if self.writer.error is not None:
+            self._errors.append(f"record writer: {self.writer.error}")
+        return RunSummary(
+            stats=self.stats.snapshot(),
+            camera=self.camera.status.as_dict(),
+            records_written=self.writer.written,
+            reconciliation=str(self.reconciliation),
+            started_at=started_at,
+            database=self.database_url,
+            data_dir=str(self.config.storage.data_dir),
+            errors=self._errors,
+        )
+
+    def status(self) -> dict[str, object]:
+        snapshot = self.stats.snapshot()
+        snapshot["queues"] = {"frames": self._frames.qsize(), "records": self.writer.depth()}
+        snapshot["camera"] = self.camera.status.as_dict()
+        snapshot["records_written"] = self.writer.written
+        snapshot["events_dropped"] = self.bus.dropped
+        return snapshot
+
+    def close(self) -> None:
+        self.detector.close()
+        self.bus.close()
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ workers
+    def _grab_loop(self, parts: int | None) -> None:
+        grabbed = 0
+        paced = self.camera.source.paced_by_station
+        try:
+            while not self._stop.is_set() and (parts is None or grabbed < parts):
+                if paced and not self._wait_for_slot():
+                    break  # stopping
+                frame = self.camera.next_frame()
+                if frame is None:
+                    if paced:
+                        self._slots.release()
+                    break
+                grabbed += 1
+                self._enqueue(frame, have_slot=paced)
+        except Exception as exc:
+            log.exception("grab worker failed")
+            self._errors.append(f"camera: {exc}")
+        finally:
+            self._frames.put(_END)  # the queue is unbounded: the slots bound it
+
+    def _wait_for_slot(self) -> bool:
+        """Paced sources (software trigger) are triggered only when the detector has room."""
+        while not self._stop.is_set():
+            if self._slots.acquire(timeout=0.2):
+                return True
+        return False
+
+    def _enqueue(self, frame: Frame, have_slot: bool) -> None:
+        if have_slot:
+            self._frames.put(frame)
+            return
+        if self._slots.acquire(blocking=False):
+            self._frames.put(frame)
+            return
+        if not frame.triggered:  # live preview: the newest frame replaces the oldest waiting one
+            try:
+                self._frames.get_nowait()
+                self.stats.dropped_preview += 1
+            except queue.Empty:
+                pass
+            self._frames.put(frame)  # takes over the dropped frame's slot
+            return
+        # A part arrived while detection is behind: it waits (never dropped) and the overrun is counted.
+        self.stats.overruns += 1
+        if self.stats.overruns == 1 or self.stats.overruns % 100 == 0:
+            log.warning("overrun: detection is behind the camera (%d so far); parts wait", self.stats.overruns)
+        self._slots.acquire()
+        self._frames.put(frame)
+
+    def _detect_loop(self) -> None:
+        try:
+            while True:
+                frame = self._frames.get()
+                if frame is _END:
+                    return
+                self._slots.release()
+                record = inspect_frame(frame, self.detector, self.recipe, self.config.station)
+                self.writer.submit(PendingRecord(record, frame.image))
+                self.stats.add_part(record.verdict.value, record.latencies_ms)
+                self.bus.publish(InspectionDone(record, frame))
+        except Exception as exc:
+            log.exception("detect worker failed")
+            self._errors.append(f"detector: {exc}")
+            self.stop()
+            self._drain()
+
+    def _drain(self) -> None:
+        """After a detector failure, keep the grab worker from blocking on a full queue."""
+        while True:
+            try:
+                frame = self._frames.get(timeout=1.0)
+                if frame is _END:
+                    return
+                self._slots.release()
+            except queue.Empty:
+                return
+
+    def _publish_faults(self) -> None:
+        status = self.camera.status
+        if status.faults != self._last_faults:
+            self._last_faults = status.faults
+            self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status.as_dict()))

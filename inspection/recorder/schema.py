@@ -1,0 +1,58 @@
+"""Database tables. Changes go through an Alembic migration in ``migrations/versions``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class InspectionRow(Base):
+    __tablename__ = "inspections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    station: Mapped[str] = mapped_column(String(64), index=True)
+    camera: Mapped[str] = mapped_column(String(128))
+    recipe_name: Mapped[str] = mapped_column(String(128), index=True)
+    recipe_version: Mapped[str] = mapped_column(String(32))
+    model_name: Mapped[str] = mapped_column(String(128))
+    model_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    part_serial: Mapped[str | None] = mapped_column(String(128), index=True)
+    verdict: Mapped[str] = mapped_column(String(8), index=True)
+    reasons: Mapped[str] = mapped_column(Text, doc="JSON list of human-readable reasons")
+    grab_ms: Mapped[float] = mapped_column(Float)
+    detect_ms: Mapped[float] = mapped_column(Float)
+    decide_ms: Mapped[float] = mapped_column(Float)
+    cycle_ms: Mapped[float] = mapped_column(Float, doc="frame grabbed -> verdict")
+    source_name: Mapped[str | None] = mapped_column(String(256))
+    image_path: Mapped[str | None] = mapped_column(String(512), doc="relative to the data folder")
+    annotated_path: Mapped[str | None] = mapped_column(String(512))
+
+    detections: Mapped[list[DetectionRow]] = relationship(back_populates="inspection")
+
+
+class DetectionRow(Base):
+    __tablename__ = "detections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64), index=True)
+    class_id: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    x2: Mapped[float] = mapped_column(Float)
+    y2: Mapped[float] = mapped_column(Float)
+    area: Mapped[float] = mapped_column(Float)
+    counted: Mapped[bool] = mapped_column(Boolean, doc="whether it counted towards the verdict")
+
+    inspection: Mapped[InspectionRow] = relationship(back_populates="detections")
+
+
+Index("ix_inspections_station_time", InspectionRow.station, InspectionRow.created_at)

@@ -1,0 +1,44 @@
+"""Turn detections into a verdict with the active recipe's rules."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from inspection.config import Box, Recipe
+from inspection.types import Decision, Detection, Verdict
+
+
+def _centre_inside(detection: Detection, region: Box) -> bool:
+    x1, y1, x2, y2 = detection.box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
+def counts(detection: Detection, recipe: Recipe) -> bool:
+    """Whether a detection counts towards the verdict under the recipe's filters."""
+    rule = recipe.rule_for(detection.label)
+    if detection.confidence < rule.min_confidence or detection.area < rule.min_area_px:
+        return False
+    if recipe.roi is not None and not _centre_inside(detection, recipe.roi):
+        return False
+    return not any(_centre_inside(detection, region) for region in recipe.ignore)
+
+
+def decide(detections: list[Detection], recipe: Recipe) -> Decision:
+    """PASS unless some class has more kept detections than its rule allows.
+
+    Each reason reads like "2 x short >= 0.50" (count, class, the confidence that made them count).
+    """
+    kept = tuple(d for d in detections if counts(d, recipe))
+    per_class = Counter(d.label for d in kept)
+    reasons = []
+    for label in recipe.classes:
+        number = per_class.get(label, 0)
+        rule = recipe.rule_for(label)
+        if number > rule.max_count:
+            reason = f"{number} x {label} >= {rule.min_confidence:.2f}"
+            if rule.max_count:
+                reason += f" (max {rule.max_count})"
+            reasons.append(reason)
+    verdict = Verdict.FAIL if reasons else Verdict.PASS
+    return Decision(verdict, tuple(reasons), kept)
