@@ -30,7 +30,7 @@ def _inspect(args: argparse.Namespace) -> int:
 def _cameras(args: argparse.Namespace) -> int:
     from inspection.commands.cameras import list_cameras  # noqa: PLC0415
 
-    return list_cameras(args.emulated, args.json)
+    return list_cameras(args.emulated, args.json, args.emulator_only)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cameras.add_argument(
         "--emulated", type=int, default=0, metavar="N", help="also create N pylon emulated cameras (PYLON_CAMEMU)"
+    )
+    cameras.add_argument(
+        "--emulator-only",
+        action="store_true",
+        help="look only at pylon's emulator (no GigE discovery broadcast on the network)",
     )
     cameras.add_argument("--json", action="store_true", help="JSON on stdout")
     cameras.set_defaults(handler=_cameras)

@@ -81,7 +81,12 @@ class PylonCamera(_Strict):
     type: Literal["pylon"] = "pylon"
     serial: str | None = Field(None, description="serial number; or user_name; or neither for the first camera")
     user_name: str | None = None
-    emulated: int = Field(0, ge=0, le=16, description="number of pylon emulated cameras to create (PYLON_CAMEMU)")
+    emulated: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="create this many pylon emulated cameras (PYLON_CAMEMU) and look only among them",
+    )
     image_folder: Path | None = Field(None, description="emulator only: replay the images in this folder")
     pixel_format: Literal["Mono8", "BGR8", "RGB8"] = "Mono8"
     exposure_us: float | None = Field(None, gt=0.0)

@@ -30,16 +30,30 @@ def _pylon() -> Any:
     return pylon
 
 
-def list_pylon_cameras() -> list[dict[str, str]]:
-    pylon = _pylon()
-    devices = pylon.TlFactory.GetInstance().EnumerateDevices()
+EMULATOR_TL = "BaslerCamEmu"
+
+
+def enumerate_devices(emulator_only: bool = False) -> list[Any]:
+    """Camera infos; ``emulator_only`` asks only the emulator's transport layer.
+
+    Enumerating every transport layer sends a GigE Vision discovery broadcast on the local network;
+    the emulator-only path sends nothing, which is what a demo or a test machine wants.
+    """
+    factory = _pylon().TlFactory.GetInstance()
+    if emulator_only:
+        return list(factory.CreateTl(EMULATOR_TL).EnumerateDevices())
+    return list(factory.EnumerateDevices())
+
+
+def list_pylon_cameras(emulator_only: bool = False) -> list[dict[str, str]]:
+    devices = enumerate_devices(emulator_only)
     return [
         {
             "serial": d.GetSerialNumber(),
             "model": d.GetModelName(),
             "user_name": d.GetUserDefinedName(),
             "interface": d.GetDeviceClass(),
-            "emulated": str(d.GetDeviceClass() == "BaslerCamEmu").lower(),
+            "emulated": str(d.GetDeviceClass() == EMULATOR_TL).lower(),
         }
         for d in devices
     ]
@@ -56,12 +70,17 @@ class PylonSource(CameraSource):
         self._last_trigger = 0.0
         self.paced_by_station = config.trigger.mode == "software" and config.trigger.interval_ms == 0
 
+    @property
+    def device(self) -> Any:
+        """The open ``pylon.InstantCamera`` (None when closed): for diagnostics and fault injection."""
+        return self._camera
+
     # ------------------------------------------------------------ lifecycle
     def open(self) -> None:
         pylon = _pylon()
         factory = pylon.TlFactory.GetInstance()
         try:
-            devices = factory.EnumerateDevices()
+            devices = enumerate_devices(emulator_only=self.config.emulated > 0)
         except Exception as exc:
             raise CameraLost(f"cannot enumerate pylon cameras: {exc}") from None
         device = self._select(devices)
@@ -126,7 +145,7 @@ class PylonSource(CameraSource):
                 _set(camera, "TriggerActivation", c.trigger.activation)
 
     def _use_image_folder(self, camera: Any, folder: Path) -> None:
-        if camera.GetDeviceInfo().GetDeviceClass() != "BaslerCamEmu":
+        if camera.GetDeviceInfo().GetDeviceClass() != EMULATOR_TL:
             raise CameraError(f"camera {self.name}: 'image_folder' only works with an emulated camera")
         if not folder.is_dir():
             raise CameraError(f"{folder}: image folder for the emulated camera not found")

@@ -8,9 +8,9 @@ from pathlib import Path
 from inspection.cameras.pylon import enable_emulation, list_pylon_cameras
 
 
-def list_cameras(emulated: int, as_json: bool) -> int:
+def list_cameras(emulated: int, as_json: bool, emulator_only: bool = False) -> int:
     enable_emulation(emulated)
-    cameras: list[dict[str, str]] = [{"type": "pylon", **c} for c in list_pylon_cameras()]
+    cameras: list[dict[str, str]] = [{"type": "pylon", **c} for c in list_pylon_cameras(emulator_only)]
     cameras += [
         {"type": "opencv", "source": str(i), "device": str(p)}
         for i, p in enumerate(sorted(Path("/dev").glob("video[0-9]*")))

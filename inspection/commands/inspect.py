@@ -75,6 +75,6 @@ def inspect_paths(
             reasons = "; ".join(decision.reasons)
             print(f"{decision.verdict.value.upper():4}  {shown}" + (f"  ({reasons})" if reasons else ""), flush=True)
     if unreadable:
-        print(f"error: {unreadable} of {len(images)} image(s) could not be read", file=sys.stderr)
+        print(f"{unreadable} of {len(images)} image(s) could not be read", file=sys.stderr)
         return 1
     return 0

@@ -1,0 +1,61 @@
+"""Shared fixtures. Real parts only: pylon's camera emulator, real SQLite files, the bundled model."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYLON_CAMEMU", "2")  # before anything imports pypylon
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_IMAGES = ROOT / "datasets" / "deeppcb-sample" / "images"
+DEMO_RECIPE = ROOT / "configs" / "recipes" / "deeppcb.yaml"
+BUNDLED_MODEL = ROOT / "models" / "deeppcb-yolov8n" / "model.pt"
+
+
+def write_station(tmp_path: Path, camera: dict[str, object] | None = None, **overrides: object) -> Path:
+    """A station YAML in tmp_path: emulated camera replaying the sample, data in tmp_path/data."""
+    config: dict[str, object] = {
+        "station": "test-station",
+        "camera": camera
+        or {
+            "type": "pylon",
+            "emulated": 2,
+            "serial": "0815-0000",
+            "image_folder": str(SAMPLE_IMAGES),
+            "trigger": {"mode": "software"},
+            "timeout_ms": 1000,
+            "reconnect": {"initial_s": 0.05, "max_s": 0.5},
+        },
+        "recipe": str(DEMO_RECIPE),
+        "storage": {"data_dir": str(tmp_path / "data")},
+    }
+    config.update(overrides)
+    path = tmp_path / "station.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``inspection`` command in a fresh interpreter."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "inspection.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def station_yaml(tmp_path: Path) -> Path:
+    return write_station(tmp_path)

@@ -1,0 +1,79 @@
+"""Detector backends: the bundled model, its ONNX export, identical pre/post-processing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import BUNDLED_MODEL, DEMO_RECIPE, SAMPLE_IMAGES
+
+from inspection.config import load_recipe
+from inspection.detectors import load_detector
+from inspection.detectors.processing import letterbox, nms
+from inspection.export import export_onnx
+from inspection.rules import decide
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def test_letterbox_keeps_aspect_and_undoes_exactly() -> None:
+    image = np.zeros((480, 640), dtype=np.uint8)
+    tensor, geometry = letterbox(image, 320)
+    assert tensor.shape == (3, 320, 320)
+    assert geometry.scale == pytest.approx(0.5)
+    assert (geometry.pad_x, geometry.pad_y) == (0.0, 40.0)
+    assert tensor[:, :40].max() == pytest.approx(114 / 255)  # grey padding above the image
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=np.float32)
+    scores = np.array([0.6, 0.9, 0.5], dtype=np.float32)
+    assert nms(boxes, scores, 0.5) == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def pt_detector():  # type: ignore[no-untyped-def]
+    recipe = load_recipe(DEMO_RECIPE)
+    detector = load_detector(BUNDLED_MODEL, recipe.imgsz, "cpu", recipe.iou, expected_classes=recipe.classes)
+    detector.min_confidence = 0.25
+    return detector
+
+
+def test_boxes_are_in_original_image_pixels(pt_detector) -> None:  # type: ignore[no-untyped-def]
+    image = cv2.imread(str(sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[0]), cv2.IMREAD_GRAYSCALE)
+    big = cv2.resize(image, (1280, 1280), interpolation=cv2.INTER_NEAREST)
+    small_boxes = [d.box for d in pt_detector.predict([image])[0]]
+    big_boxes = [d.box for d in pt_detector.predict([big])[0]]
+    assert small_boxes, "the bundled model finds defects on a defective board"
+    for box in small_boxes:
+        doubled = tuple(v * 2 for v in box)
+        assert max(_iou(doubled, other) for other in big_boxes) > 0.8
+
+
+def test_onnx_export_gives_the_same_detections_and_verdicts(pt_detector, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    recipe = load_recipe(DEMO_RECIPE)
+    onnx_path = export_onnx(BUNDLED_MODEL, tmp_path / "model.onnx", recipe.imgsz)
+    onnx_detector = load_detector(onnx_path, recipe.imgsz, "cpu", recipe.iou, expected_classes=recipe.classes)
+    onnx_detector.min_confidence = 0.25
+    assert onnx_detector.info.backend == "onnxruntime"
+    compared = 0
+    for path in sorted(SAMPLE_IMAGES.iterdir()):
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        reference = pt_detector.predict([image])[0]
+        exported = onnx_detector.predict([image])[0]
+        assert decide(reference, recipe).verdict == decide(exported, recipe).verdict, path.name
+        strong = [d for d in reference if d.confidence >= 0.3]
+        for det in strong:
+            match = max(exported, key=lambda e: _iou(e.box, det.box) if e.label == det.label else 0.0)
+            assert match.label == det.label and _iou(match.box, det.box) >= 0.9, path.name
+            assert abs(match.confidence - det.confidence) <= 0.02, path.name
+            compared += 1
+    assert compared > 0

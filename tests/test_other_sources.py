@@ -1,0 +1,72 @@
+"""OpenCV (video file) and folder/glob sources run the same station."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import cv2
+from conftest import SAMPLE_IMAGES, write_station
+
+from inspection.cameras.base import EndOfStream, ResilientCamera
+from inspection.cameras.folder import FolderSource
+from inspection.config import FolderCamera, load_station_config
+from inspection.pipeline import Station
+
+
+def _count(data: Path) -> int:
+    with sqlite3.connect(data / "inspection.db") as db:
+        return int(db.execute("SELECT count(*) FROM inspections").fetchone()[0])
+
+
+def test_video_file_every_frame_is_a_part(tmp_path: Path) -> None:
+    video = tmp_path / "line.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 640))
+    images = sorted(SAMPLE_IMAGES.iterdir())[:12]
+    for path in images:
+        writer.write(cv2.imread(str(path)))
+    writer.release()
+    config = write_station(tmp_path, camera={"type": "opencv", "source": str(video)})
+    station = Station(load_station_config(config))
+    try:
+        summary = station.run()  # runs to the end of the file
+    finally:
+        station.close()
+    assert summary.records_written == len(images) == _count(tmp_path / "data")
+    assert summary.camera["state"] == "ended"
+
+
+def test_glob_replay_and_unreadable_files_are_counted_faults(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for path in sorted(SAMPLE_IMAGES.glob("*_temp.jpg"))[:5]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "zz_broken.jpg").write_bytes(b"not an image")
+    config = write_station(tmp_path, camera={"type": "folder", "path": str(folder / "*.jpg")})
+    station = Station(load_station_config(config))
+    try:
+        summary = station.run()
+    finally:
+        station.close()
+    assert summary.records_written == 5
+    assert summary.camera["unreadable_images"] == 1
+
+
+def test_resilient_camera_reports_end_of_stream(tmp_path: Path) -> None:
+    import threading
+
+    source = FolderSource(FolderCamera(path=SAMPLE_IMAGES / "*_test.jpg"))
+    camera = ResilientCamera(source, threading.Event())
+    camera.open()
+    frames = []
+    while (frame := camera.next_frame()) is not None:
+        frames.append(frame)
+    assert len(frames) == len(list(SAMPLE_IMAGES.glob("*_test.jpg")))
+    assert camera.status.state == "ended"
+    assert frames[0].image.ndim == 2  # mono stays mono
+    try:
+        source.grab()
+    except EndOfStream:
+        pass
+    else:
+        raise AssertionError("EndOfStream expected")

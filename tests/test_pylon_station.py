@@ -1,0 +1,105 @@
+"""The station against pylon's camera emulator: exact counts, injected faults, a vanished camera."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from conftest import write_station
+
+from inspection.config import load_station_config
+from inspection.events import InspectionDone
+from inspection.pipeline import Station
+
+
+def _rows_and_images(data_dir: Path) -> tuple[list[tuple[str, str]], list[Path]]:
+    with sqlite3.connect(data_dir / "inspection.db") as db:
+        rows = db.execute("SELECT id, image_path FROM inspections").fetchall()
+    images = [p for p in (data_dir / "images").rglob("*") if p.is_file()]
+    return rows, images
+
+
+def test_n_triggered_parts_give_n_records_and_n_images(station_yaml: Path, tmp_path: Path) -> None:
+    station = Station(load_station_config(station_yaml))
+    try:
+        summary = station.run(parts=40)
+    finally:
+        station.close()
+    rows, images = _rows_and_images(tmp_path / "data")
+    assert summary.records_written == 40
+    assert len(rows) == 40
+    assert len(images) == 40
+    assert {tmp_path / "data" / path for _, path in rows} == set(images)
+    assert summary.stats["overruns"] == 0
+    assert summary.camera["faults"] == 0
+    # Traceability: the emulator replays the sample in name order; the record names the file.
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        names = [r[0] for r in db.execute("SELECT source_name FROM inspections ORDER BY created_at, rowid")]
+    assert (
+        names[0]
+        == sorted(p.name for p in (Path(__file__).parent.parent / "datasets/deeppcb-sample/images").iterdir())[0]
+    )
+
+
+def test_failed_buffers_are_counted_and_the_run_goes_on(station_yaml: Path, tmp_path: Path) -> None:
+    station = Station(load_station_config(station_yaml))
+    injected = threading.Event()
+
+    def inject(event: object) -> None:
+        if isinstance(event, InspectionDone) and event.record.source_name and not injected.is_set():
+            device = station.camera.source.device  # type: ignore[attr-defined]
+            device.ForceFailedBufferCount.Value = 3
+            device.ForceFailedBuffer.Execute()
+            injected.set()
+
+    station.bus.subscribe(inject)
+    try:
+        summary = station.run(parts=30)
+    finally:
+        station.close()
+    assert injected.is_set()
+    assert summary.records_written == 30
+    assert summary.camera["incomplete_buffers"] == 3
+    assert summary.camera["failed_grabs"] == 3
+    rows, images = _rows_and_images(tmp_path / "data")
+    assert len(rows) == len(images) == 30
+
+
+def test_camera_closed_under_the_station_is_reopened(station_yaml: Path, tmp_path: Path) -> None:
+    station = Station(load_station_config(station_yaml))
+    seen = {"parts": 0}
+
+    def pull_the_plug(event: object) -> None:
+        if isinstance(event, InspectionDone):
+            seen["parts"] += 1
+            if seen["parts"] == 10:
+                device = station.camera.source.device  # type: ignore[attr-defined]
+                if device is not None:
+                    device.Close()  # as if the camera had been unplugged
+
+    station.bus.subscribe(pull_the_plug)
+    try:
+        summary = station.run(parts=30)
+    finally:
+        station.close()
+    assert summary.records_written == 30
+    assert summary.camera["disconnects"] >= 1
+    assert summary.camera["reconnects"] >= 1
+    rows, _ = _rows_and_images(tmp_path / "data")
+    assert len(rows) == 30
+
+
+def test_parts_limit_with_fail_only_archive(tmp_path: Path) -> None:
+    config_path = write_station(tmp_path, storage={"data_dir": str(tmp_path / "data"), "archive": "fail"})
+    station = Station(load_station_config(config_path))
+    try:
+        summary = station.run(parts=16)
+    finally:
+        station.close()
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        fails = db.execute("SELECT count(*) FROM inspections WHERE verdict='fail'").fetchone()[0]
+        with_image = db.execute("SELECT count(*) FROM inspections WHERE image_path IS NOT NULL").fetchone()[0]
+    images = [p for p in (tmp_path / "data" / "images").rglob("*") if p.is_file()]
+    assert summary.records_written == 16
+    assert with_image == fails == len(images)
