@@ -45,7 +45,7 @@ def test_reasons_are_human_readable() -> None:
     failed = [r for r in _inspect_sample() if r["verdict"] == "fail"]
     assert failed
     reason = failed[0]["reasons"][0]  # type: ignore[index]
-    count, times, label, at_least, threshold = reason.split()[:5]
+    count, times, _label, at_least, threshold = reason.split()[:5]
     assert int(count) >= 1 and times == "x" and at_least == ">=" and float(threshold) == 0.5
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import cv2
@@ -53,8 +54,6 @@ def test_glob_replay_and_unreadable_files_are_counted_faults(tmp_path: Path) -> 
 
 
 def test_resilient_camera_reports_end_of_stream(tmp_path: Path) -> None:
-    import threading
-
     source = FolderSource(FolderCamera(path=SAMPLE_IMAGES / "*_test.jpg"))
     camera = ResilientCamera(source, threading.Event())
     camera.open()

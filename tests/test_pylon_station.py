@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from conftest import write_station
+from conftest import SAMPLE_IMAGES, write_station
 
 from inspection.config import load_station_config
 from inspection.events import InspectionDone
@@ -103,3 +103,53 @@ def test_parts_limit_with_fail_only_archive(tmp_path: Path) -> None:
     images = [p for p in (tmp_path / "data" / "images").rglob("*") if p.is_file()]
     assert summary.records_written == 16
     assert with_image == fails == len(images)
+
+
+def test_colour_pixel_format_roi_and_annotated_copies(tmp_path: Path) -> None:
+    camera = {
+        "type": "pylon",
+        "emulated": 2,
+        "serial": "0815-0001",
+        "image_folder": str(SAMPLE_IMAGES),
+        "pixel_format": "BGR8",
+        "width": 320,
+        "height": 240,
+        "offset_x": 16,
+        "offset_y": 8,
+        "exposure_us": 5000,
+        "gain": 1,
+        "trigger": {"mode": "software"},
+    }
+    config_path = write_station(
+        tmp_path, camera=camera, storage={"data_dir": str(tmp_path / "data"), "annotated": True}
+    )
+    station = Station(load_station_config(config_path))
+    shapes: list[tuple[int, ...]] = []
+    station.bus.subscribe(lambda e: shapes.append(e.frame.image.shape) if isinstance(e, InspectionDone) else None)
+    try:
+        summary = station.run(parts=4)
+    finally:
+        station.close()
+    station.bus.close()
+    assert summary.records_written == 4
+    assert set(shapes) == {(240, 320, 3)}
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        paths = db.execute("SELECT image_path, annotated_path FROM inspections").fetchall()
+    assert all((tmp_path / "data" / a).is_file() and (tmp_path / "data" / b).is_file() for a, b in paths)
+
+
+def test_hardware_trigger_waits_idle_without_faults(tmp_path: Path) -> None:
+    camera = {
+        "type": "pylon",
+        "emulated": 2,
+        "image_folder": str(SAMPLE_IMAGES),
+        "trigger": {"mode": "hardware", "line": "Line1"},
+        "timeout_ms": 200,
+    }
+    station = Station(load_station_config(write_station(tmp_path, camera=camera)))
+    try:
+        summary = station.run(duration_s=1.5)
+    finally:
+        station.close()
+    assert summary.records_written == 0  # no pulse on Line1: no part, and that is not a fault
+    assert summary.camera["faults"] == 0

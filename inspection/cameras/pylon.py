@@ -119,7 +119,7 @@ class PylonSource(CameraSource):
         c = self.config
         if c.image_folder is not None:
             self._use_image_folder(camera, c.image_folder)
-        _set(camera, "PixelFormat", c.pixel_format)
+        _set_pixel_format(camera, c.pixel_format)
         if c.width is not None:
             _set(camera, "Width", c.width)
         if c.height is not None:
@@ -254,6 +254,19 @@ def _set(camera: Any, name: str, value: object) -> None:
         node.SetValue(value)
     except Exception as exc:
         raise CameraError(f"cannot set {name}={value!r}: {_message(exc)}") from None
+
+
+def _set_pixel_format(camera: Any, wanted: str) -> None:
+    """SFNC names first ("BGR8"), then the older GigE names ("BGR8Packed") that some models use."""
+    node = _node(camera, "PixelFormat")
+    if node is None:
+        return
+    available = set(node.GetSymbolics())
+    for name in (wanted, f"{wanted}Packed"):
+        if name in available:
+            _set(camera, "PixelFormat", name)
+            return
+    raise CameraError(f"camera does not offer pixel format {wanted} (it has: {', '.join(sorted(available))})")
 
 
 def _set_first(camera: Any, names: tuple[str, ...], value: float) -> None:
