@@ -21,7 +21,7 @@ from inspection.detectors import Detector, load_detector
 from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
-from inspection.recorder.store import PendingRecord, RecordWriter, reconcile_store
+from inspection.recorder.store import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter, reconcile_store
 from inspection.rules import decide
 from inspection.stats import LiveStats
 from inspection.types import Frame, InspectionRecord
@@ -103,7 +103,8 @@ class Station:
             expected_classes=self.recipe.classes,
             warm_up=config.pipeline.warmup,
         )
-        self.detector.min_confidence = recipe_floor(self.recipe)
+        # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
+        self.detector.min_confidence = min(recipe_floor(self.recipe), RECORD_MIN_CONFIDENCE)
         self._stop = threading.Event()
         reconnect: Reconnect = getattr(config.camera, "reconnect", Reconnect())
         self.camera = ResilientCamera(
@@ -123,6 +124,7 @@ class Station:
             self.archive,
             config.pipeline.record_queue_size,
             on_written=lambda record: self.bus.publish(RecordWritten(record)),
+            on_latency=self.stats.add_latency,
         )
         self._errors: list[str] = []
         self._last_faults = 0
@@ -149,7 +151,7 @@ class Station:
         self.writer.start()
         grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
         detector = threading.Thread(target=self._detect_loop, name="detect", daemon=True)
-        self.stats = LiveStats()
+        self.stats.started = time.perf_counter()
         grabber.start()
         detector.start()
         self.bus.publish(StateChanged("running"))

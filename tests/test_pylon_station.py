@@ -153,3 +153,21 @@ def test_hardware_trigger_waits_idle_without_faults(tmp_path: Path) -> None:
         station.close()
     assert summary.records_written == 0  # no pulse on Line1: no part, and that is not a fault
     assert summary.camera["faults"] == 0
+
+
+def test_detections_are_stored_with_whether_they_counted(station_yaml: Path, tmp_path: Path) -> None:
+    station = Station(load_station_config(station_yaml))
+    try:
+        summary = station.run(parts=16)
+    finally:
+        station.close()
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        per_part = db.execute(
+            "SELECT i.verdict, coalesce(sum(d.counted), 0), count(d.id), min(d.confidence) FROM inspections i "
+            "LEFT JOIN detections d ON d.inspection_id = i.id GROUP BY i.id"
+        ).fetchall()
+    assert len(per_part) == summary.records_written == 16
+    for verdict, counted, _stored, lowest in per_part:
+        assert (verdict == "fail") == (counted > 0)
+        assert lowest is None or lowest >= 0.25
+    assert "write" in summary.stats["latency_ms"]  # type: ignore[operator]

@@ -28,6 +28,7 @@ def print_summary(summary: RunSummary) -> None:
     latency = stats.get("latency_ms", {})
     cycle = latency.get("cycle", {}) if isinstance(latency, dict) else {}
     detect = latency.get("detect", {}) if isinstance(latency, dict) else {}
+    write = latency.get("write", {}) if isinstance(latency, dict) else {}
     camera = summary.camera
     print("---- station summary ----")
     print(f"started        {summary.started_at}")
@@ -38,7 +39,8 @@ def print_summary(summary: RunSummary) -> None:
     print(f"throughput     {stats['parts_per_s']} parts/s over {stats['elapsed_s']} s")
     print(
         f"latency        detect median {detect.get('median', 0)} ms, p99 {detect.get('p99', 0)} ms; "
-        f"cycle median {cycle.get('median', 0)} ms, p99 {cycle.get('p99', 0)} ms"
+        f"cycle median {cycle.get('median', 0)} ms, p99 {cycle.get('p99', 0)} ms; "
+        f"write median {write.get('median', 0)} ms, p99 {write.get('p99', 0)} ms"
     )
     print(f"records        {summary.records_written} written to {summary.database}")
     print(f"images         {summary.data_dir}/images")

@@ -20,6 +20,7 @@ from inspection.types import Detection, Image, InspectionRecord
 
 log = logging.getLogger(__name__)
 BATCH = 32
+RECORD_MIN_CONFIDENCE = 0.25  # detections below this that did not count are not stored
 _STOP = object()
 
 
@@ -38,8 +39,9 @@ class RecordWriter:
         engine: Engine,
         archive: ImageArchive,
         queue_size: int = 256,
-        record_min_confidence: float = 0.25,
+        record_min_confidence: float = RECORD_MIN_CONFIDENCE,
         on_written: Callable[[InspectionRecord], None] | None = None,
+        on_latency: Callable[[str, float], None] | None = None,
     ) -> None:
         self.engine = engine
         self.archive = archive
@@ -47,8 +49,8 @@ class RecordWriter:
         self._queue: queue.Queue[PendingRecord | object] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
         self._on_written = on_written
+        self._on_latency = on_latency
         self.written = 0
-        self.write_ms: list[float] = []
         self.error: BaseException | None = None
 
     def start(self) -> None:
@@ -120,10 +122,11 @@ class RecordWriter:
             connection.execute(insert(InspectionRow), rows)
             if detections:
                 connection.execute(insert(DetectionRow), detections)
-        elapsed = (time.perf_counter() - started) * 1000 / len(batch)
-        self.write_ms.extend([elapsed] * len(batch))
-        del self.write_ms[:-2000]
+        per_record_ms = (time.perf_counter() - started) * 1000 / len(batch)
         self.written += len(batch)
+        if self._on_latency:
+            for _ in batch:
+                self._on_latency("write", per_record_ms)
         if self._on_written:
             for item in batch:
                 self._on_written(item.record)
