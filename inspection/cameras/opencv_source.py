@@ -36,6 +36,7 @@ class OpenCvSource(CameraSource):
         self._cond = threading.Condition()
         self._reader: threading.Thread | None = None
         self._running = False
+        self.skipped_frames = 0  # live frames replaced by a newer one before the station took them
         self.paced_by_station = not is_live(config.source)  # a video file is read one frame per part
 
     def open(self) -> None:
@@ -89,6 +90,7 @@ class OpenCvSource(CameraSource):
                     raise CameraLost("stream ended or device gone")
                 if self._latest is None or self._latest_seq == self._taken_seq:
                     raise GrabFailed("timeout", "no new frame from the stream within 2 s")
+                self.skipped_frames += self._latest_seq - self._taken_seq - 1
                 image, self._taken_seq = self._latest, self._latest_seq
         self._index += 1
         return Frame(
