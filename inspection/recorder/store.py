@@ -57,9 +57,15 @@ class RecordWriter:
         self._thread.start()
 
     def submit(self, pending: PendingRecord) -> None:
-        if self.error is not None:
-            raise RuntimeError(f"record writer failed: {self.error}")
-        self._queue.put(pending)
+        """Queue a record; waits while the queue is full, fails once the writer has failed."""
+        while True:
+            if self.error is not None:
+                raise RuntimeError(f"record writer failed: {self.error}")
+            try:
+                self._queue.put(pending, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def depth(self) -> int:
         return self._queue.qsize()

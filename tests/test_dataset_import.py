@@ -1,0 +1,55 @@
+"""DeepPCB import: both separators, bad labels reported with file and line, group-held-out split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import SAMPLE_IMAGES
+
+from inspection.dataset.deeppcb import parse_annotation, read_deeppcb, write_yolo_dataset
+
+
+def test_space_and_comma_separated_boxes(tmp_path: Path) -> None:
+    label = tmp_path / "a.txt"
+    label.write_text("10 20 40 60 1\n100,120,140,160,6\n")
+    boxes, problems = parse_annotation(label)
+    assert problems == []
+    assert boxes == [(10.0, 20.0, 40.0, 60.0, 0), (100.0, 120.0, 140.0, 160.0, 5)]
+
+
+def test_bad_lines_are_reported_with_file_and_line(tmp_path: Path) -> None:
+    label = tmp_path / "b.txt"
+    label.write_text("10 20 40 60 1\n10 20 40 60 9\n600 600 700 700 2\nten 20 40 60 1\n1 2 3\n")
+    boxes, problems = parse_annotation(label)
+    assert len(boxes) == 1
+    assert [(p.line, p.message.split()[0]) for p in problems] == [
+        (2, "unknown"),
+        (3, "box"),
+        (4, "not"),
+        (5, "expected"),
+    ]
+    assert str(problems[0]).startswith(f"{label}:2:")
+
+
+def test_import_splits_by_board_group(tmp_path: Path) -> None:
+    root = tmp_path / "deeppcb"
+    for group in ("group11111", "group22222"):
+        images = root / group / group[5:]
+        labels = root / group / f"{group[5:]}_not"
+        images.mkdir(parents=True)
+        labels.mkdir(parents=True)
+        source = sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[0]
+        stem = f"{group[5:]}000"
+        (images / f"{stem}_test.jpg").write_bytes(source.read_bytes())
+        (images / f"{stem}_temp.jpg").write_bytes(source.with_name(source.name.replace("_test", "_temp")).read_bytes())
+        (labels / f"{stem}.txt").write_text("10 20 40 60 2\n")
+    result = read_deeppcb(root)
+    assert result.problems == [] and len(result.pairs) == 2
+    data_yaml = write_yolo_dataset(result, tmp_path / "yolo", val_groups={"group22222"})
+    assert data_yaml.is_file()
+    assert sorted(p.name for p in (tmp_path / "yolo/images/val").iterdir()) == [
+        "22222000_temp.jpg",
+        "22222000_test.jpg",
+    ]
+    assert (tmp_path / "yolo/labels/train/11111000_test.txt").read_text().startswith("1 ")
+    assert (tmp_path / "yolo/labels/train/11111000_temp.txt").read_text() == ""
