@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import sqlite3
 import threading
 from pathlib import Path
@@ -73,9 +75,6 @@ def test_resilient_camera_reports_end_of_stream(tmp_path: Path) -> None:
 
 def test_live_http_stream_keeps_only_the_newest_frame(tmp_path: Path) -> None:
     """A stream served on loopback: the reader thread never builds a backlog, drops are counted."""
-    import functools
-    import http.server
-
     video = tmp_path / "stream.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 640))
     frames = [cv2.imread(str(p)) for p in sorted(SAMPLE_IMAGES.iterdir())]
