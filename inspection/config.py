@@ -7,7 +7,7 @@ together with its recipes, models and images.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,6 +24,7 @@ class _Strict(BaseModel):
 
 
 Box = tuple[float, float, float, float]
+_M = TypeVar("_M", bound=BaseModel)
 
 
 # ---------------------------------------------------------------- recipe
@@ -187,23 +188,22 @@ def _resolve(base: Path, value: Path) -> Path:
     return value if value.is_absolute() else (base / value).resolve()
 
 
-def load_recipe(path: Path) -> Recipe:
-    path = Path(path)
-    data = _read_yaml(path)
+def _validated(model: type[_M], path: Path) -> _M:
     try:
-        recipe = Recipe.model_validate(data)
+        return model.model_validate(_read_yaml(path))
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(path, exc)) from None
+
+
+def load_recipe(path: Path) -> Recipe:
+    path = Path(path)
+    recipe = _validated(Recipe, path)
     return recipe.model_copy(update={"model": _resolve(path.parent, recipe.model)})
 
 
 def load_station_config(path: Path) -> StationConfig:
     path = Path(path)
-    data = _read_yaml(path)
-    try:
-        config = StationConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
+    config = _validated(StationConfig, path)
     base = path.parent
     camera = config.camera
     if isinstance(camera, PylonCamera) and camera.image_folder is not None:

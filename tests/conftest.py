@@ -9,10 +9,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+
+from inspection.config import load_station_config
+from inspection.pipeline import RunSummary, Station
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_IMAGES = ROOT / "datasets" / "deeppcb-sample" / "images"
@@ -59,3 +64,14 @@ def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None)
 @pytest.fixture
 def station_yaml(tmp_path: Path) -> Path:
     return write_station(tmp_path)
+
+
+def run_station(config_path: Path, prepare: Callable[[Station], None] | None = None, **run: Any) -> RunSummary:
+    """Build the real station from a YAML file, let a test subscribe or inject, run it, close it."""
+    station = Station(load_station_config(config_path))
+    try:
+        if prepare is not None:
+            prepare(station)
+        return station.run(**run)
+    finally:
+        station.close()

@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 
 import cv2
-from conftest import SAMPLE_IMAGES, write_station
+from conftest import SAMPLE_IMAGES, run_station, write_station
 
 from inspection.cameras.base import EndOfStream, ResilientCamera
 from inspection.cameras.folder import FolderSource
-from inspection.config import FolderCamera, load_station_config
+from inspection.config import FolderCamera
 from inspection.pipeline import Station
 
 
@@ -30,11 +30,7 @@ def test_video_file_every_frame_is_a_part(tmp_path: Path) -> None:
         writer.write(cv2.imread(str(path)))
     writer.release()
     config = write_station(tmp_path, camera={"type": "opencv", "source": str(video)})
-    station = Station(load_station_config(config))
-    try:
-        summary = station.run()  # runs to the end of the file
-    finally:
-        station.close()
+    summary = run_station(config)  # runs to the end of the file
     assert summary.records_written == len(images) == _count(tmp_path / "data")
     assert summary.camera["state"] == "ended"
 
@@ -46,11 +42,7 @@ def test_glob_replay_and_unreadable_files_are_counted_faults(tmp_path: Path) -> 
         (folder / path.name).write_bytes(path.read_bytes())
     (folder / "zz_broken.jpg").write_bytes(b"not an image")
     config = write_station(tmp_path, camera={"type": "folder", "path": str(folder / "*.jpg")})
-    station = Station(load_station_config(config))
-    try:
-        summary = station.run()
-    finally:
-        station.close()
+    summary = run_station(config)
     assert summary.records_written == 5
     assert summary.camera["unreadable_images"] == 1
 
@@ -88,15 +80,12 @@ def test_live_http_stream_keeps_only_the_newest_frame(tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/stream.avi"
         camera = {"type": "opencv", "source": url, "reconnect": {"initial_s": 0.1, "max_s": 0.2}}
-        station = Station(load_station_config(write_station(tmp_path, camera=camera)))
-        try:
-            summary = station.run(duration_s=3.0)
-        finally:
-            station.close()
+        stations: list[Station] = []
+        summary = run_station(write_station(tmp_path, camera=camera), stations.append, duration_s=3.0)
     finally:
         server.shutdown()
     assert summary.records_written > 0
     assert summary.records_written == _count(tmp_path / "data")
     # The stream is decoded faster than the station inspects: older frames were replaced, not queued.
-    assert station.camera.source.skipped_frames > 0  # type: ignore[attr-defined]
+    assert stations[0].camera.source.skipped_frames > 0  # type: ignore[attr-defined]
     assert summary.stats["overruns"] == 0

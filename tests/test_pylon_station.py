@@ -6,9 +6,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from conftest import SAMPLE_IMAGES, write_station
+from conftest import SAMPLE_IMAGES, run_station, write_station
 
-from inspection.config import load_station_config
 from inspection.events import InspectionDone
 from inspection.pipeline import Station
 
@@ -21,11 +20,7 @@ def _rows_and_images(data_dir: Path) -> tuple[list[tuple[str, str]], list[Path]]
 
 
 def test_n_triggered_parts_give_n_records_and_n_images(station_yaml: Path, tmp_path: Path) -> None:
-    station = Station(load_station_config(station_yaml))
-    try:
-        summary = station.run(parts=40)
-    finally:
-        station.close()
+    summary = run_station(station_yaml, parts=40)
     rows, images = _rows_and_images(tmp_path / "data")
     assert summary.records_written == 40
     assert len(rows) == 40
@@ -36,28 +31,23 @@ def test_n_triggered_parts_give_n_records_and_n_images(station_yaml: Path, tmp_p
     # Traceability: the emulator replays the sample in name order; the record names the file.
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         names = [r[0] for r in db.execute("SELECT source_name FROM inspections ORDER BY created_at, rowid")]
-    assert (
-        names[0]
-        == sorted(p.name for p in (Path(__file__).parent.parent / "datasets/deeppcb-sample/images").iterdir())[0]
-    )
+    assert names[0] == sorted(p.name for p in SAMPLE_IMAGES.iterdir())[0]
 
 
 def test_failed_buffers_are_counted_and_the_run_goes_on(station_yaml: Path, tmp_path: Path) -> None:
-    station = Station(load_station_config(station_yaml))
     injected = threading.Event()
 
-    def inject(event: object) -> None:
-        if isinstance(event, InspectionDone) and event.record.source_name and not injected.is_set():
-            device = station.camera.source.device  # type: ignore[attr-defined]
-            device.ForceFailedBufferCount.Value = 3
-            device.ForceFailedBuffer.Execute()
-            injected.set()
+    def subscribe_injector(station: Station) -> None:
+        def inject(event: object) -> None:
+            if isinstance(event, InspectionDone) and not injected.is_set():
+                device = station.camera.source.device  # type: ignore[attr-defined]
+                device.ForceFailedBufferCount.Value = 3  # the emulator fails the next 3 buffers
+                device.ForceFailedBuffer.Execute()
+                injected.set()
 
-    station.bus.subscribe(inject)
-    try:
-        summary = station.run(parts=30)
-    finally:
-        station.close()
+        station.bus.subscribe(inject)
+
+    summary = run_station(station_yaml, subscribe_injector, parts=30)
     assert injected.is_set()
     assert summary.records_written == 30
     assert summary.camera["incomplete_buffers"] == 3
@@ -67,22 +57,19 @@ def test_failed_buffers_are_counted_and_the_run_goes_on(station_yaml: Path, tmp_
 
 
 def test_camera_closed_under_the_station_is_reopened(station_yaml: Path, tmp_path: Path) -> None:
-    station = Station(load_station_config(station_yaml))
     seen = {"parts": 0}
 
-    def pull_the_plug(event: object) -> None:
-        if isinstance(event, InspectionDone):
-            seen["parts"] += 1
-            if seen["parts"] == 10:
+    def subscribe_unplugger(station: Station) -> None:
+        def pull_the_plug(event: object) -> None:
+            if isinstance(event, InspectionDone):
+                seen["parts"] += 1
                 device = station.camera.source.device  # type: ignore[attr-defined]
-                if device is not None:
+                if seen["parts"] == 10 and device is not None:
                     device.Close()  # as if the camera had been unplugged
 
-    station.bus.subscribe(pull_the_plug)
-    try:
-        summary = station.run(parts=30)
-    finally:
-        station.close()
+        station.bus.subscribe(pull_the_plug)
+
+    summary = run_station(station_yaml, subscribe_unplugger, parts=30)
     assert summary.records_written == 30
     assert summary.camera["disconnects"] >= 1
     assert summary.camera["reconnects"] >= 1
@@ -92,11 +79,7 @@ def test_camera_closed_under_the_station_is_reopened(station_yaml: Path, tmp_pat
 
 def test_parts_limit_with_fail_only_archive(tmp_path: Path) -> None:
     config_path = write_station(tmp_path, storage={"data_dir": str(tmp_path / "data"), "archive": "fail"})
-    station = Station(load_station_config(config_path))
-    try:
-        summary = station.run(parts=16)
-    finally:
-        station.close()
+    summary = run_station(config_path, parts=16)
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         fails = db.execute("SELECT count(*) FROM inspections WHERE verdict='fail'").fetchone()[0]
         with_image = db.execute("SELECT count(*) FROM inspections WHERE image_path IS NOT NULL").fetchone()[0]
@@ -123,14 +106,12 @@ def test_colour_pixel_format_roi_and_annotated_copies(tmp_path: Path) -> None:
     config_path = write_station(
         tmp_path, camera=camera, storage={"data_dir": str(tmp_path / "data"), "annotated": True}
     )
-    station = Station(load_station_config(config_path))
     shapes: list[tuple[int, ...]] = []
-    station.bus.subscribe(lambda e: shapes.append(e.frame.image.shape) if isinstance(e, InspectionDone) else None)
-    try:
-        summary = station.run(parts=4)
-    finally:
-        station.close()
-    station.bus.close()
+
+    def record_shapes(station: Station) -> None:
+        station.bus.subscribe(lambda e: shapes.append(e.frame.image.shape) if isinstance(e, InspectionDone) else None)
+
+    summary = run_station(config_path, record_shapes, parts=4)
     assert summary.records_written == 4
     assert set(shapes) == {(240, 320, 3)}
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
@@ -146,21 +127,13 @@ def test_hardware_trigger_waits_idle_without_faults(tmp_path: Path) -> None:
         "trigger": {"mode": "hardware", "line": "Line1"},
         "timeout_ms": 200,
     }
-    station = Station(load_station_config(write_station(tmp_path, camera=camera)))
-    try:
-        summary = station.run(duration_s=1.5)
-    finally:
-        station.close()
+    summary = run_station(write_station(tmp_path, camera=camera), duration_s=1.5)
     assert summary.records_written == 0  # no pulse on Line1: no part, and that is not a fault
     assert summary.camera["faults"] == 0
 
 
 def test_detections_are_stored_with_whether_they_counted(station_yaml: Path, tmp_path: Path) -> None:
-    station = Station(load_station_config(station_yaml))
-    try:
-        summary = station.run(parts=16)
-    finally:
-        station.close()
+    summary = run_station(station_yaml, parts=16)
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         per_part = db.execute(
             "SELECT i.verdict, coalesce(sum(d.counted), 0), count(d.id), min(d.confidence) FROM inspections i "
