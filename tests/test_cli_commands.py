@@ -1,0 +1,33 @@
+"""``inspection cameras`` and ``inspection bench`` against the emulator and the bundled model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+
+def test_cameras_lists_the_emulated_basler_cameras() -> None:
+    result = run_cli("cameras", "--emulated", "2", "--emulator-only", "--json")
+    assert result.returncode == 0, result.stderr
+    cameras = json.loads(result.stdout)
+    pylon = [c for c in cameras if c["type"] == "pylon"]
+    assert [c["serial"] for c in pylon] == ["0815-0000", "0815-0001"]
+    assert all(c["emulated"] == "true" and c["model"] for c in pylon)
+
+
+def test_bench_json_reports_both_throughputs(station_yaml: Path) -> None:
+    result = run_cli("bench", "--config", str(station_yaml), "--parts", "12", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    for key in ("detector_fps", "station_fps", "ratio", "latency_ms_median", "latency_ms_p99", "peak_rss_mb"):
+        assert figures[key] > 0, key
+    assert abs(figures["ratio"] - figures["station_fps"] / figures["detector_fps"]) < 0.01
+    assert figures["records_written"] == figures["images_written"] == 12
+
+
+def test_every_command_has_help() -> None:
+    for command in ("run", "inspect", "cameras", "bench"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and "usage: inspection" in result.stdout, command
