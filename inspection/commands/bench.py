@@ -73,9 +73,22 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
         "backend": detector.info.backend,
         "device": detector.info.device,
         "imgsz": detector.info.imgsz,
-        "machine": f"{platform.machine()} {psutil.cpu_count(logical=True)} CPUs, "
-        f"{round(psutil.virtual_memory().total / 2**30)} GiB, {platform.processor() or 'cpu'}",
+        "machine": describe_machine(),
     }
+
+
+def describe_machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    memory = round(psutil.virtual_memory().total / 2**30)
+    return (
+        f"{cpu}, {psutil.cpu_count(logical=True)} logical CPUs, {memory} GiB, {platform.system()} {platform.machine()}"
+    )
 
 
 def run_bench(config_path: Path, parts: int, as_json: bool) -> int:
