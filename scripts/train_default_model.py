@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inspection.dataset.deeppcb import read_deeppcb, write_yolo_dataset
+from inspection.dataset.deeppcb import DEEPPCB_CLASSES, read_deeppcb, write_yolo_dataset
+from inspection.model_card import publish
 from inspection.training import TrainSettings, train
 
 VALIDATION_GROUPS = {"group77000"}
@@ -21,7 +22,39 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument(
+        "--publish",
+        type=Path,
+        default=Path("models/deeppcb-yolov8n"),
+        help="folder that receives model.pt and card.yaml",
+    )
+    parser.add_argument("--publish-only", action="store_true", help="publish an already finished run")
     args = parser.parse_args()
+    if not args.publish_only:
+        _train(args)
+    run_dir = args.out / "train"
+    card = {
+        "name": args.publish.name,
+        "architecture": "yolov8n (from scratch, no pretrained weights)",
+        "task": "detect",
+        "classes": list(DEEPPCB_CLASSES),
+        "input": {"imgsz": args.imgsz, "preprocessing": "letterbox to a square, grey 114 padding, RGB, /255"},
+        "training": {
+            "data": "DeepPCB train/validation part (../shared/datasets/deeppcb), defective images and templates",
+            "validation_groups": sorted(VALIDATION_GROUPS),
+            "epochs": args.epochs,
+            "batch": args.batch,
+            "seed": 0,
+            "command": f"python scripts/train_default_model.py --epochs {args.epochs} --imgsz {args.imgsz}",
+        },
+        "parent": None,
+        "license": "weights trained on DeepPCB (MIT, Tang et al. 2019)",
+    }
+    model = publish(run_dir / "weights" / "best.pt", run_dir / "results.csv", args.publish, card)
+    print(f"published {model}")
+
+
+def _train(args: argparse.Namespace) -> None:
     imported = read_deeppcb(args.source)
     for problem in imported.problems:
         print(f"label problem: {problem}")

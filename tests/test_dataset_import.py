@@ -7,6 +7,7 @@ from pathlib import Path
 from conftest import SAMPLE_IMAGES
 
 from inspection.dataset.deeppcb import parse_annotation, read_deeppcb, write_yolo_dataset
+from inspection.model_card import last_metrics
 
 
 def test_space_and_comma_separated_boxes(tmp_path: Path) -> None:
@@ -53,3 +54,13 @@ def test_import_splits_by_board_group(tmp_path: Path) -> None:
     ]
     assert (tmp_path / "yolo/labels/train/11111000_test.txt").read_text().startswith("1 ")
     assert (tmp_path / "yolo/labels/train/11111000_temp.txt").read_text() == ""
+
+
+def test_model_card_reads_the_final_epoch(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    results.write_text(
+        "epoch,metrics/precision(B),metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B)\n"
+        "1,0.1,0.2,0.3,0.1\n"
+        "2,0.81234,0.7,0.75555,0.4\n"
+    )
+    assert last_metrics(results) == {"precision": 0.8123, "recall": 0.7, "map50": 0.7556, "map50_95": 0.4, "epochs": 2}
