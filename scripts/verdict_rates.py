@@ -1,0 +1,49 @@
+"""Image-level verdict rates of a model on DeepPCB pairs, for a few confidence thresholds.
+
+escape rate: defective boards (``*_test.jpg``) judged PASS; false-reject rate: templates (``*_temp.jpg``)
+judged FAIL. Usage:
+
+    python scripts/verdict_rates.py ../shared/datasets/deeppcb/group77000 [--model M] [--recipe R]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from inspection.cameras.folder import read_image
+from inspection.config import DEMO_RECIPE, load_recipe
+from inspection.detectors import load_detector
+from inspection.rules import decide
+
+THRESHOLDS = (0.25, 0.3, 0.4, 0.5, 0.6)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="folder searched recursively for *_test.jpg / *_temp.jpg")
+    parser.add_argument("--recipe", type=Path, default=DEMO_RECIPE)
+    parser.add_argument("--model", type=Path)
+    args = parser.parse_args()
+    recipe = load_recipe(args.recipe)
+    if args.model:
+        recipe = recipe.model_copy(update={"model": args.model})
+    detector = load_detector(recipe.model, recipe.imgsz, "auto", recipe.iou, expected_classes=recipe.classes)
+    detector.min_confidence = min(THRESHOLDS)
+    tests = sorted(args.folder.rglob("*_test.jpg"))
+    templates = sorted(args.folder.rglob("*_temp.jpg"))
+    predictions = {path: detector.predict([read_image(path)])[0] for path in [*tests, *templates]}  # type: ignore[list-item]
+    print(f"{len(tests)} defective boards, {len(templates)} templates, model {detector.info.name}")
+    print("threshold  escapes  escape rate  false rejects  false-reject rate")
+    for threshold in THRESHOLDS:
+        rule = recipe.default_rule.model_copy(update={"min_confidence": threshold})
+        at = recipe.model_copy(update={"default_rule": rule, "rules": {}})
+        escapes = sum(decide(predictions[p], at).verdict.value == "pass" for p in tests)
+        rejects = sum(decide(predictions[p], at).verdict.value == "fail" for p in templates)
+        print(
+            f"{threshold:9.2f}  {escapes:7d}  {escapes / len(tests):11.1%}  {rejects:13d}  {rejects / len(templates):17.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
