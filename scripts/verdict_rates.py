@@ -40,9 +40,8 @@ def main() -> None:
         at = recipe.model_copy(update={"default_rule": rule, "rules": {}})
         escapes = sum(decide(predictions[p], at).verdict.value == "pass" for p in tests)
         rejects = sum(decide(predictions[p], at).verdict.value == "fail" for p in templates)
-        print(
-            f"{threshold:9.2f}  {escapes:7d}  {escapes / len(tests):11.1%}  {rejects:13d}  {rejects / len(templates):17.1%}"
-        )
+        escape_rate, reject_rate = escapes / len(tests), rejects / len(templates)
+        print(f"{threshold:9.2f}  {escapes:7d}  {escape_rate:11.1%}  {rejects:13d}  {reject_rate:17.1%}")
 
 
 if __name__ == "__main__":
