@@ -101,6 +101,7 @@ def test_colour_pixel_format_roi_and_annotated_copies(tmp_path: Path) -> None:
         "offset_y": 8,
         "exposure_us": 5000,
         "gain": 1,
+        "frame_rate": 50,
         "trigger": {"mode": "software"},
     }
     config_path = write_station(

@@ -121,9 +121,9 @@ class PylonSource(CameraSource):
             self._use_image_folder(camera, c.image_folder)
         _set_pixel_format(camera, c.pixel_format)
         if c.width is not None:
-            _set(camera, "Width", c.width)
+            _set(camera, "Width", c.width, required=True)
         if c.height is not None:
-            _set(camera, "Height", c.height)
+            _set(camera, "Height", c.height, required=True)
         _set(camera, "OffsetX", c.offset_x)
         _set(camera, "OffsetY", c.offset_y)
         if c.exposure_us is not None:
@@ -131,7 +131,7 @@ class PylonSource(CameraSource):
         if c.gain is not None:
             _set_first(camera, ("Gain", "GainRaw"), c.gain)
         if c.frame_rate is not None:
-            _set(camera, "AcquisitionFrameRateEnable", True)
+            _set(camera, "AcquisitionFrameRateEnable", True, required=True)
             _set_first(camera, ("AcquisitionFrameRate", "AcquisitionFrameRateAbs"), c.frame_rate)
         _set(camera, "TriggerSelector", "FrameStart")
         if c.trigger.mode == "free_run":
@@ -241,14 +241,21 @@ def _node(camera: Any, name: str) -> Any:
     return node
 
 
-def _set(camera: Any, name: str, value: object) -> None:
-    """Set a feature if the camera has it and it is writable (models differ)."""
+def _writable_node(camera: Any, name: str) -> Any:
     node = _node(camera, name)
     if node is None:
-        return
+        return None
     from pypylon import genicam  # noqa: PLC0415
 
-    if not genicam.IsWritable(node):
+    return node if genicam.IsWritable(node) else None
+
+
+def _set(camera: Any, name: str, value: object, required: bool = False) -> None:
+    """Set a feature; one the camera lacks is skipped unless the user asked for it (``required``)."""
+    node = _writable_node(camera, name)
+    if node is None:
+        if required:
+            raise CameraError(f"this camera has no writable {name}; remove it from the camera settings")
         return
     try:
         node.SetValue(value)
@@ -270,14 +277,13 @@ def _set_pixel_format(camera: Any, wanted: str) -> None:
 
 
 def _set_first(camera: Any, names: tuple[str, ...], value: float) -> None:
+    """Set the first of several names for one setting (SFNC name, then older ones); one must exist."""
     for name in names:
-        if _node(camera, name) is not None:
-            node = _node(camera, name)
-            from pypylon import genicam  # noqa: PLC0415
-
-            if genicam.IsWritable(node):
-                node.SetValue(type(node.GetValue())(value))
-                return
+        node = _writable_node(camera, name)
+        if node is not None:
+            _set(camera, name, type(node.GetValue())(value))
+            return
+    raise CameraError(f"this camera has no writable {' / '.join(names)}; remove that setting")
 
 
 def _message(exc: Exception) -> str:
