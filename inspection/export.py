@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from inspection.errors import ModelError
@@ -14,13 +15,24 @@ def export_onnx(weights: Path, out: Path, imgsz: int, opset: int | None = None) 
     make_ultralytics_offline()
     from ultralytics import YOLO  # noqa: PLC0415
 
-    try:
-        produced = YOLO(str(weights)).export(
-            format="onnx", imgsz=imgsz, opset=opset, simplify=True, dynamic=False, half=False, nms=False, verbose=False
-        )
-    except Exception as exc:
-        raise ModelError(f"{weights}: ONNX export failed ({type(exc).__name__}: {exc})") from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if Path(produced).resolve() != out.resolve():
+    # ultralytics writes the export beside the weights: work on a copy so that nothing next to the
+    # source (an earlier export, a registry folder) is overwritten.
+    with tempfile.TemporaryDirectory(prefix="inspection-export-") as work:
+        source = Path(work) / weights.name
+        shutil.copy2(weights, source)
+        try:
+            produced = YOLO(str(source)).export(
+                format="onnx",
+                imgsz=imgsz,
+                opset=opset,
+                simplify=True,
+                dynamic=False,
+                half=False,
+                nms=False,
+                verbose=False,
+            )
+        except Exception as exc:
+            raise ModelError(f"{weights}: ONNX export failed ({type(exc).__name__}: {exc})") from None
+        out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(produced, out)
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from inspection.detectors.base import file_sha256
+from inspection.export import export_onnx
 from inspection.offline import make_ultralytics_offline
 
 
@@ -28,18 +29,18 @@ def last_metrics(results_csv: Path) -> dict[str, float]:
     return metrics
 
 
-def publish(weights: Path, results_csv: Path, out_dir: Path, card: dict[str, object]) -> Path:
-    """Strip the optimizer state from ``weights`` into ``out_dir/model.pt`` and write ``card.yaml``."""
+def publish(weights: Path, results_csv: Path, out_dir: Path, card: dict[str, object], imgsz: int) -> Path:
+    """Write ``out_dir/model.pt`` (optimizer state stripped), its ONNX export and ``card.yaml``."""
     make_ultralytics_offline()
     from ultralytics.utils.torch_utils import strip_optimizer  # noqa: PLC0415
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model = out_dir / "model.pt"
     strip_optimizer(str(weights), str(model))
+    onnx = export_onnx(model, out_dir / "model.onnx", imgsz)
     full_card = {
         **card,
-        "file": model.name,
-        "sha256": file_sha256(model),
+        "files": {path.name: file_sha256(path) for path in (model, onnx)},
         "validation": last_metrics(results_csv),
         "published": datetime.now(UTC).isoformat(timespec="seconds"),
     }

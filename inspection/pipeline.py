@@ -102,6 +102,7 @@ class Station:
             self.recipe.iou,
             expected_classes=self.recipe.classes,
             warm_up=config.pipeline.warmup,
+            threads=config.pipeline.inference_threads,
         )
         # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
         self.detector.min_confidence = min(recipe_floor(self.recipe), RECORD_MIN_CONFIDENCE)
@@ -173,6 +174,7 @@ class Station:
             grabber.join(timeout=10)
             detector.join()
             self.writer.close()
+            self.stats.finished = time.perf_counter()
             self.camera.close()
             self.bus.publish(StateChanged("stopped"))
         if self.writer.error is not None:

@@ -22,6 +22,7 @@ class LiveStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.started = time.perf_counter()
+        self.finished: float | None = None  # set when the last record is committed
         self.parts = 0
         self.passed = 0
         self.failed = 0
@@ -63,7 +64,7 @@ class LiveStats:
             "fail": failed,
             "yield_pct": round(100.0 * passed / parts, 2) if parts else None,
             "parts_per_s": round(self.parts_per_second(), 3),
-            "elapsed_s": round(time.perf_counter() - self.started, 3),
+            "elapsed_s": round((self.finished or time.perf_counter()) - self.started, 3),
             "latency_ms": {k: {m: round(v, 2) for m, v in d.items()} for k, d in latency.items()},
             "overruns": self.overruns,
             "dropped_preview": self.dropped_preview,

@@ -50,7 +50,7 @@ def main() -> None:
         "parent": None,
         "license": "weights trained on DeepPCB (MIT, Tang et al. 2019)",
     }
-    model = publish(run_dir / "weights" / "best.pt", run_dir / "results.csv", args.publish, card)
+    model = publish(run_dir / "weights" / "best.pt", run_dir / "results.csv", args.publish, card, args.imgsz)
     print(f"published {model}")
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 from conftest import BUNDLED_MODEL, DEMO_RECIPE, SAMPLE_IMAGES
 
 from inspection.config import load_recipe
 from inspection.detectors import load_detector
+from inspection.detectors.base import file_sha256
 from inspection.detectors.processing import letterbox, nms
 from inspection.export import export_onnx
 from inspection.rules import decide
@@ -77,3 +79,23 @@ def test_onnx_export_gives_the_same_detections_and_verdicts(pt_detector, tmp_pat
             assert abs(match.confidence - det.confidence) <= 0.02, path.name
             compared += 1
     assert compared > 0
+
+
+def test_bundled_files_match_their_card() -> None:
+    card = yaml.safe_load((BUNDLED_MODEL.parent / "card.yaml").read_text())
+    for name, sha256 in card["files"].items():
+        assert file_sha256(BUNDLED_MODEL.parent / name) == sha256, name
+    assert card["classes"] == load_recipe(DEMO_RECIPE).classes
+    assert card["input"]["imgsz"] == load_recipe(DEMO_RECIPE).imgsz
+
+
+def test_bundled_onnx_gives_the_verdicts_of_the_weights(pt_detector) -> None:  # type: ignore[no-untyped-def]
+    recipe = load_recipe(DEMO_RECIPE)
+    assert recipe.model.suffix == ".onnx"  # the demo runs on the fast CPU backend
+    onnx_detector = load_detector(recipe.model, recipe.imgsz, "cpu", recipe.iou, expected_classes=recipe.classes)
+    onnx_detector.min_confidence = 0.25
+    for path in sorted(SAMPLE_IMAGES.iterdir()):
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        ours, theirs = pt_detector.predict([image])[0], onnx_detector.predict([image])[0]
+        assert decide(ours, recipe).verdict == decide(theirs, recipe).verdict, path.name
+        assert len([d for d in ours if d.confidence >= 0.5]) == len([d for d in theirs if d.confidence >= 0.5])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -49,7 +50,11 @@ def inspect_paths(
         default = recipe.default_rule.model_copy(update={"min_confidence": conf})
         recipe = recipe.model_copy(update={"rules": rules, "default_rule": default})
     images = expand(paths)
-    detector = load_detector(recipe.model, recipe.imgsz, device, recipe.iou, expected_classes=recipe.classes)
+    # Nothing else runs beside it here, so the detector may use every core.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    detector = load_detector(
+        recipe.model, recipe.imgsz, device, recipe.iou, expected_classes=recipe.classes, threads=cores
+    )
     detector.min_confidence = recipe_floor(recipe)
     unreadable = 0
     for shown, path in images:

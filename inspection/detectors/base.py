@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,19 @@ class ModelInfo:
     backend: str
     device: str
     imgsz: int
+    threads: int
+
+
+def resolve_threads(requested: int | str) -> int:
+    """CPU threads for inference: ``auto`` leaves one core to the camera and the record writer.
+
+    On a small CPU this matters more than any other setting: a detector that spins on every core
+    starves the grab and write threads, and the station then runs at half the detector's speed.
+    """
+    if requested != "auto":
+        return max(1, int(requested))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 1)
 
 
 def model_name(path: Path) -> str:

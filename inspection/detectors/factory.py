@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspection.detectors.base import Detector
+from inspection.detectors.base import Detector, resolve_threads
 from inspection.errors import ModelError
 
 
@@ -15,6 +15,7 @@ def load_detector(
     iou: float = 0.5,
     expected_classes: list[str] | None = None,
     warm_up: bool = True,
+    threads: int | str = "auto",
 ) -> Detector:
     """Load ``.pt`` (ultralytics) or ``.onnx`` (ONNX Runtime) weights; check the classes; warm up."""
     path = Path(path)
@@ -25,11 +26,11 @@ def load_detector(
     if suffix == ".pt":
         from inspection.detectors.ultralytics_backend import UltralyticsDetector  # noqa: PLC0415
 
-        detector = UltralyticsDetector(path, imgsz, device, iou)
+        detector = UltralyticsDetector(path, imgsz, device, iou, resolve_threads(threads))
     elif suffix == ".onnx":
         from inspection.detectors.onnx_backend import OnnxDetector  # noqa: PLC0415
 
-        detector = OnnxDetector(path, imgsz, device, iou)
+        detector = OnnxDetector(path, imgsz, device, iou, resolve_threads(threads))
     else:
         raise ModelError(f"{path}: unknown model format '{suffix}'; use .pt (ultralytics) or .onnx")
     if expected_classes is not None and detector.info.classes != expected_classes:

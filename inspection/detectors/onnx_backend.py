@@ -15,13 +15,16 @@ PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CP
 
 
 class OnnxDetector(Detector):
-    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5) -> None:
+    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
         import onnxruntime as ort  # noqa: PLC0415
 
         available = ort.get_available_providers()
         providers = ["CPUExecutionProvider"] if device == "cpu" else [p for p in PREFERRED_PROVIDERS if p in available]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
         try:
-            session = ort.InferenceSession(str(path), providers=providers)
+            session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as exc:
             raise ModelError(f"{path}: cannot load ONNX model ({type(exc).__name__}: {exc})") from None
         meta = session.get_modelmeta().custom_metadata_map
@@ -33,7 +36,7 @@ class OnnxDetector(Detector):
         self._input = session.get_inputs()[0].name
         self.iou = iou
         used = session.get_providers()[0].replace("ExecutionProvider", "").lower()
-        self.info = ModelInfo(model_name(path), path, file_sha256(path), classes, "onnxruntime", used, imgsz)
+        self.info = ModelInfo(model_name(path), path, file_sha256(path), classes, "onnxruntime", used, imgsz, threads)
 
     def _forward(self, batch: FloatArray) -> FloatArray:
         outputs = self._session.run(None, {self._input: batch})

@@ -24,12 +24,13 @@ def pick_torch_device(requested: str) -> str:
 
 
 class UltralyticsDetector(Detector):
-    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5) -> None:
+    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
         make_ultralytics_offline()
         import torch  # noqa: PLC0415
         from ultralytics.nn.tasks import load_checkpoint  # noqa: PLC0415
 
         self._torch = torch
+        torch.set_num_threads(threads)  # explicit: the OMP_NUM_THREADS that ultralytics sets is not a plan
         self.device = pick_torch_device(device)
         try:
             model, _ = load_checkpoint(str(path), device=self.device, fuse=True)
@@ -44,7 +45,9 @@ class UltralyticsDetector(Detector):
         classes = [names[i] for i in range(len(names))] if isinstance(names, dict) else list(names)
         self._model = model
         self.iou = iou
-        self.info = ModelInfo(model_name(path), path, file_sha256(path), classes, "ultralytics", self.device, imgsz)
+        self.info = ModelInfo(
+            model_name(path), path, file_sha256(path), classes, "ultralytics", self.device, imgsz, threads
+        )
 
     def _forward(self, batch: FloatArray) -> FloatArray:
         torch = self._torch

@@ -20,6 +20,7 @@ from inspection.types import Detection, Image, InspectionRecord
 
 log = logging.getLogger(__name__)
 BATCH = 32
+LINGER_S = 0.05
 RECORD_MIN_CONFIDENCE = 0.25  # detections below this that did not count are not stored
 _STOP = object()
 
@@ -84,9 +85,11 @@ class RecordWriter:
             if first is _STOP:
                 break
             batch.append(first)  # type: ignore[arg-type]
+            # Linger briefly so that one transaction (one WAL fsync) carries several records.
+            deadline = time.monotonic() + LINGER_S
             while len(batch) < BATCH:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is _STOP:
