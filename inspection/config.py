@@ -139,7 +139,7 @@ class Storage(_Strict):
 
 
 class PipelineSettings(_Strict):
-    queue_size: int = Field(2, ge=1, le=1024, description="frames grabbed ahead of detection")
+    queue_size: int = Field(4, ge=1, le=1024, description="frames grabbed ahead of detection")
     record_queue_size: int = Field(256, ge=1)
     device: str = Field("auto", description="auto (CUDA when present), cpu, cuda, cuda:N")
     inference_threads: int | Literal["auto"] = Field(
