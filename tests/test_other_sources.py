@@ -40,11 +40,13 @@ def test_glob_replay_and_unreadable_files_are_counted_faults(tmp_path: Path) -> 
     folder.mkdir()
     for path in sorted(SAMPLE_IMAGES.glob("*_temp.jpg"))[:5]:
         (folder / path.name).write_bytes(path.read_bytes())
-    (folder / "zz_broken.jpg").write_bytes(b"not an image")
+    for i in range(7):  # more than reconnect.max_consecutive_failures: still not a lost camera
+        (folder / f"zz_broken_{i}.jpg").write_bytes(b"not an image")
     config = write_station(tmp_path, camera={"type": "folder", "path": str(folder / "*.jpg")})
     summary = run_station(config)
     assert summary.records_written == 5
-    assert summary.camera["unreadable_images"] == 1
+    assert summary.camera["unreadable_images"] == 7
+    assert summary.camera["disconnects"] == 0
 
 
 def test_resilient_camera_reports_end_of_stream(tmp_path: Path) -> None:

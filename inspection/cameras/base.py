@@ -93,6 +93,7 @@ class ResilientCamera:
         self._backoff_initial = backoff_initial_s
         self._backoff_max = backoff_max_s
         self._max_failures = max_consecutive_failures
+        self._delay = backoff_initial_s  # wait before the next reopen attempt
         self._lock = threading.Lock()
 
     @property
@@ -123,6 +124,8 @@ class ResilientCamera:
                 return None
             except GrabFailed as exc:
                 self._count(exc.kind, str(exc))
+                if exc.kind == "unreadable":
+                    continue  # a bad file says nothing about the camera
                 failures_in_a_row += 1
                 if failures_in_a_row >= self._max_failures:
                     self._lose(f"{failures_in_a_row} failed grabs in a row")
@@ -164,7 +167,7 @@ class ResilientCamera:
         self._delay = self._backoff_initial
 
     def _reopen(self) -> bool:
-        delay = getattr(self, "_delay", self._backoff_initial)
+        delay = self._delay
         if self._stop.wait(delay):
             return False
         try:
