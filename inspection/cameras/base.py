@@ -69,9 +69,6 @@ class CameraSource(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def describe(self) -> dict[str, str]:
-        return {"name": self.name}
-
 
 class ResilientCamera:
     """Runs a source so that faults never stop the station: count, back off, reopen, go on.

@@ -225,13 +225,6 @@ class PylonSource(CameraSource):
             array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
         return array
 
-    def describe(self) -> dict[str, str]:
-        info = {"name": self.name, "type": "pylon"}
-        if self._camera is not None:
-            device = self._camera.GetDeviceInfo()
-            info.update(model=device.GetModelName(), serial=device.GetSerialNumber())
-        return info
-
 
 def _node(camera: Any, name: str) -> Any:
     try:

@@ -65,11 +65,6 @@ class ImageArchive:
             return [cv2.IMWRITE_JPEG_QUALITY, self.policy.jpeg_quality]
         return []
 
-    def files(self) -> list[Path]:
-        if not self.root.is_dir():
-            return []
-        return [p for p in self.root.rglob("*") if p.is_file()]
-
 
 def check_writable(folder: Path) -> None:
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import cv2
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, insert, select
 
 from inspection.recorder.archive import ImageArchive, Reconciliation, reconcile
 from inspection.recorder.schema import DetectionRow, InspectionRow
@@ -29,7 +29,6 @@ _STOP = object()
 class PendingRecord:
     record: InspectionRecord
     image: Image | None
-    kept_count: int = 0
 
 
 class RecordWriter:
@@ -217,8 +216,3 @@ def reconcile_store(engine: Engine, archive: ImageArchive, recent_days: int = 2)
                 known.update(row[0] for row in result if row[0])
     files = [p for day in day_dirs for p in day.iterdir() if p.is_file()]
     return reconcile(archive, files, known)
-
-
-def count_inspections(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(InspectionRow)).scalar_one())
