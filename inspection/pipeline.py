@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
 from inspection.detectors import Detector, load_detector
-from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged
+from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
 from inspection.recorder.store import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter, reconcile_store
@@ -163,8 +163,10 @@ class Station:
                 if deadline and time.monotonic() >= deadline:
                     self.stop()
                 self._publish_faults()
+                status = self.status()
+                self.bus.publish(StatsUpdate(status))
                 if on_tick is not None:
-                    on_tick(self.status())
+                    on_tick(status)
         except KeyboardInterrupt:
             self.stop()
             detector.join()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import SAMPLE_IMAGES, run_station, write_station
 
-from inspection.events import InspectionDone
+from inspection.events import InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.pipeline import Station
 
 
@@ -145,3 +145,14 @@ def test_detections_are_stored_with_whether_they_counted(station_yaml: Path, tmp
         assert (verdict == "fail") == (counted > 0)
         assert lowest is None or lowest >= 0.25
     assert "write" in summary.stats["latency_ms"]  # type: ignore[operator]
+
+
+def test_subscribers_see_state_stats_and_every_inspection(station_yaml: Path) -> None:
+    events: list[object] = []
+    summary = run_station(station_yaml, lambda station: station.bus.subscribe(events.append), parts=20, tick_s=0.05)
+    states = [e.state for e in events if isinstance(e, StateChanged)]
+    assert states == ["starting", "running", "stopping", "stopped"]
+    assert sum(isinstance(e, InspectionDone) for e in events) == summary.records_written == 20
+    assert sum(isinstance(e, RecordWritten) for e in events) == 20
+    stats = [e.stats for e in events if isinstance(e, StatsUpdate)]
+    assert stats and {"parts", "parts_per_s", "latency_ms", "queues", "camera"} <= set(stats[-1])
