@@ -39,6 +39,14 @@ def _bench(args: argparse.Namespace) -> int:
     return run_bench(args.config, args.parts, args.json)
 
 
+def _dataset_import(args: argparse.Namespace) -> int:
+    from inspection.dataset.importer import import_deeppcb  # noqa: PLC0415
+
+    groups = {g.strip() for g in args.val_groups.split(",") if g.strip()} if args.val_groups else None
+    import_deeppcb(args.source, args.out, groups)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inspection",
@@ -96,6 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cameras.add_argument("--json", action="store_true", help="JSON on stdout")
     cameras.set_defaults(handler=_cameras)
+
+    dataset = commands.add_parser("dataset", help="build training datasets", description="Build training datasets.")
+    dataset_commands = dataset.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
+    importer = dataset_commands.add_parser(
+        "import",
+        help="convert a labelled dataset into the project's layout",
+        description=(
+            "Convert a labelled dataset into the project's YOLO layout with a manifest (source, classes, split, "
+            "sha256 of every image). The validation split is by board group. Any bad label stops the import "
+            "with its file and line; nothing is half-written."
+        ),
+    )
+    importer.add_argument("source", type=Path, help="the source dataset folder")
+    importer.add_argument("out", type=Path, help="new folder for the dataset")
+    importer.add_argument("--format", choices=["deeppcb"], default="deeppcb", help="source layout (default deeppcb)")
+    importer.add_argument(
+        "--val-groups", help="comma-separated board groups for validation (default: the last ones, >= 10%% of pairs)"
+    )
+    importer.set_defaults(handler=_dataset_import)
 
     bench = commands.add_parser(
         "bench",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import SAMPLE_IMAGES
+import yaml
+from conftest import SAMPLE_IMAGES, run_cli
 
 from inspection.dataset.deeppcb import parse_annotation, read_deeppcb, write_yolo_dataset
+from inspection.detectors.base import file_sha256
 from inspection.model_card import last_metrics
 
 
@@ -64,3 +66,39 @@ def test_model_card_reads_the_final_epoch(tmp_path: Path) -> None:
         "2,0.81234,0.7,0.75555,0.4\n"
     )
     assert last_metrics(results) == {"precision": 0.8123, "recall": 0.7, "map50": 0.7556, "map50_95": 0.4, "epochs": 2}
+
+
+def _mini_deeppcb(root: Path, groups: tuple[str, ...] = ("group11111", "group22222", "group33333")) -> Path:
+    source = sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[0]
+    for group in groups:
+        images, labels = root / group / group[5:], root / group / f"{group[5:]}_not"
+        images.mkdir(parents=True)
+        labels.mkdir(parents=True)
+        stem = f"{group[5:]}000"
+        (images / f"{stem}_test.jpg").write_bytes(source.read_bytes())
+        (images / f"{stem}_temp.jpg").write_bytes(source.with_name(source.name.replace("_test", "_temp")).read_bytes())
+        (labels / f"{stem}.txt").write_text("10 20 40 60 2\n")
+    return root
+
+
+def test_dataset_import_cli_writes_layout_and_manifest(tmp_path: Path) -> None:
+    source = _mini_deeppcb(tmp_path / "deeppcb")
+    out = tmp_path / "dataset"
+    result = run_cli("dataset", "import", str(source), str(out), "--val-groups", "group33333")
+    assert result.returncode == 0, result.stderr
+    manifest = yaml.safe_load((out / "manifest.yaml").read_text())
+    assert manifest["split"] == {"by": "board group", "train": ["group11111", "group22222"], "val": ["group33333"]}
+    assert manifest["counts"] == {"pairs": 3, "val_pairs": 1, "boxes": 3}
+    assert manifest["files"]["33333000_test.jpg"] == file_sha256(source / "group33333/33333/33333000_test.jpg")
+    assert yaml.safe_load((out / "data.yaml").read_text())["path"] == str(out.resolve())
+    assert sorted(p.name for p in (out / "images/val").iterdir()) == ["33333000_temp.jpg", "33333000_test.jpg"]
+
+
+def test_dataset_import_refuses_a_broken_label_and_writes_nothing(tmp_path: Path) -> None:
+    source = _mini_deeppcb(tmp_path / "deeppcb")
+    (source / "group22222/22222_not/22222000.txt").write_text("10 20 40 60 2\n10 20 oops 60 2\n")
+    out = tmp_path / "dataset"
+    result = run_cli("dataset", "import", str(source), str(out))
+    assert result.returncode != 0
+    assert "22222000.txt:2" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() and not (tmp_path / "dataset.partial").exists()

@@ -1,0 +1,97 @@
+"""``inspection dataset import``: a source dataset -> the project's YOLO layout with a manifest.
+
+Nothing is half-written: the dataset is built in ``OUT.partial`` and renamed to ``OUT`` at the end;
+any label problem stops the import before anything is written.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from inspection.dataset.deeppcb import DEEPPCB_CLASSES, ImportResult, read_deeppcb, write_yolo_dataset
+from inspection.detectors.base import file_sha256
+from inspection.errors import StationError
+
+MANIFEST = "manifest.yaml"
+DEFAULT_VAL_SHARE = 0.1
+
+
+def default_val_groups(result: ImportResult) -> set[str]:
+    """The last groups by name until they hold at least 10% of the pairs: whole boards, deterministic."""
+    sizes: dict[str, int] = {}
+    for pair in result.pairs:
+        sizes[pair.group] = sizes.get(pair.group, 0) + 1
+    chosen: set[str] = set()
+    for group in sorted(sizes, reverse=True):
+        if sum(sizes[g] for g in chosen) >= DEFAULT_VAL_SHARE * len(result.pairs) or len(chosen) == len(sizes) - 1:
+            break
+        chosen.add(group)
+    return chosen
+
+
+def import_deeppcb(
+    source: Path, out: Path, val_groups: set[str] | None = None, progress: Callable[[str], None] = print
+) -> Path:
+    """Import DeepPCB pairs; returns the manifest path."""
+    if out.exists() and any(out.iterdir()):
+        raise StationError(f"{out}: already exists and is not empty; choose a new output folder")
+    if not source.is_dir():
+        raise StationError(f"{source}: not a folder")
+    result = read_deeppcb(source)
+    if result.problems:
+        first = result.problems[0]
+        raise StationError(
+            f"{len(result.problems)} label problem(s) in {source}, first: {first}; fix or remove those files"
+        )
+    if not result.pairs:
+        raise StationError(f"{source}: no DeepPCB pairs found (trainval.txt or groupNNNNN/NNNNN/*_test.jpg)")
+    groups = sorted({pair.group for pair in result.pairs})
+    val = val_groups if val_groups is not None else default_val_groups(result)
+    unknown = sorted(val - set(groups))
+    if unknown:
+        raise StationError(f"validation groups {unknown} are not in the data; it has {groups}")
+    if not val or val == set(groups):
+        raise StationError(f"choose validation groups that leave some for training (groups: {groups})")
+    progress(f"{len(result.pairs)} pairs in {len(groups)} board groups; validation: {sorted(val)}")
+
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        write_yolo_dataset(result, partial, val)
+        files = {}
+        for i, pair in enumerate(result.pairs, start=1):
+            for image in (pair.test_image, pair.template_image):
+                files[image.name] = file_sha256(image)
+            if i % 200 == 0:
+                progress(f"hashed {i}/{len(result.pairs)} pairs")
+        manifest = {
+            "format": "deeppcb",
+            "source": str(source.resolve()),
+            "classes": list(DEEPPCB_CLASSES),
+            "split": {"by": "board group", "train": [g for g in groups if g not in val], "val": sorted(val)},
+            "counts": {
+                "pairs": len(result.pairs),
+                "val_pairs": sum(pair.group in val for pair in result.pairs),
+                "boxes": sum(len(pair.boxes) for pair in result.pairs),
+            },
+            "images": "symlinks to the source files; sha256 of each below",
+            "files": files,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (partial / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False))
+        # data.yaml names the folder it lives in: point it at the final place before the rename.
+        data_yaml = partial / "data.yaml"
+        data_yaml.write_text(data_yaml.read_text().replace(str(partial.resolve()), str(out.resolve())))
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    progress(f"dataset written to {out} ({MANIFEST}, data.yaml)")
+    return out / MANIFEST
