@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inspection.dataset.deeppcb import DEEPPCB_CLASSES, read_deeppcb, write_yolo_dataset
+from inspection.dataset.deeppcb import DEEPPCB_CLASSES
+from inspection.dataset.importer import MANIFEST, import_deeppcb
 from inspection.model_card import publish
 from inspection.training import TrainSettings, train
 
@@ -55,12 +56,10 @@ def main() -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    imported = read_deeppcb(args.source)
-    for problem in imported.problems:
-        print(f"label problem: {problem}")
-    print(f"{len(imported.pairs)} pairs read; validation groups: {sorted(VALIDATION_GROUPS)}")
-    data_yaml = write_yolo_dataset(imported, args.out / "dataset", VALIDATION_GROUPS)
-    best = train(TrainSettings(data_yaml, args.out, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch))
+    dataset = args.out / "dataset"
+    if not (dataset / MANIFEST).is_file():
+        import_deeppcb(args.source, dataset, VALIDATION_GROUPS)
+    best = train(TrainSettings(dataset / "data.yaml", args.out, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch))
     print(f"best weights: {best}")
 
 
