@@ -35,17 +35,7 @@ def test_bad_lines_are_reported_with_file_and_line(tmp_path: Path) -> None:
 
 
 def test_import_splits_by_board_group(tmp_path: Path) -> None:
-    root = tmp_path / "deeppcb"
-    for group in ("group11111", "group22222"):
-        images = root / group / group[5:]
-        labels = root / group / f"{group[5:]}_not"
-        images.mkdir(parents=True)
-        labels.mkdir(parents=True)
-        source = sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[0]
-        stem = f"{group[5:]}000"
-        (images / f"{stem}_test.jpg").write_bytes(source.read_bytes())
-        (images / f"{stem}_temp.jpg").write_bytes(source.with_name(source.name.replace("_test", "_temp")).read_bytes())
-        (labels / f"{stem}.txt").write_text("10 20 40 60 2\n")
+    root = _mini_deeppcb(tmp_path / "deeppcb", ("group11111", "group22222"))
     result = read_deeppcb(root)
     assert result.problems == [] and len(result.pairs) == 2
     data_yaml = write_yolo_dataset(result, tmp_path / "yolo", val_groups={"group22222"})
