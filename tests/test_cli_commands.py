@@ -28,6 +28,6 @@ def test_bench_json_reports_both_throughputs(station_yaml: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("run", "inspect", "cameras", "bench"):
-        result = run_cli(command, "--help")
+    for command in (["run"], ["inspect"], ["cameras"], ["bench"], ["dataset"], ["dataset", "import"]):
+        result = run_cli(*command, "--help")
         assert result.returncode == 0 and "usage: inspection" in result.stdout, command
