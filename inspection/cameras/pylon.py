@@ -15,6 +15,8 @@ from inspection.config import PylonCamera
 from inspection.errors import CameraError
 from inspection.types import Frame
 
+# The files pylon's emulator replays (fewer than the folder source reads: no webp); the replay list
+# must match the emulator's own so that each frame can be named after its file.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 

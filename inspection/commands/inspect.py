@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 from inspection.cameras.folder import list_images, read_image
 from inspection.config import DEMO_RECIPE, ClassRule, load_recipe
 from inspection.detectors import load_detector
+from inspection.detectors.base import usable_cores
 from inspection.errors import StationError
 from inspection.pipeline import recipe_floor
 from inspection.rules import decide
@@ -51,9 +51,8 @@ def inspect_paths(
         recipe = recipe.model_copy(update={"rules": rules, "default_rule": default})
     images = expand(paths)
     # Nothing else runs beside it here, so the detector may use every core.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     detector = load_detector(
-        recipe.model, recipe.imgsz, device, recipe.iou, expected_classes=recipe.classes, threads=cores
+        recipe.model, recipe.imgsz, device, recipe.iou, expected_classes=recipe.classes, threads=usable_cores()
     )
     detector.min_confidence = recipe_floor(recipe)
     unreadable = 0
