@@ -10,7 +10,7 @@ from pathlib import Path
 
 from inspection import __version__
 from inspection.config import DEMO_CONFIG
-from inspection.errors import StationError
+from inspection.errors import StationError, brief, one_line
 
 log = logging.getLogger("inspection")
 
@@ -24,7 +24,7 @@ def _run(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     from inspection.commands.inspect import inspect_paths  # noqa: PLC0415
 
-    return inspect_paths(args.paths, args.recipe, args.model, args.conf, args.json, args.device)
+    return inspect_paths(args.paths, args.recipe, args.model, args.conf, args.json, args.device, args.reference)
 
 
 def _cameras(args: argparse.Namespace) -> int:
@@ -34,6 +34,10 @@ def _cameras(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.backends:
+        from inspection.commands.bench_backends import run_bench_backends  # noqa: PLC0415
+
+        return run_bench_backends(args.model, args.recipe, args.parts, args.json)
     from inspection.commands.bench import run_bench  # noqa: PLC0415
 
     return run_bench(args.config, args.parts, args.json)
@@ -43,8 +47,76 @@ def _dataset_import(args: argparse.Namespace) -> int:
     from inspection.dataset.importer import import_deeppcb  # noqa: PLC0415
 
     groups = {g.strip() for g in args.val_groups.split(",") if g.strip()} if args.val_groups else None
-    import_deeppcb(args.source, args.out, groups)
+    import_deeppcb(args.source, args.out, groups, input_mode=args.input)
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from inspection.training import TrainSettings, train  # noqa: PLC0415
+
+    data_yaml = args.data / "data.yaml" if args.data.is_dir() else args.data
+    settings = TrainSettings(
+        data_yaml,
+        args.out,
+        architecture=args.architecture,
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        seed=args.seed,
+        device=None if args.device == "auto" else args.device,
+        fraction=args.fraction,
+        patience=args.patience,
+    )
+    best = train(settings, resume=args.resume)
+    print(f"best weights: {best}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from inspection.commands.evaluate import run_evaluate  # noqa: PLC0415
+
+    return run_evaluate(
+        args.model,
+        args.data,
+        args.recipe,
+        args.conf,
+        args.split,
+        args.json,
+        args.markdown,
+        args.save_to_card,
+        args.registry,
+    )
+
+
+def _export(args: argparse.Namespace) -> int:
+    from inspection.export import export_model  # noqa: PLC0415
+    from inspection.registry.store import resolve_model  # noqa: PLC0415
+
+    path, report = export_model(resolve_model(args.registry, args.model), args.format, args.data)
+    print(
+        f"parity: {report.images} images, {report.boxes} boxes, same verdicts; worst IoU {report.worst_iou:.3f}, "
+        f"worst confidence gap {report.worst_confidence_gap:.4f}"
+    )
+    print(f"registered {path}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from inspection.commands import models  # noqa: PLC0415
+
+    if args.models_command == "list":
+        return models.list_command(args.registry, args.json)
+    if args.models_command == "show":
+        return models.show_command(args.registry, args.name)
+    if args.models_command == "register":
+        return models.register_command(args.registry, args.run, args.name, args.parent, args.notes)
+    return models.promote_command(args.registry, args.name, args.recipe, args.format, args.by)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from inspection.commands.compare import run_compare  # noqa: PLC0415
+
+    return run_compare(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("paths", nargs="+", type=Path, help="image files, folders or glob patterns")
     inspect.add_argument("--recipe", type=Path, help="recipe YAML (default: the demo station's recipe)")
     inspect.add_argument("--model", type=Path, help="model file (.pt or .onnx) instead of the recipe's")
+    inspect.add_argument(
+        "--reference",
+        type=Path,
+        help=(
+            "reference image(s) of the good part (file, folder or glob) for models that compare each part "
+            "with one; with several, each image is compared with the most similar (default: the recipe's)"
+        ),
+    )
     inspect.add_argument("--conf", type=float, help="minimum confidence of reported detections (all classes)")
     inspect.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
     inspect.add_argument("--json", action="store_true", help="JSON lines on stdout")
@@ -122,7 +202,38 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument(
         "--val-groups", help="comma-separated board groups for validation (default: the last ones, >= 10%% of pairs)"
     )
+    importer.add_argument(
+        "--input",
+        choices=["image", "image+reference"],
+        default="image",
+        help="model input: the image alone (default), or stacked with its reference image of the good part",
+    )
     importer.set_defaults(handler=_dataset_import)
+
+    trainer = commands.add_parser(
+        "train",
+        help="train a detector (offline, resumable)",
+        description=(
+            "Train a YOLO detector with ultralytics on a dataset from 'inspection dataset import', with no "
+            "network use at all. The run folder receives weights/best.pt and last.pt after every epoch, "
+            "results.csv, and train_config.yaml (settings, dataset manifest hash). An interrupted run "
+            "continues with --resume."
+        ),
+    )
+    trainer.add_argument("--data", type=Path, required=True, help="dataset folder (or its data.yaml)")
+    trainer.add_argument("--out", type=Path, required=True, help="run folder (new, or the one to --resume)")
+    trainer.add_argument("--architecture", default="yolov8n.yaml", help="ultralytics model YAML (default yolov8n)")
+    trainer.add_argument("--epochs", type=int, default=20, help="default 20")
+    trainer.add_argument("--imgsz", type=int, default=320, help="network input size in pixels (default 320)")
+    trainer.add_argument("--batch", type=int, default=16, help="default 16")
+    trainer.add_argument("--seed", type=int, default=0, help="default 0")
+    trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")
+    trainer.add_argument("--fraction", type=float, default=1.0, help="use this share of the training images")
+    trainer.add_argument("--patience", type=int, default=100, help="stop after N epochs without improvement")
+    trainer.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    trainer.set_defaults(handler=_train)
+
+    _add_model_commands(commands)
 
     bench = commands.add_parser(
         "bench",
@@ -135,8 +246,94 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--config", type=Path, default=DEMO_CONFIG, help="station YAML (default: demo)")
     bench.add_argument("--parts", type=int, default=200, help="parts per measurement (default 200)")
     bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    bench.add_argument(
+        "--backends",
+        action="store_true",
+        help="instead: compare ultralytics' PyTorch predict with the project's CPU backends (same images, verdicts)",
+    )
+    bench.add_argument("--model", help="with --backends: registry name (default: the recipe's model)")
+    bench.add_argument("--recipe", type=Path, help="with --backends: recipe (default: the demo recipe)")
     bench.set_defaults(handler=_bench)
     return parser
+
+
+def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from inspection.config import PROJECT_ROOT  # noqa: PLC0415
+
+    default_registry = PROJECT_ROOT / "models"  # the registry's default, without importing it
+    registry_help = f"the model registry folder (default {default_registry})"
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a model on a labelled dataset",
+        description=(
+            "Measure a model on a dataset split: mAP@0.5 and mAP@0.5:0.95 overall and per class; precision, "
+            "recall and F-score with the DeepPCB protocol (IoU > 0.33, same class) at the operating threshold; "
+            "image-level escape and false-reject rates; latency per part. Prints a table; writes JSON / Markdown."
+        ),
+    )
+    evaluate.add_argument("--model", required=True, help="registry name, registry folder, or model file")
+    evaluate.add_argument("--data", type=Path, required=True, help="dataset folder from 'inspection dataset import'")
+    evaluate.add_argument("--split", default="val", help="dataset split (default val)")
+    evaluate.add_argument("--recipe", type=Path, help="recipe whose rules give the verdicts")
+    evaluate.add_argument("--conf", type=float, help="operating threshold without a recipe (default 0.5)")
+    evaluate.add_argument("--json", type=Path, help="write the full report as JSON here")
+    evaluate.add_argument("--markdown", type=Path, help="write the table as Markdown here")
+    evaluate.add_argument("--save-to-card", action="store_true", help="store the metrics in the model's card")
+    evaluate.add_argument("--registry", type=Path, default=default_registry, help=registry_help)
+    evaluate.set_defaults(handler=_evaluate)
+
+    export = commands.add_parser(
+        "export",
+        help="export a registered model (ONNX, OpenVINO) with a parity check",
+        description=(
+            "Export a registered model's weights to ONNX or OpenVINO, then check parity on a fixed set of "
+            "validation images (same verdict on every image; boxes matched with IoU >= 0.9 and confidence "
+            "within 0.02). Only an export that passes is registered beside the weights."
+        ),
+    )
+    export.add_argument("--model", required=True, help="registry name or folder")
+    export.add_argument("--format", required=True, choices=["onnx", "openvino"])
+    export.add_argument("--data", type=Path, help="dataset for the parity images (default: the training dataset)")
+    export.add_argument("--registry", type=Path, default=default_registry, help=registry_help)
+    export.set_defaults(handler=_export)
+
+    models = commands.add_parser("models", help="the model registry", description="List, show, register, promote.")
+    models.add_argument("--registry", type=Path, default=default_registry, help=registry_help)
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="registered models with their key metrics")
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="a model's card, and whether its files verify")
+    show.add_argument("name")
+    register = actions.add_parser("register", help="register a finished training run")
+    register.add_argument("run", type=Path, help="the run folder of 'inspection train'")
+    register.add_argument("--name", required=True, help="new registry name")
+    register.add_argument("--parent", help="the registered model this one replaces or was trained from")
+    register.add_argument("--notes", default="", help="free text for the card")
+    promote = actions.add_parser("promote", help="make a model the one a recipe runs")
+    promote.add_argument("name")
+    promote.add_argument("--recipe", type=Path, required=True, help="recipe YAML whose 'model:' is rewritten")
+    promote.add_argument("--format", default="openvino", choices=["pt", "onnx", "openvino"], help="default openvino")
+    promote.add_argument("--by", default="", help="who promotes it (kept in the card)")
+    models.set_defaults(handler=_models)
+
+    compare = commands.add_parser(
+        "compare",
+        help="re-inspect parts with two models and report verdict flips",
+        description=(
+            "Re-inspect the same parts (images, folders, globs, or a station database's recorded images) with a "
+            "baseline and a candidate model; report verdict flips by class (new escapes and false rejects when "
+            "--labels gives the truth), the speed of each, and write a report."
+        ),
+    )
+    compare.add_argument("sources", nargs="+", type=Path, help="images, folders, globs, or a station .db file")
+    compare.add_argument("--baseline", required=True, help="registry name or model file")
+    compare.add_argument("--candidate", required=True, help="registry name or model file")
+    compare.add_argument("--recipe", type=Path, help="recipe whose rules (and reference) both models use")
+    compare.add_argument("--reference", type=Path, help="reference image(s) of the good part")
+    compare.add_argument("--labels", type=Path, help="YOLO label folder: the truth (no/empty file = defect-free)")
+    compare.add_argument("--conf", type=float, help="operating threshold instead of the recipe's rules")
+    compare.add_argument("--report", type=Path, help="write the report here (Markdown, and JSON beside it)")
+    compare.set_defaults(handler=_compare)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except StationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. piped into `head`: the reader has gone, nothing to report
         sys.stderr.close()
@@ -161,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(f"error: unexpected {brief(exc)} (run with --debug for details)", file=sys.stderr)
         return 1
     return code
 

@@ -45,6 +45,13 @@ class Recipe(_Strict):
     rules: dict[str, ClassRule] = {}
     roi: Box | None = Field(None, description="only detections whose centre lies inside count")
     ignore: list[Box] = Field(default_factory=list, description="detections centred here never count")
+    reference: Path | None = Field(
+        None,
+        description=(
+            "reference image(s) of the good part (file, folder or glob), for models that compare each part "
+            "with it; with several, each part is compared with the most similar one"
+        ),
+    )
     imgsz: int = Field(640, ge=32, le=4096, description="detector input size (pixels, square)")
     iou: float = Field(0.5, gt=0.0, le=1.0, description="non-maximum suppression IoU")
 
@@ -201,7 +208,8 @@ def _validated(model: type[_M], path: Path) -> _M:
 def load_recipe(path: Path) -> Recipe:
     path = Path(path)
     recipe = _validated(Recipe, path)
-    return recipe.model_copy(update={"model": _resolve(path.parent, recipe.model)})
+    reference = None if recipe.reference is None else _resolve(path.parent, recipe.reference)
+    return recipe.model_copy(update={"model": _resolve(path.parent, recipe.model), "reference": reference})
 
 
 def load_station_config(path: Path) -> StationConfig:

@@ -21,3 +21,17 @@ class CameraError(StationError):
 
 class StorageError(StationError):
     """The database or the image archive cannot be used."""
+
+
+def brief(exc: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message``, shortened: third-party messages can run to paragraphs."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def one_line(message: str) -> str:
+    """Collapse a message onto one line (the CLI's promise for every error)."""
+    return " ".join(message.split())

@@ -1,38 +1,135 @@
-"""Export ultralytics weights to ONNX (offline), for the ONNX Runtime backend."""
+"""``inspection export``: ONNX / OpenVINO exports of registered weights, checked for parity before they
+are registered beside the weights. A mismatch leaves the registry untouched."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from inspection.errors import ModelError
+import yaml
+
+from inspection.cameras.folder import list_images, read_image
+from inspection.detectors import load_detector
+from inspection.errors import ModelError, brief
+from inspection.evaluation.parity import ParityReport, compare_image
 from inspection.offline import make_ultralytics_offline
+from inspection.registry.card import read_card
+from inspection.registry.store import add_export
+
+FORMATS = {"onnx": "onnx", "openvino": "openvino"}  # format -> the Python package it needs
+PARITY_IMAGES = 32
+PARITY_FLOOR = 0.25  # the station records detections from here up
+PARITY_THRESHOLD = 0.5  # verdict: any box at or above it fails
 
 
-def export_onnx(weights: Path, out: Path, imgsz: int, opset: int | None = None) -> Path:
-    """Write ``out`` (.onnx, static ``imgsz`` x ``imgsz`` input, class names in its metadata)."""
+def check_format_available(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ModelError(f"unknown export format {fmt!r}; choose one of {sorted(FORMATS)}")
+    try:
+        importlib.import_module(FORMATS[fmt])
+    except ImportError:
+        raise ModelError(
+            f"cannot export to {fmt}: the '{FORMATS[fmt]}' package is not installed on this machine; "
+            "install the project's dependencies (scripts/setup.sh) or choose another --format"
+        ) from None
+
+
+def produce(weights: Path, fmt: str, imgsz: int, work: Path, input_mode: str) -> Path:
+    """Export with ultralytics into ``work`` (on a copy: nothing is written beside the source)."""
+    check_format_available(fmt)
     make_ultralytics_offline()
     from ultralytics import YOLO  # noqa: PLC0415
 
-    # ultralytics writes the export beside the weights: work on a copy so that nothing next to the
-    # source (an earlier export, a registry folder) is overwritten.
+    source = work / "model.pt"
+    shutil.copy2(weights, source)
+    try:
+        produced = YOLO(str(source)).export(
+            format=fmt, imgsz=imgsz, dynamic=False, simplify=True, nms=False, verbose=False
+        )
+    except Exception as exc:
+        raise ModelError(f"{weights}: {fmt} export failed ({brief(exc)})") from None
+    path = Path(produced)
+    if fmt == "onnx":
+        _tag_onnx(path, input_mode)
+        return path
+    target = work / "model_openvino"
+    path.rename(target)
+    if not (target / "model.xml").is_file() or not (target / "model.bin").is_file():
+        raise ModelError(f"{weights}: the OpenVINO export did not produce model.xml and model.bin")
+    meta = yaml.safe_load((target / "metadata.yaml").read_text()) or {}
+    meta["input_mode"] = input_mode
+    (target / "metadata.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    return target
+
+
+def _tag_onnx(path: Path, input_mode: str) -> None:
+    """Record the input mode in the ONNX metadata, so the file describes itself outside the registry."""
+    import onnx  # noqa: PLC0415
+
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "input_mode", input_mode
+    onnx.save(model, str(path))
+
+
+def parity_images(data: Path, count: int = PARITY_IMAGES) -> list[Path]:
+    """A fixed set: the first ``count`` validation images of the dataset, by name."""
+    data_yaml = data / "data.yaml" if data.is_dir() else data
+    if not data_yaml.is_file():
+        raise ModelError(f"{data}: no data.yaml; give --data a dataset from 'inspection dataset import'")
+    spec = yaml.safe_load(data_yaml.read_text()) or {}
+    folder = Path(spec.get("path", data_yaml.parent)) / str(spec.get("val", "images/val"))
+    images = list_images(folder)[:count]
+    if not images:
+        raise ModelError(f"{folder}: no images for the parity check")
+    return images
+
+
+def check_parity(weights: Path, exported: Path, imgsz: int, images: list[Path]) -> ParityReport:
+    """Run both on the same network-ready images and compare verdicts and boxes."""
+    source = load_detector(weights, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
+    target = load_detector(exported, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
+    for detector in (source, target):
+        detector.min_confidence = PARITY_FLOOR - 0.05
+    report = ParityReport()
+    for path in images:
+        image = read_image(path)
+        if image is None:
+            raise ModelError(f"{path}: not a readable image")
+        compare_image(
+            path.name,
+            source.predict_prepared([image])[0],
+            target.predict_prepared([image])[0],
+            PARITY_FLOOR,
+            PARITY_THRESHOLD,
+            report,
+        )
+    return report
+
+
+def export_model(
+    folder: Path, fmt: str, data: Path | None = None, progress: Callable[[str], None] = print
+) -> tuple[Path, ParityReport]:
+    """Export ``folder/model.pt``, check parity, and register the export; raise on a mismatch."""
+    check_format_available(fmt)
+    card = read_card(folder)
+    weights = folder / "model.pt"
+    data = data or (Path(card.training["data_yaml"]) if card.training.get("data_yaml") else None)
+    if data is None:
+        raise ModelError(f"{folder.name}: the card names no dataset; give --data for the parity images")
+    images = parity_images(data)
     with tempfile.TemporaryDirectory(prefix="inspection-export-") as work:
-        source = Path(work) / weights.name
-        shutil.copy2(weights, source)
-        try:
-            produced = YOLO(str(source)).export(
-                format="onnx",
-                imgsz=imgsz,
-                opset=opset,
-                simplify=True,
-                dynamic=False,
-                half=False,
-                nms=False,
-                verbose=False,
-            )
-        except Exception as exc:
-            raise ModelError(f"{weights}: ONNX export failed ({type(exc).__name__}: {exc})") from None
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(produced, out)
-    return out
+        progress(f"exporting {folder.name} to {fmt}")
+        produced = produce(weights, fmt, card.input.imgsz, Path(work), card.input.mode)
+        main = produced if fmt == "onnx" else produced / "model.xml"
+        progress(f"parity check on {len(images)} validation images")
+        report = check_parity(weights, main, card.input.imgsz, images)
+        if not report.ok:
+            shown = "; ".join(report.mismatches[:3])
+            more = f" (and {len(report.mismatches) - 3} more)" if len(report.mismatches) > 3 else ""
+            raise ModelError(f"{fmt} export of {folder.name} differs from its weights, not registered: {shown}{more}")
+        registered = add_export(folder, produced, fmt, report.as_dict())
+    return registered, report

@@ -19,6 +19,9 @@ def make_ultralytics_offline(config_dir: Path | None = None) -> None:
       font or AMP-check weight download is attempted and no hub call is made.
     - ``YOLO_CONFIG_DIR``: a private settings folder whose settings file has ``sync: false``
       (no analytics/events, no crash reports), written before ultralytics reads it.
+    - The fonts ultralytics looks for before training (Arial.ttf, Arial.Unicode.ttf) are links to
+      matplotlib's bundled DejaVu Sans in that folder: its dataset check would otherwise try to
+      download them, whatever YOLO_OFFLINE says (seen with ultralytics 8.4).
     """
     global _DONE
     if _DONE:
@@ -35,8 +38,20 @@ def make_ultralytics_offline(config_dir: Path | None = None) -> None:
     settings = settings_dir / "settings.json"
     if not settings.exists():
         settings.write_text('{"sync": false, "hub": false}\n')
+    _provide_fonts(settings_dir)
     from ultralytics.utils import SETTINGS  # noqa: PLC0415  (must come after the environment)
 
     if SETTINGS.get("sync"):
         SETTINGS.update({"sync": False})
     _DONE = True
+
+
+def _provide_fonts(folder: Path) -> None:
+    import matplotlib  # noqa: PLC0415  (an ultralytics dependency)
+
+    bundled = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
+        target = folder / name
+        if bundled.is_file() and not target.exists():
+            target.unlink(missing_ok=True)  # a dangling link from an older matplotlib
+            target.symlink_to(bundled)

@@ -103,6 +103,7 @@ class Station:
             expected_classes=self.recipe.classes,
             warm_up=config.pipeline.warmup,
             threads=config.pipeline.inference_threads,
+            reference=self.recipe.reference,
         )
         # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
         self.detector.min_confidence = min(recipe_floor(self.recipe), RECORD_MIN_CONFIDENCE)

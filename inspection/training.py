@@ -1,18 +1,27 @@
-"""Train a YOLO detector with ultralytics, offline (no hub, no downloads, no analytics)."""
+"""Train a YOLO detector with ultralytics, offline (no hub, no downloads, no analytics), resumably."""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from inspection.detectors.base import file_sha256
+from inspection.errors import StationError
 from inspection.offline import make_ultralytics_offline
+
+TRAIN_CONFIG = "train_config.yaml"
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     data_yaml: Path
-    project: Path
-    name: str = "train"
+    out: Path  # the run folder: weights/, results.csv, args.yaml, train_config.yaml
     architecture: str = "yolov8n.yaml"  # built from its YAML: no pretrained weights are fetched
     epochs: int = 20
     imgsz: int = 320
@@ -21,18 +30,61 @@ class TrainSettings:
     seed: int = 0
     device: str | None = None  # None: CUDA when present, else CPU
     fraction: float = 1.0
+    patience: int = 100
 
 
-def train(settings: TrainSettings) -> Path:
-    """Train and return the path of the best weights."""
+def weights_of(run: Path) -> tuple[Path, Path]:
+    """(best.pt, last.pt) of a run folder."""
+    return run / "weights" / "best.pt", run / "weights" / "last.pt"
+
+
+def dataset_info(data_yaml: Path) -> dict[str, Any]:
+    """What the run records about its data: the data.yaml, the manifest's hash and the model input."""
+    if not data_yaml.is_file():
+        raise StationError(f"{data_yaml}: no data.yaml; build a dataset with 'inspection dataset import'")
+    data = yaml.safe_load(data_yaml.read_text()) or {}
+    manifest = data_yaml.parent / "manifest.yaml"
+    return {
+        "data_yaml": str(data_yaml.resolve()),
+        "manifest_sha256": file_sha256(manifest) if manifest.is_file() else None,
+        "input": data.get("input", "image"),
+        "classes": [str(data["names"][i]) for i in sorted(data["names"])]
+        if isinstance(data.get("names"), dict)
+        else list(data.get("names", [])),
+    }
+
+
+def train(settings: TrainSettings, resume: bool = False) -> Path:
+    """Train (or resume an interrupted run) and return the path of the best weights."""
+    run = settings.out.resolve()
+    best, last = weights_of(run)
+    if resume:
+        if not last.is_file():
+            raise StationError(f"{run}: nothing to resume (no weights/last.pt); start it without --resume")
+    elif run.exists() and any(run.iterdir()):
+        raise StationError(f"{run}: already holds a run; resume it with --resume or choose a new --out")
     make_ultralytics_offline()
     from ultralytics import YOLO  # noqa: PLC0415  (heavy, imported only here)
 
+    if resume:
+        model = YOLO(str(last))
+        model.add_callback("on_fit_epoch_end", _report_epoch)
+        model.train(resume=True)
+        return best
+    info = dataset_info(settings.data_yaml)
+    run.mkdir(parents=True, exist_ok=True)
+    config = {
+        **{k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(settings).items()},
+        "dataset": info,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (run / TRAIN_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
     model = YOLO(settings.architecture)
+    model.add_callback("on_fit_epoch_end", _report_epoch)
     model.train(
-        data=str(settings.data_yaml),
-        project=str(settings.project.resolve()),
-        name=settings.name,
+        data=str(settings.data_yaml.resolve()),
+        project=str(run.parent),
+        name=run.name,
         exist_ok=True,
         epochs=settings.epochs,
         imgsz=settings.imgsz,
@@ -42,10 +94,12 @@ def train(settings: TrainSettings) -> Path:
         deterministic=True,
         device=settings.device,
         fraction=settings.fraction,
+        patience=settings.patience,
         pretrained=False,
         amp=False,  # the AMP check would download reference weights
         plots=False,  # plots download a font
-        # Binarised grayscale boards: colour jitter teaches nothing; flips and shifts do.
+        # Binarised grey boards (or stacked grey channels): colour jitter would teach nothing or
+        # corrupt the reference channels; flips and shifts apply to all channels alike.
         hsv_h=0.0,
         hsv_s=0.0,
         hsv_v=0.0,
@@ -59,5 +113,20 @@ def train(settings: TrainSettings) -> Path:
         cache="ram",
         verbose=True,
     )
-    best = settings.project.resolve() / settings.name / "weights" / "best.pt"
     return best
+
+
+def _report_epoch(trainer: Any) -> None:
+    """One plain line per epoch (ultralytics' progress bars are lost when the output is not a terminal)."""
+    done = trainer.epoch + 1
+    if done > trainer.epochs or getattr(trainer, "_inspection_reported", 0) >= done:
+        return  # ultralytics calls back once more after the last epoch
+    trainer._inspection_reported = done
+    metrics = trainer.metrics or {}
+    left = float(trainer.epoch_time or 0.0) * (trainer.epochs - done)
+    print(
+        f"epoch {done}/{trainer.epochs}: mAP50 {metrics.get('metrics/mAP50(B)', 0.0):.3f}, "
+        f"mAP50-95 {metrics.get('metrics/mAP50-95(B)', 0.0):.3f}, about {left / 60:.0f} min left",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from inspection.model_card import publish
+
 from inspection.dataset.deeppcb import DEEPPCB_CLASSES
 from inspection.dataset.importer import MANIFEST, import_deeppcb
-from inspection.model_card import publish
 from inspection.training import TrainSettings, train
 
 VALIDATION_GROUPS = {"group77000"}
@@ -59,7 +60,9 @@ def _train(args: argparse.Namespace) -> None:
     dataset = args.out / "dataset"
     if not (dataset / MANIFEST).is_file():
         import_deeppcb(args.source, dataset, VALIDATION_GROUPS)
-    best = train(TrainSettings(dataset / "data.yaml", args.out, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch))
+    best = train(
+        TrainSettings(dataset / "data.yaml", args.out / "train", epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
+    )
     print(f"best weights: {best}")
 
 

@@ -22,10 +22,17 @@ BLOCKED = {
 attempts: list[str] = []
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
 def _local(event: str, args: tuple[Any, ...]) -> bool:
+    """Unix sockets, and binding to loopback (urllib3 probes IPv6 support that way on import)."""
     if event in {"socket.connect", "socket.sendto", "socket.bind"} and args:
         sock = args[0]
-        return getattr(sock, "family", None) == socket.AF_UNIX
+        if getattr(sock, "family", None) == socket.AF_UNIX:
+            return True
+        address = args[1] if len(args) > 1 else None
+        return event == "socket.bind" and isinstance(address, tuple) and address[0] in LOOPBACK
     return False
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import yaml
 from conftest import SAMPLE_IMAGES, run_cli
 
 from inspection.dataset.deeppcb import parse_annotation, read_deeppcb, write_yolo_dataset
 from inspection.detectors.base import file_sha256
-from inspection.model_card import last_metrics
 
 
 def test_space_and_comma_separated_boxes(tmp_path: Path) -> None:
@@ -48,14 +49,19 @@ def test_import_splits_by_board_group(tmp_path: Path) -> None:
     assert (tmp_path / "yolo/labels/train/11111000_temp.txt").read_text() == ""
 
 
-def test_model_card_reads_the_final_epoch(tmp_path: Path) -> None:
-    results = tmp_path / "results.csv"
-    results.write_text(
-        "epoch,metrics/precision(B),metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B)\n"
-        "1,0.1,0.2,0.3,0.1\n"
-        "2,0.81234,0.7,0.75555,0.4\n"
-    )
-    assert last_metrics(results) == {"precision": 0.8123, "recall": 0.7, "map50": 0.7556, "map50_95": 0.4, "epochs": 2}
+def test_reference_input_stacks_each_image_with_its_reference(tmp_path: Path) -> None:
+    root = _mini_deeppcb(tmp_path / "deeppcb", ("group11111", "group22222"))
+    write_yolo_dataset(read_deeppcb(root), tmp_path / "yolo", {"group22222"}, input_mode="image+reference")
+    test = cv2.imread(str(tmp_path / "yolo/images/train/11111000_test.png"))
+    board = cv2.imread(str(root / "group11111/11111/11111000_test.jpg"), cv2.IMREAD_GRAYSCALE)
+    template = cv2.imread(str(root / "group11111/11111/11111000_temp.jpg"), cv2.IMREAD_GRAYSCALE)
+    assert np.array_equal(test[:, :, 0], board) and np.array_equal(test[:, :, 1], template)
+    assert np.array_equal(test[:, :, 2], cv2.absdiff(board, template))
+    # A template is paired with itself moved by under a pixel: a defect-free example with alignment edges.
+    clean = cv2.imread(str(tmp_path / "yolo/images/train/11111000_temp.png"))
+    assert np.array_equal(clean[:, :, 0], template)
+    assert int(clean[:, :, 2].max()) > 0 and float(clean[:, :, 2].mean()) < 20
+    assert "input: image+reference" in (tmp_path / "yolo/data.yaml").read_text()
 
 
 def _mini_deeppcb(root: Path, groups: tuple[str, ...] = ("group11111", "group22222", "group33333")) -> Path:

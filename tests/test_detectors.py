@@ -10,11 +10,13 @@ import pytest
 import yaml
 from conftest import BUNDLED_MODEL, DEMO_RECIPE, SAMPLE_IMAGES
 
+from inspection.commands.bench_backends import _network_images
 from inspection.config import load_recipe
 from inspection.detectors import load_detector
 from inspection.detectors.base import file_sha256
 from inspection.detectors.processing import letterbox, nms
-from inspection.export import export_onnx
+from inspection.export import check_parity
+from inspection.registry.card import read_card
 from inspection.rules import decide
 
 
@@ -60,25 +62,20 @@ def test_boxes_are_in_original_image_pixels(pt_detector) -> None:  # type: ignor
         assert max(_iou(doubled, other) for other in big_boxes) > 0.8
 
 
-def test_onnx_export_gives_the_same_detections_and_verdicts(pt_detector, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("fmt", ["onnx", "openvino"])
+def test_registered_exports_match_the_weights(fmt: str, tmp_path: Path) -> None:
+    """Each registered export, on the sample images in the network's input form: the same verdicts and
+    boxes matched with IoU >= 0.9 and confidence within 0.02 (the export parity check)."""
     recipe = load_recipe(DEMO_RECIPE)
-    onnx_path = export_onnx(BUNDLED_MODEL, tmp_path / "model.onnx", recipe.imgsz)
-    onnx_detector = load_detector(onnx_path, recipe.imgsz, "cpu", recipe.iou, expected_classes=recipe.classes)
-    onnx_detector.min_confidence = 0.25
-    assert onnx_detector.info.backend == "onnxruntime"
-    compared = 0
-    for path in sorted(SAMPLE_IMAGES.iterdir()):
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        reference = pt_detector.predict([image])[0]
-        exported = onnx_detector.predict([image])[0]
-        assert decide(reference, recipe).verdict == decide(exported, recipe).verdict, path.name
-        strong = [d for d in reference if d.confidence >= 0.3]
-        for det in strong:
-            match = max(exported, key=lambda e: _iou(e.box, det.box) if e.label == det.label else 0.0)
-            assert match.label == det.label and _iou(match.box, det.box) >= 0.9, path.name
-            assert abs(match.confidence - det.confidence) <= 0.02, path.name
-            compared += 1
-    assert compared > 0
+    folder = BUNDLED_MODEL.parent
+    card = read_card(folder)
+    paths = []
+    for i, image in enumerate(_network_images(recipe, card.input.mode)):
+        paths.append(tmp_path / f"{i:03d}.png")
+        cv2.imwrite(str(paths[-1]), image)
+    report = check_parity(folder / "model.pt", folder / str(card.exports[fmt]["file"]), card.input.imgsz, paths)
+    assert report.ok, report.mismatches
+    assert report.images == len(paths) and report.boxes > 0
 
 
 def test_bundled_files_match_their_card() -> None:

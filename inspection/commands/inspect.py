@@ -36,12 +36,15 @@ def inspect_paths(
     conf: float | None,
     as_json: bool,
     device: str = "auto",
+    reference: Path | None = None,
 ) -> int:
     if conf is not None and not 0.0 <= conf <= 1.0:
         raise StationError(f"--conf {conf}: must be between 0 and 1")
     recipe = load_recipe(recipe_path or DEMO_RECIPE)
     if model is not None:
         recipe = recipe.model_copy(update={"model": model})
+    if reference is not None:
+        recipe = recipe.model_copy(update={"reference": reference})
     if conf is not None:
         rules = {
             label: ClassRule(min_confidence=conf, min_area_px=r.min_area_px, max_count=r.max_count)
@@ -52,7 +55,13 @@ def inspect_paths(
     images = expand(paths)
     # Nothing else runs beside it here, so the detector may use every core.
     detector = load_detector(
-        recipe.model, recipe.imgsz, device, recipe.iou, expected_classes=recipe.classes, threads=usable_cores()
+        recipe.model,
+        recipe.imgsz,
+        device,
+        recipe.iou,
+        expected_classes=recipe.classes,
+        threads=usable_cores(),
+        reference=recipe.reference,
     )
     detector.min_confidence = recipe_floor(recipe)
     unreadable = 0

@@ -7,9 +7,15 @@ Bad labels are reported with file and line, never silently dropped.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inspection.dataset.channels import InputMode, shifted, stack_with_reference
 
 DEEPPCB_CLASSES: tuple[str, ...] = ("open", "short", "mousebite", "spur", "copper", "pin-hole")
 IMAGE_SIZE = 640
@@ -103,23 +109,60 @@ def _listed_pairs(root: Path) -> Iterator[tuple[Path, Path]]:
         yield test_image, test_image.parent.with_name(test_image.parent.name + "_not") / f"{stem}.txt"
 
 
-def write_yolo_dataset(result: ImportResult, out: Path, val_groups: set[str], include_templates: bool = True) -> Path:
-    """Write images (symlinked) and YOLO labels for the pairs; returns the data.yaml path."""
+def write_yolo_dataset(
+    result: ImportResult,
+    out: Path,
+    val_groups: set[str],
+    include_templates: bool = True,
+    input_mode: InputMode = "image",
+) -> Path:
+    """Write images and YOLO labels for the pairs; returns the data.yaml path.
+
+    ``image``: the source images are symlinked. ``image+reference``: each image is written as a
+    3-channel PNG stacked with its reference: a ``_test`` image with its template, a template with a
+    copy of itself shifted by up to a pixel (seeded by its name, so imports are repeatable).
+    """
     for split in ("train", "val"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     for pair in result.pairs:
         split = "val" if pair.group in val_groups else "train"
-        _link(pair.test_image, out / "images" / split / pair.test_image.name)
+        images = out / "images" / split
+        labels = out / "labels" / split
         lines = [_yolo_line(box) for box in pair.boxes]
-        (out / "labels" / split / (pair.test_image.stem + ".txt")).write_text("\n".join(lines) + "\n")
+        (labels / (pair.test_image.stem + ".txt")).write_text("\n".join(lines) + "\n")
         if include_templates:
-            _link(pair.template_image, out / "images" / split / pair.template_image.name)
-            (out / "labels" / split / (pair.template_image.stem + ".txt")).write_text("")
+            (labels / (pair.template_image.stem + ".txt")).write_text("")
+        if input_mode == "image":
+            _link(pair.test_image, images / pair.test_image.name)
+            if include_templates:
+                _link(pair.template_image, images / pair.template_image.name)
+            continue
+        template = _read_grey(pair.template_image)
+        stacked = stack_with_reference(_read_grey(pair.test_image), template)
+        _write_png(images / (pair.test_image.stem + ".png"), stacked)
+        if include_templates:
+            rng = np.random.default_rng(zlib.crc32(pair.template_image.name.encode()))
+            stacked = stack_with_reference(template, shifted(template, rng))
+            _write_png(images / (pair.template_image.stem + ".png"), stacked)
     data_yaml = out / "data.yaml"
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(DEEPPCB_CLASSES))
-    data_yaml.write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")
+    data_yaml.write_text(
+        f"path: {out.resolve()}\ntrain: images/train\nval: images/val\ninput: {input_mode}\nnames:\n{names}\n"
+    )
     return data_yaml
+
+
+def _read_grey(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise OSError(f"{path}: cannot read the image")
+    return np.asarray(image, dtype=np.uint8)
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"{path}: cannot write the image")
 
 
 def _yolo_line(box: tuple[float, float, float, float, int]) -> str:

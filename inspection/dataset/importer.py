@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from inspection.dataset.channels import InputMode
 from inspection.dataset.deeppcb import DEEPPCB_CLASSES, ImportResult, read_deeppcb, write_yolo_dataset
 from inspection.detectors.base import file_sha256
 from inspection.errors import StationError
@@ -35,7 +36,11 @@ def default_val_groups(result: ImportResult) -> set[str]:
 
 
 def import_deeppcb(
-    source: Path, out: Path, val_groups: set[str] | None = None, progress: Callable[[str], None] = print
+    source: Path,
+    out: Path,
+    val_groups: set[str] | None = None,
+    progress: Callable[[str], None] = print,
+    input_mode: InputMode = "image",
 ) -> Path:
     """Import DeepPCB pairs; returns the manifest path."""
     if out.exists() and any(out.iterdir()):
@@ -62,7 +67,9 @@ def import_deeppcb(
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        write_yolo_dataset(result, partial, val)
+        if input_mode != "image":
+            progress(f"writing {2 * len(result.pairs)} images stacked with their reference ({input_mode})")
+        write_yolo_dataset(result, partial, val, input_mode=input_mode)
         files = {}
         for i, pair in enumerate(result.pairs, start=1):
             for image in (pair.test_image, pair.template_image):
@@ -73,13 +80,15 @@ def import_deeppcb(
             "format": "deeppcb",
             "source": str(source.resolve()),
             "classes": list(DEEPPCB_CLASSES),
+            "input": input_mode,
             "split": {"by": "board group", "train": [g for g in groups if g not in val], "val": sorted(val)},
             "counts": {
                 "pairs": len(result.pairs),
                 "val_pairs": sum(pair.group in val for pair in result.pairs),
                 "boxes": sum(len(pair.boxes) for pair in result.pairs),
             },
-            "images": "symlinks to the source files; sha256 of each below",
+            "images": ("symlinks to the source files" if input_mode == "image" else "PNGs stacked with their reference")
+            + "; sha256 of each source file below",
             "files": files,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -10,8 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from inspection.dataset.channels import InputMode
 from inspection.detectors.processing import FloatArray, decode, make_batch
+from inspection.detectors.reference import References
+from inspection.errors import ModelError
+from inspection.hashing import file_sha256
 from inspection.types import Detection, Image
+
+__all__ = ["Detector", "ModelInfo", "file_sha256", "model_name", "resolve_threads", "usable_cores"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class ModelInfo:
     device: str
     imgsz: int
     threads: int
+    input_mode: InputMode = "image"
 
 
 def resolve_threads(requested: int | str) -> int:
@@ -47,14 +53,6 @@ def model_name(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Detector(ABC):
     """Load once, warm up, then predict batches of images."""
 
@@ -66,7 +64,22 @@ class Detector(ABC):
     def _forward(self, batch: FloatArray) -> FloatArray:
         """Run the network on a letterboxed batch; return ``(batch, 4 + classes, anchors)``."""
 
+    references: References | None = None  # for ``image+reference`` models
+
+    def prepare(self, image: Image) -> Image:
+        """The network's input image: the image itself, or stacked with its nearest reference."""
+        if self.info.input_mode == "image":
+            return image
+        if self.references is None:
+            raise ModelError(f"{self.info.path}: this model needs a reference image of the good part")
+        return self.references.stack(image)
+
     def predict(self, images: list[Image]) -> list[list[Detection]]:
+        """Detections on camera images (stacked with their reference first where the model needs one)."""
+        return self.predict_prepared([self.prepare(image) for image in images])
+
+    def predict_prepared(self, images: list[Image]) -> list[list[Detection]]:
+        """Detections on images already in the network's input form (e.g. a stacked dataset)."""
         if not images:
             return []
         batch, geometry = make_batch(images, self.info.imgsz)
@@ -79,7 +92,7 @@ class Detector(ABC):
         """Run blank images so the first real part is not slow (allocations, kernel selection)."""
         blank = np.zeros((self.info.imgsz, self.info.imgsz, 3), dtype=np.uint8)
         for _ in range(runs):
-            self.predict([blank])
+            self.predict_prepared([blank])
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release the model (optional)."""

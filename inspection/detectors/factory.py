@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from pathlib import Path
 
+from inspection.dataset.channels import INPUT_MODES, InputMode
 from inspection.detectors.base import Detector, resolve_threads
+from inspection.detectors.reference import References
 from inspection.errors import ModelError
+from inspection.registry.card import verify_model_file
+
+log = logging.getLogger(__name__)
 
 
 def load_detector(
@@ -16,11 +23,21 @@ def load_detector(
     expected_classes: list[str] | None = None,
     warm_up: bool = True,
     threads: int | str = "auto",
+    reference: Path | None = None,
+    prepared_input: bool = False,
 ) -> Detector:
-    """Load ``.pt`` (ultralytics) or ``.onnx`` (ONNX Runtime) weights; check the classes; warm up."""
+    """Load ``.pt`` (ultralytics), ``.onnx`` (ONNX Runtime) or OpenVINO ``.xml`` weights; check them
+    against their model card; check the classes; attach the reference images; warm up.
+
+    ``prepared_input``: the caller feeds network-ready images (``predict_prepared``, e.g. a stacked
+    dataset), so no reference is needed.
+    """
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"{path}: model file not found; set 'model' in the recipe to an existing .pt or .onnx file")
+        raise ModelError(
+            f"{path}: model file not found; set 'model' in the recipe to an existing .pt, .onnx or OpenVINO .xml file"
+        )
+    card = verify_model_file(path)
     suffix = path.suffix.lower()
     detector: Detector
     if suffix == ".pt":
@@ -31,13 +48,35 @@ def load_detector(
         from inspection.detectors.onnx_backend import OnnxDetector  # noqa: PLC0415
 
         detector = OnnxDetector(path, imgsz, device, iou, resolve_threads(threads))
+    elif suffix == ".xml":
+        from inspection.detectors.openvino_backend import OpenVinoDetector  # noqa: PLC0415
+
+        detector = OpenVinoDetector(path, imgsz, device, iou, resolve_threads(threads))
     else:
-        raise ModelError(f"{path}: unknown model format '{suffix}'; use .pt (ultralytics) or .onnx")
+        raise ModelError(f"{path}: unknown model format '{suffix}'; use .pt (ultralytics), .onnx or OpenVINO .xml")
+    mode = card.input.mode if card is not None else detector.info.input_mode
+    detector.info = dataclasses.replace(detector.info, input_mode=_checked_mode(mode, path))
     if expected_classes is not None and detector.info.classes != expected_classes:
         raise ModelError(
             f"{path}: model classes {detector.info.classes} do not match the recipe's classes "
             f"{expected_classes}; fix 'classes' in the recipe or choose the right model"
         )
+    if detector.info.input_mode == "image+reference" and not prepared_input:
+        if reference is None:
+            raise ModelError(
+                f"{path}: this model compares each part with a reference image of the good part; set 'reference' "
+                "in the recipe (or pass --reference)"
+            )
+        detector.references = References.load(reference)
+    elif reference is not None:
+        log.info("%s looks at the image alone; the reference %s is not used", path, reference)
     if warm_up:
         detector.warm_up()
     return detector
+
+
+def _checked_mode(mode: str, path: Path) -> InputMode:
+    for known in INPUT_MODES:
+        if mode == known:
+            return known
+    raise ModelError(f"{path}: unknown model input mode {mode!r}; this version knows {list(INPUT_MODES)}")

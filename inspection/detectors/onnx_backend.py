@@ -9,7 +9,7 @@ import numpy as np
 
 from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
 from inspection.detectors.processing import FloatArray
-from inspection.errors import ModelError
+from inspection.errors import ModelError, brief
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
@@ -26,7 +26,7 @@ class OnnxDetector(Detector):
         try:
             session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as exc:
-            raise ModelError(f"{path}: cannot load ONNX model ({type(exc).__name__}: {exc})") from None
+            raise ModelError(f"{path}: cannot load ONNX model ({brief(exc)})") from None
         meta = session.get_modelmeta().custom_metadata_map
         classes = _class_names(meta.get("names"), path)
         shape = session.get_inputs()[0].shape
@@ -36,7 +36,17 @@ class OnnxDetector(Detector):
         self._input = session.get_inputs()[0].name
         self.iou = iou
         used = session.get_providers()[0].replace("ExecutionProvider", "").lower()
-        self.info = ModelInfo(model_name(path), path, file_sha256(path), classes, "onnxruntime", used, imgsz, threads)
+        self.info = ModelInfo(
+            model_name(path),
+            path,
+            file_sha256(path),
+            classes,
+            "onnxruntime",
+            used,
+            imgsz,
+            threads,
+            input_mode=meta.get("input_mode", "image"),  # type: ignore[arg-type]
+        )
 
     def _forward(self, batch: FloatArray) -> FloatArray:
         outputs = self._session.run(None, {self._input: batch})

@@ -9,7 +9,7 @@ import numpy as np
 
 from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
 from inspection.detectors.processing import FloatArray
-from inspection.errors import ModelError
+from inspection.errors import ModelError, brief
 from inspection.offline import make_ultralytics_offline
 
 
@@ -36,7 +36,7 @@ class UltralyticsDetector(Detector):
             model, _ = load_checkpoint(str(path), device=self.device, fuse=True)
         except Exception as exc:  # corrupt or foreign file: many error types
             raise ModelError(
-                f"{path}: cannot load model weights ({type(exc).__name__}: {exc}); check the file or export it again"
+                f"{path}: cannot load model weights ({brief(exc)}); check the file or export it again"
             ) from None
         model = model.float().eval()
         names: Any = getattr(model, "names", None)

@@ -54,7 +54,7 @@ def main() -> None:
             stacked = stack(board, shifted(board, rng))
         image.unlink()
         cv2.imwrite(str(image.with_suffix(".png")), stacked)
-    train(TrainSettings(data_yaml, args.out, epochs=args.epochs, imgsz=args.imgsz))
+    train(TrainSettings(data_yaml, args.out / "train", epochs=args.epochs, imgsz=args.imgsz))
 
 
 if __name__ == "__main__":

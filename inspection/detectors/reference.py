@@ -1,0 +1,57 @@
+"""Reference images of the good part, for models that compare each part with one.
+
+A recipe may hold several (views of a product, positions on a panel): each part is compared with
+the most similar one, found on small normalised thumbnails (a few microseconds per reference).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inspection.cameras.folder import list_images, read_image
+from inspection.dataset.channels import grey, stack_with_reference
+from inspection.errors import ConfigError
+from inspection.types import Image
+
+THUMBNAIL = 48
+
+
+def _signature(image: Image) -> np.ndarray:
+    small = cv2.resize(grey(image), (THUMBNAIL, THUMBNAIL), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small -= small.mean()
+    norm = float(np.linalg.norm(small))
+    return np.asarray((small / norm if norm > 0 else small).ravel(), dtype=np.float32)
+
+
+class References:
+    def __init__(self, images: list[tuple[str, Image]]) -> None:
+        if not images:
+            raise ConfigError("no reference images given")
+        self.names = [name for name, _ in images]
+        self.images = [grey(image) for _, image in images]
+        self._signatures = np.stack([_signature(image) for image in self.images])
+
+    @classmethod
+    def load(cls, path: Path) -> References:
+        files = list_images(path)
+        if not files:
+            raise ConfigError(f"reference {path}: no such image, or no images in that folder or pattern")
+        images = []
+        for file in files:
+            image = read_image(file)
+            if image is None:
+                raise ConfigError(f"reference {file}: not a readable image")
+            images.append((file.name, image))
+        return cls(images)
+
+    def nearest(self, image: Image) -> int:
+        """Index of the reference most like ``image`` (normalised correlation of thumbnails)."""
+        if len(self.images) == 1:
+            return 0
+        return int(np.argmax(self._signatures @ _signature(image)))
+
+    def stack(self, image: Image) -> Image:
+        return stack_with_reference(image, self.images[self.nearest(image)])

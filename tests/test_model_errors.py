@@ -1,0 +1,98 @@
+"""Bad input to the model commands: one clear line on stderr, exit 2, nothing half-written in models/."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+
+from inspection.hashing import file_sha256
+from inspection.registry.card import InputSpec, ModelCard, write_card
+
+BUNDLED = ROOT / "models" / "deeppcb-yolov8n"
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    shutil.copytree(BUNDLED, tmp_path / "models" / BUNDLED.name)
+    return tmp_path / "models"
+
+
+def test_a_model_file_that_is_not_a_model(tmp_path: Path) -> None:
+    junk = tmp_path / "weights.pt"
+    junk.write_bytes(b"these are not weights")
+    dataset = tmp_path / "dataset"
+    (dataset / "images" / "val").mkdir(parents=True)
+    shutil.copy(ROOT / "datasets/deeppcb-sample/images/00041082_test.jpg", dataset / "images/val")
+    (dataset / "data.yaml").write_text(f"path: {dataset}\ntrain: images/val\nval: images/val\nnames:\n  0: open\n")
+    one_line_error(run_cli("evaluate", "--model", str(junk), "--data", str(dataset)), "cannot load model weights")
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"not onnx either")
+    one_line_error(run_cli("inspect", str(dataset / "images/val"), "--model", str(onnx)), "cannot load ONNX model")
+
+
+def test_registering_a_run_with_broken_weights_leaves_nothing(tmp_path: Path, registry: Path) -> None:
+    run = tmp_path / "run"
+    (run / "weights").mkdir(parents=True)
+    (run / "weights" / "best.pt").write_bytes(b"truncated")
+    (run / "train_config.yaml").write_text("architecture: yolov8n.yaml\nimgsz: 320\ndataset: {classes: [open]}\n")
+    before = sorted(p.name for p in registry.iterdir())
+    result = run_cli("models", "--registry", str(registry), "register", str(run), "--name", "broken")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in registry.iterdir()) == before
+
+
+def test_an_export_target_the_machine_lacks(registry: Path) -> None:
+    before = snapshot(registry)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "without_package.py"), "openvino", "export", "--registry", str(registry),
+         "--model", BUNDLED.name, "--format", "openvino"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    one_line_error(result, "cannot export to openvino", "not installed on this machine")
+    assert snapshot(registry) == before
+
+
+def test_an_export_whose_weights_fail_to_load_registers_nothing(tmp_path: Path) -> None:
+    registry = tmp_path / "models"
+    folder = registry / "junk"
+    folder.mkdir(parents=True)
+    (folder / "model.pt").write_bytes(b"not weights")
+    card = ModelCard(name="junk", classes=["open"], input=InputSpec(imgsz=64), files={})
+    card.files["model.pt"] = file_sha256(folder / "model.pt")
+    write_card(folder, card)
+    before = snapshot(folder)
+    result = run_cli("export", "--registry", str(registry), "--model", "junk", "--format", "onnx",
+                     "--data", str(tmp_path / "missing"))  # fmt: skip
+    one_line_error(result, "no data.yaml")
+    assert snapshot(folder) == before
+
+
+def test_data_folders_with_no_images(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line_error(run_cli("dataset", "import", str(empty), str(tmp_path / "out")), "no DeepPCB pairs found")
+    assert not (tmp_path / "out").exists()
+    dataset = tmp_path / "dataset"
+    (dataset / "images" / "val").mkdir(parents=True)
+    (dataset / "data.yaml").write_text(f"path: {dataset}\ntrain: images/val\nval: images/val\nnames:\n  0: open\n")
+    one_line_error(run_cli("evaluate", "--model", BUNDLED.name, "--data", str(dataset)), "no images in the 'val' split")
+    one_line_error(run_cli("train", "--data", str(empty), "--out", str(tmp_path / "run")), "no data.yaml")
+    assert not (tmp_path / "run").exists()
