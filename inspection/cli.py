@@ -13,6 +13,7 @@ from inspection.config import DEMO_CONFIG
 from inspection.errors import StationError, brief, one_line
 
 log = logging.getLogger("inspection")
+DEFAULT_EPOCHS = 20
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -46,28 +47,43 @@ def _bench(args: argparse.Namespace) -> int:
 def _dataset_import(args: argparse.Namespace) -> int:
     from inspection.dataset.importer import import_deeppcb  # noqa: PLC0415
 
+    if not args.source.exists():
+        raise StationError(f"{args.source}: no such file or folder")
+
     groups = {g.strip() for g in args.val_groups.split(",") if g.strip()} if args.val_groups else None
-    import_deeppcb(args.source, args.out, groups, input_mode=args.input)
+    if args.format == "deeppcb":
+        import_deeppcb(args.source, args.out, groups, input_mode=args.input)
+        return 0
+    if args.input != "image":
+        raise StationError(f"--input {args.input} needs image pairs (the deeppcb format); {args.format} has none")
+    from inspection.dataset.importer import import_labelled  # noqa: PLC0415
+
+    import_labelled(args.source, args.out, args.format, groups)
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
     from inspection.training import TrainSettings, train  # noqa: PLC0415
 
-    data_yaml = args.data / "data.yaml" if args.data.is_dir() else args.data
-    settings = TrainSettings(
-        data_yaml,
-        args.out,
-        architecture=args.architecture,
-        epochs=args.epochs,
-        imgsz=args.imgsz,
-        batch=args.batch,
-        seed=args.seed,
-        device=None if args.device == "auto" else args.device,
-        fraction=args.fraction,
-        patience=args.patience,
-    )
-    best = train(settings, resume=args.resume)
+    if args.resume:
+        # The run keeps its own settings; only its planned length may change.
+        best = train(TrainSettings(Path(), args.out), resume=True, new_epochs=args.epochs)
+    else:
+        if args.data is None:
+            raise StationError("train: give --data (a dataset folder from 'inspection dataset import')")
+        settings = TrainSettings(
+            args.data / "data.yaml" if args.data.is_dir() else args.data,
+            args.out,
+            architecture=args.architecture,
+            epochs=args.epochs or DEFAULT_EPOCHS,
+            imgsz=args.imgsz,
+            batch=args.batch,
+            seed=args.seed,
+            device=None if args.device == "auto" else args.device,
+            fraction=args.fraction,
+            patience=args.patience,
+        )
+        best = train(settings)
     print(f"best weights: {best}")
     return 0
 
@@ -198,9 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("source", type=Path, help="the source dataset folder")
     importer.add_argument("out", type=Path, help="new folder for the dataset")
-    importer.add_argument("--format", choices=["deeppcb"], default="deeppcb", help="source layout (default deeppcb)")
     importer.add_argument(
-        "--val-groups", help="comma-separated board groups for validation (default: the last ones, >= 10%% of pairs)"
+        "--format",
+        choices=["deeppcb", "yolo", "coco"],
+        default="deeppcb",
+        help=(
+            "source layout: deeppcb (default; pairs of _test/_temp images), yolo (data.yaml with names and "
+            "train/val image folders), coco (annotation JSON files; a 'val' in the name marks the split)"
+        ),
+    )
+    importer.add_argument(
+        "--val-groups",
+        help=(
+            "comma-separated groups for validation: DeepPCB board groups; for yolo/coco the first sub-folder or "
+            "the file-name prefix before '_' (default: the source's own val split, else the last groups, >= 10%%)"
+        ),
     )
     importer.add_argument(
         "--input",
@@ -220,17 +248,23 @@ def build_parser() -> argparse.ArgumentParser:
             "continues with --resume."
         ),
     )
-    trainer.add_argument("--data", type=Path, required=True, help="dataset folder (or its data.yaml)")
+    trainer.add_argument("--data", type=Path, help="dataset folder (or its data.yaml); not with --resume")
     trainer.add_argument("--out", type=Path, required=True, help="run folder (new, or the one to --resume)")
     trainer.add_argument("--architecture", default="yolov8n.yaml", help="ultralytics model YAML (default yolov8n)")
-    trainer.add_argument("--epochs", type=int, default=20, help="default 20")
+    trainer.add_argument(
+        "--epochs",
+        type=int,
+        help=f"default {DEFAULT_EPOCHS}; with --resume: a new planned length for the run (e.g. to fit the time left)",
+    )
     trainer.add_argument("--imgsz", type=int, default=320, help="network input size in pixels (default 320)")
     trainer.add_argument("--batch", type=int, default=16, help="default 16")
     trainer.add_argument("--seed", type=int, default=0, help="default 0")
     trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")
     trainer.add_argument("--fraction", type=float, default=1.0, help="use this share of the training images")
     trainer.add_argument("--patience", type=int, default=100, help="stop after N epochs without improvement")
-    trainer.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    trainer.add_argument(
+        "--resume", action="store_true", help="continue the interrupted run in --out, with its own settings"
+    )
     trainer.set_defaults(handler=_train)
 
     _add_model_commands(commands)

@@ -54,8 +54,12 @@ def dataset_info(data_yaml: Path) -> dict[str, Any]:
     }
 
 
-def train(settings: TrainSettings, resume: bool = False) -> Path:
-    """Train (or resume an interrupted run) and return the path of the best weights."""
+def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None = None) -> Path:
+    """Train (or resume an interrupted run) and return the path of the best weights.
+
+    ``new_epochs`` (with ``resume``): change the run's planned length, e.g. to fit the time left;
+    the learning-rate schedule follows the new length from the next epoch on.
+    """
     run = settings.out.resolve()
     best, last = weights_of(run)
     if resume:
@@ -67,6 +71,8 @@ def train(settings: TrainSettings, resume: bool = False) -> Path:
     from ultralytics import YOLO  # noqa: PLC0415  (heavy, imported only here)
 
     if resume:
+        if new_epochs is not None:
+            _set_planned_epochs(run, last, new_epochs)
         model = YOLO(str(last))
         model.add_callback("on_fit_epoch_end", _report_epoch)
         model.train(resume=True)
@@ -114,6 +120,27 @@ def train(settings: TrainSettings, resume: bool = False) -> Path:
         verbose=True,
     )
     return best
+
+
+def _set_planned_epochs(run: Path, last: Path, epochs: int) -> None:
+    """Rewrite the epoch count stored in the checkpoint (ultralytics resumes with the stored arguments)."""
+    import torch  # noqa: PLC0415
+
+    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    done = int(checkpoint.get("epoch", -1)) + 1
+    if epochs <= done:
+        raise StationError(f"{run}: {done} epochs are done already; --epochs must be more than that to resume")
+    checkpoint["train_args"]["epochs"] = epochs
+    partial = last.with_name(last.name + ".partial")
+    torch.save(checkpoint, partial)
+    partial.replace(last)
+    config_path = run / TRAIN_CONFIG
+    config = yaml.safe_load(config_path.read_text()) if config_path.is_file() else {}
+    config.setdefault("changes", []).append(
+        {"at_epoch": done, "epochs": epochs, "when": datetime.now(UTC).isoformat(timespec="seconds")}
+    )
+    config["epochs"] = epochs
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def _report_epoch(trainer: Any) -> None:

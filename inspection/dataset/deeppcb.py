@@ -28,7 +28,8 @@ class LabelProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)  # 0: the whole file
+        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)

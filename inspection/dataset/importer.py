@@ -104,3 +104,24 @@ def import_deeppcb(
         raise
     progress(f"dataset written to {out} ({MANIFEST}, data.yaml)")
     return out / MANIFEST
+
+
+def import_labelled(
+    source: Path,
+    out: Path,
+    fmt: str,
+    val_groups: set[str] | None = None,
+    progress: Callable[[str], None] = print,
+) -> Path:
+    """Import a plain YOLO or COCO dataset; returns the manifest path."""
+    from inspection.dataset.coco import read_coco  # noqa: PLC0415
+    from inspection.dataset.layout import report_problems, write_layout  # noqa: PLC0415
+    from inspection.dataset.yolo import read_yolo  # noqa: PLC0415
+
+    if not source.exists():
+        raise StationError(f"{source}: no such file or folder")
+    if out.exists() and any(out.iterdir()):
+        raise StationError(f"{out}: already exists and is not empty; choose a new output folder")
+    items, classes, problems = read_yolo(source) if fmt == "yolo" else read_coco(source)
+    report_problems(problems, source)
+    return write_layout(items, classes, out, source, fmt, val_groups, progress)
