@@ -28,6 +28,25 @@ def test_bench_json_reports_both_throughputs(station_yaml: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in (["run"], ["inspect"], ["cameras"], ["bench"], ["dataset"], ["dataset", "import"]):
+    commands = (
+        ["run"], ["inspect"], ["cameras"], ["bench"], ["dataset"], ["dataset", "import"], ["train"], ["evaluate"],
+        ["export"], ["compare"], ["models"], ["models", "list"], ["models", "show"], ["models", "register"],
+        ["models", "promote"],
+    )  # fmt: skip
+    for command in commands:
         result = run_cli(*command, "--help")
         assert result.returncode == 0 and "usage: inspection" in result.stdout, command
+
+
+def test_bench_backends_reports_each_backend_with_its_verdicts() -> None:
+    result = run_cli("bench", "--backends", "--parts", "6", "--json", timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    backends = report["backends"]
+    assert {"ultralytics-predict", "onnxruntime", "openvino"} <= set(backends)
+    for name, row in backends.items():
+        assert row["fps"] > 0 and row["verdicts_identical"] is True, name
+    assert report["default_backend"] in backends
+    assert report["default_speedup"] == round(
+        backends[report["default_backend"]]["fps"] / backends["ultralytics-predict"]["fps"], 2
+    )

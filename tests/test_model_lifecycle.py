@@ -98,17 +98,24 @@ def test_import_train_evaluate_export_register_compare_promote(tmp_path: Path) -
     step = offline("models", "--registry", str(registry), "list")
     assert step.returncode == 0 and "candidate" in step.stdout and "ok" in step.stdout
 
+    truth = tmp_path / "truth"  # every _test image is defective
+    truth.mkdir()
+    for image in SAMPLE_IMAGES.glob("*_test.jpg"):
+        (truth / f"{image.stem}.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     compare_report = tmp_path / "compare.md"
     step = offline(
         "compare", "--baseline", str(ROOT / "models" / "deeppcb-yolov8n" / "model.onnx"),
         "--candidate", str(folder / "model_openvino" / "model.xml"),
         str(SAMPLE_IMAGES / "*_test.jpg"), "--reference", str(SAMPLE_IMAGES / "*_temp.jpg"),
-        "--report", str(compare_report),
+        "--labels", str(truth), "--report", str(compare_report),
     )  # fmt: skip
     assert step.returncode == 0, step.stderr
     compared = json.loads(compare_report.with_suffix(".json").read_text())
     assert compared["parts"] == len(list(SAMPLE_IMAGES.glob("*_test.jpg")))
     assert set(compared["speed"]) == {"baseline", "candidate"}
+    assert set(compared["effects"]) <= {"new escape", "fixed escape"}  # judged against the truth
+    fail_to_pass = sum(f["flip"] == "fail_to_pass" for f in compared["flip_list"])
+    assert compared["effects"].get("new escape", 0) == fail_to_pass
 
     recipe = tmp_path / "recipe.yaml"
     text = DEMO_RECIPE.read_text().replace("model: ../../models", f"model: {ROOT}/models")
