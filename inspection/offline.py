@@ -6,6 +6,7 @@ Call :func:`make_ultralytics_offline` before ``import ultralytics`` (every adapt
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def make_ultralytics_offline(config_dir: Path | None = None) -> None:
     global _DONE
     if _DONE:
         return
+    block_openvino_telemetry()  # ultralytics imports OpenVINO for its exports
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ.setdefault("YOLO_VERBOSE", "False")
     os.environ.setdefault("YOLO_AUTOINSTALL", "False")
@@ -55,3 +57,17 @@ def _provide_fonts(folder: Path) -> None:
         if bundled.is_file() and not target.exists():
             target.unlink(missing_ok=True)  # a dangling link from an older matplotlib
             target.symlink_to(bundled)
+
+
+def block_openvino_telemetry() -> None:
+    """Make ``import openvino`` send nothing. Call before OpenVINO is imported.
+
+    ``import openvino`` (2025+) initialises its converter's telemetry, which counts a missing consent
+    file as consent and posts usage events to Google Analytics from a forked process (seen with
+    openvino 2026.4 and strace). With ``openvino_telemetry`` unimportable, OpenVINO falls back to its
+    own no-op stub.
+    """
+    if "openvino" in sys.modules and "openvino_telemetry" in sys.modules and sys.modules["openvino_telemetry"]:
+        raise RuntimeError("OpenVINO was imported before its telemetry could be blocked")
+    for name in ("openvino_telemetry", "openvino_telemetry.backend", "openvino_telemetry.backend.backend_ga4"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]

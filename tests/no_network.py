@@ -5,6 +5,7 @@ Usage: python tests/no_network.py ARGS...  (exit status: the CLI's; 97 if a netw
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from typing import Any
@@ -39,6 +40,8 @@ def _local(event: str, args: tuple[Any, ...]) -> bool:
 def hook(event: str, args: tuple[Any, ...]) -> None:
     if event in BLOCKED and not _local(event, args):
         attempts.append(f"{event} {args[1:] if event.startswith('socket.') else args}")
+        # Also now, on stderr: a forked child (multiprocessing) never reaches the report at exit.
+        print(f"NETWORK ATTEMPT (pid {os.getpid()}): {attempts[-1]}", file=sys.stderr, flush=True)
         raise PermissionError(f"network blocked by test: {event}")
 
 

@@ -59,3 +59,28 @@ def test_the_blocker_itself_catches_a_connection() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.stdout.strip() == "blocked"
+
+
+def test_the_blocker_reports_a_forked_child_too() -> None:
+    """OpenVINO's telemetry posted from a forked process: such attempts must reach the test's stderr."""
+    hook_only = NO_NETWORK.read_text().split("from inspection.cli")[0]
+    probe = hook_only + (
+        "import multiprocessing\n"
+        "def child():\n"
+        "    try:\n        socket.create_connection(('127.0.0.1', 9), timeout=0.1)\n    except OSError:\n        pass\n"
+        "process = multiprocessing.get_context('fork').Process(target=child)\n"
+        "process.start()\nprocess.join()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert "NETWORK ATTEMPT" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed (.ci/run installs it)")
+def test_openvino_sends_no_telemetry(tmp_path: Path) -> None:
+    """``import openvino`` would post usage events to Google Analytics unless its telemetry is blocked."""
+    model = ROOT / "models" / "deeppcb-yolov8n" / "model_openvino" / "model.xml"
+    trace = tmp_path / "trace.txt"
+    result = _run_blocked("inspect", str(SAMPLE_IMAGES / "00041082_test.jpg"), "--model", str(model), trace=trace)
+    assert result.returncode == 0, result.stderr
+    assert "NETWORK ATTEMPT" not in result.stderr, result.stderr
+    assert [line for line in trace.read_text().splitlines() if INET.search(line)] == []

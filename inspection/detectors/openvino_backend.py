@@ -11,10 +11,12 @@ import yaml
 from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
 from inspection.detectors.processing import FloatArray
 from inspection.errors import ModelError, brief
+from inspection.offline import block_openvino_telemetry
 
 
 class OpenVinoDetector(Detector):
     def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
+        block_openvino_telemetry()
         try:
             import openvino as ov  # noqa: PLC0415
         except ImportError:
