@@ -11,6 +11,7 @@ from pathlib import Path
 from inspection import __version__
 from inspection.config import DEMO_CONFIG
 from inspection.errors import StationError, brief, one_line
+from inspection.offline import block_openvino_telemetry
 
 log = logging.getLogger("inspection")
 DEFAULT_EPOCHS = 20
@@ -371,6 +372,7 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    block_openvino_telemetry()  # before anything can import OpenVINO
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)

@@ -15,7 +15,7 @@ from inspection.cameras.folder import list_images, read_image
 from inspection.detectors import load_detector
 from inspection.errors import ModelError, brief
 from inspection.evaluation.parity import ParityReport, compare_image
-from inspection.offline import make_ultralytics_offline
+from inspection.offline import block_openvino_telemetry, make_ultralytics_offline
 from inspection.registry.card import read_card
 from inspection.registry.store import add_export
 
@@ -28,6 +28,7 @@ PARITY_THRESHOLD = 0.5  # verdict: any box at or above it fails
 def check_format_available(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ModelError(f"unknown export format {fmt!r}; choose one of {sorted(FORMATS)}")
+    block_openvino_telemetry()
     try:
         importlib.import_module(FORMATS[fmt])
     except ImportError:

@@ -64,6 +64,7 @@ def inspect_frame(frame: Frame, detector: Detector, recipe: Recipe, station: str
         latencies_ms=latencies,
         part_serial=frame.part_serial,
         source_name=frame.source_name,
+        reference_name=detector.last_reference,
     )
 
 

@@ -77,6 +77,7 @@ class InspectionRecord:
     latencies_ms: dict[str, float]
     part_serial: str | None = None
     source_name: str | None = None
+    reference_name: str | None = None  # the reference image the part was compared with, if any
     image_path: str | None = None
     annotated_path: str | None = None
     kept: tuple[Detection, ...] = ()  # the detections that counted towards the verdict

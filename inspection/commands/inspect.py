@@ -73,17 +73,15 @@ def inspect_paths(
             continue
         decision = decide(detector.predict([image])[0], recipe)
         if as_json:
-            print(
-                json.dumps(
-                    {
-                        "image": shown,
-                        "verdict": decision.verdict.value,
-                        "reasons": list(decision.reasons),
-                        "detections": [d.to_json() for d in decision.kept],
-                    }
-                ),
-                flush=True,
-            )
+            result: dict[str, object] = {
+                "image": shown,
+                "verdict": decision.verdict.value,
+                "reasons": list(decision.reasons),
+                "detections": [d.to_json() for d in decision.kept],
+            }
+            if detector.last_reference is not None:
+                result["reference"] = detector.last_reference
+            print(json.dumps(result), flush=True)
         else:
             reasons = "; ".join(decision.reasons)
             print(f"{decision.verdict.value.upper():4}  {shown}" + (f"  ({reasons})" if reasons else ""), flush=True)

@@ -65,6 +65,7 @@ class Detector(ABC):
         """Run the network on a letterboxed batch; return ``(batch, 4 + classes, anchors)``."""
 
     references: References | None = None  # for ``image+reference`` models
+    last_reference: str | None = None  # the reference the last prepared image was stacked with
 
     def prepare(self, image: Image) -> Image:
         """The network's input image: the image itself, or stacked with its nearest reference."""
@@ -72,7 +73,9 @@ class Detector(ABC):
             return image
         if self.references is None:
             raise ModelError(f"{self.info.path}: this model needs a reference image of the good part")
-        return self.references.stack(image)
+        index = self.references.nearest(image)
+        self.last_reference = self.references.names[index]
+        return self.references.stack(image, index)
 
     def predict(self, images: list[Image]) -> list[list[Detection]]:
         """Detections on camera images (stacked with their reference first where the model needs one)."""

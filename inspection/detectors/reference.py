@@ -53,5 +53,7 @@ class References:
             return 0
         return int(np.argmax(self._signatures @ _signature(image)))
 
-    def stack(self, image: Image) -> Image:
-        return stack_with_reference(image, self.images[self.nearest(image)])
+    def stack(self, image: Image, index: int | None = None) -> Image:
+        """``image`` stacked with reference ``index`` (default: the nearest)."""
+        chosen = self.nearest(image) if index is None else index
+        return stack_with_reference(image, self.images[chosen])

@@ -31,6 +31,7 @@ class InspectionRow(Base):
     decide_ms: Mapped[float] = mapped_column(Float)
     cycle_ms: Mapped[float] = mapped_column(Float, doc="frame grabbed -> verdict")
     source_name: Mapped[str | None] = mapped_column(String(256))
+    reference_name: Mapped[str | None] = mapped_column(String(256), doc="reference image compared with")
     image_path: Mapped[str | None] = mapped_column(String(512), doc="relative to the data folder")
     annotated_path: Mapped[str | None] = mapped_column(String(512))
 

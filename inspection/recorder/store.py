@@ -178,6 +178,7 @@ def _inspection_row(record: InspectionRecord) -> dict[str, object]:
         "decide_ms": lat.get("decide", 0.0),
         "cycle_ms": lat.get("cycle", 0.0),
         "source_name": record.source_name,
+        "reference_name": record.reference_name,
         "image_path": record.image_path,
         "annotated_path": record.annotated_path,
     }
