@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from inspection.errors import StationError
 from inspection.offline import make_ultralytics_offline
 
 TRAIN_CONFIG = "train_config.yaml"
+LAST_GOOD = "last_good.pt"  # a complete copy of last.pt, made after each epoch (ultralytics writes in place)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
     if resume:
         if not last.is_file():
             raise StationError(f"{run}: nothing to resume (no weights/last.pt); start it without --resume")
+        _check_unfinished(run, last)
     elif run.exists() and any(run.iterdir()):
         raise StationError(f"{run}: already holds a run; resume it with --resume or choose a new --out")
     make_ultralytics_offline()
@@ -122,6 +125,28 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
     return best
 
 
+def _check_unfinished(run: Path, last: Path) -> None:
+    """A readable, unfinished checkpoint to resume from (the last good copy if last.pt was cut short).
+
+    ultralytics strips the optimizer from a finished run's weights: such a run cannot go on.
+    """
+    import torch  # noqa: PLC0415
+
+    try:
+        checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    except Exception:  # cut short by a crash while it was written: many error types
+        good = last.with_name(LAST_GOOD)
+        if not good.is_file():
+            raise StationError(f"{last}: unreadable and no {LAST_GOOD} beside it; start a new run") from None
+        print(f"{last} is unreadable (cut short?); resuming from {LAST_GOOD}", file=sys.stderr)
+        shutil.copy2(good, last)
+        checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    if checkpoint.get("optimizer") is None or int(checkpoint.get("epoch", -1)) < 0:
+        raise StationError(
+            f"{run}: this run has finished; register its weights, or start a new run with --out elsewhere"
+        )
+
+
 def _set_planned_epochs(run: Path, last: Path, epochs: int) -> None:
     """Rewrite the epoch count stored in the checkpoint (ultralytics resumes with the stored arguments)."""
     import torch  # noqa: PLC0415
@@ -144,11 +169,17 @@ def _set_planned_epochs(run: Path, last: Path, epochs: int) -> None:
 
 
 def _report_epoch(trainer: Any) -> None:
-    """One plain line per epoch (ultralytics' progress bars are lost when the output is not a terminal)."""
+    """After each epoch: keep a complete copy of last.pt, and print one plain line (ultralytics'
+    progress bars are lost when the output is not a terminal)."""
     done = trainer.epoch + 1
     if done > trainer.epochs or getattr(trainer, "_inspection_reported", 0) >= done:
         return  # ultralytics calls back once more after the last epoch
     trainer._inspection_reported = done
+    last = Path(trainer.last)
+    if last.is_file():
+        partial = last.with_name(LAST_GOOD + ".partial")
+        shutil.copy2(last, partial)
+        partial.replace(last.with_name(LAST_GOOD))
     metrics = trainer.metrics or {}
     left = float(trainer.epoch_time or 0.0) * (trainer.epochs - done)
     print(

@@ -5,7 +5,6 @@ model, promote. Every step runs with Python-level network calls blocked (tests/n
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import DEMO_RECIPE, ROOT, SAMPLE_IMAGES
+from deeppcb_subset import PAIRS_PER_GROUP, SHARED_DEEPPCB, subset
 
 from inspection.hashing import file_sha256
 
-SHARED_DEEPPCB = ROOT.parent / "shared" / "datasets" / "deeppcb"
 NO_NETWORK = ROOT / "tests" / "no_network.py"
-PAIRS_PER_GROUP = 3
-GROUPS = ("group00041", "group13000", "group77000")
 
 pytestmark = pytest.mark.skipif(not SHARED_DEEPPCB.is_dir(), reason="needs ../shared/datasets/deeppcb")
 
@@ -30,25 +27,6 @@ def offline(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
     )
     assert "NETWORK ATTEMPT" not in result.stderr, result.stderr
     return result
-
-
-def subset(out: Path) -> Path:
-    """The first pairs of three board groups, in DeepPCB's own layout (with a trainval.txt)."""
-    listing = []
-    for line in (SHARED_DEEPPCB / "trainval.txt").read_text().splitlines():
-        image, label = line.split()
-        group = image.split("/")[0]
-        if group in GROUPS and sum(entry.startswith(group) for entry in listing) < PAIRS_PER_GROUP:
-            listing.append(line)
-            stem = SHARED_DEEPPCB / image
-            for source in (stem.with_name(stem.stem + "_test.jpg"), stem.with_name(stem.stem + "_temp.jpg")):
-                target = out / source.relative_to(SHARED_DEEPPCB)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(source, target)
-            (out / label).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(SHARED_DEEPPCB / label, out / label)
-    (out / "trainval.txt").write_text("\n".join(listing) + "\n")
-    return out
 
 
 def test_import_train_evaluate_export_register_compare_promote(tmp_path: Path) -> None:
