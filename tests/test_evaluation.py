@@ -76,7 +76,8 @@ def test_each_board_finds_its_own_template_among_the_references() -> None:
         image = cv2.imread(str(test))
         chosen = references.names[references.nearest(image)]
         assert chosen == test.name.replace("_test", "_temp")
-        stacked = references.stack(image)
+        index, stacked = references.stack(image)
+        assert index == references.nearest(image)
         assert stacked.shape == (*image.shape[:2], 3)
         assert np.array_equal(stacked[:, :, 2], cv2.absdiff(stacked[:, :, 0], stacked[:, :, 1]))
     assert len(references.names) == len(templates)

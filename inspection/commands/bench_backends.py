@@ -149,7 +149,7 @@ def _network_images(recipe: Recipe, mode: str) -> list[Image]:
     from inspection.detectors.reference import References  # noqa: PLC0415
 
     references = References.load(recipe.reference)
-    return [references.stack(image) for image in images]
+    return [references.stack(image)[1] for image in images]
 
 
 def run_bench_backends(model: str | None, recipe: Path | None, count: int, as_json: bool) -> int:

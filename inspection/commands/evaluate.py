@@ -87,7 +87,7 @@ def evaluate(
     summary = evaluation.summary()
     rule = recipe.default_rule
     return {
-        "model": str(model),
+        "model": detector.info.name,  # <model folder>/<file>: the same on every machine
         "model_sha256": detector.info.sha256,
         "backend": f"{detector.info.backend} ({detector.info.device}, {detector.info.threads} threads)",
         "data": str(data),

@@ -20,13 +20,13 @@ def list_command(registry: Path, as_json: bool) -> int:
     if not cards:
         print(f"no models in {registry}")
         return 0
-    print(f"{'name':28} {'input':16} {'imgsz':>5} {'mAP50':>6} {'escapes':>8} {'FR':>6}  formats  files")
+    print(f"{'name':24} {'input':16} {'imgsz':>5} {'mAP50':>6} {'escapes':>8} {'FR':>6}  {'formats':17}  files")
     for card in cards:
         row = _row(registry, card.name)
         print(
-            f"{card.name:28} {card.input.mode:16} {card.input.imgsz:5} {_num(row['map50']):>6} "
+            f"{card.name:24} {card.input.mode:16} {card.input.imgsz:5} {_num(row['map50']):>6} "
             f"{_pct(row['escape_rate']):>8} {_pct(row['false_reject_rate']):>6}  "
-            f"{','.join(row['formats']):7}  {'ok' if row['verified'] else 'CHANGED'}"
+            f"{','.join(row['formats']):17}  {'ok' if row['verified'] else 'CHANGED'}"
         )
     return 0
 

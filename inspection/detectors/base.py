@@ -73,9 +73,9 @@ class Detector(ABC):
             return image
         if self.references is None:
             raise ModelError(f"{self.info.path}: this model needs a reference image of the good part")
-        index = self.references.nearest(image)
+        index, stacked = self.references.stack(image)
         self.last_reference = self.references.names[index]
-        return self.references.stack(image, index)
+        return stacked
 
     def predict(self, images: list[Image]) -> list[list[Detection]]:
         """Detections on camera images (stacked with their reference first where the model needs one)."""

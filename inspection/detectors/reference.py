@@ -53,7 +53,8 @@ class References:
             return 0
         return int(np.argmax(self._signatures @ _signature(image)))
 
-    def stack(self, image: Image, index: int | None = None) -> Image:
-        """``image`` stacked with reference ``index`` (default: the nearest)."""
-        chosen = self.nearest(image) if index is None else index
-        return stack_with_reference(image, self.images[chosen])
+    def stack(self, image: Image) -> tuple[int, Image]:
+        """The nearest reference's index, and ``image`` stacked with it."""
+        board = grey(image)  # once, for both the choice and the stack
+        index = self.nearest(board)
+        return index, stack_with_reference(board, self.images[index])
