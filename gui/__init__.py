@@ -1,1 +1,4 @@
-"""PySide6 operator and engineering app (observes and commands the core). Features arrive with the GUI issue."""
+"""PySide6 desktop app: the operator station (live view, verdict, counters, start/stop).
+
+It observes and commands the core through its events; the core never imports Qt.
+"""

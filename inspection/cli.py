@@ -136,6 +136,14 @@ def _compare(args: argparse.Namespace) -> int:
     return run_compare(args)
 
 
+def _gui(args: argparse.Namespace) -> int:
+    """Hand over to ``inspection-gui`` (a separate program: the core never imports Qt)."""
+    import os  # noqa: PLC0415
+
+    os.execv(sys.executable, [sys.executable, "-m", "gui.app", *args.gui_args])
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inspection",
@@ -269,6 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
     trainer.set_defaults(handler=_train)
 
     _add_model_commands(commands)
+
+    gui = commands.add_parser(
+        "gui",
+        help="open the operator window (same as inspection-gui)",
+        description="Open the operator window; every argument goes to inspection-gui (see inspection gui --help).",
+        add_help=False,
+    )
+    gui.add_argument("gui_args", nargs=argparse.REMAINDER)
+    gui.set_defaults(handler=_gui)
 
     bench = commands.add_parser(
         "bench",

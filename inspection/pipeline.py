@@ -180,6 +180,7 @@ class Station:
             self.writer.close()
             self.stats.finished = time.perf_counter()
             self.camera.close()
+            self.bus.publish(StatsUpdate(self.status()))  # the final counts
             self.bus.publish(StateChanged("stopped"))
         if self.writer.error is not None:
             self._errors.append(f"record writer: {self.writer.error}")

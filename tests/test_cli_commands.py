@@ -31,7 +31,7 @@ def test_every_command_has_help() -> None:
     commands = (
         ["run"], ["inspect"], ["cameras"], ["bench"], ["dataset"], ["dataset", "import"], ["train"], ["evaluate"],
         ["export"], ["compare"], ["models"], ["models", "list"], ["models", "show"], ["models", "register"],
-        ["models", "promote"],
+        ["models", "promote"], ["gui"],
     )  # fmt: skip
     for command in commands:
         result = run_cli(*command, "--help")

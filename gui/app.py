@@ -1,0 +1,88 @@
+"""``inspection-gui``: the operator station window.
+
+inspection-gui [--config station.yaml]                 the demo station by default
+inspection-gui --screenshot out.png [--parts N]         run N parts, save the window as PNG, exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from inspection.config import DEMO_CONFIG
+from inspection.errors import StationError, one_line
+from inspection.offline import block_openvino_telemetry
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inspection-gui", description="The operator station window.")
+    parser.add_argument("--config", type=Path, default=DEMO_CONFIG, help="station YAML (default: the demo station)")
+    parser.add_argument("--demo", action="store_true", help="the demo station (the default when --config is not given)")
+    parser.add_argument("--screenshot", type=Path, help="run --parts parts, save the window to this PNG, exit")
+    parser.add_argument("--parts", type=int, default=30, help="with --screenshot: parts to run first (default 30)")
+    parser.add_argument("--start", action="store_true", help="start the station at once")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    block_openvino_telemetry()
+    args = build_parser().parse_args(argv)
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415  (after argument errors are reported)
+
+    from gui.bridge import StationBridge  # noqa: PLC0415
+    from gui.controller import StationController  # noqa: PLC0415
+    from gui.operator_window import OperatorWindow  # noqa: PLC0415
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        bridge = StationBridge()
+        controller = StationController(DEMO_CONFIG if args.demo else args.config, bridge)
+    except StationError as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    window = OperatorWindow(controller, bridge)
+    window.show()
+    if args.screenshot is not None:
+        return _screenshot(app, window, controller, args.screenshot, args.parts)
+    if args.start:
+        window.start()
+    return int(app.exec())
+
+
+def _screenshot(app: object, window: object, controller: object, out: Path, parts: int) -> int:
+    """Run ``parts`` parts with the window on screen, let it settle, and save it."""
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+    from gui.controller import StationController  # noqa: PLC0415
+    from gui.operator_window import OperatorWindow  # noqa: PLC0415
+
+    assert isinstance(window, OperatorWindow) and isinstance(controller, StationController)
+    errors: list[str] = []
+    controller.failed.connect(errors.append)
+    window.start(parts)
+    deadline = time.monotonic() + 300
+    while (controller.running or window.state.text() in ("stopped", "starting")) and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
+        if errors or (not controller.running and window.state.text().startswith("stopped")):
+            break
+    for _ in range(20):  # the last events and repaints
+        QApplication.processEvents()
+        time.sleep(0.01)
+    if errors:
+        print(f"error: {one_line(errors[0])}", file=sys.stderr)
+        return 2
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out)):
+        print(f"error: {out}: cannot write the screenshot", file=sys.stderr)
+        return 2
+    print(f"screenshot of {window.shown} parts shown written to {out}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Shift counters: parts, pass, fail, yield, parts per minute (the station's own counts), last cycle time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+
+TITLES = {
+    "parts": "Parts",
+    "pass": "Pass",
+    "fail": "Fail",
+    "yield": "Yield",
+    "rate": "Parts / min",
+    "cycle": "Last cycle",
+}
+
+
+class CountersPanel(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels = {name: QLabel("—") for name in TITLES}
+        layout = QFormLayout(self)
+        for name, title in TITLES.items():
+            self.labels[name].setStyleSheet("font-size: 20pt; font-weight: bold;")
+            caption = QLabel(title)
+            caption.setStyleSheet("font-size: 14pt;")
+            layout.addRow(caption, self.labels[name])
+
+    def show_stats(self, stats: dict[str, Any]) -> None:
+        """From the station's StatsUpdate (authoritative: the GUI never counts parts itself)."""
+        self.labels["parts"].setText(str(stats.get("parts", 0)))
+        self.labels["pass"].setText(str(stats.get("pass", 0)))
+        self.labels["fail"].setText(str(stats.get("fail", 0)))
+        yield_pct = stats.get("yield_pct")
+        self.labels["yield"].setText("—" if yield_pct is None else f"{yield_pct:.1f} %")
+        self.labels["rate"].setText(f"{float(stats.get('parts_per_s', 0.0)) * 60:.0f}")
+
+    def show_cycle(self, cycle_ms: float) -> None:
+        self.labels["cycle"].setText(f"{cycle_ms:.0f} ms")
+
+    def value(self, name: str) -> str:
+        return self.labels[name].text()

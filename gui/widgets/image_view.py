@@ -1,0 +1,73 @@
+"""The live image with detection boxes, labels and the recipe's ROI drawn over it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from inspection.types import Detection, Image
+
+COUNTED = QColor(230, 40, 40)  # boxes that made the part fail
+IGNORED = QColor(240, 180, 0)  # near misses: below the rules' thresholds or outside the ROI
+ROI = QColor(60, 160, 255)
+
+
+def to_qimage(image: Image) -> QImage:
+    """A QImage that owns a copy of the pixels (grey or BGR uint8)."""
+    if image.ndim == 2:
+        height, width = image.shape
+        return QImage(np.ascontiguousarray(image).data, width, height, width, QImage.Format.Format_Grayscale8).copy()
+    height, width = image.shape[:2]
+    rgb = np.ascontiguousarray(image[:, :, 2::-1])
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class ImageView(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMinimumSize(320, 320)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._image: QImage | None = None
+        self._boxes: list[tuple[Detection, bool]] = []
+        self._roi: tuple[float, float, float, float] | None = None
+
+    def show_part(
+        self, image: Image, detections: list[tuple[Detection, bool]], roi: tuple[float, float, float, float] | None
+    ) -> None:
+        """Show one part: ``detections`` pairs each box with whether it counted towards the verdict."""
+        self._image = to_qimage(image)
+        self._boxes = detections
+        self._roi = roi
+        self.update()
+
+    def paintEvent(self, _event: object) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(20, 20, 20))
+        if self._image is None:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no image yet")
+            return
+        scale = min(self.width() / self._image.width(), self.height() / self._image.height())
+        width, height = self._image.width() * scale, self._image.height() * scale
+        left, top = (self.width() - width) / 2, (self.height() - height) / 2
+        painter.drawImage(QRectF(left, top, width, height), self._image)
+
+        def rect(box: tuple[float, float, float, float]) -> QRectF:
+            x1, y1, x2, y2 = box
+            return QRectF(left + x1 * scale, top + y1 * scale, (x2 - x1) * scale, (y2 - y1) * scale)
+
+        if self._roi is not None:
+            painter.setPen(QPen(ROI, 2, Qt.PenStyle.DashLine))
+            painter.drawRect(rect(self._roi))
+        font = QFont()
+        font.setPointSize(10)
+        font.setBold(True)
+        painter.setFont(font)
+        for detection, counted in self._boxes:
+            colour = COUNTED if counted else IGNORED
+            painter.setPen(QPen(colour, 3 if counted else 1))
+            area = rect(detection.box)
+            painter.drawRect(area)
+            painter.drawText(area.bottomLeft() + QPointF(0, 14), f"{detection.label} {detection.confidence:.2f}")
