@@ -136,11 +136,11 @@ def _compare(args: argparse.Namespace) -> int:
     return run_compare(args)
 
 
-def _gui(args: argparse.Namespace) -> int:
+def _gui(gui_args: Sequence[str]) -> int:
     """Hand over to ``inspection-gui`` (a separate program: the core never imports Qt)."""
     import os  # noqa: PLC0415
 
-    os.execv(sys.executable, [sys.executable, "-m", "gui.app", *args.gui_args])
+    os.execv(sys.executable, [sys.executable, "-m", "gui.app", *gui_args])
     return 0  # not reached
 
 
@@ -284,8 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the operator window; every argument goes to inspection-gui (see inspection gui --help).",
         add_help=False,
     )
-    gui.add_argument("gui_args", nargs=argparse.REMAINDER)
-    gui.set_defaults(handler=_gui)
+    gui.add_argument("gui_args", nargs=argparse.REMAINDER, help="see inspection-gui --help")
 
     bench = commands.add_parser(
         "bench",
@@ -390,8 +389,11 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def main(argv: Sequence[str] | None = None) -> int:
     block_openvino_telemetry()  # before anything can import OpenVINO
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["gui"]:  # every argument after it belongs to inspection-gui, --help included
+        return _gui(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # The detector thread hands the GIL back and forth between native calls; a shorter switch interval
