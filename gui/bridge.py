@@ -12,11 +12,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from gui.widgets.fail_strip import thumbnail
 from inspection.events import CameraFault, Event, InspectionDone, StateChanged, StatsUpdate
+from inspection.types import Verdict
 
 
 class StationBridge(QObject):
     latest_ready = Signal()  # call take_latest() on the GUI thread
+    failed_part = Signal(object, object, object)  # every FAIL: record, image, thumbnail
     stats = Signal(dict)
     state = Signal(str, str)
     fault = Signal(str, str, dict)
@@ -37,6 +40,9 @@ class StationBridge(QObject):
                 self._latest = event
             if not pending:
                 self.latest_ready.emit()
+            if event.record.verdict == Verdict.FAIL and event.frame is not None:
+                image = event.frame.image
+                self.failed_part.emit(event.record, image, thumbnail(image))  # resized here, not on the GUI
         elif isinstance(event, StatsUpdate):
             self.stats.emit(dict(event.stats))
         elif isinstance(event, StateChanged):

@@ -18,11 +18,16 @@ from PySide6.QtWidgets import (
 
 from gui.bridge import StationBridge
 from gui.controller import StationController
+from gui.history_view import HistoryWindow
+from gui.record_detail import RecordDetailDialog
 from gui.widgets.counters import CountersPanel
+from gui.widgets.fail_strip import FailStrip
 from gui.widgets.image_view import ImageView
 from gui.widgets.verdict import VerdictIndicator
 from inspection.config import StationConfig, load_recipe
 from inspection.pipeline import RunSummary
+from inspection.recorder.database import open_database
+from inspection.types import Image, InspectionRecord
 
 STATE_STYLE = {
     "running": "color: #1b8a2e;",
@@ -43,6 +48,10 @@ class OperatorWindow(QMainWindow):
         self.setWindowTitle(f"Inspection station — {controller.config.station}")
 
         self.image = ImageView()
+        self.fails = FailStrip()
+        self.history_button = QPushButton("History")
+        self.history: HistoryWindow | None = None
+        self.details: list[RecordDetailDialog] = []
         self.verdict = VerdictIndicator()
         self.counters = CountersPanel()
         self.state = QLabel("stopped")
@@ -75,6 +84,7 @@ class OperatorWindow(QMainWindow):
         side.addWidget(recipe)
         side.addWidget(self.message)
         side.addStretch(1)
+        side.addWidget(self.history_button)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
@@ -84,13 +94,19 @@ class OperatorWindow(QMainWindow):
         panel.setFixedWidth(420)
         central = QWidget()
         layout = QHBoxLayout(central)
-        layout.addWidget(self.image, 1)
+        left = QVBoxLayout()
+        left.addWidget(self.image, 1)
+        left.addWidget(self.fails)
+        layout.addLayout(left, 1)
         layout.addWidget(panel)
         self.setCentralWidget(central)
         self.resize(1280, 800)
 
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
+        self.history_button.clicked.connect(self.open_history)
+        bridge.failed_part.connect(self.fails.add)
+        self.fails.opened.connect(self.open_part)
         bridge.latest_ready.connect(self._show_latest)
         bridge.stats.connect(self._show_stats)
         bridge.state.connect(self._show_state)
@@ -108,6 +124,24 @@ class OperatorWindow(QMainWindow):
     def stop(self) -> None:
         self.stop_button.setEnabled(False)
         self.controller.stop()
+
+    def open_history(self) -> HistoryWindow:
+        if self.history is None:
+            storage = self.controller.config.storage
+            engine = open_database(storage.resolved_database_url())
+            self.history = HistoryWindow(engine, storage.data_dir)
+        else:
+            self.history.refresh_labels()
+            self.history.apply_filter()
+        self.history.show()
+        self.history.raise_()
+        return self.history
+
+    def open_part(self, record: InspectionRecord, image: Image) -> RecordDetailDialog:
+        dialog = RecordDetailDialog.from_record(record, image, self)
+        self.details.append(dialog)
+        dialog.show()
+        return dialog
 
     def closeEvent(self, event: Any) -> None:
         """Closing the window stops the station and lets it record every part it grabbed."""

@@ -1,0 +1,101 @@
+"""One inspected part: the stored image with its boxes, the reasons, latencies and traceability fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QWidget
+
+from gui.widgets.image_view import ImageView
+from inspection.recorder.queries import RecordDetail
+from inspection.types import Detection, Image, InspectionRecord
+
+FIELDS = (
+    ("id", "Record"),
+    ("created_at", "Time"),
+    ("station", "Station"),
+    ("camera", "Camera"),
+    ("recipe", "Recipe"),
+    ("model", "Model"),
+    ("part_serial", "Part serial"),
+    ("verdict", "Verdict"),
+    ("reasons", "Reasons"),
+    ("latency", "Latency (ms)"),
+    ("source_name", "Source"),
+    ("reference_name", "Reference"),
+    ("image_path", "Image"),
+)
+
+
+class RecordDetailDialog(QDialog):
+    def __init__(
+        self, fields: dict[str, Any], boxes: list[tuple[Detection, bool]], image: Image | None, parent: QWidget | None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Part {fields.get('id', '')}")
+        self.fields = fields
+        view = ImageView()
+        if image is not None:
+            view.show_part(image, boxes, None)
+        form = QFormLayout()
+        self.values: dict[str, QLabel] = {}
+        for key, title in FIELDS:
+            value = fields.get(key)
+            text = "; ".join(value) if isinstance(value, list) else ("—" if value in (None, "") else str(value))
+            label = QLabel(text)
+            label.setWordWrap(True)
+            self.values[key] = label
+            form.addRow(title, label)
+        side = QWidget()
+        side.setLayout(form)
+        side.setFixedWidth(420)
+        layout = QHBoxLayout(self)
+        layout.addWidget(view, 1)
+        layout.addWidget(side)
+        self.resize(1100, 700)
+
+    @classmethod
+    def from_database(cls, detail: RecordDetail, parent: QWidget | None = None) -> RecordDetailDialog:
+        row = detail.fields
+        fields = {
+            **row,
+            "recipe": f"{row['recipe_name']} v{row['recipe_version']}",
+            "model": f"{row['model_name']} (sha256 {row['model_sha256'][:12]}...)",
+            "latency": _latency(row["grab_ms"], row["detect_ms"], row["decide_ms"], row["cycle_ms"]),
+        }
+        boxes = [
+            (Detection(d["label"], d["class_id"], d["confidence"], (d["x1"], d["y1"], d["x2"], d["y2"])), d["counted"])
+            for d in detail.detections
+        ]
+        image = cv2.imread(str(detail.image), cv2.IMREAD_UNCHANGED) if detail.image is not None else None
+        return cls(fields, boxes, image, parent)
+
+    @classmethod
+    def from_record(
+        cls, record: InspectionRecord, image: Image | None, parent: QWidget | None = None
+    ) -> RecordDetailDialog:
+        """A part seen live (its record may still be on its way to the database)."""
+        latency = record.latencies_ms
+        fields = {
+            "id": record.id,
+            "created_at": record.timestamp,
+            "station": record.station,
+            "camera": record.camera,
+            "recipe": f"{record.recipe_name} v{record.recipe_version}",
+            "model": f"{record.model_name} (sha256 {record.model_sha256[:12]}...)",
+            "part_serial": record.part_serial,
+            "verdict": record.verdict.value,
+            "reasons": list(record.reasons),
+            "latency": _latency(latency.get("grab", 0), latency.get("detect", 0), latency.get("decide", 0),
+                                latency.get("cycle", 0)),
+            "source_name": record.source_name,
+            "reference_name": record.reference_name,
+            "image_path": record.image_path,
+        }  # fmt: skip
+        kept = set(record.kept)
+        return cls(fields, [(d, d in kept) for d in record.detections], image, parent)
+
+
+def _latency(grab: float, detect: float, decide: float, cycle: float) -> str:
+    return f"grab {grab:.1f}, detect {detect:.1f}, decide {decide:.2f}, cycle {cycle:.1f}"

@@ -1,0 +1,135 @@
+"""Read recorded inspections: filtered counts, pages newest first (keyset paging, so page 1,000 is as
+fast as page 1), and one record with its detections. Used by the GUI's history; no Qt here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Select, and_, exists, func, or_, select
+
+from inspection.recorder.schema import DetectionRow, InspectionRow
+
+_Query = TypeVar("_Query", bound=Select)  # type: ignore[type-arg]  # any selected columns
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    verdict: str | None = None  # pass | fail
+    label: str | None = None  # a defect class among the counted detections
+    part_serial: str | None = None  # substring
+    recipe: str | None = None
+    model: str | None = None  # model name (folder/file) or sha256 prefix
+
+    def apply(self, query: _Query) -> _Query:
+        conditions = []
+        if self.since is not None:
+            conditions.append(InspectionRow.created_at >= self.since)
+        if self.until is not None:
+            conditions.append(InspectionRow.created_at < self.until)
+        if self.verdict:
+            conditions.append(InspectionRow.verdict == self.verdict)
+        if self.part_serial:
+            conditions.append(InspectionRow.part_serial.contains(self.part_serial, autoescape=True))
+        if self.recipe:
+            conditions.append(InspectionRow.recipe_name == self.recipe)
+        if self.model:
+            conditions.append(
+                or_(InspectionRow.model_name == self.model, InspectionRow.model_sha256.startswith(self.model))
+            )
+        if self.label:
+            conditions.append(
+                exists().where(
+                    DetectionRow.inspection_id == InspectionRow.id,
+                    DetectionRow.label == self.label,
+                    DetectionRow.counted.is_(True),
+                )
+            )
+        return query.where(and_(*conditions)) if conditions else query
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """One row of the history table."""
+
+    id: str
+    created_at: datetime
+    verdict: str
+    reasons: list[str]
+    part_serial: str | None
+    recipe: str
+    model: str
+    cycle_ms: float
+
+
+@dataclass
+class RecordDetail:
+    fields: dict[str, Any]
+    detections: list[dict[str, Any]] = field(default_factory=list)
+    image: Path | None = None
+
+
+def count(engine: Engine, where: RecordFilter) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(where.apply(select(func.count()).select_from(InspectionRow))).scalar_one())
+
+
+def page(
+    engine: Engine, where: RecordFilter, limit: int = 200, after: tuple[datetime, str] | None = None
+) -> list[RecordSummary]:
+    """The next ``limit`` records newest first, after the (created_at, id) of the last one shown."""
+    query = where.apply(
+        select(
+            InspectionRow.id,
+            InspectionRow.created_at,
+            InspectionRow.verdict,
+            InspectionRow.reasons,
+            InspectionRow.part_serial,
+            InspectionRow.recipe_name,
+            InspectionRow.model_name,
+            InspectionRow.cycle_ms,
+        )
+    )
+    if after is not None:
+        created, record_id = after
+        query = query.where(
+            or_(
+                InspectionRow.created_at < created,
+                and_(InspectionRow.created_at == created, InspectionRow.id < record_id),
+            )
+        )
+    query = query.order_by(InspectionRow.created_at.desc(), InspectionRow.id.desc()).limit(limit)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        RecordSummary(r.id, r.created_at, r.verdict, json.loads(r.reasons), r.part_serial, r.recipe_name,
+                      r.model_name, r.cycle_ms)
+        for r in rows
+    ]  # fmt: skip
+
+
+def detail(engine: Engine, record_id: str, data_dir: Path) -> RecordDetail | None:
+    """Every recorded field of one inspection, its detections, and its image file."""
+    with engine.connect() as connection:
+        row = connection.execute(select(InspectionRow).where(InspectionRow.id == record_id)).mappings().first()
+        if row is None:
+            return None
+        detections = connection.execute(
+            select(DetectionRow).where(DetectionRow.inspection_id == record_id).order_by(DetectionRow.confidence.desc())
+        ).mappings()
+        found = [{k: v for k, v in d.items() if k not in ("id", "inspection_id")} for d in detections]
+    fields = dict(row)
+    fields["reasons"] = json.loads(fields["reasons"])
+    image = data_dir / fields["image_path"] if fields.get("image_path") else None
+    return RecordDetail(fields, found, image if image is not None and image.is_file() else None)
+
+
+def labels(engine: Engine) -> list[str]:
+    """The defect classes that appear in the records (for filter choices)."""
+    with engine.connect() as connection:
+        return [r[0] for r in connection.execute(select(DetectionRow.label).distinct().order_by(DetectionRow.label))]

@@ -1,0 +1,95 @@
+"""History and record detail (real widgets, offscreen) on a real SQLite file written by the real station."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_station, write_station
+
+pytest.importorskip("pytestqt")
+
+from gui.history_view import HistoryWindow  # noqa: E402
+from gui.record_detail import RecordDetailDialog  # noqa: E402
+from inspection.config import load_station_config  # noqa: E402
+from inspection.recorder import queries  # noqa: E402
+from inspection.recorder.database import open_database  # noqa: E402
+from inspection.recorder.queries import RecordFilter  # noqa: E402
+
+PARTS = 40
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("history")
+    config = write_station(folder)
+    assert run_station(config, parts=PARTS).records_written == PARTS
+    return config
+
+
+def test_filters_page_and_open_a_record(qtbot, recorded: Path) -> None:  # type: ignore[no-untyped-def]
+    storage = load_station_config(recorded).storage
+    engine = open_database(storage.resolved_database_url())
+    window = HistoryWindow(engine, storage.data_dir)
+    qtbot.addWidget(window)
+    assert window.model.total == PARTS and window.model.rowCount() == PARTS
+    failed = queries.count(engine, RecordFilter(verdict="fail"))
+    assert 0 < failed < PARTS
+
+    window.verdict.setCurrentText("fail")
+    window.apply_filter()
+    assert window.model.total == failed
+    assert {row.verdict for row in window.model.rows} == {"fail"}
+
+    label = window.label.itemText(1)  # the first defect class found in the records
+    window.label.setCurrentIndex(1)
+    window.apply_filter()
+    with_label = window.model.rows
+    assert with_label and all(any(label in reason for reason in row.reasons) for row in with_label)
+
+    dialog = window.open_row(window.model.index(0, 0))
+    assert isinstance(dialog, RecordDetailDialog)
+    qtbot.addWidget(dialog)
+    assert dialog.values["verdict"].text() == "fail"
+    assert dialog.values["id"].text() == with_label[0].id
+    assert dialog.values["image_path"].text().startswith("images/")
+
+
+def test_keyset_pages_cover_every_record_once(recorded: Path) -> None:
+    storage = load_station_config(recorded).storage
+    engine = open_database(storage.resolved_database_url())
+    seen: list[str] = []
+    after = None
+    while True:
+        rows = queries.page(engine, RecordFilter(), limit=7, after=after)
+        if not rows:
+            break
+        seen += [row.id for row in rows]
+        after = (rows[-1].created_at, rows[-1].id)
+    assert len(seen) == len(set(seen)) == PARTS
+
+
+def test_fail_strip_shows_live_fails_and_opens_them(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from gui.bridge import StationBridge  # noqa: PLC0415
+    from gui.controller import StationController  # noqa: PLC0415
+    from gui.operator_window import OperatorWindow  # noqa: PLC0415
+
+    bridge = StationBridge()
+    controller = StationController(write_station(tmp_path), bridge)
+    window = OperatorWindow(controller, bridge)
+    qtbot.addWidget(window)
+    window.start(20)
+    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not controller.running, timeout=60_000)
+    assert len(window.fails.parts) == min(8, int(window.counters.value("fail")))
+    qtbot.mouseClick(window.fails.buttons[0], _left())
+    dialog = window.details[-1]
+    assert dialog.values["verdict"].text() == "fail"
+    history = window.open_history()
+    qtbot.addWidget(history)
+    assert history.model.total == 20
+
+
+def _left():  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt  # noqa: PLC0415
+
+    return Qt.MouseButton.LeftButton
