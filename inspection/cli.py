@@ -63,6 +63,43 @@ def _dataset_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset_from_records(args: argparse.Namespace) -> int:
+    from datetime import datetime  # noqa: PLC0415
+
+    from inspection.config import load_recipe, load_station_config  # noqa: PLC0415
+    from inspection.dataset.from_records import dataset_from_records  # noqa: PLC0415
+    from inspection.recorder.database import open_database  # noqa: PLC0415
+    from inspection.recorder.queries import RecordFilter  # noqa: PLC0415
+
+    config = load_station_config(args.config)
+    recipe = load_recipe(args.recipe or config.recipe)
+
+    def when(text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise StationError(
+                f"{text!r}: not an ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T06:00)"
+            ) from None
+        return moment if moment.tzinfo else moment.astimezone()
+
+    where = RecordFilter(
+        since=when(args.since),
+        until=when(args.until),
+        verdict=args.verdict,
+        label=args.label,
+        part_serial=args.serial,
+        recipe=args.recipe_name,
+        model=args.model,
+    )
+    engine = open_database(config.storage.resolved_database_url())
+    groups = {g.strip() for g in args.val_groups.split(",") if g.strip()} if args.val_groups else None
+    dataset_from_records(engine, config.storage.data_dir, args.out, where, recipe.classes, args.reviewed_only, groups)
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from inspection.training import TrainSettings, train  # noqa: PLC0415
 
@@ -246,6 +283,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="model input: the image alone (default), or stacked with its reference image of the good part",
     )
     importer.set_defaults(handler=_dataset_import)
+
+    from_records = dataset_commands.add_parser(
+        "from-records",
+        help="turn recorded parts and their reviews into a training dataset",
+        description=(
+            "Recorded images with labels from reviews (corrected boxes; 'correct' keeps the station's counted "
+            "boxes; 'false call' means no defect; an 'escape' without drawn boxes is left out) and, unless "
+            "--reviewed-only, unreviewed parts with the station's counted boxes. Validation: the newest days."
+        ),
+    )
+    from_records.add_argument("out", type=Path, help="new folder for the dataset")
+    from_records.add_argument(
+        "--config", type=Path, default=DEMO_CONFIG, help="the station whose records (default demo)"
+    )
+    from_records.add_argument("--recipe", type=Path, help="recipe giving the class list (default: the station's)")
+    from_records.add_argument("--since", help="ISO 8601 date/time (local time unless it names a zone)")
+    from_records.add_argument("--until", help="ISO 8601 date/time, exclusive")
+    from_records.add_argument("--verdict", choices=["pass", "fail"])
+    from_records.add_argument("--label", help="records with a counted detection of this class")
+    from_records.add_argument("--serial", help="part serial contains this")
+    from_records.add_argument("--recipe-name", help="records made with this recipe name")
+    from_records.add_argument("--model", help="records made with this model (name or sha256 prefix)")
+    from_records.add_argument("--reviewed-only", action="store_true", help="only records a person has reviewed")
+    from_records.add_argument("--val-groups", help="comma-separated days (YYYY-MM-DD) for validation")
+    from_records.set_defaults(handler=_dataset_from_records)
 
     trainer = commands.add_parser(
         "train",

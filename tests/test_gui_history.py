@@ -9,12 +9,12 @@ from conftest import run_station, write_station
 
 pytest.importorskip("pytestqt")
 
-from gui.history_view import HistoryWindow  # noqa: E402
-from gui.record_detail import RecordDetailDialog  # noqa: E402
-from inspection.config import load_station_config  # noqa: E402
-from inspection.recorder import queries  # noqa: E402
-from inspection.recorder.database import open_database  # noqa: E402
-from inspection.recorder.queries import RecordFilter  # noqa: E402
+from gui.history_view import HistoryWindow
+from gui.record_detail import RecordDetailDialog
+from inspection.config import load_station_config
+from inspection.recorder import queries
+from inspection.recorder.database import open_database
+from inspection.recorder.queries import RecordFilter
 
 PARTS = 40
 

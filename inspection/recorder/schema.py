@@ -57,3 +57,40 @@ class DetectionRow(Base):
 
 
 Index("ix_inspections_station_time", InspectionRow.station, InspectionRow.created_at)
+
+
+class ReviewRow(Base):
+    """A person's judgement of a recorded verdict, stored beside it (the station's verdict is never changed)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviewer: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16), doc="correct | false_call | escape")
+    boxes: Mapped[str | None] = mapped_column(Text, doc="JSON: the corrected boxes, when the reviewer fixed them")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), doc="operator | engineer | admin")
+    password_hash: Mapped[str] = mapped_column(String(256), doc="scrypt, salted")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """Who did what, when: logins, start/stop, recipe, threshold and model changes, reviews, users."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text, doc="JSON")
