@@ -1,7 +1,9 @@
 """``inspection-gui``: the operator station window.
 
-inspection-gui [--config station.yaml]                 the demo station by default
-inspection-gui --screenshot out.png [--parts N]         run N parts, save the window as PNG, exit
+    inspection-gui [--config station.yaml]            the demo station by default; asks for a login
+    inspection-gui --screenshot out.png [--parts N]    run N parts, save the window as PNG, exit
+
+The first run, when no account exists, asks for the administrator's user name and password.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from inspection.accounts import User
 from inspection.config import DEMO_CONFIG
 from inspection.errors import StationError, one_line
 from inspection.offline import block_openvino_telemetry
+from inspection.recorder.database import open_station_database
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="the demo station (the default when --config is not given)")
     parser.add_argument("--screenshot", type=Path, help="run --parts parts, save the window to this PNG, exit")
     parser.add_argument("--parts", type=int, default=30, help="with --screenshot: parts to run first (default 30)")
-    parser.add_argument("--start", action="store_true", help="start the station at once")
+    parser.add_argument("--idle-minutes", type=float, default=15.0, help="log out after this long without input")
     return parser
 
 
@@ -35,20 +39,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gui.bridge import StationBridge  # noqa: PLC0415
     from gui.controller import StationController  # noqa: PLC0415
     from gui.operator_window import OperatorWindow  # noqa: PLC0415
+    from gui.session import Session  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
         bridge = StationBridge()
         controller = StationController(DEMO_CONFIG if args.demo else args.config, bridge)
+        engine = open_station_database(controller.config.storage)
     except StationError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    window = OperatorWindow(controller, bridge)
+    session = Session(engine, args.idle_minutes)
+    app.installEventFilter(session)
+    if args.screenshot is not None:
+        # Unattended: a session of its own that may only run the station (no account is created).
+        session.user = User("screenshot", "operator")
+    window = OperatorWindow(controller, bridge, session)
     window.show()
     if args.screenshot is not None:
         return _screenshot(app, window, controller, args.screenshot, args.parts)
-    if args.start:
-        window.start()
+    window.toggle_login()  # the first run asks for the administrator's account, later runs for a login
     return int(app.exec())
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from gui.bridge import StationBridge
-from inspection.config import StationConfig, load_station_config
+from inspection.config import Recipe, StationConfig, load_station_config
 from inspection.errors import StationError, brief
 from inspection.events import EventBus
 from inspection.pipeline import RunSummary, Station
@@ -47,6 +47,14 @@ class StationController(QObject):
         station = self._station
         if station is not None:
             station.stop()
+
+    def apply_rules(self, recipe: Recipe) -> bool:
+        """New thresholds for the running station (from its next part); False when none is running."""
+        station = self._station
+        if station is None:
+            return False
+        station.apply_rules(recipe)
+        return True
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:

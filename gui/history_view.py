@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from gui.record_detail import RecordDetailDialog
+from gui.session import Session
+from gui.timefmt import local_time
 from inspection.recorder import queries
 from inspection.recorder.queries import RecordFilter, RecordSummary
 
@@ -80,7 +82,7 @@ class HistoryModel(QAbstractTableModel):
             return None
         row = self.rows[index.row()]
         values = (
-            row.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if row.created_at.tzinfo else str(row.created_at),
+            local_time(row.created_at),
             row.verdict.upper(),
             "; ".join(row.reasons),
             row.part_serial or "",
@@ -97,8 +99,17 @@ class HistoryModel(QAbstractTableModel):
 
 
 class HistoryWindow(QMainWindow):
-    def __init__(self, engine: Engine, data_dir: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        data_dir: Any,
+        session: Session | None = None,
+        classes: list[str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.session = session
+        self.classes = classes or []
         self.setWindowTitle("Inspection history")
         self.engine = engine
         self.data_dir = data_dir
@@ -162,6 +173,6 @@ class HistoryWindow(QMainWindow):
         detail = queries.detail(self.engine, record.id, self.data_dir)
         if detail is None:
             return None
-        dialog = RecordDetailDialog.from_database(detail, self)
+        dialog = RecordDetailDialog.from_database(detail, self, self.session, self.classes)
         dialog.show()
         return dialog

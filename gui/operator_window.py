@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -16,17 +17,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.admin_dialogs import AddUserDialog, AuditDialog
 from gui.bridge import StationBridge
 from gui.controller import StationController
 from gui.history_view import HistoryWindow
+from gui.login_dialog import FirstAdminDialog, LoginDialog
 from gui.record_detail import RecordDetailDialog
+from gui.rules_dialog import RulesDialog
+from gui.session import Session
 from gui.widgets.counters import CountersPanel
 from gui.widgets.fail_strip import FailStrip
 from gui.widgets.image_view import ImageView
 from gui.widgets.verdict import VerdictIndicator
+from inspection.accounts import User, has_users
 from inspection.config import StationConfig, load_recipe
+from inspection.events import InspectionDone
 from inspection.pipeline import RunSummary
-from inspection.recorder.database import open_database
 from inspection.types import Image, InspectionRecord
 
 STATE_STYLE = {
@@ -39,10 +45,12 @@ STATE_STYLE = {
 
 
 class OperatorWindow(QMainWindow):
-    def __init__(self, controller: StationController, bridge: StationBridge) -> None:
+    def __init__(self, controller: StationController, bridge: StationBridge, session: Session) -> None:
         super().__init__()
         self.controller = controller
         self.bridge = bridge
+        self.session = session
+        self.latest: InspectionDone | None = None  # the newest part shown (for the rules preview)
         self.recipe = load_recipe(controller.config.recipe)
         self.shown = 0  # parts drawn in the live view (the newest only; never a backlog)
         self.setWindowTitle(f"Inspection station — {controller.config.station}")
@@ -50,6 +58,11 @@ class OperatorWindow(QMainWindow):
         self.image = ImageView()
         self.fails = FailStrip()
         self.history_button = QPushButton("History")
+        self.user_label = QLabel("not logged in")
+        self.login_button = QPushButton("Log in")
+        self.rules_button = QPushButton("Rules")
+        self.audit_button = QPushButton("Audit")
+        self.users_button = QPushButton("Users")
         self.history: HistoryWindow | None = None
         self.details: list[RecordDetailDialog] = []
         self.verdict = VerdictIndicator()
@@ -76,6 +89,10 @@ class OperatorWindow(QMainWindow):
         recipe.setTextFormat(Qt.TextFormat.RichText)
 
         side = QVBoxLayout()
+        account = QHBoxLayout()
+        account.addWidget(self.user_label, 1)
+        account.addWidget(self.login_button)
+        side.addLayout(account)
         side.addWidget(self.verdict)
         side.addWidget(self.counters)
         side.addWidget(self.state)
@@ -84,7 +101,10 @@ class OperatorWindow(QMainWindow):
         side.addWidget(recipe)
         side.addWidget(self.message)
         side.addStretch(1)
-        side.addWidget(self.history_button)
+        tools = QHBoxLayout()
+        for button in (self.history_button, self.rules_button, self.audit_button, self.users_button):
+            tools.addWidget(button)
+        side.addLayout(tools)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
@@ -105,6 +125,11 @@ class OperatorWindow(QMainWindow):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.history_button.clicked.connect(self.open_history)
+        self.login_button.clicked.connect(self.toggle_login)
+        self.rules_button.clicked.connect(self.open_rules)
+        self.audit_button.clicked.connect(self.open_audit)
+        self.users_button.clicked.connect(self.open_users)
+        session.changed.connect(self._apply_permissions)
         bridge.failed_part.connect(self.fails.add)
         self.fails.opened.connect(self.open_part)
         bridge.latest_ready.connect(self._show_latest)
@@ -113,9 +138,14 @@ class OperatorWindow(QMainWindow):
         bridge.fault.connect(self._show_fault)
         controller.failed.connect(self._show_error)
         controller.finished.connect(self._finished)
+        self._apply_permissions(session.user)
 
     # ------------------------------------------------------------ actions
     def start(self, parts: int | None = None) -> None:
+        if not self.session.may("run"):
+            self.message.setText("Log in to start the station.")
+            return
+        self.session.audit("start", {"station": self.controller.config.station})
         self.message.setText("")
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -123,13 +153,13 @@ class OperatorWindow(QMainWindow):
 
     def stop(self) -> None:
         self.stop_button.setEnabled(False)
+        self.session.audit("stop", {"station": self.controller.config.station})
         self.controller.stop()
 
     def open_history(self) -> HistoryWindow:
         if self.history is None:
             storage = self.controller.config.storage
-            engine = open_database(storage.resolved_database_url())
-            self.history = HistoryWindow(engine, storage.data_dir)
+            self.history = HistoryWindow(self.session.engine, storage.data_dir, self.session, self.recipe.classes)
         else:
             self.history.refresh_labels()
             self.history.apply_filter()
@@ -138,10 +168,56 @@ class OperatorWindow(QMainWindow):
         return self.history
 
     def open_part(self, record: InspectionRecord, image: Image) -> RecordDetailDialog:
-        dialog = RecordDetailDialog.from_record(record, image, self)
+        dialog = RecordDetailDialog.from_record(record, image, self, self.session, self.recipe.classes)
         self.details.append(dialog)
         dialog.show()
         return dialog
+
+    def toggle_login(self) -> None:
+        if self.session.user is not None:
+            self.session.log_out()
+            return
+        first_run = not has_users(self.session.engine)
+        dialog = FirstAdminDialog(self.session, self) if first_run else LoginDialog(self.session, self)
+        dialog.open()
+        self.login_dialog: QDialog = dialog
+
+    def open_rules(self) -> RulesDialog | None:
+        if not self.session.may("thresholds"):
+            self.session.audit("denied", {"action": "thresholds", "recipe": str(self.controller.config.recipe)})
+            self.message.setText("Only engineers and admins change the rules.")
+            return None
+        dialog = RulesDialog(self.session, self.controller.config.recipe, self.latest, self)
+        dialog.accepted.connect(lambda: self._rules_saved(dialog))
+        dialog.open()
+        return dialog
+
+    def open_audit(self) -> AuditDialog:
+        dialog = AuditDialog(self.session, self)
+        dialog.open()
+        return dialog
+
+    def open_users(self) -> AddUserDialog:
+        dialog = AddUserDialog(self.session, self)
+        dialog.open()
+        return dialog
+
+    def _rules_saved(self, dialog: RulesDialog) -> None:
+        if dialog.saved is None:
+            return
+        self.recipe = dialog.saved
+        live = self.controller.apply_rules(dialog.saved)
+        self.message.setText("Rules saved" + (" and applied from the next part." if live else "."))
+
+    def _apply_permissions(self, user: User | None) -> None:
+        self.user_label.setText("not logged in" if user is None else f"{user.username} ({user.role})")
+        self.login_button.setText("Log in" if user is None else "Log out")
+        running = self.controller.running
+        self.start_button.setEnabled(self.session.may("run") and not running)
+        self.stop_button.setEnabled(running)  # stopping is always allowed: it loses nothing
+        self.rules_button.setEnabled(self.session.may("thresholds"))
+        self.audit_button.setEnabled(self.session.may("audit"))
+        self.users_button.setEnabled(self.session.may("users"))
 
     def closeEvent(self, event: Any) -> None:
         """Closing the window stops the station and lets it record every part it grabbed."""
@@ -154,6 +230,7 @@ class OperatorWindow(QMainWindow):
         done = self.bridge.take_latest()
         if done is None:
             return
+        self.latest = done
         record = done.record
         kept = set(record.kept)
         if done.frame is not None:
@@ -176,7 +253,7 @@ class OperatorWindow(QMainWindow):
         self.state.setText(state if not detail else f"{state}: {detail}")
         self.state.setStyleSheet("font-size: 18pt; font-weight: bold;" + STATE_STYLE.get(state, ""))
         if state in ("stopped", "fault"):
-            self.start_button.setEnabled(True)
+            self.start_button.setEnabled(self.session.may("run"))
             self.stop_button.setEnabled(False)
 
     def _show_fault(self, camera: str, message: str, counters: dict[str, Any]) -> None:
@@ -185,7 +262,7 @@ class OperatorWindow(QMainWindow):
 
     def _show_error(self, message: str) -> None:
         self.message.setText(message)
-        self.start_button.setEnabled(True)
+        self.start_button.setEnabled(self.session.may("run"))
         self.stop_button.setEnabled(False)
 
     def _finished(self, summary: RunSummary) -> None:

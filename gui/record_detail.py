@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import cv2
-from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from gui.review_panel import ReviewPanel
+from gui.session import Session
 from gui.widgets.image_view import ImageView
 from inspection.recorder.queries import RecordDetail
 from inspection.types import Detection, Image, InspectionRecord
@@ -30,7 +32,13 @@ FIELDS = (
 
 class RecordDetailDialog(QDialog):
     def __init__(
-        self, fields: dict[str, Any], boxes: list[tuple[Detection, bool]], image: Image | None, parent: QWidget | None
+        self,
+        fields: dict[str, Any],
+        boxes: list[tuple[Detection, bool]],
+        image: Image | None,
+        parent: QWidget | None = None,
+        session: Session | None = None,
+        classes: list[str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Part {fields.get('id', '')}")
@@ -47,16 +55,28 @@ class RecordDetailDialog(QDialog):
             label.setWordWrap(True)
             self.values[key] = label
             form.addRow(title, label)
+        self.review: ReviewPanel | None = None
         side = QWidget()
-        side.setLayout(form)
-        side.setFixedWidth(420)
+        column = QVBoxLayout(side)
+        column.addLayout(form)
+        if session is not None and session.may("review") and fields.get("id"):
+            counted = [d for d, did_count in boxes if did_count]
+            self.review = ReviewPanel(session, str(fields["id"]), counted, classes or [], view)
+            column.addWidget(self.review)
+        side.setFixedWidth(460)
         layout = QHBoxLayout(self)
         layout.addWidget(view, 1)
         layout.addWidget(side)
         self.resize(1100, 700)
 
     @classmethod
-    def from_database(cls, detail: RecordDetail, parent: QWidget | None = None) -> RecordDetailDialog:
+    def from_database(
+        cls,
+        detail: RecordDetail,
+        parent: QWidget | None = None,
+        session: Session | None = None,
+        classes: list[str] | None = None,
+    ) -> RecordDetailDialog:
         row = detail.fields
         fields = {
             **row,
@@ -69,11 +89,16 @@ class RecordDetailDialog(QDialog):
             for d in detail.detections
         ]
         image = cv2.imread(str(detail.image), cv2.IMREAD_UNCHANGED) if detail.image is not None else None
-        return cls(fields, boxes, image, parent)
+        return cls(fields, boxes, image, parent, session, classes)
 
     @classmethod
     def from_record(
-        cls, record: InspectionRecord, image: Image | None, parent: QWidget | None = None
+        cls,
+        record: InspectionRecord,
+        image: Image | None,
+        parent: QWidget | None = None,
+        session: Session | None = None,
+        classes: list[str] | None = None,
     ) -> RecordDetailDialog:
         """A part seen live (its record may still be on its way to the database)."""
         latency = record.latencies_ms
@@ -94,7 +119,7 @@ class RecordDetailDialog(QDialog):
             "image_path": record.image_path,
         }  # fmt: skip
         kept = set(record.kept)
-        return cls(fields, [(d, d in kept) for d in record.detections], image, parent)
+        return cls(fields, [(d, d in kept) for d in record.detections], image, parent, session, classes)
 
 
 def _latency(grab: float, detect: float, decide: float, cycle: float) -> str:

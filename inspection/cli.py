@@ -68,7 +68,7 @@ def _dataset_from_records(args: argparse.Namespace) -> int:
 
     from inspection.config import load_recipe, load_station_config  # noqa: PLC0415
     from inspection.dataset.from_records import dataset_from_records  # noqa: PLC0415
-    from inspection.recorder.database import open_database  # noqa: PLC0415
+    from inspection.recorder.database import open_station_database  # noqa: PLC0415
     from inspection.recorder.queries import RecordFilter  # noqa: PLC0415
 
     config = load_station_config(args.config)
@@ -94,7 +94,7 @@ def _dataset_from_records(args: argparse.Namespace) -> int:
         recipe=args.recipe_name,
         model=args.model,
     )
-    engine = open_database(config.storage.resolved_database_url())
+    engine = open_station_database(config.storage)
     groups = {g.strip() for g in args.val_groups.split(",") if g.strip()} if args.val_groups else None
     dataset_from_records(engine, config.storage.data_dir, args.out, where, recipe.classes, args.reviewed_only, groups)
     return 0

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
 from inspection.detectors import Detector, load_detector
+from inspection.errors import ConfigError
 from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
@@ -133,6 +134,13 @@ class Station:
         self._last_faults = 0
 
     # ------------------------------------------------------------ control
+    def apply_rules(self, recipe: Recipe) -> None:
+        """Use new rules from the next part on (same model and classes: only thresholds may change)."""
+        if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
+            raise ConfigError("only the rules can change while the station runs; restart it for another model")
+        self.detector.min_confidence = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
+        self.recipe = recipe  # one reference swap: the detect thread reads it once per part
+
     def stop(self) -> None:
         """Stop grabbing; every part already grabbed is still inspected and recorded."""
         self._stop.set()

@@ -70,16 +70,11 @@ def test_keyset_pages_cover_every_record_once(recorded: Path) -> None:
 
 
 def test_fail_strip_shows_live_fails_and_opens_them(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from gui.bridge import StationBridge  # noqa: PLC0415
-    from gui.controller import StationController  # noqa: PLC0415
-    from gui.operator_window import OperatorWindow  # noqa: PLC0415
+    from gui_helpers import operator_window  # noqa: PLC0415
 
-    bridge = StationBridge()
-    controller = StationController(write_station(tmp_path), bridge)
-    window = OperatorWindow(controller, bridge)
-    qtbot.addWidget(window)
+    window = operator_window(qtbot, write_station(tmp_path))
     window.start(20)
-    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not controller.running, timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
     assert len(window.fails.parts) == min(8, int(window.counters.value("fail")))
     qtbot.mouseClick(window.fails.buttons[0], _left())
     dialog = window.details[-1]

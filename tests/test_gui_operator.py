@@ -14,21 +14,18 @@ from conftest import ROOT, write_station
 
 pytest.importorskip("pytestqt")
 
-from gui.bridge import StationBridge
-from gui.controller import StationController
+from gui_helpers import operator_window
+
 from gui.operator_window import OperatorWindow
+from inspection.audit import entries
 
 
 @pytest.fixture
 def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    bridge = StationBridge()
-    controller = StationController(write_station(tmp_path), bridge)
-    window = OperatorWindow(controller, bridge)
-    qtbot.addWidget(window)
-    window.show()
+    window = operator_window(qtbot, write_station(tmp_path))
     yield window
-    controller.stop()
-    controller.wait(30)
+    window.controller.stop()
+    window.controller.wait(30)
 
 
 def test_start_see_verdicts_arrive_then_stop(window: OperatorWindow, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -45,14 +42,13 @@ def test_start_see_verdicts_arrive_then_stop(window: OperatorWindow, qtbot, tmp_
         recorded, failed = db.execute("SELECT count(*), sum(verdict = 'fail') FROM inspections").fetchone()
     assert parts == recorded > 0  # the counters are the station's own: every grabbed part recorded
     assert int(window.counters.value("fail")) == failed
+    trail = [(e.username, e.action) for e in entries(window.session.engine)]
+    assert ("olga", "start") in trail and ("olga", "stop") in trail
 
 
 def test_a_station_that_cannot_start_says_why(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = write_station(tmp_path, camera={"type": "pylon", "emulated": 2, "serial": "no-such-camera"})
-    bridge = StationBridge()
-    controller = StationController(config, bridge)
-    window = OperatorWindow(controller, bridge)
-    qtbot.addWidget(window)
+    window = operator_window(qtbot, config)
     window.start()
     qtbot.waitUntil(lambda: "no-such-camera" in window.message.text(), timeout=60_000)
     assert window.start_button.isEnabled()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inspection.types import Detection, Image
@@ -25,8 +25,13 @@ def to_qimage(image: Image) -> QImage:
 
 
 class ImageView(QWidget):
+    box_drawn = Signal(float, float, float, float)  # x1, y1, x2, y2 in image pixels (drawing mode)
+
     def __init__(self) -> None:
         super().__init__()
+        self.drawing = False  # when True, a mouse drag draws a box
+        self._geometry = (1.0, 0.0, 0.0)  # scale, left, top of the drawn image
+        self._drag: tuple[QPointF, QPointF] | None = None
         self.setMinimumSize(320, 320)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._image: QImage | None = None
@@ -53,6 +58,7 @@ class ImageView(QWidget):
         width, height = self._image.width() * scale, self._image.height() * scale
         left, top = (self.width() - width) / 2, (self.height() - height) / 2
         painter.drawImage(QRectF(left, top, width, height), self._image)
+        self._geometry = (scale, left, top)
 
         def rect(box: tuple[float, float, float, float]) -> QRectF:
             x1, y1, x2, y2 = box
@@ -71,3 +77,32 @@ class ImageView(QWidget):
             area = rect(detection.box)
             painter.drawRect(area)
             painter.drawText(area.bottomLeft() + QPointF(0, 14), f"{detection.label} {detection.confidence:.2f}")
+        if self._drag is not None:
+            painter.setPen(QPen(ROI, 2))
+            painter.drawRect(QRectF(self._drag[0], self._drag[1]).normalized())
+
+    def to_image(self, point: QPointF) -> tuple[float, float]:
+        """Widget coordinates -> image pixels."""
+        scale, left, top = self._geometry
+        return (point.x() - left) / scale, (point.y() - top) / scale
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.drawing and self._image is not None:
+            self._drag = (event.position(), event.position())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag is not None:
+            self._drag = (self._drag[0], event.position())
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag is None or self._image is None:
+            return
+        (x1, y1), (x2, y2) = self.to_image(self._drag[0]), self.to_image(event.position())
+        self._drag = None
+        self.update()
+        width, height = self._image.width(), self._image.height()
+        x1, x2 = sorted((min(max(x1, 0.0), width), min(max(x2, 0.0), width)))
+        y1, y2 = sorted((min(max(y1, 0.0), height), min(max(y2, 0.0), height)))
+        if x2 - x1 >= 2 and y2 - y1 >= 2:
+            self.box_drawn.emit(x1, y1, x2, y2)

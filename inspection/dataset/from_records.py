@@ -120,4 +120,4 @@ def dataset_from_records(
         # One day only: validate on its newest tenth (items come newest first), train on the rest.
         newest = max(1, len(items) // 10)
         items = [Item(i.image, i.labels, "newest" if n < newest else "older") for n, i in enumerate(items)]
-    return write_layout(items, classes, out, data_dir, "records", val_groups, progress)
+    return write_layout(items, classes, out, data_dir, "records", val_groups, progress, allow_no_val=True)

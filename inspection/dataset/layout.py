@@ -51,9 +51,11 @@ def report_problems(problems: list[LabelProblem], source: Path) -> None:
         )
 
 
-def choose_validation(items: list[Item], val_groups: set[str] | None) -> set[str]:
+def choose_validation(items: list[Item], val_groups: set[str] | None, allow_no_val: bool = False) -> set[str]:
     """The validation groups: those given, or the last groups by name until they hold >= 10% of images."""
     groups = sorted({item.group for item in items})
+    if allow_no_val and val_groups is None and len(groups) == 1:
+        return set()
     if val_groups is not None:
         unknown = sorted(val_groups - set(groups))
         if unknown:
@@ -66,7 +68,7 @@ def choose_validation(items: list[Item], val_groups: set[str] | None) -> set[str
             if sum(sizes[g] for g in chosen) >= DEFAULT_VAL_SHARE * len(items) or len(chosen) == len(groups) - 1:
                 break
             chosen.add(group)
-    if not chosen or chosen == set(groups):
+    if (not chosen and not allow_no_val) or chosen == set(groups):
         raise StationError(f"choose validation groups that leave some for training (groups: {groups})")
     return chosen
 
@@ -79,8 +81,10 @@ def write_layout(
     fmt: str,
     val_groups: set[str] | None,
     progress: Callable[[str], None] = print,
+    allow_no_val: bool = False,
 ) -> Path:
-    """Write the dataset; returns the manifest path."""
+    """Write the dataset; returns the manifest path. ``allow_no_val``: a set too small to split goes to
+    training whole (records added a few at a time), instead of being refused."""
     if out.exists() and any(out.iterdir()):
         raise StationError(f"{out}: already exists and is not empty; choose a new output folder")
     if not items:
@@ -90,7 +94,7 @@ def write_layout(
         split_of = {item.image: str(item.split) for item in items}
         split_note: dict[str, object] = {"by": "the source's own split"}
     else:
-        val = choose_validation(items, val_groups)
+        val = choose_validation(items, val_groups, allow_no_val)
         split_of = {item.image: "val" if item.group in val else "train" for item in items}
         split_note = {
             "by": "group",

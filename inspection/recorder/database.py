@@ -11,7 +11,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
+from inspection.config import Storage
 from inspection.errors import StorageError
+from inspection.recorder.archive import check_writable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -81,3 +83,9 @@ def _explain(url: str, exc: Exception) -> str:
     if "readonly" in text or "unable to open" in text:
         return f"{where}: cannot write the database; check the folder's permissions"
     return f"{where}: database error: {text.splitlines()[0] if text else type(original).__name__}"
+
+
+def open_station_database(storage: Storage) -> Engine:
+    """A station's database, its data folder created first (a fresh install has none yet)."""
+    check_writable(storage.data_dir)
+    return open_database(storage.resolved_database_url())

@@ -1,0 +1,146 @@
+"""Edit the recipe's rules (engineers): per class minimum confidence, minimum area and maximum count,
+validated, previewed at once on the newest part, saved to the recipe file and the audit trail, and
+applied to the running station from its next part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.session import Session
+from gui.widgets.image_view import ImageView
+from inspection.config import ClassRule, Recipe, load_recipe
+from inspection.errors import StationError
+from inspection.events import InspectionDone
+from inspection.recipe_edit import update_rules
+from inspection.rules import decide
+
+DEFAULT_ROW = "(default)"
+
+
+class RulesDialog(QDialog):
+    def __init__(
+        self, session: Session, recipe_path: Path, latest: InspectionDone | None, parent: QWidget | None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Recipe rules")
+        self.session = session
+        self.recipe_path = recipe_path
+        self.recipe = load_recipe(recipe_path)
+        self.latest = latest
+        self.saved: Recipe | None = None
+        names = [DEFAULT_ROW, *self.recipe.classes]
+        self.table = QTableWidget(len(names), 4)
+        self.table.setHorizontalHeaderLabels(["class", "min confidence", "min area (px²)", "max count"])
+        self.editors: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox, QSpinBox]] = {}
+        for row, name in enumerate(names):
+            rule = self.recipe.default_rule if name == DEFAULT_ROW else self.recipe.rule_for(name)
+            confidence, area, count = QDoubleSpinBox(), QDoubleSpinBox(), QSpinBox()
+            confidence.setRange(0.0, 1.0)
+            confidence.setSingleStep(0.05)
+            confidence.setDecimals(2)
+            confidence.setValue(rule.min_confidence)
+            area.setRange(0.0, 1e7)
+            area.setValue(rule.min_area_px)
+            count.setRange(0, 1000)
+            count.setValue(rule.max_count)
+            self.table.setCellWidget(row, 1, confidence)
+            self.table.setCellWidget(row, 2, area)
+            self.table.setCellWidget(row, 3, count)
+            self.table.setCellWidget(row, 0, QLabel(name))
+            self.editors[name] = (confidence, area, count)
+        self._default = self._values(DEFAULT_ROW)
+        for name, (confidence, area, count) in self.editors.items():
+            handler = self._default_changed if name == DEFAULT_ROW else self.preview
+            for editor in (confidence, area):
+                editor.valueChanged.connect(handler)
+            count.valueChanged.connect(handler)
+        self.image = ImageView()
+        self.outcome = QLabel("")
+        self.outcome.setWordWrap(True)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #c62828;")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        left = QVBoxLayout()
+        left.addWidget(self.table)
+        left.addWidget(self.outcome)
+        left.addWidget(self.error)
+        left.addWidget(buttons)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addWidget(self.image, 1)
+        self.resize(1200, 600)
+        self.preview()
+
+    def _values(self, name: str) -> tuple[float, float, int]:
+        confidence, area, count = self.editors[name]
+        return confidence.value(), area.value(), count.value()
+
+    def _default_changed(self) -> None:
+        """Classes that followed the default rule keep following it."""
+        new = self._values(DEFAULT_ROW)
+        for name in self.recipe.classes:
+            if self._values(name) == self._default:
+                confidence, area, count = self.editors[name]
+                for editor, value in ((confidence, new[0]), (area, new[1])):
+                    editor.blockSignals(True)
+                    editor.setValue(value)
+                    editor.blockSignals(False)
+                count.blockSignals(True)
+                count.setValue(new[2])
+                count.blockSignals(False)
+        self._default = new
+        self.preview()
+
+    def edited(self) -> Recipe:
+        """The recipe with the rules as edited (a class whose rule equals the default keeps none of its own)."""
+        confidence, area, count = self.editors[DEFAULT_ROW]
+        default = ClassRule(min_confidence=confidence.value(), min_area_px=area.value(), max_count=count.value())
+        rules = {}
+        for name in self.recipe.classes:
+            confidence, area, count = self.editors[name]
+            rule = ClassRule(min_confidence=confidence.value(), min_area_px=area.value(), max_count=count.value())
+            if rule != default:
+                rules[name] = rule
+        return self.recipe.model_copy(update={"default_rule": default, "rules": rules})
+
+    def preview(self) -> None:
+        """The newest part judged with the edited rules (its recorded detections, no new inference)."""
+        if self.latest is None:
+            self.outcome.setText("No part yet: start the station to preview the rules on the newest part.")
+            return
+        recipe = self.edited()
+        record = self.latest.record
+        decision = decide(list(record.detections), recipe)
+        kept = set(decision.kept)
+        if self.latest.frame is not None:
+            self.image.show_part(self.latest.frame.image, [(d, d in kept) for d in record.detections], recipe.roi)
+        reasons = "; ".join(decision.reasons) or "no defect counted"
+        self.outcome.setText(
+            f"Newest part with these rules: <b>{decision.verdict.value.upper()}</b> ({reasons}); "
+            f"the station said {record.verdict.value.upper()}."
+        )
+
+    def save(self) -> None:
+        recipe = self.edited()
+        try:
+            self.saved = update_rules(
+                self.session.engine, self.session.user, self.recipe_path, recipe.default_rule, recipe.rules
+            )
+        except StationError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()

@@ -1,0 +1,57 @@
+"""Who is at the station: login, the role's permissions, and logout after a quiet spell."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from sqlalchemy import Engine
+
+from inspection.accounts import User, login
+from inspection.audit import record_action
+
+ACTIVITY = {
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.KeyPress,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+}
+
+
+class Session(QObject):
+    changed = Signal(object)  # User or None
+
+    def __init__(self, engine: Engine, idle_minutes: float = 15.0) -> None:
+        super().__init__()
+        self.engine = engine
+        self.user: User | None = None
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(int(idle_minutes * 60_000))
+        self._idle.timeout.connect(self.idle_logout)
+
+    def may(self, permission: str) -> bool:
+        return self.user is not None and self.user.may(permission)
+
+    def log_in(self, username: str, password: str) -> User:
+        self.user = login(self.engine, username, password)
+        self._idle.start()
+        self.changed.emit(self.user)
+        return self.user
+
+    def log_out(self, reason: str = "logout") -> None:
+        if self.user is not None:
+            record_action(self.engine, self.user.username, reason, {})
+        self.user = None
+        self._idle.stop()
+        self.changed.emit(None)
+
+    def idle_logout(self) -> None:
+        self.log_out("idle_logout")
+
+    def audit(self, action: str, detail: dict[str, object]) -> None:
+        record_action(self.engine, self.user.username if self.user else "?", action, detail)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Installed on the application: any input restarts the idle timer."""
+        if self.user is not None and event.type() in ACTIVITY:
+            self._idle.start()
+        return False

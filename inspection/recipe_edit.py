@@ -1,0 +1,89 @@
+"""Change a recipe's rules from the app: validated, written atomically, the rest of the file (comments
+included) kept as written, and the change in the audit trail with the old and new values."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from inspection.accounts import AccessError, User, require
+from inspection.audit import record_action
+from inspection.config import ClassRule, Recipe, describe_validation_error, load_recipe
+from inspection.errors import ConfigError
+
+
+def _block(lines: list[str], key: str) -> tuple[int, int] | None:
+    """[start, end) of a top-level ``key:`` block (its indented lines included)."""
+    for start, line in enumerate(lines):
+        if re.match(rf"^{key}\s*:", line):
+            end = start + 1
+            while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+                end += 1
+            return start, end
+    return None
+
+
+def _dump(key: str, value: Any) -> list[str]:
+    text = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False)
+    return [line + "\n" for line in text.rstrip("\n").splitlines()]
+
+
+def update_rules(
+    engine: Engine, user: User | None, path: Path, default_rule: ClassRule, rules: dict[str, ClassRule]
+) -> Recipe:
+    try:
+        editor = require(user, "thresholds")
+    except AccessError:
+        record_action(engine, user.username if user else "?", "denied", {"action": "thresholds", "recipe": str(path)})
+        raise
+    before = load_recipe(path)
+    unknown = sorted(set(rules) - set(before.classes))
+    if unknown:
+        raise ConfigError(f"rules for unknown classes {unknown}; the recipe's classes are {before.classes}")
+    lines = path.read_text().splitlines(keepends=True)
+    values = {
+        "default_rule": default_rule.model_dump(),
+        "rules": {name: rule.model_dump() for name, rule in rules.items()},
+    }
+    for key, value in values.items():
+        found = _block(lines, key)
+        replacement = _dump(key, value)
+        if found is None:
+            lines += replacement
+        else:
+            start, end = found
+            trailing_blank = [line for line in lines[start:end] if not line.strip()]
+            lines[start:end] = replacement + trailing_blank
+    text = "".join(lines)
+    try:
+        Recipe.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from None
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
+    after = load_recipe(path)
+    record_action(
+        engine,
+        editor.username,
+        "threshold_change",
+        {
+            "recipe": str(path),
+            "before": {"default_rule": before.default_rule.model_dump(), "rules": _dump_rules(before)},
+            "after": {"default_rule": after.default_rule.model_dump(), "rules": _dump_rules(after)},
+        },
+    )
+    return after
+
+
+def _dump_rules(recipe: Recipe) -> dict[str, Any]:
+    return {name: rule.model_dump() for name, rule in recipe.rules.items()}

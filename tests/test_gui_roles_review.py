@@ -1,0 +1,137 @@
+"""Roles, audit and review through the real widgets (offscreen), on the real station and SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import run_cli, run_station
+
+pytest.importorskip("pytestqt")
+
+from gui_helpers import PASSWORDS, logged_in, operator_window, station_with_own_recipe
+
+from gui.login_dialog import FirstAdminDialog, LoginDialog
+from gui.rules_dialog import RulesDialog
+from gui.session import Session
+from inspection.accounts import has_users
+from inspection.audit import entries
+from inspection.config import load_recipe, load_station_config
+from inspection.recorder.database import open_station_database
+from inspection.reviews import latest_reviews
+
+
+def run_parts(window, qtbot, parts: int = 12) -> None:  # type: ignore[no-untyped-def]
+    window.start(parts)
+    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
+
+
+def test_an_operator_cannot_change_a_threshold_an_engineer_can_both_audited(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = station_with_own_recipe(tmp_path)
+    recipe_path = load_station_config(config).recipe
+    before = recipe_path.read_text()
+
+    operator = operator_window(qtbot, config, "operator")
+    assert not operator.rules_button.isEnabled()
+    assert operator.open_rules() is None
+    assert recipe_path.read_text() == before
+
+    engineer = operator_window(qtbot, config, "engineer")
+    run_parts(engineer, qtbot)
+    dialog = engineer.open_rules()
+    assert isinstance(dialog, RulesDialog)
+    qtbot.addWidget(dialog)
+    station_said = engineer.latest.record.verdict.value.upper()  # type: ignore[union-attr]
+    assert f"the station said {station_said}" in dialog.outcome.text()
+    dialog.editors["(default)"][0].setValue(0.99)  # almost nothing counts any more
+    assert "PASS" in dialog.outcome.text()  # the preview follows at once
+    dialog.editors["short"][2].setValue(2)
+    dialog.save()
+    assert dialog.saved is not None
+    recipe = load_recipe(recipe_path)
+    assert recipe.default_rule.min_confidence == 0.99 and recipe.rules["short"].max_count == 2
+    assert "# Bare PCB inspection" in recipe_path.read_text()  # comments kept
+
+    trail = entries(engineer.session.engine)
+    denied = [e for e in trail if e.action == "denied"]
+    changed = [e for e in trail if e.action == "threshold_change"]
+    assert [e.username for e in denied] == ["olga"] and denied[0].detail["action"] == "thresholds"
+    assert [e.username for e in changed] == ["eric"]
+    assert changed[0].detail["after"]["default_rule"]["min_confidence"] == 0.99
+    assert {"start", "login"} <= {e.action for e in trail}
+
+
+def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = station_with_own_recipe(tmp_path)
+    assert run_station(config, parts=12).records_written == 12
+    window = operator_window(qtbot, config, "operator")
+    history = window.open_history()
+    qtbot.addWidget(history)
+    history.verdict.setCurrentText("fail")
+    history.apply_filter()
+    record = history.model.rows[0]
+    dialog = history.open_row(history.model.index(0, 0))
+    assert dialog is not None and dialog.review is not None
+    qtbot.addWidget(dialog)
+    review = dialog.review
+    review.choose("correct")
+    review.list.setCurrentRow(0)
+    review.classes.setCurrentText("spur")
+    review.change_selected()  # the first box was a spur, not what the station said
+    review.draw.setChecked(True)
+    review.add_box(10, 20, 60, 50)  # as the image view emits it after a drag
+    review.save()
+    assert review.message.text().startswith("Saved"), review.message.text()
+
+    stored = latest_reviews(window.session.engine)[record.id]
+    assert stored.reviewer == "olga" and stored.outcome == "correct"
+    assert stored.boxes is not None and stored.boxes[0].label == "spur" and stored.boxes[-1].x1 == 10
+
+    out = tmp_path / "reviewed"
+    result = run_cli("dataset", "from-records", str(out), "--config", str(config), "--reviewed-only")
+    assert result.returncode == 0, result.stderr
+    manifest = yaml.safe_load((out / "manifest.yaml").read_text())
+    assert manifest["counts"]["images"] == 1 and manifest["counts"]["boxes"] == len(stored.boxes)
+    labels = next((out / "labels").rglob(f"*{record.id}*.txt")).read_text().splitlines()
+    assert len(labels) == len(stored.boxes) and labels[0].startswith("3 ")  # spur is class 3
+
+
+def test_first_run_creates_the_admin_then_logins_and_idle_logout(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = station_with_own_recipe(tmp_path)
+    engine = open_station_database(load_station_config(config).storage)
+    session = Session(engine, idle_minutes=0.002)  # 120 ms
+    first = FirstAdminDialog(session)
+    qtbot.addWidget(first)
+    first.username.setText("root")
+    first.password.setText("long enough")
+    first.repeat.setText("long enougH")
+    first.submit()
+    assert "differ" in first.error.text() and not has_users(engine)
+    first.repeat.setText("long enough")
+    first.submit()
+    assert session.user is not None and session.user.role == "admin"
+    qtbot.waitUntil(lambda: session.user is None, timeout=5_000)  # idle logout
+    login = LoginDialog(session)
+    qtbot.addWidget(login)
+    login.username.setText("root")
+    login.password.setText("wrong password")
+    login.submit()
+    assert session.user is None and "wrong user name or password" in login.error.text()
+    login.password.setText("long enough")
+    login.submit()
+    assert session.user is not None
+    actions = [e.action for e in entries(engine)]
+    assert {"user_add", "login", "login_failed", "idle_logout"} <= set(actions)
+    assert PASSWORDS  # the helper's accounts are not used here: the first run made its own
+
+
+def test_logged_out_nobody_can_start(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = station_with_own_recipe(tmp_path)
+    window = operator_window(qtbot, config, "operator")
+    window.session.log_out()
+    assert not window.start_button.isEnabled()
+    window.start()
+    assert "Log in" in window.message.text() and not window.controller.running
+    logged_in(config, "operator")  # another session logging in does not unlock this window
+    assert not window.start_button.isEnabled()
