@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from gui.admin_dialogs import AddUserDialog, AuditDialog
 from gui.bridge import StationBridge
+from gui.charts_window import ChartsWindow
 from gui.controller import StationController
 from gui.history_view import HistoryWindow
 from gui.login_dialog import FirstAdminDialog, LoginDialog
@@ -63,6 +64,8 @@ class OperatorWindow(QMainWindow):
         self.rules_button = QPushButton("Rules")
         self.audit_button = QPushButton("Audit")
         self.users_button = QPushButton("Users")
+        self.charts_button = QPushButton("Charts")
+        self.charts: ChartsWindow | None = None
         self.history: HistoryWindow | None = None
         self.details: list[RecordDetailDialog] = []
         self.verdict = VerdictIndicator()
@@ -102,7 +105,13 @@ class OperatorWindow(QMainWindow):
         side.addWidget(self.message)
         side.addStretch(1)
         tools = QHBoxLayout()
-        for button in (self.history_button, self.rules_button, self.audit_button, self.users_button):
+        for button in (
+            self.history_button,
+            self.charts_button,
+            self.rules_button,
+            self.audit_button,
+            self.users_button,
+        ):
             tools.addWidget(button)
         side.addLayout(tools)
         buttons = QHBoxLayout()
@@ -125,6 +134,7 @@ class OperatorWindow(QMainWindow):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.history_button.clicked.connect(self.open_history)
+        self.charts_button.clicked.connect(self.open_charts)
         self.login_button.clicked.connect(self.toggle_login)
         self.rules_button.clicked.connect(self.open_rules)
         self.audit_button.clicked.connect(self.open_audit)
@@ -166,6 +176,14 @@ class OperatorWindow(QMainWindow):
         self.history.show()
         self.history.raise_()
         return self.history
+
+    def open_charts(self) -> ChartsWindow:
+        if self.charts is None:
+            self.charts = ChartsWindow(self.session.engine)
+        else:
+            self.charts.refresh()
+        self.charts.show()
+        return self.charts
 
     def open_part(self, record: InspectionRecord, image: Image) -> RecordDetailDialog:
         dialog = RecordDetailDialog.from_record(record, image, self, self.session, self.recipe.classes)

@@ -88,3 +88,21 @@ def _left():  # type: ignore[no-untyped-def]
     from PySide6.QtCore import Qt  # noqa: PLC0415
 
     return Qt.MouseButton.LeftButton
+
+
+def test_charts_show_yield_and_pareto_computed_in_the_database(qtbot, recorded: Path) -> None:  # type: ignore[no-untyped-def]
+    from gui.charts_window import ChartsWindow  # noqa: PLC0415
+
+    storage = load_station_config(recorded).storage
+    engine = open_database(storage.resolved_database_url())
+    window = ChartsWindow(engine)
+    qtbot.addWidget(window)
+    assert sum(p.parts for p in window.points) == PARTS
+    passed = queries.count(engine, RecordFilter(verdict="pass"))
+    assert sum(p.passed for p in window.points) == passed
+    assert f"{PARTS} parts" in window.summary.text()
+    counts = dict(window.pareto)
+    assert counts and list(counts.values()) == sorted(counts.values(), reverse=True)
+    first_label = window.pareto[0][0]
+    labelled = queries.count(engine, RecordFilter(label=first_label))
+    assert 0 < labelled <= counts[first_label]  # a part may hold several boxes of one class

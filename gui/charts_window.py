@@ -1,0 +1,75 @@
+"""Charts: yield per hour and the defect Pareto (counts by class) for a chosen range (pyqtgraph)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+from sqlalchemy import Engine
+
+from inspection.recorder import queries
+from inspection.recorder.queries import RecordFilter, YieldPoint
+
+RANGES = {
+    "last 8 hours (a shift)": timedelta(hours=8),
+    "last 24 hours": timedelta(hours=24),
+    "last 7 days": timedelta(days=7),
+    "everything": None,
+}
+
+
+class ChartsWindow(QMainWindow):
+    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Yield and defects")
+        self.engine = engine
+        self.range = QComboBox()
+        self.range.addItems(list(RANGES))
+        self.summary = QLabel("")
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.yield_plot = pg.PlotWidget(title="Yield per hour (%; hours in UTC)")
+        self.yield_plot.setYRange(0, 100)
+        self.yield_plot.showGrid(x=False, y=True, alpha=0.3)
+        self.pareto_plot = pg.PlotWidget(title="Defects by class (counted boxes)")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Range"))
+        top.addWidget(self.range)
+        top.addWidget(self.summary, 1)
+        layout = QVBoxLayout()
+        layout.addLayout(top)
+        layout.addWidget(self.yield_plot, 1)
+        layout.addWidget(self.pareto_plot, 1)
+        central = QWidget()
+        central.setLayout(layout)
+        self.setCentralWidget(central)
+        self.resize(1000, 760)
+        self.points: list[YieldPoint] = []
+        self.pareto: list[tuple[str, int]] = []
+        self.range.currentTextChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        span = RANGES[self.range.currentText()]
+        where = RecordFilter(since=datetime.now(UTC) - span if span is not None else None)
+        self.points = queries.yield_by_hour(self.engine, where)
+        self.pareto = queries.defect_pareto(self.engine, where)
+        parts = sum(p.parts for p in self.points)
+        passed = sum(p.passed for p in self.points)
+        self.summary.setText(
+            f"{parts} parts, yield {100.0 * passed / parts:.1f} %" if parts else "no parts in this range"
+        )
+        self.yield_plot.clear()
+        if self.points:
+            x = list(range(len(self.points)))
+            self.yield_plot.plot(x, [p.yield_pct for p in self.points], pen=pg.mkPen("#1b8a2e", width=2), symbol="o")
+            self.yield_plot.setXRange(-0.5, len(x) - 0.5)  # room for the first and last labels
+            axis = self.yield_plot.getAxis("bottom")
+            axis.setTicks([[(i, p.hour[5:].replace("T", " ") + "h") for i, p in enumerate(self.points)]])
+        self.pareto_plot.clear()
+        if self.pareto:
+            counts = [n for _, n in self.pareto]
+            self.pareto_plot.addItem(
+                pg.BarGraphItem(x=list(range(len(counts))), height=counts, width=0.6, brush="#c62828")
+            )
+            self.pareto_plot.getAxis("bottom").setTicks([[(i, label) for i, (label, _) in enumerate(self.pareto)]])
