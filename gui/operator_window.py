@@ -3,10 +3,11 @@ state with the fault counters, start/stop, the active recipe and model."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -36,6 +37,7 @@ from inspection.events import InspectionDone
 from inspection.pipeline import RunSummary
 from inspection.types import Image, InspectionRecord
 
+LIVE_VIEW_HZ = 10
 STATE_STYLE = {
     "running": "color: #1b8a2e;",
     "starting": "color: #f9a825;",
@@ -142,7 +144,13 @@ class OperatorWindow(QMainWindow):
         session.changed.connect(self._apply_permissions)
         bridge.failed_part.connect(self.fails.add)
         self.fails.opened.connect(self.open_part)
-        bridge.latest_ready.connect(self._show_latest)
+        # The live view redraws at most LIVE_VIEW_HZ times a second: people cannot read more, and every
+        # redraw takes CPU from the station (measured in benchmarks/gui_overhead.py).
+        self._repaint = QTimer(self)
+        self._repaint.setSingleShot(True)
+        self._repaint.timeout.connect(self._show_latest)
+        self._last_paint = 0.0
+        bridge.latest_ready.connect(self._schedule_latest)
         bridge.stats.connect(self._show_stats)
         bridge.state.connect(self._show_state)
         bridge.fault.connect(self._show_fault)
@@ -244,7 +252,15 @@ class OperatorWindow(QMainWindow):
         super().closeEvent(event)
 
     # ------------------------------------------------------------ events (GUI thread)
+    def _schedule_latest(self) -> None:
+        if self._repaint.isActive():
+            return
+        wait_ms = max(0.0, 1000.0 / LIVE_VIEW_HZ - 1000.0 * (time.monotonic() - self._last_paint))
+        self._repaint.start(int(wait_ms))
+
     def _show_latest(self) -> None:
+        self._last_paint = time.monotonic()
+        self.fails.refresh()
         done = self.bridge.take_latest()
         if done is None:
             return
@@ -285,6 +301,7 @@ class OperatorWindow(QMainWindow):
 
     def _finished(self, summary: RunSummary) -> None:
         self.counters.show_stats(summary.stats)
+        self.fails.refresh()
 
 
 def describe_camera(config: StationConfig) -> str:

@@ -30,6 +30,7 @@ class FailStrip(QWidget):
     def __init__(self, size: int = 8) -> None:
         super().__init__()
         self.parts: deque[tuple[InspectionRecord, Image, Image]] = deque(maxlen=size)
+        self._stale = False
         self.buttons: list[QToolButton] = []
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -45,7 +46,14 @@ class FailStrip(QWidget):
         layout.addStretch(1)
 
     def add(self, record: InspectionRecord, image: Image, small: Image) -> None:
+        """Keep the part; the icons are redrawn by ``refresh`` (with the live view, not per part)."""
         self.parts.appendleft((record, image, small))
+        self._stale = True
+
+    def refresh(self) -> None:
+        if not self._stale:
+            return
+        self._stale = False
         for button, (part, _, icon) in zip(self.buttons, self.parts, strict=False):
             button.setIcon(QIcon(QPixmap.fromImage(to_qimage(icon))))
             button.setToolTip("; ".join(part.reasons))

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, and_, case, exists, func, or_, select
+from sqlalchemy import Engine, Select, and_, case, func, or_, select
 
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
@@ -43,13 +43,12 @@ class RecordFilter:
                 or_(InspectionRow.model_name == self.model, InspectionRow.model_sha256.startswith(self.model))
             )
         if self.label:
-            conditions.append(
-                exists().where(
-                    DetectionRow.inspection_id == InspectionRow.id,
-                    DetectionRow.label == self.label,
-                    DetectionRow.counted.is_(True),
-                )
+            # IN (one pass over the label's index) rather than a correlated EXISTS: SQLite probed that per
+            # record through the label index, and a class filter over 100,000 records took minutes.
+            with_label = select(DetectionRow.inspection_id).where(
+                DetectionRow.label == self.label, DetectionRow.counted.is_(True)
             )
+            conditions.append(InspectionRow.id.in_(with_label))
         return query.where(and_(*conditions)) if conditions else query
 
 
