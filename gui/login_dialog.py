@@ -14,6 +14,7 @@ class LoginDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Log in")
+        self.setMinimumWidth(380)
         self.username = QLineEdit()
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -45,6 +46,7 @@ class FirstAdminDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Create the administrator")
+        self.setMinimumWidth(460)
         intro = QLabel(
             "No account exists on this station yet. Choose the administrator's user name and password "
             f"(at least {MIN_PASSWORD} characters). The administrator then adds operators and engineers."
