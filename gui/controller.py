@@ -48,6 +48,10 @@ class StationController(QObject):
         if station is not None:
             station.stop()
 
+    def reload(self) -> None:
+        """Read the station file again (after a settings change); used from the next start."""
+        self.config = load_station_config(self.config_path)
+
     def apply_rules(self, recipe: Recipe) -> bool:
         """New thresholds for the running station (from its next part); False when none is running."""
         station = self._station

@@ -27,6 +27,7 @@ from gui.login_dialog import FirstAdminDialog, LoginDialog
 from gui.record_detail import RecordDetailDialog
 from gui.rules_dialog import RulesDialog
 from gui.session import Session
+from gui.settings_dialog import SettingsDialog
 from gui.widgets.counters import CountersPanel
 from gui.widgets.fail_strip import FailStrip
 from gui.widgets.image_view import ImageView
@@ -67,6 +68,7 @@ class OperatorWindow(QMainWindow):
         self.audit_button = QPushButton("Audit")
         self.users_button = QPushButton("Users")
         self.charts_button = QPushButton("Charts")
+        self.settings_button = QPushButton("Settings")
         self.charts: ChartsWindow | None = None
         self.history: HistoryWindow | None = None
         self.details: list[RecordDetailDialog] = []
@@ -111,6 +113,7 @@ class OperatorWindow(QMainWindow):
             self.history_button,
             self.charts_button,
             self.rules_button,
+            self.settings_button,
             self.audit_button,
             self.users_button,
         ):
@@ -139,6 +142,7 @@ class OperatorWindow(QMainWindow):
         self.charts_button.clicked.connect(self.open_charts)
         self.login_button.clicked.connect(self.toggle_login)
         self.rules_button.clicked.connect(self.open_rules)
+        self.settings_button.clicked.connect(self.open_settings)
         self.audit_button.clicked.connect(self.open_audit)
         self.users_button.clicked.connect(self.open_users)
         session.changed.connect(self._apply_permissions)
@@ -218,6 +222,22 @@ class OperatorWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def open_settings(self) -> SettingsDialog | None:
+        if not self.session.may("station"):
+            self.session.audit("denied", {"action": "station", "station": str(self.controller.config_path)})
+            self.message.setText("Only engineers and admins change the station settings.")
+            return None
+        dialog = SettingsDialog(self.session, self.controller.config_path, self.controller.config, parent=self)
+        dialog.accepted.connect(self._settings_saved)
+        dialog.open()
+        return dialog
+
+    def _settings_saved(self) -> None:
+        self.controller.reload()
+        self.recipe = load_recipe(self.controller.config.recipe)
+        self.camera_name = describe_camera(self.controller.config)
+        self.message.setText("Settings saved; they apply at the next start.")
+
     def open_audit(self) -> AuditDialog:
         dialog = AuditDialog(self.session, self)
         dialog.open()
@@ -242,6 +262,7 @@ class OperatorWindow(QMainWindow):
         self.start_button.setEnabled(self.session.may("run") and not running)
         self.stop_button.setEnabled(running)  # stopping is always allowed: it loses nothing
         self.rules_button.setEnabled(self.session.may("thresholds"))
+        self.settings_button.setEnabled(self.session.may("station"))
         self.audit_button.setEnabled(self.session.may("audit"))
         self.users_button.setEnabled(self.session.may("users"))
 

@@ -38,8 +38,8 @@ class User:
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     "operator": frozenset({"run", "review"}),
-    "engineer": frozenset({"run", "review", "recipe", "thresholds", "model", "audit"}),
-    "admin": frozenset({"run", "review", "recipe", "thresholds", "model", "audit", "users"}),
+    "engineer": frozenset({"run", "review", "recipe", "thresholds", "model", "station", "audit"}),
+    "admin": frozenset({"run", "review", "recipe", "thresholds", "model", "station", "audit", "users"}),
 }
 
 

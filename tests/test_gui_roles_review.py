@@ -135,3 +135,34 @@ def test_logged_out_nobody_can_start(qtbot, tmp_path: Path) -> None:  # type: ig
     assert "Log in" in window.message.text() and not window.controller.running
     logged_in(config, "operator")  # another session logging in does not unlock this window
     assert not window.start_button.isEnabled()
+
+
+def test_settings_camera_archive_and_model_choice_by_an_engineer(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil  # noqa: PLC0415
+
+    from conftest import ROOT  # noqa: PLC0415
+
+    from gui.settings_dialog import SettingsDialog  # noqa: PLC0415
+
+    config = station_with_own_recipe(tmp_path)
+    registry = tmp_path / "models"
+    shutil.copytree(ROOT / "models" / "deeppcb-yolov8n", registry / "deeppcb-yolov8n")
+    operator = operator_window(qtbot, config, "operator")
+    assert not operator.settings_button.isEnabled() and operator.open_settings() is None
+
+    engineer = logged_in(config, "engineer")
+    station = load_station_config(config)
+    dialog = SettingsDialog(engineer, config, station, registry)
+    qtbot.addWidget(dialog)
+    serials = [dialog.camera.itemText(i) for i in range(dialog.camera.count())]
+    assert "0815-0001" in serials  # the second emulated camera
+    dialog.camera.setCurrentText("0815-0001")
+    dialog.archive.setCurrentText("fail")
+    dialog.model.setCurrentText("deeppcb-yolov8n")
+    dialog.save()
+    assert dialog.error.text() == "", dialog.error.text()
+    changed = load_station_config(config)
+    assert changed.camera.serial == "0815-0001" and changed.storage.archive == "fail"  # type: ignore[union-attr]
+    assert load_recipe(changed.recipe).model == registry / "deeppcb-yolov8n" / "model_openvino" / "model.xml"
+    trail = {(e.username, e.action) for e in entries(engineer.engine)}
+    assert {("olga", "denied"), ("eric", "station_change"), ("eric", "model_change")} <= trail

@@ -1,0 +1,86 @@
+"""Station settings (engineers): the camera, the archive policy, and the recipe's model from the registry.
+Camera and archive changes apply at the next start; a model change too (the station loads it then)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
+
+from gui.session import Session
+from inspection.cameras.pylon import enable_emulation, list_pylon_cameras
+from inspection.config import PylonCamera, StationConfig, load_recipe
+from inspection.errors import StationError
+from inspection.registry.store import DEFAULT_REGISTRY, list_models
+from inspection.station_edit import choose_model, set_station_options
+
+KEEP = "(keep)"
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self,
+        session: Session,
+        config_path: Path,
+        config: StationConfig,
+        registry: Path = DEFAULT_REGISTRY,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Station settings")
+        self.setMinimumWidth(520)
+        self.session = session
+        self.config_path = config_path
+        self.config = config
+        self.registry = registry
+        self.camera = QComboBox()
+        self.camera.addItem(KEEP)
+        camera = config.camera
+        if isinstance(camera, PylonCamera):
+            enable_emulation(camera.emulated)
+            for found in list_pylon_cameras(emulator_only=camera.emulated > 0):
+                self.camera.addItem(found["serial"])
+        self.archive = QComboBox()
+        self.archive.addItems(["all", "fail", "none"])
+        self.archive.setCurrentText(config.storage.archive)
+        recipe = load_recipe(config.recipe)
+        self.model = QComboBox()
+        self.model.addItem(KEEP)
+        for card in list_models(registry):
+            if card.classes == recipe.classes:
+                self.model.addItem(card.name)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c62828;")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Camera (serial)", self.camera)
+        form.addRow("Images to keep", self.archive)
+        form.addRow("Model for the recipe", self.model)
+        form.addRow(QLabel(f"Now: {recipe.model.parent.name}/{recipe.model.name}. Changes apply at the next start."))
+        form.addRow(self.error)
+        form.addRow(buttons)
+
+    def save(self) -> None:
+        try:
+            serial = None if self.camera.currentText() == KEEP else self.camera.currentText()
+            archive = self.archive.currentText()
+            if serial is not None or archive != self.config.storage.archive:
+                self.config = set_station_options(
+                    self.session.engine, self.session.user, self.config_path, serial,
+                    archive if archive != self.config.storage.archive else None,
+                )  # fmt: skip
+            if self.model.currentText() != KEEP:
+                choose_model(
+                    self.session.engine,
+                    self.session.user,
+                    self.registry / self.model.currentText(),
+                    self.config.recipe,
+                    "openvino",
+                )
+        except StationError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
