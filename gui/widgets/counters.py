@@ -21,6 +21,9 @@ class CountersPanel(QWidget):
         super().__init__()
         self.labels = {name: QLabel("—") for name in TITLES}
         layout = QFormLayout(self)
+        heading = QLabel("Since start")
+        heading.setStyleSheet("font-size: 12pt; color: #616161;")
+        layout.addRow(heading)
         for name, title in TITLES.items():
             self.labels[name].setStyleSheet("font-size: 20pt; font-weight: bold;")
             caption = QLabel(title)
