@@ -34,6 +34,7 @@ from gui.widgets.image_view import ImageView
 from gui.widgets.verdict import VerdictIndicator
 from inspection.accounts import User, has_users
 from inspection.config import StationConfig, load_recipe
+from inspection.detectors.base import model_name
 from inspection.events import InspectionDone
 from inspection.pipeline import RunSummary
 from inspection.types import Image, InspectionRecord
@@ -90,8 +91,7 @@ class OperatorWindow(QMainWindow):
             button.setStyleSheet("font-size: 18pt;")
         self.stop_button.setEnabled(False)
         recipe = QLabel(
-            f"Recipe <b>{self.recipe.name}</b> v{self.recipe.version}<br>Model <b>{self.recipe.model.parent.name}/"
-            f"{self.recipe.model.name}</b>"
+            f"Recipe <b>{self.recipe.name}</b> v{self.recipe.version}<br>Model <b>{model_name(self.recipe.model)}</b>"
         )
         recipe.setTextFormat(Qt.TextFormat.RichText)
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout,
 from gui.session import Session
 from inspection.cameras.pylon import enable_emulation, list_pylon_cameras
 from inspection.config import PylonCamera, StationConfig, load_recipe
+from inspection.detectors.base import model_name
 from inspection.errors import StationError
 from inspection.registry.store import DEFAULT_REGISTRY, list_models
 from inspection.station_edit import choose_model, set_station_options
@@ -59,7 +60,7 @@ class SettingsDialog(QDialog):
         form.addRow("Camera (serial)", self.camera)
         form.addRow("Images to keep", self.archive)
         form.addRow("Model for the recipe", self.model)
-        form.addRow(QLabel(f"Now: {recipe.model.parent.name}/{recipe.model.name}. Changes apply at the next start."))
+        form.addRow(QLabel(f"Now: {model_name(recipe.model)}. Changes apply at the next start."))
         form.addRow(self.error)
         form.addRow(buttons)
 

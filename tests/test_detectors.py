@@ -86,13 +86,18 @@ def test_bundled_files_match_their_card() -> None:
     assert card["input"]["imgsz"] == load_recipe(DEMO_RECIPE).imgsz
 
 
-def test_bundled_onnx_gives_the_verdicts_of_the_weights(pt_detector) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_recipe_runs_the_default_models_export_with_the_weights_verdicts() -> None:
     recipe = load_recipe(DEMO_RECIPE)
-    assert recipe.model.suffix == ".onnx"  # the demo runs on the fast CPU backend
-    onnx_detector = load_detector(recipe.model, recipe.imgsz, "cpu", recipe.iou, expected_classes=recipe.classes)
-    onnx_detector.min_confidence = 0.25
+    assert recipe.model.name == "model.xml"  # the demo runs on the fastest CPU backend: OpenVINO
+    folder = recipe.model.parent.parent
+    fast = load_detector(recipe.model, recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference)
+    weights = load_detector(
+        folder / "model.pt", recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference
+    )
+    for detector in (fast, weights):
+        detector.min_confidence = 0.25
     for path in sorted(SAMPLE_IMAGES.iterdir()):
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        ours, theirs = pt_detector.predict([image])[0], onnx_detector.predict([image])[0]
+        ours, theirs = weights.predict([image])[0], fast.predict([image])[0]
         assert decide(ours, recipe).verdict == decide(theirs, recipe).verdict, path.name
         assert len([d for d in ours if d.confidence >= 0.5]) == len([d for d in theirs if d.confidence >= 0.5])

@@ -156,3 +156,14 @@ def test_subscribers_see_state_stats_and_every_inspection(station_yaml: Path) ->
     assert sum(isinstance(e, RecordWritten) for e in events) == 20
     stats = [e.stats for e in events if isinstance(e, StatsUpdate)]
     assert stats and {"parts", "parts_per_s", "latency_ms", "queues", "camera"} <= set(stats[-1])
+
+
+def test_each_part_is_compared_with_its_own_template(station_yaml: Path) -> None:
+    """The demo model compares each board with the nearest reference: for the sample, its own template."""
+    summary = run_station(station_yaml, parts=32)
+    assert summary.records_written == 32
+    with sqlite3.connect(Path(summary.data_dir) / "inspection.db") as db:
+        rows = db.execute("SELECT source_name, reference_name FROM inspections").fetchall()
+    assert len(rows) == 32
+    for source, reference in rows:
+        assert reference == source.replace("_test", "_temp"), (source, reference)

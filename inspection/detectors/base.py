@@ -49,7 +49,10 @@ def usable_cores() -> int:
 
 
 def model_name(path: Path) -> str:
-    """``<model folder>/<file>``: registry folders name the model, files are often just ``model.pt``."""
+    """``<model folder>/<file>``: registry folders name the model, files are often just ``model.pt``
+    (an OpenVINO export sits one folder deeper: ``<model folder>/model_openvino/model.xml``)."""
+    if path.parent.name.endswith("_openvino"):
+        return f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
     return f"{path.parent.name}/{path.name}"
 
 
