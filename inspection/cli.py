@@ -321,7 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trainer.add_argument("--data", type=Path, help="dataset folder (or its data.yaml); not with --resume")
     trainer.add_argument("--out", type=Path, required=True, help="run folder (new, or the one to --resume)")
-    trainer.add_argument("--architecture", default="yolov8n.yaml", help="ultralytics model YAML (default yolov8n)")
+    trainer.add_argument(
+        "--architecture",
+        default="yolov8n.yaml",
+        help="ultralytics model YAML (from scratch; default yolov8n.yaml), or a .pt to fine-tune from",
+    )
     trainer.add_argument(
         "--epochs",
         type=int,

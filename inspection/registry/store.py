@@ -89,7 +89,7 @@ def register_run(
     results = run / "results.csv"
     card = ModelCard(
         name=name,
-        architecture=f"{Path(str(config['architecture'])).stem} (ultralytics, from scratch)",
+        architecture=_architecture(str(config["architecture"])),
         classes=list(dataset.get("classes", [])),
         input=InputSpec(imgsz=int(config["imgsz"]), mode=dataset.get("input", "image")),
         training={
@@ -118,6 +118,12 @@ def register_run(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return folder
+
+
+def _architecture(source: str) -> str:
+    if source.endswith(".pt"):
+        return f"fine-tuned from {source} (ultralytics)"
+    return f"{Path(source).stem} (ultralytics, from scratch)"
 
 
 def _epochs_run(results: Path) -> int | None:
