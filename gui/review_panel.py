@@ -134,3 +134,6 @@ class ReviewPanel(QWidget):
         self.list.clear()
         for box in self.boxes:
             self.list.addItem(f"{box.label}  [{box.x1:.0f}, {box.y1:.0f}, {box.x2:.0f}, {box.y2:.0f}]")
+        if self.touched:  # the image shows the boxes as the reviewer has them now
+            drawn = [(Detection(b.label, -1, 1.0, (b.x1, b.y1, b.x2, b.y2)), True) for b in self.boxes]
+            self.view.set_boxes(drawn)

@@ -15,6 +15,7 @@ from gui_helpers import PASSWORDS, logged_in, operator_window, station_with_own_
 from gui.login_dialog import FirstAdminDialog, LoginDialog
 from gui.rules_dialog import RulesDialog
 from gui.session import Session
+from gui.widgets.image_view import ImageView
 from inspection.accounts import has_users
 from inspection.audit import entries
 from inspection.config import load_recipe, load_station_config
@@ -81,6 +82,8 @@ def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, 
     review.change_selected()  # the first box was a spur, not what the station said
     review.draw.setChecked(True)
     review.add_box(10, 20, 60, 50)  # as the image view emits it after a drag
+    drawn = [(d.label, d.box) for d, _ in dialog.findChild(ImageView).boxes]
+    assert drawn[0][0] == "spur" and drawn[-1] == (review.classes.currentText(), (10, 20, 60, 50))
     review.save()
     assert review.message.text().startswith("Saved"), review.message.text()
 

@@ -47,6 +47,15 @@ class ImageView(QWidget):
         self._roi = roi
         self.update()
 
+    def set_boxes(self, detections: list[tuple[Detection, bool]]) -> None:
+        """Redraw the same image with other boxes (e.g. a reviewer's corrections)."""
+        self._boxes = detections
+        self.update()
+
+    @property
+    def boxes(self) -> list[tuple[Detection, bool]]:
+        return list(self._boxes)
+
     def paintEvent(self, _event: object) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(20, 20, 20))
