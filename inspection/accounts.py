@@ -111,6 +111,15 @@ def login(engine: Engine, username: str, password: str) -> User:
     return user
 
 
+def require_audited(engine: Engine, user: User | None, permission: str, detail: dict[str, str]) -> User:
+    """``require``, and a refusal goes to the audit trail (as ``denied``, with ``detail``)."""
+    try:
+        return require(user, permission)
+    except AccessError:
+        record_action(engine, user.username if user else "?", "denied", {"action": permission, **detail})
+        raise
+
+
 def require(user: User | None, permission: str) -> User:
     """The user, if the role allows ``permission``; else AccessError."""
     if user is None:

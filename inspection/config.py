@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from inspection.atomic import write_text_atomic
 from inspection.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -171,6 +172,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: file not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    return _parse_yaml(path, text)
+
+
+def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -198,11 +203,18 @@ def _resolve(base: Path, value: Path) -> Path:
     return value if value.is_absolute() else (base / value).resolve()
 
 
-def _validated(model: type[_M], path: Path) -> _M:
+def _validated(model: type[_M], path: Path, text: str | None = None) -> _M:
+    """``path`` (or ``text`` meant for it) as a validated ``model``; one-line ConfigError otherwise."""
     try:
-        return model.model_validate(_read_yaml(path))
+        return model.model_validate(_read_yaml(path) if text is None else _parse_yaml(path, text))
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(path, exc)) from None
+
+
+def replace_config_file(path: Path, text: str, model: type[BaseModel]) -> None:
+    """Validate ``text`` as ``model`` first, then replace the file atomically (edits made by the app)."""
+    _validated(model, path, text)
+    write_text_atomic(path, text)
 
 
 def load_recipe(path: Path) -> Recipe:

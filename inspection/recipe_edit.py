@@ -3,19 +3,16 @@ included) kept as written, and the change in the audit trail with the old and ne
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from inspection.accounts import AccessError, User, require
+from inspection.accounts import User, require_audited
 from inspection.audit import record_action
-from inspection.config import ClassRule, Recipe, describe_validation_error, load_recipe
-from inspection.errors import ConfigError
+from inspection.config import ClassRule, Recipe, load_recipe, replace_config_file
 
 
 def _block(lines: list[str], key: str) -> tuple[int, int] | None:
@@ -37,15 +34,8 @@ def _dump(key: str, value: Any) -> list[str]:
 def update_rules(
     engine: Engine, user: User | None, path: Path, default_rule: ClassRule, rules: dict[str, ClassRule]
 ) -> Recipe:
-    try:
-        editor = require(user, "thresholds")
-    except AccessError:
-        record_action(engine, user.username if user else "?", "denied", {"action": "thresholds", "recipe": str(path)})
-        raise
-    before = load_recipe(path)
-    unknown = sorted(set(rules) - set(before.classes))
-    if unknown:
-        raise ConfigError(f"rules for unknown classes {unknown}; the recipe's classes are {before.classes}")
+    editor = require_audited(engine, user, "thresholds", {"recipe": str(path)})
+    before = load_recipe(path)  # the new rules are validated against its classes by the Recipe model
     lines = path.read_text().splitlines(keepends=True)
     values = {
         "default_rule": default_rule.model_dump(),
@@ -60,17 +50,7 @@ def update_rules(
             start, end = found
             trailing_blank = [line for line in lines[start:end] if not line.strip()]
             lines[start:end] = replacement + trailing_blank
-    text = "".join(lines)
-    try:
-        Recipe.model_validate(yaml.safe_load(text))
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
+    replace_config_file(path, "".join(lines), Recipe)
     after = load_recipe(path)
     record_action(
         engine,

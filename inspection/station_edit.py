@@ -5,17 +5,14 @@ written, is validated before it replaces the file, and goes to the audit trail."
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from inspection.accounts import AccessError, User, require
+from inspection.accounts import User, require_audited
 from inspection.audit import record_action
-from inspection.config import StationConfig, describe_validation_error, load_station_config
+from inspection.config import StationConfig, load_station_config, replace_config_file
 from inspection.errors import ConfigError
 from inspection.registry.store import promote
 
@@ -40,33 +37,10 @@ def _set_in_block(lines: list[str], block: str, key: str, value: str) -> str | N
     return None
 
 
-def _write_validated(path: Path, lines: list[str]) -> StationConfig:
-    text = "".join(lines)
-    try:
-        StationConfig.model_validate(yaml.safe_load(text))
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
-    return load_station_config(path)
-
-
-def _allowed(engine: Engine, user: User | None, permission: str, what: dict[str, str]) -> User:
-    try:
-        return require(user, permission)
-    except AccessError:
-        record_action(engine, user.username if user else "?", "denied", {"action": permission, **what})
-        raise
-
-
 def set_station_options(
     engine: Engine, user: User | None, path: Path, camera_serial: str | None = None, archive: str | None = None
 ) -> StationConfig:
-    editor = _allowed(engine, user, "station", {"station": str(path)})
+    editor = require_audited(engine, user, "station", {"station": str(path)})
     lines = path.read_text().splitlines(keepends=True)
     changes: dict[str, tuple[str | None, str]] = {}
     if camera_serial is not None:
@@ -74,7 +48,8 @@ def set_station_options(
         changes["camera.serial"] = (old, camera_serial)
     if archive is not None:
         changes["storage.archive"] = (_set_in_block(lines, "storage", "archive", archive), archive)
-    config = _write_validated(path, lines)
+    replace_config_file(path, "".join(lines), StationConfig)
+    config = load_station_config(path)
     detail = {"station": str(path), **{key: {"before": old, "after": new} for key, (old, new) in changes.items()}}
     record_action(engine, editor.username, "station_change", detail)
     return config
@@ -82,7 +57,7 @@ def set_station_options(
 
 def choose_model(engine: Engine, user: User | None, folder: Path, recipe: Path, fmt: str) -> Path:
     """Promote a registered model into the recipe (engineers): verified files, audited."""
-    editor = _allowed(engine, user, "model", {"model": folder.name, "recipe": str(recipe)})
+    editor = require_audited(engine, user, "model", {"model": folder.name, "recipe": str(recipe)})
     target = promote(folder, recipe, fmt, by=editor.username)
     record_action(engine, editor.username, "model_change", {"recipe": str(recipe), "model": folder.name, "format": fmt})
     return target

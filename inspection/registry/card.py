@@ -3,13 +3,13 @@ of every file, so that the station can refuse weights that changed after they we
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from inspection.atomic import write_text_atomic
 from inspection.dataset.channels import InputMode
 from inspection.errors import ModelError
 from inspection.hashing import file_sha256
@@ -57,13 +57,7 @@ def read_card(folder: Path) -> ModelCard:
 
 def write_card(folder: Path, card: ModelCard) -> None:
     """Atomically replace the card (a crash leaves the old or the new one, never half of one)."""
-    path = folder / CARD
-    partial = path.with_name(CARD + ".partial")
-    with partial.open("w") as handle:
-        yaml.safe_dump(card.model_dump(mode="json"), handle, sort_keys=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
+    write_text_atomic(folder / CARD, yaml.safe_dump(card.model_dump(mode="json"), sort_keys=False))
 
 
 def find_card(model_file: Path) -> tuple[Path, ModelCard] | None:

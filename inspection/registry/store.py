@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from inspection.config import PROJECT_ROOT, load_recipe
+from inspection.config import PROJECT_ROOT, Recipe, load_recipe, replace_config_file
 from inspection.detectors.base import file_sha256
 from inspection.errors import ConfigError, ModelError
 from inspection.offline import make_ultralytics_offline
@@ -194,10 +194,7 @@ def promote(folder: Path, recipe_path: Path, fmt: str = "onnx", by: str = "") ->
         raise ConfigError(f"{recipe_path}: expected one top-level 'model:' line to rewrite")
     relative = Path(os.path.relpath(target.resolve(), recipe_path.resolve().parent))
     lines[model_lines[0]] = f"model: {relative.as_posix()}\n"
-    partial = recipe_path.with_name(recipe_path.name + ".partial")
-    partial.write_text("".join(lines))
-    load_recipe(partial)  # still valid
-    partial.replace(recipe_path)
+    replace_config_file(recipe_path, "".join(lines), Recipe)
     card.promoted.append({"recipe": str(recipe_path.resolve()), "format": fmt, "at": now(), "by": by})
     write_card(folder, card)
     return target
