@@ -6,7 +6,6 @@ any label problem stops the import before anything is written.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,25 +13,17 @@ from pathlib import Path
 import yaml
 
 from inspection.dataset.channels import InputMode
-from inspection.dataset.deeppcb import DEEPPCB_CLASSES, ImportResult, read_deeppcb, write_yolo_dataset
+from inspection.dataset.deeppcb import DEEPPCB_CLASSES, read_deeppcb, write_yolo_dataset
+from inspection.dataset.layout import (
+    MANIFEST,
+    check_new_output,
+    choose_validation,
+    publishing,
+    report_problems,
+    write_layout,
+)
 from inspection.detectors.base import file_sha256
 from inspection.errors import StationError
-
-MANIFEST = "manifest.yaml"
-DEFAULT_VAL_SHARE = 0.1
-
-
-def default_val_groups(result: ImportResult) -> set[str]:
-    """The last groups by name until they hold at least 10% of the pairs: whole boards, deterministic."""
-    sizes: dict[str, int] = {}
-    for pair in result.pairs:
-        sizes[pair.group] = sizes.get(pair.group, 0) + 1
-    chosen: set[str] = set()
-    for group in sorted(sizes, reverse=True):
-        if sum(sizes[g] for g in chosen) >= DEFAULT_VAL_SHARE * len(result.pairs) or len(chosen) == len(sizes) - 1:
-            break
-        chosen.add(group)
-    return chosen
 
 
 def import_deeppcb(
@@ -43,30 +34,18 @@ def import_deeppcb(
     input_mode: InputMode = "image",
 ) -> Path:
     """Import DeepPCB pairs; returns the manifest path."""
-    if out.exists() and any(out.iterdir()):
-        raise StationError(f"{out}: already exists and is not empty; choose a new output folder")
+    check_new_output(out)
     if not source.is_dir():
         raise StationError(f"{source}: not a folder")
     result = read_deeppcb(source)
-    if result.problems:
-        first = result.problems[0]
-        raise StationError(
-            f"{len(result.problems)} label problem(s) in {source}, first: {first}; fix or remove those files"
-        )
+    report_problems(result.problems, source)
     if not result.pairs:
         raise StationError(f"{source}: no DeepPCB pairs found (trainval.txt or groupNNNNN/NNNNN/*_test.jpg)")
     groups = sorted({pair.group for pair in result.pairs})
-    val = val_groups if val_groups is not None else default_val_groups(result)
-    unknown = sorted(val - set(groups))
-    if unknown:
-        raise StationError(f"validation groups {unknown} are not in the data; it has {groups}")
-    if not val or val == set(groups):
-        raise StationError(f"choose validation groups that leave some for training (groups: {groups})")
+    val = choose_validation([pair.group for pair in result.pairs], val_groups)
     progress(f"{len(result.pairs)} pairs in {len(groups)} board groups; validation: {sorted(val)}")
 
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
+    with publishing(out) as partial:
         if input_mode != "image":
             progress(f"writing {2 * len(result.pairs)} images stacked with their reference ({input_mode})")
         write_yolo_dataset(result, partial, val, input_mode=input_mode)
@@ -96,12 +75,6 @@ def import_deeppcb(
         # data.yaml names the folder it lives in: point it at the final place before the rename.
         data_yaml = partial / "data.yaml"
         data_yaml.write_text(data_yaml.read_text().replace(str(partial.resolve()), str(out.resolve())))
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     progress(f"dataset written to {out} ({MANIFEST}, data.yaml)")
     return out / MANIFEST
 
@@ -115,13 +88,11 @@ def import_labelled(
 ) -> Path:
     """Import a plain YOLO or COCO dataset; returns the manifest path."""
     from inspection.dataset.coco import read_coco  # noqa: PLC0415
-    from inspection.dataset.layout import report_problems, write_layout  # noqa: PLC0415
     from inspection.dataset.yolo import read_yolo  # noqa: PLC0415
 
     if not source.exists():
         raise StationError(f"{source}: no such file or folder")
-    if out.exists() and any(out.iterdir()):
-        raise StationError(f"{out}: already exists and is not empty; choose a new output folder")
+    check_new_output(out)
     items, classes, problems = read_yolo(source) if fmt == "yolo" else read_coco(source)
     report_problems(problems, source)
     return write_layout(items, classes, out, source, fmt, val_groups, progress)

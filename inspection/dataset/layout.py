@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,9 +52,33 @@ def report_problems(problems: list[LabelProblem], source: Path) -> None:
         )
 
 
-def choose_validation(items: list[Item], val_groups: set[str] | None, allow_no_val: bool = False) -> set[str]:
-    """The validation groups: those given, or the last groups by name until they hold >= 10% of images."""
-    groups = sorted({item.group for item in items})
+def check_new_output(out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        raise StationError(f"{out}: already exists and is not empty; choose a new output folder")
+
+
+@contextmanager
+def publishing(out: Path) -> Iterator[Path]:
+    """Build a dataset in ``OUT.partial`` (yielded); rename it to ``OUT`` when the block succeeds,
+    remove it when it fails: ``OUT`` never holds half a dataset."""
+    check_new_output(out)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def choose_validation(group_of_each: list[str], val_groups: set[str] | None, allow_no_val: bool = False) -> set[str]:
+    """The validation groups: those given, or the last groups by name until they hold >= 10% of the
+    elements (``group_of_each``: the group of each image or pair)."""
+    groups = sorted(set(group_of_each))
     if allow_no_val and val_groups is None and len(groups) == 1:
         return set()
     if val_groups is not None:
@@ -62,10 +87,11 @@ def choose_validation(items: list[Item], val_groups: set[str] | None, allow_no_v
             raise StationError(f"validation groups {unknown} are not in the data; it has {groups}")
         chosen = val_groups
     else:
-        sizes = {g: sum(item.group == g for item in items) for g in groups}
+        sizes = {g: group_of_each.count(g) for g in groups}
         chosen = set()
         for group in reversed(groups):
-            if sum(sizes[g] for g in chosen) >= DEFAULT_VAL_SHARE * len(items) or len(chosen) == len(groups) - 1:
+            enough = sum(sizes[g] for g in chosen) >= DEFAULT_VAL_SHARE * len(group_of_each)
+            if enough or len(chosen) == len(groups) - 1:
                 break
             chosen.add(group)
     if (not chosen and not allow_no_val) or chosen == set(groups):
@@ -85,8 +111,7 @@ def write_layout(
 ) -> Path:
     """Write the dataset; returns the manifest path. ``allow_no_val``: a set too small to split goes to
     training whole (records added a few at a time), instead of being refused."""
-    if out.exists() and any(out.iterdir()):
-        raise StationError(f"{out}: already exists and is not empty; choose a new output folder")
+    check_new_output(out)
     if not items:
         raise StationError(f"{source}: no labelled images found")
     own_split = all(item.split is not None for item in items) and any(item.split == "val" for item in items)
@@ -94,7 +119,7 @@ def write_layout(
         split_of = {item.image: str(item.split) for item in items}
         split_note: dict[str, object] = {"by": "the source's own split"}
     else:
-        val = choose_validation(items, val_groups, allow_no_val)
+        val = choose_validation([item.group for item in items], val_groups, allow_no_val)
         split_of = {item.image: "val" if item.group in val else "train" for item in items}
         split_note = {
             "by": "group",
@@ -102,26 +127,22 @@ def write_layout(
             "val": sorted(val),
         }
     progress(f"{len(items)} images, {sum(len(i.labels) for i in items)} boxes, {len(classes)} classes")
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
+    with publishing(out) as partial:
+        for split in ("train", "val"):
+            (partial / "images" / split).mkdir(parents=True)
+            (partial / "labels" / split).mkdir(parents=True)
         names: dict[str, Path] = {}
         files = {}
         for number, item in enumerate(items, start=1):
             split = split_of[item.image]
             name = _unique_name(item, names)
             image_dir, label_dir = partial / "images" / split, partial / "labels" / split
-            image_dir.mkdir(parents=True, exist_ok=True)
-            label_dir.mkdir(parents=True, exist_ok=True)
             os.symlink(item.image.resolve(), image_dir / name)
             lines = [f"{c} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}" for c, cx, cy, w, h in item.labels]
             (label_dir / (Path(name).stem + ".txt")).write_text("\n".join(lines) + ("\n" if lines else ""))
             files[f"{split}/{name}"] = file_sha256(item.image)
             if number % 500 == 0:
                 progress(f"written {number}/{len(items)} images")
-        for split in ("train", "val"):
-            (partial / "images" / split).mkdir(parents=True, exist_ok=True)
-            (partial / "labels" / split).mkdir(parents=True, exist_ok=True)
         manifest = {
             "format": fmt,
             "source": str(source.resolve()),
@@ -142,12 +163,6 @@ def write_layout(
         (partial / "data.yaml").write_text(
             f"path: {out.resolve()}\ntrain: images/train\nval: images/val\ninput: image\nnames:\n{names_yaml}\n"
         )
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     progress(f"dataset written to {out} ({MANIFEST}, data.yaml)")
     return out / MANIFEST
 
