@@ -11,9 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from inspection.cameras.folder import list_images, read_image
+from inspection.cameras.folder import read_image
 from inspection.detectors import load_detector
 from inspection.errors import ModelError, brief
+from inspection.evaluation.dataset import read_split
 from inspection.evaluation.parity import ParityReport, compare_image
 from inspection.offline import block_openvino_telemetry, make_ultralytics_offline
 from inspection.registry.card import read_card
@@ -78,15 +79,7 @@ def _tag_onnx(path: Path, input_mode: str) -> None:
 
 def parity_images(data: Path, count: int = PARITY_IMAGES) -> list[Path]:
     """A fixed set: the first ``count`` validation images of the dataset, by name."""
-    data_yaml = data / "data.yaml" if data.is_dir() else data
-    if not data_yaml.is_file():
-        raise ModelError(f"{data}: no data.yaml; give --data a dataset from 'inspection dataset import'")
-    spec = yaml.safe_load(data_yaml.read_text()) or {}
-    folder = Path(spec.get("path", data_yaml.parent)) / str(spec.get("val", "images/val"))
-    images = list_images(folder)[:count]
-    if not images:
-        raise ModelError(f"{folder}: no images for the parity check")
-    return images
+    return [item.path for item in read_split(data).images[:count]]
 
 
 def check_parity(weights: Path, exported: Path, imgsz: int, images: list[Path]) -> ParityReport:

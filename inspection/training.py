@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from inspection.dataset.layout import class_names
 from inspection.detectors.base import file_sha256, usable_cores
 from inspection.errors import StationError
 from inspection.offline import make_ultralytics_offline
@@ -50,9 +51,7 @@ def dataset_info(data_yaml: Path) -> dict[str, Any]:
         "data_yaml": str(data_yaml.resolve()),
         "manifest_sha256": file_sha256(manifest) if manifest.is_file() else None,
         "input": data.get("input", "image"),
-        "classes": [str(data["names"][i]) for i in sorted(data["names"])]
-        if isinstance(data.get("names"), dict)
-        else list(data.get("names", [])),
+        "classes": class_names(data.get("names")),
     }
 
 

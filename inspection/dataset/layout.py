@@ -34,6 +34,15 @@ class Item:
     split: str | None = None  # the source's own split, when it has one
 
 
+def class_names(names: object) -> list[str]:
+    """data.yaml's ``names`` (a mapping index -> name, or a list) as a list in index order."""
+    if isinstance(names, dict):
+        return [str(names[key]) for key in sorted(names)]
+    if isinstance(names, list):
+        return [str(name) for name in names]
+    return []
+
+
 def check_box(label: Label, classes: int) -> str | None:
     """What is wrong with a normalised box, or None."""
     cls, cx, cy, w, h = label

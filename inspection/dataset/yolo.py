@@ -13,7 +13,7 @@ import yaml
 
 from inspection.cameras.folder import IMAGE_SUFFIXES
 from inspection.dataset.deeppcb import LabelProblem
-from inspection.dataset.layout import Item, Label, check_box
+from inspection.dataset.layout import Item, Label, check_box, class_names
 from inspection.errors import StationError
 
 
@@ -39,13 +39,9 @@ def _spec(root: Path) -> tuple[list[str], dict[str, Path]]:
         base = Path(spec.get("path") or data_yaml.parent)
         if not base.is_absolute():
             base = data_yaml.parent / base
-        names = spec.get("names")
-        if isinstance(names, dict):
-            classes = [str(names[k]) for k in sorted(names)]
-        elif isinstance(names, list):
-            classes = [str(n) for n in names]
-        else:
+        if not isinstance(spec.get("names"), dict | list):
             raise StationError(f"{data_yaml}: no 'names' (the class list)")
+        classes = class_names(spec["names"])
         splits = {s: base / str(spec[s]) for s in ("train", "val") if isinstance(spec.get(s), str)}
     else:
         raise StationError(f"{root}: no data.yaml (YOLO datasets name their classes there)")

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from inspection.cameras.folder import list_images
+from inspection.dataset.layout import class_names
 from inspection.errors import StationError
 from inspection.evaluation.boxes import Box
 
@@ -38,8 +39,7 @@ def read_split(data: Path, split: str = "val") -> EvalSet:
     if not data_yaml.is_file():
         raise StationError(f"{data}: no data.yaml; give a dataset from 'inspection dataset import'")
     spec = yaml.safe_load(data_yaml.read_text()) or {}
-    names = spec.get("names", {})
-    classes = [str(names[i]) for i in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
+    classes = class_names(spec.get("names"))
     root = Path(spec.get("path", data_yaml.parent))
     image_dir = root / str(spec.get(split, f"images/{split}"))
     files = list_images(image_dir)
