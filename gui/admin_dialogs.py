@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QTableWidget,
     QTableWidgetItem,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from gui.session import Session
 from gui.timefmt import local_time
+from gui.widgets.forms import dialog_buttons, error_label
 from inspection.accounts import ROLES, Role, create_user, require
 from inspection.audit import entries
 from inspection.errors import StationError
@@ -58,11 +58,8 @@ class AddUserDialog(QDialog):
         self.role.addItems(list(ROLES))
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #c62828;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
+        self.error = error_label()
+        buttons = dialog_buttons(self, self.submit, QDialogButtonBox.StandardButton.Ok)
         form = QFormLayout(self)
         form.addRow("User", self.username)
         form.addRow("Role", self.role)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from gui.session import Session
+from gui.widgets.forms import dialog_buttons, error_label
 from inspection.accounts import MIN_PASSWORD, create_user
 from inspection.errors import StationError
 
@@ -18,11 +19,8 @@ class LoginDialog(QDialog):
         self.username = QLineEdit()
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #c62828;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
+        self.error = error_label()
+        buttons = dialog_buttons(self, self.submit, QDialogButtonBox.StandardButton.Ok)
         form = QFormLayout(self)
         form.addRow("User", self.username)
         form.addRow("Password", self.password)
@@ -57,11 +55,8 @@ class FirstAdminDialog(QDialog):
         self.repeat = QLineEdit()
         for field in (self.password, self.repeat):
             field.setEchoMode(QLineEdit.EchoMode.Password)
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #c62828;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
+        self.error = error_label()
+        buttons = dialog_buttons(self, self.submit, QDialogButtonBox.StandardButton.Ok)
         form = QFormLayout(self)
         form.addRow(intro)
         form.addRow("User", self.username)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.session import Session
+from gui.widgets.forms import dialog_buttons, error_label
 from gui.widgets.image_view import ImageView
 from inspection.config import ClassRule, Recipe, load_recipe
 from inspection.errors import StationError
@@ -69,11 +70,8 @@ class RulesDialog(QDialog):
         self.image = ImageView()
         self.outcome = QLabel("")
         self.outcome.setWordWrap(True)
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #c62828;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        self.error = error_label()
+        buttons = dialog_buttons(self, self.save, QDialogButtonBox.StandardButton.Save)
         left = QVBoxLayout()
         left.addWidget(self.table)
         left.addWidget(self.outcome)

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
 
 from gui.session import Session
+from gui.widgets.forms import dialog_buttons, error_label
 from inspection.cameras.pylon import enable_emulation, list_pylon_cameras
 from inspection.config import PylonCamera, StationConfig, load_recipe
 from inspection.detectors.base import model_name
@@ -50,12 +51,9 @@ class SettingsDialog(QDialog):
         for card in list_models(registry):
             if card.classes == recipe.classes:
                 self.model.addItem(card.name)
-        self.error = QLabel("")
+        self.error = error_label()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c62828;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self, self.save, QDialogButtonBox.StandardButton.Save)
         form = QFormLayout(self)
         form.addRow("Camera (serial)", self.camera)
         form.addRow("Images to keep", self.archive)
