@@ -3,7 +3,6 @@ included) kept as written, and the change in the audit trail with the old and ne
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +12,7 @@ from sqlalchemy import Engine
 from inspection.accounts import User, require_audited
 from inspection.audit import record_action
 from inspection.config import ClassRule, Recipe, load_recipe, replace_config_file
-
-
-def _block(lines: list[str], key: str) -> tuple[int, int] | None:
-    """[start, end) of a top-level ``key:`` block (its indented lines included)."""
-    for start, line in enumerate(lines):
-        if re.match(rf"^{key}\s*:", line):
-            end = start + 1
-            while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
-                end += 1
-            return start, end
-    return None
+from inspection.yaml_lines import top_level_block
 
 
 def _dump(key: str, value: Any) -> list[str]:
@@ -42,7 +31,7 @@ def update_rules(
         "rules": {name: rule.model_dump() for name, rule in rules.items()},
     }
     for key, value in values.items():
-        found = _block(lines, key)
+        found = top_level_block(lines, key)
         replacement = _dump(key, value)
         if found is None:
             lines += replacement

@@ -15,24 +15,24 @@ from inspection.audit import record_action
 from inspection.config import StationConfig, load_station_config, replace_config_file
 from inspection.errors import ConfigError
 from inspection.registry.store import promote
+from inspection.yaml_lines import top_level_block
 
 
 def _set_in_block(lines: list[str], block: str, key: str, value: str) -> str | None:
     """Set ``block.key`` (two-level YAML) in place; returns the old value's text (None: added)."""
-    start = next((i for i, line in enumerate(lines) if re.match(rf"^{block}\s*:", line)), None)
-    if start is None:
+    found = top_level_block(lines, block)
+    if found is None:
         raise ConfigError(f"no '{block}:' section in the station file")
-    end = start + 1
+    start, end = found
     indent = "  "
-    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
-        match = re.match(rf"^(\s+){key}\s*:\s*(.*?)\s*$", lines[end])
+    for number in range(start + 1, end):
+        match = re.match(rf"^(\s+){key}\s*:\s*(.*?)\s*$", lines[number])
         if match:
             indent = match.group(1)
-            lines[end] = f"{indent}{key}: {value}\n"
+            lines[number] = f"{indent}{key}: {value}\n"
             return match.group(2)
-        if lines[end].strip():
-            indent = re.match(r"^(\s+)", lines[end]).group(1)  # type: ignore[union-attr]
-        end += 1
+        if lines[number].strip():
+            indent = re.match(r"^(\s+)", lines[number]).group(1)  # type: ignore[union-attr]
     lines.insert(start + 1, f"{indent}{key}: {value}\n")
     return None
 
