@@ -66,7 +66,7 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
     if resume:
         if not last.is_file():
             raise StationError(f"{run}: nothing to resume (no weights/last.pt); start it without --resume")
-        _check_unfinished(run, last)
+        checkpoint = _unfinished_checkpoint(run, last)
     elif run.exists() and any(run.iterdir()):
         raise StationError(f"{run}: already holds a run; resume it with --resume or choose a new --out")
     make_ultralytics_offline()
@@ -74,7 +74,7 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
 
     if resume:
         if new_epochs is not None:
-            _set_planned_epochs(run, last, new_epochs)
+            _set_planned_epochs(run, last, checkpoint, new_epochs)
         model = YOLO(str(last))
         _add_callbacks(model)
         model.train(resume=True)
@@ -138,7 +138,7 @@ def _use_every_core(trainer: Any) -> None:
         torch.set_num_threads(usable_cores())
 
 
-def _check_unfinished(run: Path, last: Path) -> None:
+def _unfinished_checkpoint(run: Path, last: Path) -> dict[str, Any]:
     """A readable, unfinished checkpoint to resume from (the last good copy if last.pt was cut short).
 
     ultralytics strips the optimizer from a finished run's weights: such a run cannot go on.
@@ -158,13 +158,13 @@ def _check_unfinished(run: Path, last: Path) -> None:
         raise StationError(
             f"{run}: this run has finished; register its weights, or start a new run with --out elsewhere"
         )
+    return dict(checkpoint)
 
 
-def _set_planned_epochs(run: Path, last: Path, epochs: int) -> None:
+def _set_planned_epochs(run: Path, last: Path, checkpoint: dict[str, Any], epochs: int) -> None:
     """Rewrite the epoch count stored in the checkpoint (ultralytics resumes with the stored arguments)."""
     import torch  # noqa: PLC0415
 
-    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
     done = int(checkpoint.get("epoch", -1)) + 1
     if epochs <= done:
         raise StationError(f"{run}: {done} epochs are done already; --epochs must be more than that to resume")
