@@ -129,12 +129,24 @@ def format_table(report: dict[str, Any]) -> str:
         "",
         f"Precision / recall / F-score: DeepPCB protocol (IoU > {protocol['iou_above']}, same class) at confidence "
         f">= {point['min_confidence']}.",
+        *_agnostic_line(protocol),
         f"Escapes (defective image judged PASS): {_rate(escape)} of {report['defective_images']}; "
         f"false rejects (defect-free image judged FAIL): {_rate(false_reject)} of {report['defect_free_images']}.",
         f"Latency per part ({report['backend']}): mean {latency['mean']} ms, p50 {latency['p50']} ms, "
         f"p95 {latency['p95']} ms.",
     ]
     return "\n".join(lines)
+
+
+def _agnostic_line(protocol: dict[str, Any]) -> list[str]:
+    """Localisation alone (any class); absent from reports written before it existed."""
+    agnostic = protocol.get("class_agnostic")
+    if agnostic is None:
+        return []
+    return [
+        f"Class-agnostic (localisation only): precision {agnostic['precision']:.3f}, recall {agnostic['recall']:.3f}, "
+        f"F-score {agnostic['f_score']:.3f}."
+    ]
 
 
 def _rate(value: float | None) -> str:

@@ -12,6 +12,8 @@ from inspection.detectors.reference import References
 from inspection.errors import ModelError
 from inspection.registry.card import verify_model_file
 
+TEMPLATE_SUFFIXES = (".yaml", ".yml")
+
 log = logging.getLogger(__name__)
 
 
@@ -26,7 +28,8 @@ def load_detector(
     reference: Path | None = None,
     prepared_input: bool = False,
 ) -> Detector:
-    """Load ``.pt`` (ultralytics), ``.onnx`` (ONNX Runtime) or OpenVINO ``.xml`` weights; check them
+    """Load ``.pt`` (ultralytics), ``.onnx`` (ONNX Runtime) or OpenVINO ``.xml`` weights, or a golden-template
+    detector's settings ``.yaml``; check them
     against their model card; check the classes; attach the reference images; warm up.
 
     ``prepared_input``: the caller feeds network-ready images (``predict_prepared``, e.g. a stacked
@@ -40,7 +43,11 @@ def load_detector(
     card = verify_model_file(path)
     suffix = path.suffix.lower()
     detector: Detector
-    if suffix == ".pt":
+    if suffix in TEMPLATE_SUFFIXES:
+        from inspection.detectors.template_backend import TemplateDetector  # noqa: PLC0415
+
+        detector = TemplateDetector(path)
+    elif suffix == ".pt":
         from inspection.detectors.ultralytics_backend import UltralyticsDetector  # noqa: PLC0415
 
         detector = UltralyticsDetector(path, imgsz, device, iou, resolve_threads(threads))
@@ -53,7 +60,10 @@ def load_detector(
 
         detector = OpenVinoDetector(path, imgsz, device, iou, resolve_threads(threads))
     else:
-        raise ModelError(f"{path}: unknown model format '{suffix}'; use .pt (ultralytics), .onnx or OpenVINO .xml")
+        raise ModelError(
+            f"{path}: unknown model format '{suffix}'; use .pt (ultralytics), .onnx, OpenVINO .xml, or a "
+            "golden-template settings .yaml"
+        )
     mode = card.input.mode if card is not None else detector.info.input_mode
     detector.info = dataclasses.replace(detector.info, input_mode=_checked_mode(mode, path))
     if expected_classes is not None and detector.info.classes != expected_classes:

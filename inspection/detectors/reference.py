@@ -26,17 +26,22 @@ def _signature(image: Image) -> np.ndarray:
     return np.asarray((small / norm if norm > 0 else small).ravel(), dtype=np.float32)
 
 
+# A reference built from several good images keeps its tolerance band beside it (template detector).
+BAND_SUFFIXES = (".low.png", ".high.png")
+
+
 class References:
-    def __init__(self, images: list[tuple[str, Image]]) -> None:
+    def __init__(self, images: list[tuple[str, Image]], paths: list[Path] | None = None) -> None:
         if not images:
             raise ConfigError("no reference images given")
         self.names = [name for name, _ in images]
         self.images = [grey(image) for _, image in images]
+        self.paths: list[Path | None] = list(paths) if paths is not None else [None] * len(images)
         self._signatures = np.stack([_signature(image) for image in self.images])
 
     @classmethod
     def load(cls, path: Path) -> References:
-        files = list_images(path)
+        files = [file for file in list_images(path) if not file.name.endswith(BAND_SUFFIXES)]
         if not files:
             raise ConfigError(f"reference {path}: no such image, or no images in that folder or pattern")
         images = []
@@ -45,7 +50,7 @@ class References:
             if image is None:
                 raise ConfigError(f"reference {file}: not a readable image")
             images.append((file.name, image))
-        return cls(images)
+        return cls(images, files)
 
     def nearest(self, image: Image) -> int:
         """Index of the reference most like ``image`` (normalised correlation of thumbnails)."""

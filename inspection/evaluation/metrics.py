@@ -3,14 +3,15 @@
 - mAP@0.5 and mAP@0.5:0.95 with ultralytics' ``ap_per_class`` (the implementation behind its own
   validation), on detections down to confidence 0.001, matched greedily by confidence at each IoU.
 - The DeepPCB protocol at the recipe's operating point: a kept detection is right when its IoU with a
-  ground-truth box of the same class is above 0.33 (one detection per box).
+  ground-truth box of the same class is above 0.33 (one detection per box); also class-agnostic (any
+  class), which measures localisation alone.
 - Image level, with the recipe's rules: escapes (a defective image judged PASS) and false rejects
   (a defect-free image judged FAIL).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,12 +93,16 @@ class Evaluation:
         pred_cls: list[int] = []
         target_cls: list[int] = []
         protocol = np.zeros((n, 3), dtype=np.int64)
+        agnostic = np.zeros((1, 3), dtype=np.int64)
         for result in self.results:
             tp_rows.append(correct_matrix(result.truth, result.detections))
             conf.extend(d.confidence for d in result.detections)
             pred_cls.extend(d.class_id for d in result.detections)
             target_cls.extend(cls for cls, _ in result.truth)
             protocol += protocol_counts(result.truth, result.kept, n)
+            agnostic += protocol_counts(
+                [(0, box) for _, box in result.truth], [replace(d, class_id=0) for d in result.kept], 1
+            )
         tp = np.concatenate(tp_rows) if tp_rows else np.zeros((0, len(IOU_THRESHOLDS)), dtype=bool)
         ap = np.zeros((n, len(IOU_THRESHOLDS)))
         if target_cls:
@@ -125,7 +130,11 @@ class Evaluation:
             "boxes": len(target_cls),
             "map50": round(float(ap[present, 0].mean()), 4) if present else 0.0,
             "map50_95": round(float(ap[present].mean()), 4) if present else 0.0,
-            "deeppcb_protocol": {"iou_above": DEEPPCB_IOU, **_prf(protocol.sum(0))},
+            "deeppcb_protocol": {
+                "iou_above": DEEPPCB_IOU,
+                **_prf(protocol.sum(0)),
+                "class_agnostic": _prf(agnostic[0]),
+            },
             "escape_rate": round(len(escapes) / len(defective), 4) if defective else None,
             "false_reject_rate": round(len(false_rejects) / len(clean), 4) if clean else None,
             "escapes": escapes,

@@ -1,0 +1,191 @@
+"""Register an inspected image to a reference image of the good part.
+
+A fixtured part moves little: a shift of up to a fraction of the image, a rotation of a few degrees,
+a scale change of a few percent. Phase correlation finds the shift (robust to binarised images and to
+the defects themselves); the enhanced correlation coefficient (ECC, Evangelidis & Psarakis 2008),
+coarse to fine on blurred images, then refines a similarity or affine warp to a small fraction of a
+pixel. The result maps reference coordinates onto image coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+FloatImage = npt.NDArray[np.float32]
+Motion = Literal["translation", "euclidean", "affine"]
+
+_ECC_MOTION = {
+    "translation": cv2.MOTION_TRANSLATION,
+    "euclidean": cv2.MOTION_EUCLIDEAN,
+    "affine": cv2.MOTION_AFFINE,
+}
+
+
+class RegistrationError(ValueError):
+    """The images could not be registered (too different, or too little structure)."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """``matrix`` (2x3) maps a reference pixel (x, y) to the same point in the inspected image."""
+
+    matrix: npt.NDArray[np.float64]
+    score: float  # ECC correlation after refinement, 1.0 = identical
+
+    @property
+    def shift(self) -> tuple[float, float]:
+        return float(self.matrix[0, 2]), float(self.matrix[1, 2])
+
+    @property
+    def angle_deg(self) -> float:
+        """Rotation in OpenCV's convention (``cv2.getRotationMatrix2D``): positive is counter-clockwise
+        as the image is shown (y down)."""
+        return math.degrees(math.atan2(-self.matrix[1, 0], self.matrix[0, 0]))
+
+    @property
+    def scale(self) -> float:
+        return math.sqrt(abs(float(np.linalg.det(self.matrix[:, :2]))))
+
+    def map_points(self, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Reference points (N x 2) -> image points."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        return np.asarray(pts @ self.matrix[:, :2].T + self.matrix[:, 2], dtype=np.float64)
+
+    def warp(self, reference: npt.NDArray[np.generic], shape: tuple[int, ...]) -> npt.NDArray[np.generic]:
+        """The reference resampled onto the inspected image's pixel grid (``shape``: the image's)."""
+        height, width = shape[:2]
+        return _warped(reference, self.matrix, (width, height))
+
+
+def _warped(image: npt.NDArray[Any], matrix: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
+    """``image`` moved by ``matrix`` onto a ``size`` (width, height) grid; edges repeat outwards."""
+    return np.asarray(cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+
+
+def _as_float(image: npt.NDArray[np.generic]) -> FloatImage:
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return np.asarray(grey, dtype=np.float32) / 255.0
+
+
+def coarse_shift(image: FloatImage, reference: FloatImage) -> tuple[tuple[float, float], float]:
+    """Translation (dx, dy) that moves ``reference`` onto ``image``, by windowed phase correlation,
+    and the strength of the correlation peak."""
+    window = cv2.createHanningWindow((image.shape[1], image.shape[0]), cv2.CV_32F)
+    # Copies: OpenCV applies the window to its inputs in place.
+    (dx, dy), response = cv2.phaseCorrelate(reference.copy(), image.copy(), window)
+    return (float(dx), float(dy)), float(response)
+
+
+def coarse_motion(
+    image: FloatImage, reference: FloatImage, max_angle_deg: float, step_deg: float = 1.0, factor: int = 4
+) -> npt.NDArray[np.float32]:
+    """A rough rotation and shift (2x3, full resolution): the strongest phase-correlation peak over a
+    grid of angles, on images ``factor`` times smaller. ECC then refines it."""
+    small_img = _level(image, factor, 1.0)
+    small_ref = _level(reference, factor, 1.0)
+    height, width = small_ref.shape
+    centre = (width / 2.0, height / 2.0)
+    best: tuple[float, float, tuple[float, float]] | None = None
+    for angle in np.arange(-max_angle_deg, max_angle_deg + 1e-9, step_deg) if max_angle_deg > 0 else [0.0]:
+        rotation = cv2.getRotationMatrix2D(centre, float(angle), 1.0)
+        rotated = _warped(small_ref, rotation, (width, height))
+        shift, response = coarse_shift(small_img, rotated)
+        if best is None or response > best[0]:
+            best = (response, float(angle), shift)
+    assert best is not None
+    _response, angle, (dx, dy) = best
+    full = cv2.getRotationMatrix2D((reference.shape[1] / 2.0, reference.shape[0] / 2.0), angle, 1.0)
+    full[:, 2] += (dx * factor, dy * factor)
+    return np.asarray(full, dtype=np.float32)
+
+
+def register(
+    image: npt.NDArray[np.generic],
+    reference: npt.NDArray[np.generic],
+    motion: Motion = "euclidean",
+    levels: int = 3,
+    blur_sigma: float = 1.5,
+    min_score: float = 0.5,
+    max_shift: float = 0.25,
+    max_angle_deg: float = 5.0,
+) -> Registration:
+    """The warp that maps ``reference`` onto ``image`` (same size or not; grey or BGR, any depth).
+
+    ``motion``: translation, euclidean (shift + rotation) or affine (also scale and shear; its scale
+    and angle are reported). Rotations of up to about 5 degrees and shifts of up to ``max_shift`` of
+    the image's smaller side are found. A part with almost no structure (a nearly blank board) may not
+    register at all: then the better of the coarse shift and no movement is kept, since a fixture
+    holds the part. A pair whose best alignment correlates below ``min_score`` is refused.
+    """
+    img = _as_float(image)
+    ref = _as_float(reference)
+    if img.shape != ref.shape:
+        ref = cv2.resize(ref, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
+    if float(img.std()) < 1e-3 or float(ref.std()) < 1e-3:
+        raise RegistrationError("an image is blank (no structure to register)")
+    start = coarse_motion(img, ref, max_angle_deg if motion != "translation" else 0.0)
+    centre = np.array([img.shape[1] / 2.0, img.shape[0] / 2.0])
+    if math.hypot(*(start[:, :2] @ centre + start[:, 2] - centre)) > max_shift * min(img.shape):
+        start = np.eye(2, 3, dtype=np.float32)  # a spurious peak: parts do not move that far in a fixture
+    candidates = [start, np.eye(2, 3, dtype=np.float32)]
+    refined = _refine(img, ref, start, motion, levels, blur_sigma)
+    if refined is not None:
+        candidates.insert(0, refined)
+    finest_img = _level(img, 1, blur_sigma)
+    finest_ref = _level(ref, 1, blur_sigma)
+    scored = [(_correlation(finest_img, finest_ref, warp), index) for index, warp in enumerate(candidates)]
+    score, best = max(scored)
+    if score < min_score:
+        raise RegistrationError(f"the images do not align (correlation {score:.2f} < {min_score:.2f})")
+    return Registration(candidates[best].astype(np.float64), float(score))
+
+
+def _refine(
+    img: FloatImage, ref: FloatImage, warp: npt.NDArray[np.float32], motion: Motion, levels: int, blur_sigma: float
+) -> npt.NDArray[np.float32] | None:
+    """ECC, coarse to fine, from ``warp``; None when the finest level does not converge."""
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
+    warp = warp.copy()
+    for level in reversed(range(levels)):
+        factor = 2**level
+        warp[:, 2] /= factor
+        try:
+            # ECC finds W with ref(W(x)) ~ img(x): W maps image coordinates to reference coordinates.
+            inverse = cv2.invertAffineTransform(warp).astype(np.float32)
+            _score, found = cv2.findTransformECC(
+                _level(img, factor, blur_sigma),
+                _level(ref, factor, blur_sigma),
+                inverse,
+                _ECC_MOTION[motion],
+                criteria,
+                None,
+                1,
+            )
+            warp = cv2.invertAffineTransform(found).astype(np.float32)
+        except cv2.error:
+            if level == 0:
+                return None
+        warp[:, 2] *= factor
+    return warp
+
+
+def _correlation(img: FloatImage, ref: FloatImage, warp: npt.NDArray[np.float32]) -> float:
+    """Zero-mean normalised correlation of ``img`` and the warped ``ref`` (what ECC maximises)."""
+    moved = _warped(ref, warp, (img.shape[1], img.shape[0]))
+    a = img - img.mean()
+    b = moved - moved.mean()
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float((a * b).sum()) / norm if norm > 0 else 0.0
+
+
+def _level(image: FloatImage, factor: int, blur_sigma: float) -> FloatImage:
+    """A blurred (binarised edges become gradients ECC can follow), downscaled pyramid level."""
+    if factor > 1:
+        image = cv2.resize(image, (image.shape[1] // factor, image.shape[0] // factor), interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.GaussianBlur(image, (0, 0), blur_sigma), dtype=np.float32)
