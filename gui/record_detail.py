@@ -11,6 +11,7 @@ from gui.review_panel import ReviewPanel
 from gui.session import Session
 from gui.widgets.image_view import ImageView
 from inspection.recorder.queries import RecordDetail
+from inspection.sizes import describe_size
 from inspection.types import Detection, Image, InspectionRecord
 
 FIELDS = (
@@ -23,6 +24,7 @@ FIELDS = (
     ("part_serial", "Part serial"),
     ("verdict", "Verdict"),
     ("reasons", "Reasons"),
+    ("defects", "Defects"),
     ("latency", "Latency (ms)"),
     ("source_name", "Source"),
     ("reference_name", "Reference"),
@@ -42,6 +44,13 @@ class RecordDetailDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Part {fields.get('id', '')}")
+        mm_per_px = fields.get("mm_per_px")
+        fields = {
+            **fields,
+            "defects": [
+                f"{d.label} {describe_size(d, mm_per_px)} ({d.confidence:.2f})" for d, counted in boxes if counted
+            ],
+        }
         self.fields = fields
         view = ImageView()
         if image is not None:
@@ -116,6 +125,7 @@ class RecordDetailDialog(QDialog):
                                 latency.get("cycle", 0)),
             "source_name": record.source_name,
             "reference_name": record.reference_name,
+            "mm_per_px": record.mm_per_px,
             "image_path": record.image_path,
         }  # fmt: skip
         kept = set(record.kept)

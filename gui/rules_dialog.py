@@ -105,15 +105,18 @@ class RulesDialog(QDialog):
 
     def edited(self) -> Recipe:
         """The recipe with the rules as edited (a class whose rule equals the default keeps none of its own)."""
-        confidence, area, count = self.editors[DEFAULT_ROW]
-        default = ClassRule(min_confidence=confidence.value(), min_area_px=area.value(), max_count=count.value())
+        default = self._edited_rule(DEFAULT_ROW, self.recipe.default_rule)
         rules = {}
         for name in self.recipe.classes:
-            confidence, area, count = self.editors[name]
-            rule = ClassRule(min_confidence=confidence.value(), min_area_px=area.value(), max_count=count.value())
+            rule = self._edited_rule(name, self.recipe.rule_for(name))
             if rule != default:
                 rules[name] = rule
         return self.recipe.model_copy(update={"default_rule": default, "rules": rules})
+
+    def _edited_rule(self, name: str, before: ClassRule) -> ClassRule:
+        """The rule as edited; the limits this table does not show (sizes in mm) stay as they were."""
+        confidence, area, count = self._values(name)
+        return before.model_copy(update={"min_confidence": confidence, "min_area_px": area, "max_count": count})
 
     def preview(self) -> None:
         """The newest part judged with the edited rules (its recorded detections, no new inference)."""
@@ -122,7 +125,7 @@ class RulesDialog(QDialog):
             return
         recipe = self.edited()
         record = self.latest.record
-        decision = decide(list(record.detections), recipe)
+        decision = decide(list(record.detections), recipe, record.mm_per_px)
         kept = set(decision.kept)
         if self.latest.frame is not None:
             self.image.show_part(self.latest.frame.image, [(d, d in kept) for d in record.detections], recipe.roi)

@@ -35,6 +35,19 @@ class ClassRule(_Strict):
     min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     min_area_px: float = Field(0.0, ge=0.0, description="smaller boxes (px^2) are ignored")
     max_count: int = Field(0, ge=0, description="more than this many kept detections -> FAIL")
+    # Sizes on the part (need the station's scale, see ``measurement``): the longest side of the box, and
+    # its area. A detection counts only inside these limits.
+    min_size_mm: float = Field(0.0, ge=0.0, description="smaller defects (longest side, mm) are ignored")
+    max_size_mm: float | None = Field(None, gt=0.0, description="larger defects (longest side, mm) are ignored")
+    min_area_mm2: float = Field(0.0, ge=0.0, description="smaller defects (box area, mm^2) are ignored")
+    max_area_mm2: float | None = Field(None, gt=0.0, description="larger defects (box area, mm^2) are ignored")
+
+    def uses_mm(self) -> bool:
+        return (
+            bool(self.min_size_mm or self.min_area_mm2)
+            or self.max_size_mm is not None
+            or (self.max_area_mm2 is not None)
+        )
 
 
 class Recipe(_Strict):
@@ -70,6 +83,10 @@ class Recipe(_Strict):
 
     def rule_for(self, label: str) -> ClassRule:
         return self.rules.get(label, self.default_rule)
+
+    def uses_mm(self) -> bool:
+        """Whether some rule limits sizes in millimetres (then the station needs a scale)."""
+        return any(rule.uses_mm() for rule in [self.default_rule, *self.rules.values()])
 
 
 # ---------------------------------------------------------------- cameras
@@ -156,12 +173,23 @@ class PipelineSettings(_Strict):
     warmup: bool = True
 
 
+class Measurement(_Strict):
+    """Pixels to millimetres: the camera's calibration (``inspection calibrate camera``) and the scale."""
+
+    calibration: Path | None = Field(None, description="camera calibration file (JSON) for this station's camera")
+    undistort: bool = Field(True, description="remove the lens distortion from each frame before inspection")
+    mm_per_px: float | None = Field(
+        None, gt=0.0, description="scale on the inspection plane; default: the one in the calibration file"
+    )
+
+
 class StationConfig(_Strict):
     station: str = "station-1"
     camera: CameraConfig
     recipe: Path
     storage: Storage = Storage()
     pipeline: PipelineSettings = PipelineSettings()
+    measurement: Measurement = Measurement()
 
 
 # ---------------------------------------------------------------- loading
@@ -234,4 +262,14 @@ def load_station_config(path: Path) -> StationConfig:
     elif isinstance(camera, FolderCamera):
         camera = camera.model_copy(update={"path": _resolve(base, camera.path)})
     storage = config.storage.model_copy(update={"data_dir": _resolve(base, config.storage.data_dir)})
-    return config.model_copy(update={"camera": camera, "recipe": _resolve(base, config.recipe), "storage": storage})
+    measurement = config.measurement
+    if measurement.calibration is not None:
+        measurement = measurement.model_copy(update={"calibration": _resolve(base, measurement.calibration)})
+    return config.model_copy(
+        update={
+            "camera": camera,
+            "recipe": _resolve(base, config.recipe),
+            "storage": storage,
+            "measurement": measurement,
+        }
+    )

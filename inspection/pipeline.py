@@ -20,6 +20,7 @@ from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
 from inspection.detectors import Detector, load_detector
 from inspection.errors import ConfigError
 from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
+from inspection.measurement import load_measurement
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
 from inspection.recorder.store import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter, reconcile_store
@@ -37,11 +38,13 @@ def recipe_floor(recipe: Recipe) -> float:
     return min(rule.min_confidence for rule in rules)
 
 
-def inspect_frame(frame: Frame, detector: Detector, recipe: Recipe, station: str) -> InspectionRecord:
+def inspect_frame(
+    frame: Frame, detector: Detector, recipe: Recipe, station: str, mm_per_px: float | None = None
+) -> InspectionRecord:
     started = time.perf_counter()
     detections = detector.predict([frame.image])[0]
     detected = time.perf_counter()
-    decision = decide(detections, recipe)
+    decision = decide(detections, recipe, mm_per_px)
     decided = time.perf_counter()
     latencies = {
         "grab": frame.grab_ms,
@@ -66,6 +69,7 @@ def inspect_frame(frame: Frame, detector: Detector, recipe: Recipe, station: str
         part_serial=frame.part_serial,
         source_name=frame.source_name,
         reference_name=detector.last_reference,
+        mm_per_px=mm_per_px,
     )
 
 
@@ -88,6 +92,12 @@ class Station:
         self.config = config
         self.bus = bus or EventBus()
         self.recipe = load_recipe(config.recipe)
+        self.measurement = load_measurement(config.measurement, getattr(config.camera, "serial", None))
+        if self.recipe.uses_mm() and self.measurement.mm_per_px is None:
+            raise ConfigError(
+                f"{config.recipe}: its rules limit sizes in mm, but the station has no scale; set "
+                "measurement.mm_per_px (or a calibration file with one: inspection calibrate scale)"
+            )
         storage = config.storage
         check_writable(storage.data_dir)
         self.database_url = storage.resolved_database_url()
@@ -138,6 +148,8 @@ class Station:
         """Use new rules from the next part on (same model and classes: only thresholds may change)."""
         if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
             raise ConfigError("only the rules can change while the station runs; restart it for another model")
+        if recipe.uses_mm() and self.measurement.mm_per_px is None:
+            raise ConfigError("rules in mm need the station's scale (measurement.mm_per_px); this station has none")
         self.detector.min_confidence = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
         self.recipe = recipe  # one reference swap: the detect thread reads it once per part
 
@@ -273,7 +285,11 @@ class Station:
                 if frame is _END:
                     return
                 self._slots.release()
-                record = inspect_frame(frame, self.detector, self.recipe, self.config.station)
+                if self.measurement.undistort is not None:
+                    frame.image = self.measurement.undistort(frame.image)
+                record = inspect_frame(
+                    frame, self.detector, self.recipe, self.config.station, self.measurement.mm_per_px
+                )
                 self.writer.submit(PendingRecord(record, frame.image))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
                 self.bus.publish(InspectionDone(record, frame))

@@ -27,8 +27,8 @@ def update_rules(
     before = load_recipe(path)  # the new rules are validated against its classes by the Recipe model
     lines = path.read_text().splitlines(keepends=True)
     values = {
-        "default_rule": default_rule.model_dump(),
-        "rules": {name: rule.model_dump() for name, rule in rules.items()},
+        "default_rule": _rule_dict(default_rule),
+        "rules": {name: _rule_dict(rule) for name, rule in rules.items()},
     }
     for key, value in values.items():
         found = top_level_block(lines, key)
@@ -52,6 +52,12 @@ def update_rules(
         },
     )
     return after
+
+
+def _rule_dict(rule: ClassRule) -> dict[str, Any]:
+    """The rule as written to the recipe: the basic limits always, size limits (mm) only when set."""
+    basic = ("min_confidence", "min_area_px", "max_count")
+    return {key: value for key, value in rule.model_dump().items() if key in basic or value not in (None, 0.0)}
 
 
 def _dump_rules(recipe: Recipe) -> dict[str, Any]:

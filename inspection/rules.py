@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from inspection.config import Box, Recipe
+from inspection.config import Box, ClassRule, Recipe
+from inspection.errors import ConfigError
+from inspection.sizes import size_mm
 from inspection.types import Decision, Detection, Verdict
 
 
@@ -14,22 +16,40 @@ def _centre_inside(detection: Detection, region: Box) -> bool:
     return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
 
 
-def counts(detection: Detection, recipe: Recipe) -> bool:
+def _size_allowed(detection: Detection, rule: ClassRule, mm_per_px: float) -> bool:
+    longest, area = size_mm(detection, mm_per_px)
+    if longest < rule.min_size_mm or area < rule.min_area_mm2:
+        return False
+    if rule.max_size_mm is not None and longest > rule.max_size_mm:
+        return False
+    return rule.max_area_mm2 is None or area <= rule.max_area_mm2
+
+
+def counts(detection: Detection, recipe: Recipe, mm_per_px: float | None = None) -> bool:
     """Whether a detection counts towards the verdict under the recipe's filters."""
     rule = recipe.rule_for(detection.label)
     if detection.confidence < rule.min_confidence or detection.area < rule.min_area_px:
         return False
+    if rule.uses_mm():
+        if mm_per_px is None:
+            raise ConfigError(
+                f"recipe {recipe.name}: the rule for {detection.label} limits sizes in mm, but there is no scale; "
+                "set measurement.mm_per_px in the station (inspection calibrate scale), or remove the mm limits"
+            )
+        if not _size_allowed(detection, rule, mm_per_px):
+            return False
     if recipe.roi is not None and not _centre_inside(detection, recipe.roi):
         return False
     return not any(_centre_inside(detection, region) for region in recipe.ignore)
 
 
-def decide(detections: list[Detection], recipe: Recipe) -> Decision:
+def decide(detections: list[Detection], recipe: Recipe, mm_per_px: float | None = None) -> Decision:
     """PASS unless some class has more kept detections than its rule allows.
 
     Each reason reads like "2 x short >= 0.50" (count, class, the confidence that made them count).
+    ``mm_per_px``: the scale, needed by rules that limit sizes in millimetres.
     """
-    kept = tuple(d for d in detections if counts(d, recipe))
+    kept = tuple(d for d in detections if counts(d, recipe, mm_per_px))
     per_class = Counter(d.label for d in kept)
     reasons = []
     for label in recipe.classes:

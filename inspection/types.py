@@ -78,6 +78,7 @@ class InspectionRecord:
     part_serial: str | None = None
     source_name: str | None = None
     reference_name: str | None = None  # the reference image the part was compared with, if any
+    mm_per_px: float | None = None  # the station's scale when the part was inspected (sizes in mm)
     image_path: str | None = None
     annotated_path: str | None = None
     kept: tuple[Detection, ...] = ()  # the detections that counted towards the verdict

@@ -53,6 +53,7 @@ def test_filters_page_and_open_a_record(qtbot, recorded: Path) -> None:  # type:
     assert dialog.values["verdict"].text() == "fail"
     assert dialog.values["id"].text() == with_label[0].id
     assert dialog.values["image_path"].text().startswith("images/")
+    assert " px (" in dialog.values["defects"].text()  # no scale at this station: sizes in pixels
 
 
 def test_keyset_pages_cover_every_record_once(recorded: Path) -> None:

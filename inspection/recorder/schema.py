@@ -32,6 +32,7 @@ class InspectionRow(Base):
     cycle_ms: Mapped[float] = mapped_column(Float, doc="frame grabbed -> verdict")
     source_name: Mapped[str | None] = mapped_column(String(256))
     reference_name: Mapped[str | None] = mapped_column(String(256), doc="reference image compared with")
+    mm_per_px: Mapped[float | None] = mapped_column(Float, doc="scale on the part; sizes in mm = pixels x this")
     image_path: Mapped[str | None] = mapped_column(String(512), doc="relative to the data folder")
     annotated_path: Mapped[str | None] = mapped_column(String(512))
 

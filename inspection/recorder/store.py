@@ -179,6 +179,7 @@ def _inspection_row(record: InspectionRecord) -> dict[str, object]:
         "cycle_ms": lat.get("cycle", 0.0),
         "source_name": record.source_name,
         "reference_name": record.reference_name,
+        "mm_per_px": record.mm_per_px,
         "image_path": record.image_path,
         "annotated_path": record.annotated_path,
     }
