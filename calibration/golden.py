@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from calibration.registration import Motion, Registration, register
+from calibration.registration import Motion, Registration, is_blank, register
 
 Grey = npt.NDArray[np.uint8]
 Polarity = Literal["extra", "missing"]  # more or less of the foreground (e.g. copper) than the good part
@@ -95,7 +95,10 @@ class GoldenTemplate:
 
     def compare(self, image: npt.NDArray[np.generic], settings: TemplateSettings = TemplateSettings()) -> Comparison:
         grey = _grey(image)
-        registration = register(grey, self.image, settings.motion)
+        if is_blank(grey) or is_blank(self.image):
+            registration = Registration.identity()  # nothing to align on (an empty area): the fixture holds it
+        else:
+            registration = register(grey, self.image, settings.motion)
         aligned, low, high = (
             np.asarray(registration.warp(layer, grey.shape), np.uint8) for layer in (self.image, self.low, self.high)
         )
@@ -127,7 +130,10 @@ def _regions(mask: npt.NDArray[np.bool_], polarity: Polarity, settings: Template
     """Connected differences of one polarity, nearby pieces joined, specks dropped."""
     pixels = mask.astype(np.uint8) * 255
     # One-pixel specks and slivers along edges are noise, not defects.
-    pixels = cv2.morphologyEx(pixels, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    # (An opening by a 2x2 square; the anchors are explicit because OpenCV's default anchor for an even
+    # kernel shifts the result by a pixel.)
+    square = np.ones((2, 2), np.uint8)
+    pixels = cv2.dilate(cv2.erode(pixels, square, anchor=(0, 0)), square, anchor=(1, 1))
     joined = pixels
     if settings.merge_px > 0:
         size = 2 * settings.merge_px + 1

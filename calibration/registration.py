@@ -38,6 +38,11 @@ class Registration:
     matrix: npt.NDArray[np.float64]
     score: float  # ECC correlation after refinement, 1.0 = identical
 
+    @classmethod
+    def identity(cls) -> Registration:
+        """No movement (score 0: not measured)."""
+        return cls(np.eye(2, 3, dtype=np.float64), 0.0)
+
     @property
     def shift(self) -> tuple[float, float]:
         return float(self.matrix[0, 2]), float(self.matrix[1, 2])
@@ -66,6 +71,12 @@ class Registration:
 def _warped(image: npt.NDArray[Any], matrix: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
     """``image`` moved by ``matrix`` onto a ``size`` (width, height) grid; edges repeat outwards."""
     return np.asarray(cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+
+
+def is_blank(image: npt.NDArray[np.generic]) -> bool:
+    """Nothing to register on: (almost) one grey level all over."""
+    values = image if image.dtype == np.float32 else _as_float(image)
+    return float(values.std()) < 2.0 / 255.0
 
 
 def _as_float(image: npt.NDArray[np.generic]) -> FloatImage:
@@ -127,7 +138,7 @@ def register(
     ref = _as_float(reference)
     if img.shape != ref.shape:
         ref = cv2.resize(ref, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
-    if float(img.std()) < 1e-3 or float(ref.std()) < 1e-3:
+    if is_blank(img) or is_blank(ref):
         raise RegistrationError("an image is blank (no structure to register)")
     start = coarse_motion(img, ref, max_angle_deg if motion != "translation" else 0.0)
     centre = np.array([img.shape[1] / 2.0, img.shape[0] / 2.0])

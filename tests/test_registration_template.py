@@ -149,3 +149,13 @@ def test_template_recipe_inspects_through_the_cli() -> None:
     assert result.returncode == 0, result.stderr
     verdicts = {Path(r["image"]).name: r["verdict"] for r in map(json.loads, result.stdout.splitlines())}
     assert verdicts and all(v == ("fail" if name.endswith("_test.jpg") else "pass") for name, v in verdicts.items())
+
+
+def test_blank_areas_compare_without_registration_and_boxes_are_exact() -> None:
+    blank = np.full((100, 100), 255, np.uint8)
+    part = blank.copy()
+    part[40:50, 30:45] = 0  # 15 x 10 px of copper where the good part has none
+    part[70, 70] = 0  # a one-pixel speck: noise
+    regions = GoldenTemplate.from_image(blank).compare(part).regions
+    assert [(r.box, r.area_px, r.polarity) for r in regions] == [((30, 40, 45, 50), 150, "extra")]
+    assert GoldenTemplate.from_image(blank).compare(blank).regions == []
