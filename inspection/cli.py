@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from inspection import __version__
 from inspection.config import DEMO_CONFIG
@@ -63,16 +64,11 @@ def _dataset_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dataset_from_records(args: argparse.Namespace) -> int:
+def _record_filter(args: argparse.Namespace) -> Any:
+    """The RecordFilter that the record filter options (``_add_record_filters``) ask for."""
     from datetime import datetime  # noqa: PLC0415
 
-    from inspection.config import load_recipe, load_station_config  # noqa: PLC0415
-    from inspection.dataset.from_records import dataset_from_records  # noqa: PLC0415
-    from inspection.recorder.database import open_station_database  # noqa: PLC0415
     from inspection.recorder.queries import RecordFilter  # noqa: PLC0415
-
-    config = load_station_config(args.config)
-    recipe = load_recipe(args.recipe or config.recipe)
 
     def when(text: str | None) -> datetime | None:
         if text is None:
@@ -85,7 +81,7 @@ def _dataset_from_records(args: argparse.Namespace) -> int:
             ) from None
         return moment if moment.tzinfo else moment.astimezone()
 
-    where = RecordFilter(
+    return RecordFilter(
         since=when(args.since),
         until=when(args.until),
         verdict=args.verdict,
@@ -93,7 +89,28 @@ def _dataset_from_records(args: argparse.Namespace) -> int:
         part_serial=args.serial,
         recipe=args.recipe_name,
         model=args.model,
+        station=getattr(args, "station", None),
     )
+
+
+def _add_record_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="ISO 8601 date/time (local time unless it names a zone)")
+    parser.add_argument("--until", help="ISO 8601 date/time, exclusive")
+    parser.add_argument("--verdict", choices=["pass", "fail"])
+    parser.add_argument("--label", help="records with a counted detection of this class")
+    parser.add_argument("--serial", help="part serial contains this")
+    parser.add_argument("--recipe-name", help="records made with this recipe name")
+    parser.add_argument("--model", help="records made with this model (name or sha256 prefix)")
+
+
+def _dataset_from_records(args: argparse.Namespace) -> int:
+    from inspection.config import load_recipe, load_station_config  # noqa: PLC0415
+    from inspection.dataset.from_records import dataset_from_records  # noqa: PLC0415
+    from inspection.recorder.database import open_station_database  # noqa: PLC0415
+
+    config = load_station_config(args.config)
+    recipe = load_recipe(args.recipe or config.recipe)
+    where = _record_filter(args)
     engine = open_station_database(config.storage)
     groups = {g.strip() for g in args.val_groups.split(",") if g.strip()} if args.val_groups else None
     dataset_from_records(engine, config.storage.data_dir, args.out, where, recipe.classes, args.reviewed_only, groups)
@@ -188,6 +205,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     if action == "board":
         return calibrate.draw_board(args.board, args.px_per_mm, args.margin_mm, args.out)
     return calibrate.show_registration(args.image, args.reference, args.motion)
+
+
+def _export_log(args: argparse.Namespace) -> int:
+    from inspection.commands.export_log import run_export_log  # noqa: PLC0415
+
+    return run_export_log(args.config, args.database, args.out, args.format, _record_filter(args), args.images)
 
 
 def _gui(gui_args: Sequence[str]) -> int:
@@ -315,13 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=DEMO_CONFIG, help="the station whose records (default demo)"
     )
     from_records.add_argument("--recipe", type=Path, help="recipe giving the class list (default: the station's)")
-    from_records.add_argument("--since", help="ISO 8601 date/time (local time unless it names a zone)")
-    from_records.add_argument("--until", help="ISO 8601 date/time, exclusive")
-    from_records.add_argument("--verdict", choices=["pass", "fail"])
-    from_records.add_argument("--label", help="records with a counted detection of this class")
-    from_records.add_argument("--serial", help="part serial contains this")
-    from_records.add_argument("--recipe-name", help="records made with this recipe name")
-    from_records.add_argument("--model", help="records made with this model (name or sha256 prefix)")
+    _add_record_filters(from_records)
     from_records.add_argument("--reviewed-only", action="store_true", help="only records a person has reviewed")
     from_records.add_argument("--val-groups", help="comma-separated days (YYYY-MM-DD) for validation")
     from_records.set_defaults(handler=_dataset_from_records)
@@ -389,6 +406,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--recipe", type=Path, help="with --backends: recipe (default: the demo recipe)")
     bench.set_defaults(handler=_bench)
     _add_calibration_commands(commands)
+    export_log = commands.add_parser(
+        "export-log",
+        help="export inspections and detections (CSV, Excel, Parquet, JSON lines)",
+        description=(
+            "Export the filtered inspections and their detections, streamed (a million records never sit in "
+            "memory): csv and parquet write a folder (inspections, detections, summary), xlsx one workbook "
+            "(sheets inspections, detections, summary), jsonl one inspection per line with its detections. "
+            "Times are ISO 8601 with zone. --images adds a zip of the records' images with a manifest."
+        ),
+    )
+    export_log.add_argument("--out", type=Path, required=True, help="new folder (csv, parquet) or file (xlsx, jsonl)")
+    export_log.add_argument("--format", required=True, choices=["csv", "xlsx", "parquet", "jsonl"])
+    export_log.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
+    export_log.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    export_log.add_argument("--station", help="records of this station")
+    export_log.add_argument("--images", action="store_true", help="also a zip of the images, with a manifest")
+    _add_record_filters(export_log)
+    export_log.set_defaults(handler=_export_log)
     return parser
 
 

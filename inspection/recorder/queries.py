@@ -25,6 +25,7 @@ class RecordFilter:
     part_serial: str | None = None  # substring
     recipe: str | None = None
     model: str | None = None  # model name (folder/file) or sha256 prefix
+    station: str | None = None
 
     def apply(self, query: _Query) -> _Query:
         conditions = []
@@ -38,6 +39,8 @@ class RecordFilter:
             conditions.append(InspectionRow.part_serial.contains(self.part_serial, autoescape=True))
         if self.recipe:
             conditions.append(InspectionRow.recipe_name == self.recipe)
+        if self.station:
+            conditions.append(InspectionRow.station == self.station)
         if self.model:
             conditions.append(
                 or_(InspectionRow.model_name == self.model, InspectionRow.model_sha256.startswith(self.model))
