@@ -8,8 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 from sqlalchemy import Engine
 
-from inspection.recorder import queries
-from inspection.recorder.queries import RecordFilter, YieldPoint
+from inspection.quality.stats import TimeBucket, pareto, time_buckets
+from inspection.recorder.queries import RecordFilter
 
 RANGES = {
     "last 8 hours (a shift)": timedelta(hours=8),
@@ -44,7 +44,7 @@ class ChartsWindow(QMainWindow):
         central.setLayout(layout)
         self.setCentralWidget(central)
         self.resize(1000, 760)
-        self.points: list[YieldPoint] = []
+        self.hours: list[TimeBucket] = []
         self.pareto: list[tuple[str, int]] = []
         self.range.currentTextChanged.connect(self.refresh)
         self.refresh()
@@ -52,20 +52,21 @@ class ChartsWindow(QMainWindow):
     def refresh(self) -> None:
         span = RANGES[self.range.currentText()]
         where = RecordFilter(since=datetime.now(UTC) - span if span is not None else None)
-        self.points = queries.yield_by_hour(self.engine, where)
-        self.pareto = queries.defect_pareto(self.engine, where)
-        parts = sum(p.parts for p in self.points)
-        passed = sum(p.passed for p in self.points)
+        self.hours = time_buckets(self.engine, where, 60)
+        self.pareto = pareto(self.engine, where)
+        parts = sum(h.counts.parts for h in self.hours)
+        passed = sum(h.counts.passed for h in self.hours)
         self.summary.setText(
             f"{parts} parts, yield {100.0 * passed / parts:.1f} %" if parts else "no parts in this range"
         )
         self.yield_plot.clear()
-        if self.points:
-            x = list(range(len(self.points)))
-            self.yield_plot.plot(x, [p.yield_pct for p in self.points], pen=pg.mkPen("#1b8a2e", width=2), symbol="o")
+        if self.hours:
+            x = list(range(len(self.hours)))
+            yields = [100.0 * h.counts.passed / h.counts.parts for h in self.hours]
+            self.yield_plot.plot(x, yields, pen=pg.mkPen("#1b8a2e", width=2), symbol="o")
             self.yield_plot.setXRange(-0.5, len(x) - 0.5)  # room for the first and last labels
             axis = self.yield_plot.getAxis("bottom")
-            axis.setTicks([[(i, p.hour[5:].replace("T", " ") + "h") for i, p in enumerate(self.points)]])
+            axis.setTicks([[(i, h.start.strftime("%m-%d %Hh")) for i, h in enumerate(self.hours)]])
         self.pareto_plot.clear()
         if self.pareto:
             counts = [n for _, n in self.pareto]

@@ -207,6 +207,21 @@ def _calibrate(args: argparse.Namespace) -> int:
     return calibrate.show_registration(args.image, args.reference, args.motion)
 
 
+def _stats(args: argparse.Namespace) -> int:
+    from inspection.commands.stats import run_stats  # noqa: PLC0415
+
+    return run_stats(args.config, args.database, _record_filter(args), args.by, args.json)
+
+
+def _spc(args: argparse.Namespace) -> int:
+    from inspection.commands.spc import run_spc  # noqa: PLC0415
+
+    where = _record_filter(args)
+    return run_spc(
+        args.config, args.database, where, args.chart, args.label_chart, args.subgroup, args.baseline, args.json
+    )
+
+
 def _export_log(args: argparse.Namespace) -> int:
     from inspection.commands.export_log import run_export_log  # noqa: PLC0415
 
@@ -424,6 +439,44 @@ def build_parser() -> argparse.ArgumentParser:
     export_log.add_argument("--images", action="store_true", help="also a zip of the images, with a manifest")
     _add_record_filters(export_log)
     export_log.set_defaults(handler=_export_log)
+    stats = commands.add_parser(
+        "stats",
+        help="yield, scrap rate, defect Pareto, cycle time",
+        description=(
+            "Production statistics of the filtered records, computed in the database: parts, pass, fail, "
+            "first-pass yield, scrap rate (fails less reviewed false calls), defects per unit, the defect Pareto, "
+            "cycle time min/mean/p50/p99/max, and the same counts by hour, shift (the station's shift calendar), "
+            "day, recipe, model or station."
+        ),
+    )
+    stats.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
+    stats.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    stats.add_argument("--station", help="records of this station")
+    stats.add_argument("--by", choices=["hour", "shift", "day", "recipe", "model", "station"], default="shift")
+    stats.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _add_record_filters(stats)
+    stats.set_defaults(handler=_stats)
+    spc = commands.add_parser(
+        "spc",
+        help="control charts (p, u) with Western Electric / Nelson rules",
+        description=(
+            "A p-chart of the fail fraction, or a u-chart of counted defects per unit (all classes or one), per "
+            "hour, shift or run of N parts, with 3-sigma limits from a baseline (the first K subgroups, or a time "
+            "range), and the run rules that fire at each subgroup."
+        ),
+    )
+    spc.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
+    spc.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    spc.add_argument("--station", help="records of this station")
+    spc.add_argument("--chart", choices=["p", "u"], default="p", help="p: fail fraction (default); u: defects per unit")
+    spc.add_argument("--class", dest="label_chart", help="u-chart of this defect class only")
+    spc.add_argument("--subgroup", default="hour", help="hour (default), shift, or parts:N")
+    spc.add_argument(
+        "--baseline", default="24", help="the first K subgroups (default 24), or SINCE..UNTIL (ISO 8601 times)"
+    )
+    spc.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _add_record_filters(spc)
+    spc.set_defaults(handler=_spc)
     return parser
 
 

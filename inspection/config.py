@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inspection.atomic import write_text_atomic
 from inspection.errors import ConfigError
+from inspection.quality.shifts import ShiftCalendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = PROJECT_ROOT / "configs" / "demo_station.yaml"
@@ -190,6 +191,7 @@ class StationConfig(_Strict):
     storage: Storage = Storage()
     pipeline: PipelineSettings = PipelineSettings()
     measurement: Measurement = Measurement()
+    shifts: ShiftCalendar = ShiftCalendar()
 
 
 # ---------------------------------------------------------------- loading

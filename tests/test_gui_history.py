@@ -98,9 +98,9 @@ def test_charts_show_yield_and_pareto_computed_in_the_database(qtbot, recorded: 
     engine = open_database(storage.resolved_database_url())
     window = ChartsWindow(engine)
     qtbot.addWidget(window)
-    assert sum(p.parts for p in window.points) == PARTS
+    assert sum(h.counts.parts for h in window.hours) == PARTS
     passed = queries.count(engine, RecordFilter(verdict="pass"))
-    assert sum(p.passed for p in window.points) == passed
+    assert sum(h.counts.passed for h in window.hours) == passed
     assert f"{PARTS} parts" in window.summary.text()
     counts = dict(window.pareto)
     assert counts and list(counts.values()) == sorted(counts.values(), reverse=True)

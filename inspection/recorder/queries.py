@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, and_, case, func, or_, select
+from sqlalchemy import Engine, Select, and_, func, or_, select
 
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
@@ -135,39 +135,3 @@ def labels(engine: Engine) -> list[str]:
     """The defect classes that appear in the records (for filter choices)."""
     with engine.connect() as connection:
         return [r[0] for r in connection.execute(select(DetectionRow.label).distinct().order_by(DetectionRow.label))]
-
-
-@dataclass(frozen=True)
-class YieldPoint:
-    hour: str  # ISO hour, UTC: 2026-11-25T14
-    parts: int
-    passed: int
-
-    @property
-    def yield_pct(self) -> float:
-        return 100.0 * self.passed / self.parts if self.parts else 0.0
-
-
-def yield_by_hour(engine: Engine, where: RecordFilter) -> list[YieldPoint]:
-    """Parts and passes per hour (UTC), computed in the database."""
-    if engine.dialect.name == "sqlite":
-        hour: Any = func.strftime("%Y-%m-%dT%H", InspectionRow.created_at)
-    else:
-        hour = func.to_char(func.date_trunc("hour", InspectionRow.created_at), 'YYYY-MM-DD"T"HH24')
-    passed = func.sum(case((InspectionRow.verdict == "pass", 1), else_=0))
-    query = where.apply(select(hour.label("hour"), func.count().label("parts"), passed.label("passed")))
-    query = query.group_by(hour).order_by(hour)
-    with engine.connect() as connection:
-        return [YieldPoint(str(r.hour), int(r.parts), int(r.passed or 0)) for r in connection.execute(query)]
-
-
-def defect_pareto(engine: Engine, where: RecordFilter) -> list[tuple[str, int]]:
-    """Counted detections per class, most frequent first, computed in the database."""
-    query = where.apply(
-        select(DetectionRow.label, func.count().label("n"))
-        .join(InspectionRow, InspectionRow.id == DetectionRow.inspection_id)
-        .where(DetectionRow.counted.is_(True))
-    )
-    query = query.group_by(DetectionRow.label).order_by(func.count().desc(), DetectionRow.label)
-    with engine.connect() as connection:
-        return [(str(r.label), int(r.n)) for r in connection.execute(query)]

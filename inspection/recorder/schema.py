@@ -33,6 +33,7 @@ class InspectionRow(Base):
     source_name: Mapped[str | None] = mapped_column(String(256))
     reference_name: Mapped[str | None] = mapped_column(String(256), doc="reference image compared with")
     mm_per_px: Mapped[float | None] = mapped_column(Float, doc="scale on the part; sizes in mm = pixels x this")
+    defects: Mapped[int | None] = mapped_column(Integer, doc="detections that counted towards the verdict")
     image_path: Mapped[str | None] = mapped_column(String(512), doc="relative to the data folder")
     annotated_path: Mapped[str | None] = mapped_column(String(512))
 
@@ -58,6 +59,18 @@ class DetectionRow(Base):
 
 
 Index("ix_inspections_station_time", InspectionRow.station, InspectionRow.created_at)
+# Covers the statistics' grouped scans (time, station, recipe, model, verdict, cycle time, defects), so
+# they read this index, not the wide rows.
+Index(
+    "ix_inspections_stats",
+    InspectionRow.created_at,
+    InspectionRow.station,
+    InspectionRow.recipe_name,
+    InspectionRow.model_name,
+    InspectionRow.verdict,
+    InspectionRow.cycle_ms,
+    InspectionRow.defects,
+)
 
 
 class ReviewRow(Base):

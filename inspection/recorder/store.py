@@ -182,6 +182,7 @@ def _inspection_row(record: InspectionRecord) -> dict[str, object]:
         "mm_per_px": record.mm_per_px,
         "image_path": record.image_path,
         "annotated_path": record.annotated_path,
+        "defects": len(record.kept),
     }
 
 

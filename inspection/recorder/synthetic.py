@@ -65,6 +65,7 @@ def rows(history: History, chunk: int = 10_000) -> Iterator[tuple[list[dict[str,
                     "decide_ms": 0.05,
                     "cycle_ms": float(cycle[offset]),
                     "image_path": None,
+                    "defects": len(labels),
                 }
             )
             for label in labels:

@@ -1,0 +1,205 @@
+"""Statistical process control: p-charts of the fail fraction and u-charts of defects per unit, with
+limits from a baseline period and the Western Electric / Nelson run rules.
+
+Subgroups are hours or shifts (sums of the database's time buckets) or runs of N consecutive parts
+(numbered in SQL). Limits follow each subgroup's size: centre +- 3 sigma, sigma = sqrt(p(1-p)/n) for a
+p-chart and sqrt(u/n) for a u-chart; a lower limit below zero is zero. The run rules look at each point's
+distance from the centre in its own sigmas, so they work with unequal subgroups.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine, case, func, select
+
+from inspection.quality.shifts import ShiftCalendar
+from inspection.quality.stats import epoch_seconds, time_buckets
+from inspection.recorder.queries import RecordFilter
+from inspection.recorder.schema import DetectionRow, InspectionRow
+
+ChartKind = Literal["p", "u"]
+
+# Rule name -> what it means; the name is what a chart point lists and what an alert rule names.
+RULES = {
+    "beyond_3_sigma": "one point beyond a control limit (Western Electric 1, Nelson 1)",
+    "2_of_3_beyond_2_sigma": "2 of 3 points in a row beyond 2 sigma on one side (WE 2, Nelson 5)",
+    "4_of_5_beyond_1_sigma": "4 of 5 points in a row beyond 1 sigma on one side (WE 3, Nelson 6)",
+    "8_on_one_side": "8 points in a row on one side of the centre (WE 4; Nelson 2 uses 9)",
+    "6_trending": "6 points in a row steadily rising or falling (Nelson 3)",
+}
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    label: str
+    start: datetime | None
+    units: int  # parts inspected
+    count: int  # failed parts (p-chart) or counted defects (u-chart)
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    subgroup: Subgroup
+    value: float  # fraction failed, or defects per unit
+    centre: float
+    lower: float
+    upper: float
+    z: float  # (value - centre) / sigma; 0 when sigma is 0
+    rules: tuple[str, ...] = ()  # the rules that fire at this point (it completes their pattern)
+
+
+@dataclass
+class Chart:
+    kind: ChartKind
+    centre: float
+    baseline_subgroups: int
+    points: list[ChartPoint] = field(default_factory=list)
+
+    def firing(self) -> list[tuple[int, str]]:
+        """(point index, rule) for every rule that fires, in order."""
+        return [(index, rule) for index, point in enumerate(self.points) for rule in point.rules]
+
+
+def chart(kind: ChartKind, subgroups: Sequence[Subgroup], baseline: Sequence[Subgroup]) -> Chart:
+    """Control chart of ``subgroups`` with the centre line estimated from ``baseline``."""
+    units = sum(s.units for s in baseline)
+    if units == 0:
+        raise ValueError("the baseline period has no parts: choose a baseline with production in it")
+    centre = sum(s.count for s in baseline) / units
+    points = []
+    for subgroup in subgroups:
+        if subgroup.units == 0:
+            continue
+        value = subgroup.count / subgroup.units
+        variance = centre * (1 - centre) if kind == "p" else centre
+        sigma = math.sqrt(max(variance, 0.0) / subgroup.units)
+        upper = centre + 3 * sigma
+        if kind == "p":
+            upper = min(1.0, upper)
+        z = (value - centre) / sigma if sigma > 0 else 0.0
+        points.append(ChartPoint(subgroup, value, centre, max(0.0, centre - 3 * sigma), upper, z))
+    return Chart(kind, centre, len(baseline), _with_rules(points))
+
+
+def _with_rules(points: list[ChartPoint]) -> list[ChartPoint]:
+    zs = [p.z for p in points]
+    values = [p.value for p in points]
+    found = []
+    for index, point in enumerate(points):
+        fired = tuple(name for name, test in _TESTS.items() if test(zs, values, index))
+        found.append(ChartPoint(point.subgroup, point.value, point.centre, point.lower, point.upper, point.z, fired))
+    return found
+
+
+def _window_same_side(zs: list[float], index: int, size: int, needed: int, beyond: float) -> bool:
+    """``needed`` of the ``size`` points ending at ``index`` beyond ``beyond`` sigma on one side (this one
+    among them)."""
+    if index + 1 < size:
+        return False
+    window = zs[index + 1 - size : index + 1]
+    return any(sign * zs[index] > beyond and sum(sign * z > beyond for z in window) >= needed for sign in (1, -1))
+
+
+def _run_on_one_side(zs: list[float], index: int, length: int = 8) -> bool:
+    if index + 1 < length:
+        return False
+    window = zs[index + 1 - length : index + 1]
+    return all(z > 0 for z in window) or all(z < 0 for z in window)
+
+
+def _trend(values: list[float], index: int, length: int = 6) -> bool:
+    if index + 1 < length:
+        return False
+    window = values[index + 1 - length : index + 1]
+    steps = [b - a for a, b in itertools.pairwise(window)]
+    return all(step > 0 for step in steps) or all(step < 0 for step in steps)
+
+
+_TESTS: dict[str, Callable[[list[float], list[float], int], bool]] = {
+    "beyond_3_sigma": lambda zs, values, i: abs(zs[i]) > 3,
+    "2_of_3_beyond_2_sigma": lambda zs, values, i: _window_same_side(zs, i, 3, 2, 2),
+    "4_of_5_beyond_1_sigma": lambda zs, values, i: _window_same_side(zs, i, 5, 4, 1),
+    "8_on_one_side": lambda zs, values, i: _run_on_one_side(zs, i),
+    "6_trending": lambda zs, values, i: _trend(values, i),
+}
+
+
+# ---------------------------------------------------------------- subgroups from the database
+def by_time(
+    engine: Engine,
+    where: RecordFilter,
+    period: Literal["hour", "shift"],
+    calendar: ShiftCalendar,
+    kind: ChartKind = "p",
+    label: str | None = None,
+) -> list[Subgroup]:
+    """Hourly or per-shift subgroups: failed parts (p), or counted defects (u; of one class with ``label``)."""
+    minutes = calendar.bucket_minutes() if period == "shift" else 60
+    buckets = time_buckets(engine, where, minutes)
+    defects = _defects_by_bucket(engine, where, minutes, label) if kind == "u" else {}
+    groups: dict[str, list[int]] = {}
+    starts: dict[str, datetime] = {}
+    for bucket in buckets:
+        if period == "hour":
+            key = calendar.local(bucket.start).strftime("%Y-%m-%d %H:00")
+        else:
+            day, name = calendar.shift_of(bucket.start)
+            key = f"{day.isoformat()} {name}"
+        totals = groups.setdefault(key, [0, 0])
+        starts.setdefault(key, bucket.start)
+        totals[0] += bucket.counts.parts
+        totals[1] += bucket.counts.failed if kind == "p" else defects.get(bucket.start, 0)
+    return [Subgroup(key, starts[key], units, count) for key, (units, count) in groups.items()]
+
+
+def _defects_by_bucket(engine: Engine, where: RecordFilter, minutes: int, label: str | None) -> dict[datetime, int]:
+    """Counted defects (of one class, or all) per time bucket, in SQL."""
+    size = 60 * minutes
+    bucket = (epoch_seconds(engine, InspectionRow.created_at) // size).label("bucket")
+    query = (
+        select(bucket, func.count().label("n"))
+        .select_from(DetectionRow)
+        .join(InspectionRow, InspectionRow.id == DetectionRow.inspection_id)
+        .where(DetectionRow.counted.is_(True))
+    )
+    if label is not None:
+        query = query.where(DetectionRow.label == label)
+    query = where.apply(query).group_by(bucket)
+    with engine.connect() as connection:
+        return {datetime.fromtimestamp(int(r.bucket) * size, UTC): int(r.n) for r in connection.execute(query)}
+
+
+def by_parts(
+    engine: Engine, where: RecordFilter, size: int, kind: ChartKind = "p", label: str | None = None
+) -> list[Subgroup]:
+    """Runs of ``size`` consecutive parts (the last, shorter run is left out: it is still filling)."""
+    if size < 2:
+        raise ValueError("a subgroup needs at least 2 parts")
+    measure: Any
+    if kind == "p":
+        measure = case((InspectionRow.verdict == "fail", 1), else_=0)
+    else:
+        counted = select(func.count()).where(
+            DetectionRow.inspection_id == InspectionRow.id, DetectionRow.counted.is_(True)
+        )
+        if label is not None:
+            counted = counted.where(DetectionRow.label == label)
+        measure = counted.scalar_subquery()
+    number = func.row_number().over(order_by=(InspectionRow.created_at, InspectionRow.id))
+    ranked = where.apply(select((number - 1).label("rank"), InspectionRow.created_at, measure.label("m"))).subquery()
+    group = (ranked.c.rank // size).label("g")
+    totals = [func.count().label("units"), func.sum(ranked.c.m).label("found"), func.min(ranked.c.created_at)]
+    query = select(group, *totals).group_by(group).order_by(group)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        Subgroup(f"parts {g * size + 1}-{g * size + size}", start, int(units), int(found or 0))
+        for g, units, found, start in rows
+        if int(units) == size
+    ]
