@@ -222,6 +222,12 @@ def _spc(args: argparse.Namespace) -> int:
     )
 
 
+def _alerts(args: argparse.Namespace) -> int:
+    from inspection.commands.alerts import run_alerts  # noqa: PLC0415
+
+    return run_alerts(args.config, args.database, args.alerts_command, args)
+
+
 def _export_log(args: argparse.Namespace) -> int:
     from inspection.commands.export_log import run_export_log  # noqa: PLC0415
 
@@ -477,6 +483,22 @@ def build_parser() -> argparse.ArgumentParser:
     spc.add_argument("--json", action="store_true", help="one JSON object on stdout")
     _add_record_filters(spc)
     spc.set_defaults(handler=_spc)
+    alerts = commands.add_parser(
+        "alerts",
+        help="alerts the station raised; acknowledge them",
+        description="List the alerts the station's rules raised (newest first), and acknowledge one (who, when).",
+    )
+    alerts.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
+    alerts.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    alert_actions = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    alert_list = alert_actions.add_parser("list", help="newest first")
+    alert_list.add_argument("--open", action="store_true", help="only those nobody has acknowledged")
+    alert_list.add_argument("--json", action="store_true")
+    ack = alert_actions.add_parser("ack", help="acknowledge an alert")
+    ack.add_argument("id", type=int)
+    ack.add_argument("--by", required=True, help="who acknowledges it")
+    ack.add_argument("--note", default="", help="what was done")
+    alerts.set_defaults(handler=_alerts)
     return parser
 
 

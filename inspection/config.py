@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inspection.atomic import write_text_atomic
 from inspection.errors import ConfigError
+from inspection.quality.alert_rules import AlertRule
 from inspection.quality.shifts import ShiftCalendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -192,6 +193,7 @@ class StationConfig(_Strict):
     pipeline: PipelineSettings = PipelineSettings()
     measurement: Measurement = Measurement()
     shifts: ShiftCalendar = ShiftCalendar()
+    alerts: list[AlertRule] = Field(default_factory=list, description="rules watched while the station runs")
 
 
 # ---------------------------------------------------------------- loading

@@ -47,7 +47,20 @@ class StatsUpdate:
     stats: dict[str, Any]
 
 
-Event = InspectionDone | RecordWritten | StateChanged | CameraFault | StatsUpdate
+@dataclass(frozen=True)
+class AlertRaised:
+    id: int  # the alert's row in the database (acknowledge it by this)
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AlertCleared:
+    id: int
+    rule: str
+
+
+Event = InspectionDone | RecordWritten | StateChanged | CameraFault | StatsUpdate | AlertRaised | AlertCleared
 Subscriber = Callable[[Event], None]
 
 

@@ -21,6 +21,7 @@ from inspection.detectors import Detector, load_detector
 from inspection.errors import ConfigError
 from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.measurement import load_measurement
+from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
 from inspection.recorder.store import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter, reconcile_store
@@ -142,6 +143,12 @@ class Station:
         )
         self._errors: list[str] = []
         self._last_faults = 0
+        self.alerts: AlertMonitor | None = None
+        if config.alerts:
+            self.alerts = AlertMonitor(
+                list(config.alerts), self.engine, config.station, storage.data_dir, self.bus.publish
+            )
+            self.bus.subscribe(self.alerts.on_event)
 
     # ------------------------------------------------------------ control
     def apply_rules(self, recipe: Recipe) -> None:

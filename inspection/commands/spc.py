@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from inspection.config import load_station_config
 from inspection.errors import StationError
+from inspection.quality.run_rules import RULES
 from inspection.quality.shifts import ShiftCalendar
-from inspection.quality.spc import RULES, Chart, ChartKind, Subgroup, by_parts, by_time, chart
+from inspection.quality.spc import Chart, ChartKind, Subgroup, by_parts, by_time, chart
 from inspection.recorder.database import open_database, open_station_database
 from inspection.recorder.queries import RecordFilter
 

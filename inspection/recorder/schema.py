@@ -87,6 +87,23 @@ class ReviewRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class AlertRow(Base):
+    """An alert a rule raised: when, why, when it cleared, and who acknowledged it."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station: Mapped[str] = mapped_column(String(64), index=True)
+    rule: Mapped[str] = mapped_column(String(32), doc="fail_rate | consecutive_fails | spc | class_rate | ...")
+    title: Mapped[str] = mapped_column(String(256))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class UserRow(Base):
     __tablename__ = "users"
 
