@@ -228,6 +228,12 @@ def _alerts(args: argparse.Namespace) -> int:
     return run_alerts(args.config, args.database, args.alerts_command, args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from inspection.commands.report import run_report  # noqa: PLC0415
+
+    return run_report(args.config, args.database, args.shift, args.station, args.format, args.out)
+
+
 def _export_log(args: argparse.Namespace) -> int:
     from inspection.commands.export_log import run_export_log  # noqa: PLC0415
 
@@ -499,6 +505,21 @@ def build_parser() -> argparse.ArgumentParser:
     ack.add_argument("--by", required=True, help="who acknowledges it")
     ack.add_argument("--note", default="", help="what was done")
     alerts.set_defaults(handler=_alerts)
+    report = commands.add_parser(
+        "report",
+        help="a shift report (HTML or PDF)",
+        description=(
+            "Write a shift report a manager opens without the app: the shift's numbers, the defect Pareto, the "
+            "p-chart per hour (limits from the week before), the worst parts with their boxes, alerts and reviews."
+        ),
+    )
+    report.add_argument("--shift", default="last", help="last (default), current, or YYYY-MM-DD:NAME")
+    report.add_argument("--format", choices=["html", "pdf"], default="pdf")
+    report.add_argument("--out", type=Path, required=True, help="the file to write")
+    report.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
+    report.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    report.add_argument("--station", help="only this station's records (default: the config's station)")
+    report.set_defaults(handler=_report)
     return parser
 
 

@@ -4,9 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# strace lets the offline test watch native code's system calls too; install it where we can.
-if ! command -v strace >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && apt-get install -y -qq strace) >/dev/null 2>&1 || echo "note: strace not installed" >&2
+# Debian tools the tests use, installed where we can: strace lets the offline test watch native code's
+# system calls too; pdftoppm (poppler-utils) renders the shift report's PDF to check it.
+missing=""
+command -v strace >/dev/null 2>&1 || missing="$missing strace"
+command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
+if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    # shellcheck disable=SC2086  # one word per package
+    (apt-get update -qq && apt-get install -y -qq $missing) >/dev/null 2>&1 || echo "note: could not install$missing" >&2
 fi
 echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy
