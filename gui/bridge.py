@@ -13,7 +13,15 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from gui.widgets.fail_strip import thumbnail
-from inspection.events import CameraFault, Event, InspectionDone, StateChanged, StatsUpdate
+from inspection.events import (
+    AlertCleared,
+    AlertRaised,
+    CameraFault,
+    Event,
+    InspectionDone,
+    StateChanged,
+    StatsUpdate,
+)
 from inspection.types import Verdict
 
 
@@ -23,6 +31,8 @@ class StationBridge(QObject):
     stats = Signal(dict)
     state = Signal(str, str)
     fault = Signal(str, str, dict)
+    alert = Signal(int, str, str)  # alert id, rule, message
+    alert_cleared = Signal(int)
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,6 +60,10 @@ class StationBridge(QObject):
         elif isinstance(event, CameraFault):
             counters: dict[str, Any] = dict(event.counters)
             self.fault.emit(event.camera, event.message, counters)
+        elif isinstance(event, AlertRaised):
+            self.alert.emit(event.id, event.rule, event.message)
+        elif isinstance(event, AlertCleared):
+            self.alert_cleared.emit(event.id)
 
     def take_latest(self) -> InspectionDone | None:
         with self._lock:

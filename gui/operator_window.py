@@ -28,6 +28,7 @@ from gui.record_detail import RecordDetailDialog
 from gui.rules_dialog import RulesDialog
 from gui.session import Session
 from gui.settings_dialog import SettingsDialog
+from gui.widgets.alert_banner import AlertBanner
 from gui.widgets.counters import CountersPanel
 from gui.widgets.fail_strip import FailStrip
 from gui.widgets.image_view import ImageView
@@ -35,8 +36,10 @@ from gui.widgets.verdict import VerdictIndicator
 from inspection.accounts import User, has_users
 from inspection.config import StationConfig, load_recipe
 from inspection.detectors.base import model_name
+from inspection.errors import StationError
 from inspection.events import InspectionDone
 from inspection.pipeline import RunSummary
+from inspection.quality.alerts import acknowledge
 from inspection.types import Image, InspectionRecord
 
 LIVE_VIEW_HZ = 10
@@ -84,6 +87,7 @@ class OperatorWindow(QMainWindow):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c62828;")
+        self.alert_banner = AlertBanner()
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         for button in (self.start_button, self.stop_button):
@@ -107,6 +111,7 @@ class OperatorWindow(QMainWindow):
         side.addWidget(self.faults)
         side.addWidget(recipe)
         side.addWidget(self.message)
+        side.addWidget(self.alert_banner)
         side.addStretch(1)
         tools = QHBoxLayout()
         for button in (
@@ -158,6 +163,9 @@ class OperatorWindow(QMainWindow):
         bridge.stats.connect(self._show_stats)
         bridge.state.connect(self._show_state)
         bridge.fault.connect(self._show_fault)
+        bridge.alert.connect(self.alert_banner.raised)
+        bridge.alert_cleared.connect(self.alert_banner.cleared)
+        self.alert_banner.acknowledge_requested.connect(self.acknowledge_alert)
         controller.failed.connect(self._show_error)
         controller.finished.connect(self._finished)
         self._apply_permissions(session.user)
@@ -265,6 +273,7 @@ class OperatorWindow(QMainWindow):
         self.settings_button.setEnabled(self.session.may("station"))
         self.audit_button.setEnabled(self.session.may("audit"))
         self.users_button.setEnabled(self.session.may("users"))
+        self.alert_banner.allow_acknowledge(user is not None)
 
     def closeEvent(self, event: Any) -> None:
         """Closing the window stops the station and lets it record every part it grabbed."""
@@ -314,6 +323,16 @@ class OperatorWindow(QMainWindow):
     def _show_fault(self, camera: str, message: str, counters: dict[str, Any]) -> None:
         self.faults.setText(_faults(counters))
         self.message.setText(f"{camera}: {message}")
+
+    def acknowledge_alert(self, alert_id: int) -> None:
+        """The logged-in person has seen the alert: recorded with their name and the time."""
+        if self.session.user is None:
+            return
+        try:
+            acknowledge(self.session.engine, alert_id, self.session.user.username)
+        except StationError as exc:  # e.g. acknowledged meanwhile with 'inspection alerts ack'
+            self.message.setText(str(exc))
+        self.alert_banner.remove(alert_id)
 
     def _show_error(self, message: str) -> None:
         self.message.setText(message)

@@ -108,14 +108,24 @@ class EventBus:
             self._thread = None
 
     def _dispatch(self) -> None:
+        closing = False
         while True:
-            event = self._queue.get()
+            try:
+                event = self._queue.get_nowait() if closing else self._queue.get()
+            except queue.Empty:
+                return  # closed, and nothing is left
             if event is None:
-                return
-            with self._lock:
-                subscribers = list(self._subscribers)
-            for callback in subscribers:
-                try:
-                    callback(event)
-                except Exception:
-                    log.exception("event subscriber failed")
+                # Subscribers may have published more events while handling the last ones (an alert
+                # clearing on the last part): deliver those too, then stop.
+                closing = True
+                continue
+            self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber failed")

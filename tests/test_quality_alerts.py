@@ -179,3 +179,37 @@ def test_a_running_station_raises_alerts_and_the_cli_acknowledges_them(tmp_path:
     config.write_text(yaml.safe_dump(bad))
     refused = run_cli("alerts", "--config", str(config), "list")
     assert refused.returncode != 0 and "alerts.0.fail_rate.above" in refused.stderr
+
+
+def test_the_operator_window_shows_alerts_and_acknowledges_them(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("pytestqt")
+    from gui_helpers import operator_window  # noqa: PLC0415
+
+    config = write_station(
+        tmp_path, recipe=str(template_recipe(tmp_path)), alerts=[{"rule": "consecutive_fails", "count": 2}]
+    )
+    window = operator_window(qtbot, config)
+    banner = window.alert_banner
+    assert banner.isHidden()
+    window.start(10)  # fail, pass, fail, ...: never two fails in a row
+    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
+    assert banner.isHidden()
+    window.alert_banner.raised(1, "x", "y")  # not from the station: the banner alone
+    assert not banner.isHidden() and banner.label.text() == "ALERT x: y"
+    banner.remove(1)
+    assert banner.isHidden()
+
+    config = write_station(
+        tmp_path, recipe=str(template_recipe(tmp_path)), alerts=[{"rule": "consecutive_fails", "count": 1}]
+    )
+    window = operator_window(qtbot, config)
+    window.start(4)  # pass, fail, pass, fail: the first alert clears on part 3, the second stays
+    qtbot.waitUntil(lambda: len(window.alert_banner.alerts) == 2, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)
+    assert window.alert_banner.label.text() == "ALERT 1 fails in a row: the last 1 parts failed  (+1 more)"
+    assert window.alert_banner.alerts[min(window.alert_banner.alerts)].endswith("(cleared)")
+    newest = max(window.alert_banner.alerts)
+    window.alert_banner.button.click()
+    engine = window.session.engine
+    acknowledged = {row["id"]: row["acknowledged_by"] for row in list_alerts(engine)}
+    assert acknowledged[newest] == "olga" and list(window.alert_banner.alerts) == [min(acknowledged)]

@@ -126,7 +126,7 @@ class AlertMonitor:
                 self._set(watch, full and rate > rule.above, f"{rate:.1%} of the last {rule.window} parts failed")
             elif isinstance(rule, ConsecutiveFails):
                 watch.run = watch.run + 1 if failed else 0
-                self._set(watch, watch.run >= rule.count, f"{watch.run} fails in a row")
+                self._set(watch, watch.run >= rule.count, f"the last {watch.run} parts failed")
             elif isinstance(rule, ClassRate):
                 watch.counts.append(labels.count(rule.label))
                 self._class_rate(watch)
