@@ -6,14 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from inspection.config import load_station_config
+from inspection.commands.station_records import open_records
 from inspection.quality.alerts import acknowledge, list_alerts
-from inspection.recorder.database import open_database, open_station_database
 
 
 def run_alerts(config_path: Path, database: str | None, action: str, args: argparse.Namespace) -> int:
-    config = load_station_config(config_path)
-    engine = open_database(database) if database else open_station_database(config.storage)
+    _config, engine = open_records(config_path, database)
     if action == "ack":
         acknowledge(engine, args.id, args.by, args.note)
         print(f"alert {args.id} acknowledged by {args.by}")

@@ -5,17 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from inspection.config import load_station_config
+from inspection.commands.station_records import open_records
 from inspection.export_log import Format, export_log
-from inspection.recorder.database import open_database, open_station_database
 from inspection.recorder.queries import RecordFilter
 
 
 def run_export_log(
     config_path: Path, database: str | None, out: Path, fmt: Format, where: RecordFilter, images: bool
 ) -> int:
-    config = load_station_config(config_path)
-    engine = open_database(database) if database else open_station_database(config.storage)
+    config, engine = open_records(config_path, database)
 
     def progress(done: int) -> None:
         if done % 100_000 < 2000:

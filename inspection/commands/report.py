@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspection.config import load_station_config
+from inspection.commands.station_records import open_records
 from inspection.quality.report import ReportFormat, build_report, parse_shift, write_report
-from inspection.recorder.database import open_database, open_station_database
 
 
 def run_report(
     config_path: Path, database: str | None, shift: str, station: str | None, fmt: ReportFormat, out: Path
 ) -> int:
-    config = load_station_config(config_path)
-    engine = open_database(database) if database else open_station_database(config.storage)
+    config, engine = open_records(config_path, database)
     day, name = parse_shift(shift, config.shifts)
     report = build_report(engine, config.storage.data_dir, station or config.station, config.shifts, day, name)
     write_report(report, out, fmt)

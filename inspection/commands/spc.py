@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from inspection.config import load_station_config
+from inspection.commands.station_records import open_records
 from inspection.errors import StationError
 from inspection.quality.run_rules import RULES
 from inspection.quality.shifts import ShiftCalendar
 from inspection.quality.spc import Chart, ChartKind, Subgroup, by_parts, by_time, chart
-from inspection.recorder.database import open_database, open_station_database
 from inspection.recorder.queries import RecordFilter
 
 
@@ -98,8 +97,7 @@ def run_spc(
     baseline: str,
     as_json: bool,
 ) -> int:
-    config = load_station_config(config_path)
-    engine = open_database(database) if database else open_station_database(config.storage)
+    config, engine = open_records(config_path, database)
 
     def make(filter_: RecordFilter) -> list[Subgroup]:
         return subgroups(engine, filter_, subgroup, config.shifts, kind, label)

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inspection.config import load_station_config
+from inspection.commands.station_records import open_records
 from inspection.quality.stats import Grouping, statistics
-from inspection.recorder.database import open_database, open_station_database
 from inspection.recorder.queries import RecordFilter
 
 
@@ -39,8 +38,7 @@ def format_statistics(report: dict[str, Any]) -> str:
 
 
 def run_stats(config_path: Path, database: str | None, where: RecordFilter, by: Grouping, as_json: bool) -> int:
-    config = load_station_config(config_path)
-    engine = open_database(database) if database else open_station_database(config.storage)
+    config, engine = open_records(config_path, database)
     report = statistics(engine, where, by, config.shifts).as_dict()
     print(json.dumps(report) if as_json else format_statistics(report))
     return 0
