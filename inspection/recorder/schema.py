@@ -71,6 +71,8 @@ Index(
     InspectionRow.cycle_ms,
     InspectionRow.defects,
 )
+# Covers the defect Pareto (counted detections by class) without reading the detection rows.
+Index("ix_detections_counted_label", DetectionRow.counted, DetectionRow.label)
 
 
 class ReviewRow(Base):

@@ -1,4 +1,4 @@
-"""Counted defects per inspection, and an index that covers the statistics' scans.
+"""Counted defects per inspection, and indexes that cover the statistics' scans and the defect Pareto.
 
 Revision ID: 0005
 Revises: 0004
@@ -23,8 +23,10 @@ def upgrade() -> None:
         "WHERE detections.inspection_id = inspections.id AND detections.counted)"
     )
     op.create_index("ix_inspections_stats", "inspections", STATS_COLUMNS)
+    op.create_index("ix_detections_counted_label", "detections", ["counted", "label"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_detections_counted_label", "detections")
     op.drop_index("ix_inspections_stats", "inspections")
     op.drop_column("inspections", "defects")
