@@ -15,13 +15,17 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
 
 
+def _value(value: object) -> str:
+    return "—" if value is None else str(value)
+
+
 def format_statistics(report: dict[str, Any]) -> str:
     totals = report["totals"]
-    cycle = totals["cycle_ms"]
+    cycle = {key: _value(value) for key, value in totals["cycle_ms"].items()}
     lines = [
         f"parts {totals['parts']:,}  pass {totals['pass']:,}  fail {totals['fail']:,}  "
         f"first-pass yield {_pct(totals['first_pass_yield'])}  scrap rate {_pct(totals['scrap_rate'])}  "
-        f"defects/unit {totals['defects_per_unit'] if totals['defects_per_unit'] is not None else '—'}",
+        f"defects/unit {_value(totals['defects_per_unit'])}",
         f"cycle time ms: min {cycle['min']}  mean {cycle['mean']}  p50 {cycle['p50']}  p99 {cycle['p99']}  "
         f"max {cycle['max']}",
         "defect Pareto: " + (", ".join(f"{row['class']} {row['count']:,}" for row in report["pareto"]) or "none"),
