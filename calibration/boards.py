@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from calibration.images import grey
+
 Points = npt.NDArray[np.float32]
 
 
@@ -111,15 +113,15 @@ class Found:
 
 def find_board(image: npt.NDArray[np.uint8], board: Board) -> Found | None:
     """The board's corners in ``image`` (grey or BGR), refined to sub-pixel; None when not found."""
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    mono = grey(image)
     if board.kind == "chessboard":
         flags = cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_CB_ACCURACY | cv2.CALIB_CB_NORMALIZE_IMAGE
-        ok, corners = cv2.findChessboardCornersSB(grey, board.inner_corners, flags=flags)
+        ok, corners = cv2.findChessboardCornersSB(mono, board.inner_corners, flags=flags)
         if not ok:
             return None
         return Found(np.asarray(corners, np.float32).reshape(-1, 2), board.corner_points())
     detector = cv2.aruco.CharucoDetector(board.charuco())
-    corners, ids, _markers, _marker_ids = detector.detectBoard(grey)
+    corners, ids, _markers, _marker_ids = detector.detectBoard(mono)
     if ids is None or len(ids) < 6:  # too few corners to constrain a view
         return None
     object_points = np.asarray(board.charuco().getChessboardCorners(), np.float32)[ids.ravel()]
@@ -128,13 +130,13 @@ def find_board(image: npt.NDArray[np.uint8], board: Board) -> Found | None:
 
 def edge_width_px(image: npt.NDArray[np.uint8], found: Found) -> float:
     """How wide the board's black-white edges are, in pixels (about 2 when sharp; blur widens them)."""
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    mask = np.zeros(grey.shape, np.uint8)
+    mono = grey(image)
+    mask = np.zeros(mono.shape, np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(found.image_points.astype(np.int32)), 255)
     inside = mask > 0
-    values = grey[inside].astype(np.float32)
+    values = mono[inside].astype(np.float32)
     contrast = float(np.percentile(values, 95) - np.percentile(values, 5))
-    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    gx = cv2.Sobel(mono, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(mono, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     steepest = float(np.percentile(np.hypot(gx, gy)[inside], 99.5))
     return contrast / steepest if steepest > 0 else float("inf")

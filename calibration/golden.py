@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from calibration.images import grey
 from calibration.registration import Motion, Registration, is_blank, register
 
 Grey = npt.NDArray[np.uint8]
@@ -40,20 +41,17 @@ class Region:
     box: tuple[int, int, int, int]
     area_px: int
     polarity: Polarity
-    mask: Grey  # the region's pixels inside ``box`` (uint8 0/255)
 
 
 @dataclass(frozen=True)
 class Comparison:
     registration: Registration
     aligned: Grey  # the template's median image on the inspected image's grid
-    difference: Grey  # 255 where the image is outside the band
     regions: list[Region]
 
 
 def _grey(image: npt.NDArray[np.generic]) -> Grey:
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return np.asarray(grey, dtype=np.uint8)
+    return np.asarray(grey(image), dtype=np.uint8)
 
 
 def _widen(low: Grey, high: Grey, edge_px: int) -> tuple[Grey, Grey]:
@@ -71,9 +69,9 @@ class GoldenTemplate:
 
     @classmethod
     def from_image(cls, image: npt.NDArray[np.generic], edge_px: int = 1) -> GoldenTemplate:
-        grey = _grey(image)
-        low, high = _widen(grey, grey, edge_px)
-        return cls(grey, low, high)
+        mono = _grey(image)
+        low, high = _widen(mono, mono, edge_px)
+        return cls(mono, low, high)
 
     @classmethod
     def from_images(
@@ -85,31 +83,31 @@ class GoldenTemplate:
         anchor = _grey(images[0])
         aligned = [anchor]
         for other in images[1:]:
-            grey = _grey(other)
+            other_grey = _grey(other)
             # Maps the other image onto the anchor: register the anchor-as-image to it.
-            aligned.append(np.asarray(register(anchor, grey, motion).warp(grey, anchor.shape), np.uint8))
+            moved = register(anchor, other_grey, motion).warp(other_grey, anchor.shape)
+            aligned.append(np.asarray(moved, np.uint8))
         stack = np.stack(aligned)
         median = np.asarray(np.median(stack, axis=0), dtype=np.uint8)
         low, high = _widen(stack.min(axis=0).astype(np.uint8), stack.max(axis=0).astype(np.uint8), edge_px)
         return cls(median, low, high)
 
     def compare(self, image: npt.NDArray[np.generic], settings: TemplateSettings = TemplateSettings()) -> Comparison:
-        grey = _grey(image)
-        if is_blank(grey) or is_blank(self.image):
+        part = _grey(image)
+        if is_blank(part) or is_blank(self.image):
             registration = Registration.identity()  # nothing to align on (an empty area): the fixture holds it
         else:
-            registration = register(grey, self.image, settings.motion)
+            registration = register(part, self.image, settings.motion)
         aligned, low, high = (
-            np.asarray(registration.warp(layer, grey.shape), np.uint8) for layer in (self.image, self.low, self.high)
+            np.asarray(registration.warp(layer, part.shape), np.uint8) for layer in (self.image, self.low, self.high)
         )
         tol = settings.tolerance
-        covered = _covered(registration, self.image.shape, grey.shape, settings.edge_px + 1)
-        darker = covered & (grey.astype(np.int16) < low.astype(np.int16) - tol)
-        brighter = covered & (grey.astype(np.int16) > high.astype(np.int16) + tol)
+        covered = _covered(registration, self.image.shape, part.shape, settings.edge_px + 1)
+        darker = covered & (part.astype(np.int16) < low.astype(np.int16) - tol)
+        brighter = covered & (part.astype(np.int16) > high.astype(np.int16) + tol)
         extra, missing = (darker, brighter) if settings.foreground == "dark" else (brighter, darker)
         regions = _regions(extra, "extra", settings) + _regions(missing, "missing", settings)
-        difference = ((extra | missing) * 255).astype(np.uint8)
-        return Comparison(registration, aligned, difference, regions)
+        return Comparison(registration, aligned, regions)
 
 
 def _covered(
@@ -147,5 +145,5 @@ def _regions(mask: npt.NDArray[np.bool_], polarity: Polarity, settings: Template
             continue
         ys, xs = np.nonzero(own)
         x1, y1, x2, y2 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-        regions.append(Region((x1, y1, x2, y2), area, polarity, (own[y1:y2, x1:x2] * 255).astype(np.uint8)))
+        regions.append(Region((x1, y1, x2, y2), area, polarity))
     return regions

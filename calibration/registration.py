@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from calibration.images import grey
+
 FloatImage = npt.NDArray[np.float32]
 Motion = Literal["translation", "euclidean", "affine"]
 
@@ -80,8 +82,7 @@ def is_blank(image: npt.NDArray[np.generic]) -> bool:
 
 
 def _as_float(image: npt.NDArray[np.generic]) -> FloatImage:
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return np.asarray(grey, dtype=np.float32) / 255.0
+    return np.asarray(grey(image), dtype=np.float32) / 255.0
 
 
 def coarse_shift(image: FloatImage, reference: FloatImage) -> tuple[tuple[float, float], float]:

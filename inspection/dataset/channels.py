@@ -12,18 +12,13 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from calibration.images import grey
 from inspection.types import Image
+
+__all__ = ["INPUT_MODES", "InputMode", "grey", "shifted", "stack_with_reference"]
 
 InputMode = Literal["image", "image+reference"]
 INPUT_MODES: tuple[InputMode, ...] = ("image", "image+reference")
-
-
-def grey(image: Image) -> Image:
-    if image.ndim == 2:
-        return image
-    if image.shape[2] == 1:
-        return image[:, :, 0]
-    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
 def stack_with_reference(image: Image, reference: Image) -> Image:
