@@ -1,19 +1,16 @@
 """Pixels to millimetres at the station: the camera's calibration (undistortion) and the scale.
 
 The scale comes from the station's ``measurement.mm_per_px`` or, failing that, from the calibration
-file (``inspection calibrate scale --save-to``).
+file (``inspection calibrate scale --save``).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from calibration.camera import CalibrationError, CameraCalibration, Undistorter
 from inspection.config import Measurement
 from inspection.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

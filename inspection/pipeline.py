@@ -25,7 +25,7 @@ from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
 from inspection.recorder.store import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter, reconcile_store
-from inspection.rules import decide
+from inspection.rules import decide, require_scale
 from inspection.stats import LiveStats
 from inspection.types import Frame, InspectionRecord
 
@@ -94,11 +94,7 @@ class Station:
         self.bus = bus or EventBus()
         self.recipe = load_recipe(config.recipe)
         self.measurement = load_measurement(config.measurement, getattr(config.camera, "serial", None))
-        if self.recipe.uses_mm() and self.measurement.mm_per_px is None:
-            raise ConfigError(
-                f"{config.recipe}: its rules limit sizes in mm, but the station has no scale; set "
-                "measurement.mm_per_px (or a calibration file with one: inspection calibrate scale)"
-            )
+        require_scale(self.recipe, self.measurement.mm_per_px)
         storage = config.storage
         check_writable(storage.data_dir)
         self.database_url = storage.resolved_database_url()
@@ -155,8 +151,7 @@ class Station:
         """Use new rules from the next part on (same model and classes: only thresholds may change)."""
         if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
             raise ConfigError("only the rules can change while the station runs; restart it for another model")
-        if recipe.uses_mm() and self.measurement.mm_per_px is None:
-            raise ConfigError("rules in mm need the station's scale (measurement.mm_per_px); this station has none")
+        require_scale(recipe, self.measurement.mm_per_px)
         self.detector.min_confidence = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
         self.recipe = recipe  # one reference swap: the detect thread reads it once per part
 

@@ -25,17 +25,23 @@ def _size_allowed(detection: Detection, rule: ClassRule, mm_per_px: float) -> bo
     return rule.max_area_mm2 is None or area <= rule.max_area_mm2
 
 
+def require_scale(recipe: Recipe, mm_per_px: float | None) -> None:
+    """A clear error when the recipe's rules limit sizes in mm and there is no scale to measure them."""
+    if mm_per_px is None and recipe.uses_mm():
+        raise ConfigError(
+            f"recipe {recipe.name}: its rules limit sizes in mm, but there is no scale; set "
+            "measurement.mm_per_px in the station (inspection calibrate scale), or remove the mm limits"
+        )
+
+
 def counts(detection: Detection, recipe: Recipe, mm_per_px: float | None = None) -> bool:
     """Whether a detection counts towards the verdict under the recipe's filters."""
     rule = recipe.rule_for(detection.label)
     if detection.confidence < rule.min_confidence or detection.area < rule.min_area_px:
         return False
     if rule.uses_mm():
-        if mm_per_px is None:
-            raise ConfigError(
-                f"recipe {recipe.name}: the rule for {detection.label} limits sizes in mm, but there is no scale; "
-                "set measurement.mm_per_px in the station (inspection calibrate scale), or remove the mm limits"
-            )
+        require_scale(recipe, mm_per_px)
+        assert mm_per_px is not None
         if not _size_allowed(detection, rule, mm_per_px):
             return False
     if recipe.roi is not None and not _centre_inside(detection, recipe.roi):
