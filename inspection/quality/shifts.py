@@ -62,6 +62,11 @@ class ShiftCalendar(BaseModel):
             return local.date(), earlier[-1][1]
         return local.date() - timedelta(days=1), starts[-1][1]  # before the first start: yesterday's last shift
 
+    def label(self, moment: datetime) -> str:
+        """``2026-11-24 night``: the shift date and name of a moment."""
+        day, name = self.shift_of(moment)
+        return f"{day.isoformat()} {name}"
+
     def bounds(self, day: date, name: str) -> tuple[datetime, datetime]:
         """When shift ``name`` of ``day`` starts and ends (aware datetimes, in the plant's zone)."""
         starts = self.ordered()

@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine, case, func, select
 
 from inspection.quality.run_rules import firing_rules
 from inspection.quality.shifts import ShiftCalendar
-from inspection.quality.stats import epoch_seconds, time_buckets
+from inspection.quality.stats import time_bucket, time_buckets
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
@@ -107,8 +107,7 @@ def by_time(
         if period == "hour":
             key = calendar.local(bucket.start).strftime("%Y-%m-%d %H:00")
         else:
-            day, name = calendar.shift_of(bucket.start)
-            key = f"{day.isoformat()} {name}"
+            key = calendar.label(bucket.start)
         totals = groups.setdefault(key, [0, 0])
         starts.setdefault(key, bucket.start)
         totals[0] += bucket.counts.parts
@@ -118,8 +117,7 @@ def by_time(
 
 def _defects_by_bucket(engine: Engine, where: RecordFilter, minutes: int, label: str | None) -> dict[datetime, int]:
     """Counted defects (of one class, or all) per time bucket, in SQL."""
-    size = 60 * minutes
-    bucket = (epoch_seconds(engine, InspectionRow.created_at) // size).label("bucket")
+    bucket, start_of = time_bucket(engine, minutes)
     query = (
         select(bucket, func.count().label("n"))
         .select_from(DetectionRow)
@@ -130,7 +128,7 @@ def _defects_by_bucket(engine: Engine, where: RecordFilter, minutes: int, label:
         query = query.where(DetectionRow.label == label)
     query = where.apply(query).group_by(bucket)
     with engine.connect() as connection:
-        return {datetime.fromtimestamp(int(r.bucket) * size, UTC): int(r.n) for r in connection.execute(query)}
+        return {start_of(r.bucket): int(r.n) for r in connection.execute(query)}
 
 
 def by_parts(

@@ -13,6 +13,7 @@ marked a false call, / parts; defects per unit = detections that counted / parts
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,27 +137,27 @@ class TimeBucket:
     counts: Counts
 
 
+def time_bucket(engine: Engine, minutes: int) -> tuple[ColumnElement[Any], Callable[[Any], datetime]]:
+    """The SQL expression that puts an inspection into its ``minutes``-long UTC bucket (labelled
+    ``bucket``), and the function that turns a bucket value into the bucket's start (UTC)."""
+    if engine.dialect.name == "sqlite" and minutes == 60:
+        # SQLite stores 'YYYY-MM-DD HH:MM:SS...' (UTC): the hour is a prefix, cheaper than strftime.
+        hour = func.substr(InspectionRow.created_at, 1, 13).label("bucket")
+        return hour, lambda value: datetime.strptime(value, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    size = 60 * minutes
+    bucket = (epoch_seconds(engine, InspectionRow.created_at) // size).label("bucket")
+    return bucket, lambda value: datetime.fromtimestamp(int(value) * size, UTC)
+
+
 def time_buckets(engine: Engine, where: RecordFilter, minutes: int, by_column: str | None = None) -> list[TimeBucket]:
     """Counts per ``minutes``-long UTC bucket that has parts (and per recipe, model or station value
     with ``by_column``), oldest first: one scan of the covering index."""
-    size = 60 * minutes
-    hourly_text = engine.dialect.name == "sqlite" and minutes == 60
-    if hourly_text:  # SQLite stores 'YYYY-MM-DD HH:MM:SS...' (UTC): the hour is a prefix, cheaper than strftime
-        bucket = func.substr(InspectionRow.created_at, 1, 13).label("bucket")
-    else:
-        bucket = (epoch_seconds(engine, InspectionRow.created_at) // size).label("bucket")
+    bucket, start_of = time_bucket(engine, minutes)
     keys = [bucket] if by_column is None else [bucket, COLUMNS[by_column].label("key")]
     query = where.apply(select(*keys, *_aggregates())).group_by(*keys).order_by(bucket)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    found = []
-    for row in rows:
-        if hourly_text:
-            start = datetime.strptime(row.bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        else:
-            start = datetime.fromtimestamp(int(row.bucket) * size, UTC)
-        found.append(TimeBucket(start, None if by_column is None else str(row.key), _counts(row)))
-    return found
+    return [TimeBucket(start_of(row.bucket), None if by_column is None else str(row.key), _counts(row)) for row in rows]
 
 
 def _cycle_percentiles(engine: Engine, where: RecordFilter) -> tuple[float | None, float | None]:
@@ -236,8 +237,7 @@ def _groups(buckets: list[TimeBucket], by: Grouping, calendar: ShiftCalendar) ->
         elif by == "day":
             key = local.date().isoformat()
         else:
-            day, name = calendar.shift_of(start)
-            key = f"{day.isoformat()} {name}"
+            key = calendar.label(start)
         grouped[key].add(counts)
     return sorted(grouped.items(), key=lambda item: _group_order(item[0], calendar))
 
