@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from inspection.audit import record_action
 from inspection.errors import StationError
@@ -41,8 +41,9 @@ from inspection.quality.alert_rules import (
     title,
 )
 from inspection.quality.spc import Subgroup, chart
-from inspection.recorder.queries import RecordFilter
-from inspection.recorder.schema import AlertRow, DetectionRow, InspectionRow
+from inspection.quality.stats import pareto
+from inspection.recorder.queries import RecordFilter, count
+from inspection.recorder.schema import AlertRow
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ class _Watch:
         self.rule = rule
         self.title = title(rule)
         self.alert_id: int | None = None
-        self.verdicts: deque[bool] = deque(maxlen=getattr(rule, "window", 1))  # True = fail
-        self.counts: deque[int] = deque(maxlen=getattr(rule, "window", 1))
+        # The last parts' fails (fail_rate) or defects of the class (class_rate).
+        self.recent: deque[int] = deque(maxlen=getattr(rule, "window", 1))
         self.run = 0
         self.subgroup = [0, 0]  # parts, fails
         self.subgroups: list[Subgroup] = []
@@ -120,24 +121,24 @@ class AlertMonitor:
         for watch in self.watches:
             rule = watch.rule
             if isinstance(rule, FailRate):
-                watch.verdicts.append(failed)
-                full = len(watch.verdicts) == rule.window
-                rate = sum(watch.verdicts) / len(watch.verdicts)
+                watch.recent.append(int(failed))
+                full = len(watch.recent) == rule.window
+                rate = sum(watch.recent) / len(watch.recent)
                 self._set(watch, full and rate > rule.above, f"{rate:.1%} of the last {rule.window} parts failed")
             elif isinstance(rule, ConsecutiveFails):
                 watch.run = watch.run + 1 if failed else 0
                 self._set(watch, watch.run >= rule.count, f"the last {watch.run} parts failed")
             elif isinstance(rule, ClassRate):
-                watch.counts.append(labels.count(rule.label))
+                watch.recent.append(labels.count(rule.label))
                 self._class_rate(watch)
             elif isinstance(rule, SpcRule):
                 self._spc(watch, failed)
 
     def _class_rate(self, watch: _Watch) -> None:
         rule = watch.rule
-        if len(watch.counts) < rule.window:
+        if len(watch.recent) < rule.window:
             return
-        rate = sum(watch.counts) / len(watch.counts)
+        rate = sum(watch.recent) / len(watch.recent)
         limits = [rule.above] if rule.above is not None else []
         if rule.factor is not None and watch.usual is not None:
             limits.append(rule.factor * watch.usual)
@@ -201,19 +202,8 @@ def usual_rate(engine: Engine, station: str, label: str, days: float) -> float |
     """Counted defects of ``label`` per part over the last ``days`` days at ``station`` (SQL); None
     without history."""
     where = RecordFilter(since=datetime.now(UTC) - timedelta(days=days), station=station)
-    with engine.connect() as connection:
-        parts = connection.execute(where.apply(select(func.count()).select_from(InspectionRow))).scalar_one()
-        if not parts:
-            return None
-        defects = connection.execute(
-            where.apply(
-                select(func.count())
-                .select_from(DetectionRow)
-                .join(InspectionRow, InspectionRow.id == DetectionRow.inspection_id)
-                .where(DetectionRow.label == label, DetectionRow.counted.is_(True))
-            )
-        ).scalar_one()
-    return float(defects) / float(parts)
+    parts = count(engine, where)
+    return dict(pareto(engine, where)).get(label, 0) / parts if parts else None
 
 
 def list_alerts(engine: Engine, open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
