@@ -58,8 +58,10 @@ class _Watch:
         # The last parts' fails (fail_rate) or defects of the class (class_rate).
         self.recent: deque[int] = deque(maxlen=getattr(rule, "window", 1))
         self.run = 0
-        self.subgroup = [0, 0]  # parts, fails
-        self.subgroups: list[Subgroup] = []
+        self.subgroup = [0, 0]  # parts, fails of the subgroup being filled (spc)
+        self.numbered = 0  # subgroups completed
+        self.baseline: list[Subgroup] = []  # the first ones, which give the centre line
+        self.after: deque[Subgroup] = deque(maxlen=12)  # the newest ones after the baseline
         self.usual: float | None = None
         self.last_event = 0.0
 
@@ -153,13 +155,15 @@ class AlertMonitor:
         watch.subgroup[1] += int(failed)
         if watch.subgroup[0] < rule.subgroup:
             return
-        watch.subgroups.append(Subgroup(f"subgroup {len(watch.subgroups) + 1}", None, *watch.subgroup))
+        watch.numbered += 1
+        subgroup = Subgroup(f"subgroup {watch.numbered}", None, *watch.subgroup)
         watch.subgroup = [0, 0]
-        if len(watch.subgroups) <= rule.baseline:
-            return  # the baseline is still being collected
-        recent = watch.subgroups[: rule.baseline] + watch.subgroups[-12:]
+        if len(watch.baseline) < rule.baseline:
+            watch.baseline.append(subgroup)  # the baseline is still being collected
+            return
+        watch.after.append(subgroup)
         try:
-            latest = chart("p", recent, watch.subgroups[: rule.baseline]).points[-1]
+            latest = chart("p", [*watch.baseline, *watch.after], watch.baseline).points[-1]
         except ValueError:
             return
         fired = [name for name in latest.rules if name in rule.rules]
