@@ -22,6 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, select
 
 from inspection.errors import StationError
+from inspection.recorder.archive import stored_image
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
@@ -166,8 +167,9 @@ def export_log(
     if with_images and data_dir is None:
         raise StationError("--images needs the station's data folder (--config)")
     bundle = _bundle_path(partial, fmt)
-    if with_images and bundle.with_name(bundle.name.removesuffix(".partial")).exists():
-        raise StationError(f"{bundle.with_name(bundle.name.removesuffix('.partial'))}: already exists")
+    bundle_final = bundle.with_name(bundle.name.removesuffix(".partial"))
+    if with_images and bundle_final.exists():
+        raise StationError(f"{bundle_final}: already exists; choose a new output path (nothing is overwritten)")
     writer = _WRITERS[fmt](partial)
     summary = Summary()
     images: _ImageBundle | None = None
@@ -216,19 +218,14 @@ class _ImageBundle:
 
     def __init__(self, path: Path, data_dir: Path) -> None:
         self.path = path
-        self.data_dir = data_dir.resolve()
+        self.data_dir = data_dir
         self.zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED)  # images are compressed already
         self.manifest: list[tuple[str, str, str, str]] = []
-        self.missing = 0
 
     def add(self, inspections: list[dict[str, Any]]) -> None:
         for row in inspections:
-            stored = row.get("image_path")
-            if not stored:
-                continue
-            source = (self.data_dir / stored).resolve()
-            if not source.is_relative_to(self.data_dir) or not source.is_file():
-                self.missing += 1  # outside the data folder (never followed) or gone
+            source = stored_image(self.data_dir, row.get("image_path"))
+            if source is None:
                 continue
             name = f"images/{row['id']}{source.suffix.lower()}"
             data = source.read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,9 @@ def subgroups(
     raise StationError(f"--subgroup {spec!r}: use hour, shift or parts:N (e.g. parts:200)")
 
 
-def baseline_of(engine: Engine, where: RecordFilter, spec: str, groups: list[Subgroup], make: Any) -> list[Subgroup]:
+def baseline_of(
+    where: RecordFilter, spec: str, groups: list[Subgroup], make: Callable[[RecordFilter], list[Subgroup]]
+) -> list[Subgroup]:
     """The first K subgroups, or the subgroups of a time range (SINCE..UNTIL)."""
     if spec.isdigit():
         count = int(spec)
@@ -40,7 +43,7 @@ def baseline_of(engine: Engine, where: RecordFilter, spec: str, groups: list[Sub
         bounds = [datetime.fromisoformat(t).astimezone() if t else None for t in (since, until)]
     except ValueError:
         raise StationError(f"--baseline {spec!r}: a number of subgroups, or SINCE..UNTIL in ISO 8601") from None
-    found: list[Subgroup] = make(replace(where, since=bounds[0], until=bounds[1]))
+    found = make(replace(where, since=bounds[0], until=bounds[1]))
     if not found:
         raise StationError(f"--baseline {spec}: no parts in that range")
     return found
@@ -106,7 +109,7 @@ def run_spc(
     if not groups:
         raise StationError("no complete subgroups in the selected records")
     try:
-        result = chart(kind, groups, baseline_of(engine, where, baseline, groups, make))
+        result = chart(kind, groups, baseline_of(where, baseline, groups, make))
     except ValueError as exc:
         raise StationError(str(exc)) from None
     print(json.dumps(chart_json(result)) if as_json else format_chart(result))

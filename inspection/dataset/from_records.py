@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from inspection.dataset.layout import Item, Label, check_box, write_layout
 from inspection.errors import StationError
+from inspection.recorder.archive import stored_image
 from inspection.recorder.queries import RecordFilter, page
 from inspection.recorder.schema import DetectionRow
 from inspection.reviews import latest_reviews
@@ -77,8 +78,7 @@ def _image_path(engine: Engine, record_id: str, data_dir: Path) -> Path | None:
 
     with engine.connect() as connection:
         relative = connection.execute(select(InspectionRow.image_path).where(InspectionRow.id == record_id)).scalar()
-    path = data_dir / relative if relative else None
-    return path if path is not None and path.is_file() else None
+    return stored_image(data_dir, relative)
 
 
 def _normalised(boxes: list[Box], image_path: Path, classes: list[str]) -> tuple[Label, ...]:

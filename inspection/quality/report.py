@@ -25,6 +25,7 @@ from inspection.errors import StationError
 from inspection.quality.shifts import ShiftCalendar
 from inspection.quality.spc import Chart, by_time, chart
 from inspection.quality.stats import Statistics, statistics
+from inspection.recorder.archive import stored_image
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import AlertRow, DetectionRow, InspectionRow, ReviewRow
 
@@ -120,11 +121,8 @@ def _worst_parts(engine: Engine, data_dir: Path, where: RecordFilter) -> list[tu
 
 
 def _part_png(data_dir: Path, stored: str | None, boxes: Sequence[Any]) -> bytes | None:
-    if not stored:
-        return None
-    root = data_dir.resolve()
-    path = (root / stored).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = stored_image(data_dir, stored)
+    if path is None:
         return None
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:

@@ -66,6 +66,16 @@ class ImageArchive:
         return []
 
 
+def stored_image(data_dir: Path, stored: str | None) -> Path | None:
+    """The file of an image path a record holds (relative to the data folder), or None: none recorded,
+    gone, or pointing outside the data folder (such a path is never followed)."""
+    if not stored:
+        return None
+    root = data_dir.resolve()
+    path = (root / stored).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
 def check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, and_, func, or_, select
 
+from inspection.recorder.archive import stored_image
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
 _Query = TypeVar("_Query", bound=Select)  # type: ignore[type-arg]  # any selected columns
@@ -127,7 +128,7 @@ def detail(engine: Engine, record_id: str, data_dir: Path) -> RecordDetail | Non
         found = [{k: v for k, v in d.items() if k not in ("id", "inspection_id")} for d in detections]
     fields = dict(row)
     fields["reasons"] = json.loads(fields["reasons"])
-    image = data_dir / fields["image_path"] if fields.get("image_path") else None
+    image = stored_image(data_dir, fields.get("image_path"))
     return RecordDetail(fields, found, image if image is not None and image.is_file() else None)
 
 
