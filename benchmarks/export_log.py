@@ -15,14 +15,17 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from inspection.commands.bench import describe_machine
 from inspection.recorder import synthetic
-from inspection.recorder.database import open_database
+
+
+def history(records: int) -> synthetic.History:
+    """10% failing parts, one every 5 s from 2026-01-01, on two stations (shared with benchmarks/stats.py)."""
+    return synthetic.History(datetime(2026, 1, 1, tzinfo=UTC), records, 5.0, 0.1, ("line-a", "line-b"))
 
 
 def main() -> None:
@@ -30,18 +33,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--format", default="parquet", choices=["csv", "xlsx", "parquet", "jsonl"])
     args = parser.parse_args()
-    folder = Path(tempfile.gettempdir()) / f"inspection-export-bench-{args.records}"
-    folder.mkdir(exist_ok=True)
-    database = folder / "inspection.db"
-    url = f"sqlite:///{database}"
-    if not database.is_file():
-        started = time.perf_counter()
-        engine = open_database(url)
-        start = datetime(2026, 1, 1, tzinfo=UTC)
-        synthetic.fill(engine, synthetic.History(start, args.records, 5.0, 0.1, ("line-a", "line-b")))
-        engine.dispose()
-        print(f"built {args.records:,} inspections in {time.perf_counter() - started:.0f} s ({database})")
-    out = folder / f"export-{args.format}"
+    url, built = synthetic.cached_database(f"inspection-export-bench-{args.records}", history(args.records))
+    if built is not None:
+        print(f"built {args.records:,} inspections in {built:.0f} s ({url})")
+    out = Path(url.removeprefix("sqlite:///")).parent / f"export-{args.format}"
     if out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     command = [sys.executable, "-m", "inspection.cli", "export-log", "--database", url, "--out", str(out)]

@@ -11,10 +11,9 @@ prints the best and the worst run, and the machine.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from datetime import UTC, datetime
-from pathlib import Path
+
+from export_log import history  # the same file as the export benchmark
 
 from inspection.commands.bench import describe_machine
 from inspection.quality.stats import GROUPINGS, statistics
@@ -27,15 +26,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     args = parser.parse_args()
-    folder = Path(tempfile.gettempdir()) / f"inspection-export-bench-{args.records}"
-    folder.mkdir(exist_ok=True)
-    database = folder / "inspection.db"
-    engine = open_database(f"sqlite:///{database}")
-    if engine.connect().exec_driver_sql("SELECT count(*) FROM inspections").scalar_one() == 0:
-        started = time.perf_counter()
-        start = datetime(2026, 1, 1, tzinfo=UTC)
-        synthetic.fill(engine, synthetic.History(start, args.records, 5.0, 0.1, ("line-a", "line-b")))
-        print(f"built {args.records:,} inspections in {time.perf_counter() - started:.0f} s ({database})")
+    url, built = synthetic.cached_database(f"inspection-export-bench-{args.records}", history(args.records))
+    if built is not None:
+        print(f"built {args.records:,} inspections in {built:.0f} s ({url})")
+    engine = open_database(url)
     for by in GROUPINGS:
         times = []
         for _ in range(3):

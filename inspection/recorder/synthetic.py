@@ -4,14 +4,18 @@ tests that need known numbers (every value follows from the seed and the setting
 from __future__ import annotations
 
 import json
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 
+from inspection.recorder.database import open_database
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
 CLASSES = ("open", "short", "mousebite", "spur", "copper", "pin-hole")
@@ -100,3 +104,26 @@ def fill(engine: Engine, history: History) -> int:
                 connection.execute(insert(DetectionRow), detections)
         written += len(inspections)
     return written
+
+
+def cached_database(folder_name: str, history: History) -> tuple[str, float | None]:
+    """A SQLite file holding ``history`` in a folder of the system's temporary folder, built once and
+    reused (built again when it holds another number of inspections, e.g. cut short while it was built).
+    Returns its URL and the seconds the build took (None when it was reused)."""
+    folder = Path(tempfile.gettempdir()) / folder_name
+    folder.mkdir(exist_ok=True)
+    database = folder / "inspection.db"
+    url = f"sqlite:///{database}"
+    engine = open_database(url)
+    with engine.connect() as connection:
+        held = connection.execute(select(func.count()).select_from(InspectionRow)).scalar_one()
+    built = None
+    if held != history.parts:
+        engine.dispose()
+        database.unlink()
+        engine = open_database(url)
+        started = time.perf_counter()
+        fill(engine, history)
+        built = time.perf_counter() - started
+    engine.dispose()
+    return url, built
