@@ -103,6 +103,14 @@ def _add_record_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="records made with this model (name or sha256 prefix)")
 
 
+def _add_record_source(parser: argparse.ArgumentParser, station_help: str | None = "records of this station") -> None:
+    """Where a quality command reads records: the station's database, or another one by URL."""
+    parser.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
+    parser.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    if station_help is not None:
+        parser.add_argument("--station", help=station_help)
+
+
 def _dataset_from_records(args: argparse.Namespace) -> int:
     from inspection.config import load_recipe, load_station_config  # noqa: PLC0415
     from inspection.dataset.from_records import dataset_from_records  # noqa: PLC0415
@@ -445,9 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_log.add_argument("--out", type=Path, required=True, help="new folder (csv, parquet) or file (xlsx, jsonl)")
     export_log.add_argument("--format", required=True, choices=["csv", "xlsx", "parquet", "jsonl"])
-    export_log.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
-    export_log.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
-    export_log.add_argument("--station", help="records of this station")
+    _add_record_source(export_log)
     export_log.add_argument("--images", action="store_true", help="also a zip of the images, with a manifest")
     _add_record_filters(export_log)
     export_log.set_defaults(handler=_export_log)
@@ -461,9 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
             "day, recipe, model or station."
         ),
     )
-    stats.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
-    stats.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
-    stats.add_argument("--station", help="records of this station")
+    _add_record_source(stats)
     stats.add_argument("--by", choices=["hour", "shift", "day", "recipe", "model", "station"], default="shift")
     stats.add_argument("--json", action="store_true", help="one JSON object on stdout")
     _add_record_filters(stats)
@@ -477,9 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
             "range), and the run rules that fire at each subgroup."
         ),
     )
-    spc.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
-    spc.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
-    spc.add_argument("--station", help="records of this station")
+    _add_record_source(spc)
     spc.add_argument("--chart", choices=["p", "u"], default="p", help="p: fail fraction (default); u: defects per unit")
     spc.add_argument("--class", dest="label_chart", help="u-chart of this defect class only")
     spc.add_argument("--subgroup", default="hour", help="hour (default), shift, or parts:N")
@@ -494,8 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="alerts the station raised; acknowledge them",
         description="List the alerts the station's rules raised (newest first), and acknowledge one (who, when).",
     )
-    alerts.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
-    alerts.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    _add_record_source(alerts, station_help=None)
     alert_actions = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     alert_list = alert_actions.add_parser("list", help="newest first")
     alert_list.add_argument("--open", action="store_true", help="only those nobody has acknowledged")
@@ -516,9 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--shift", default="last", help="last (default), current, or YYYY-MM-DD:NAME")
     report.add_argument("--format", choices=["html", "pdf"], default="pdf")
     report.add_argument("--out", type=Path, required=True, help="the file to write")
-    report.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
-    report.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
-    report.add_argument("--station", help="only this station's records (default: the config's station)")
+    _add_record_source(report, station_help="only this station's records (default: the config's station)")
     report.set_defaults(handler=_report)
     return parser
 
