@@ -64,6 +64,17 @@ def _dataset_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset_crops(args: argparse.Namespace) -> int:
+    from inspection.dataset.region_crops import build_region_crops  # noqa: PLC0415
+
+    if not args.proposals.is_file():
+        raise StationError(f"{args.proposals}: no such detector settings file")
+    summary = build_region_crops(args.data, args.out, args.proposals)
+    for split, counts in summary["counts"].items():
+        print(f"{split}: {sum(counts.values())} regions {counts}")
+    return 0
+
+
 def _record_filter(args: argparse.Namespace) -> Any:
     """The RecordFilter that the record filter options (``_add_record_filters``) ask for."""
     from datetime import datetime  # noqa: PLC0415
@@ -126,7 +137,8 @@ def _dataset_from_records(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from inspection.training import TrainSettings, train  # noqa: PLC0415
+    from inspection.dataset.region_crops import CROP_PX  # noqa: PLC0415
+    from inspection.training import REGION_CLASSIFIER, TrainSettings, is_crops_dataset, train  # noqa: PLC0415
 
     if args.resume:
         # The run keeps its own settings; only its planned length may change.
@@ -134,13 +146,14 @@ def _train(args: argparse.Namespace) -> int:
     else:
         if args.data is None:
             raise StationError("train: give --data (a dataset folder from 'inspection dataset import')")
+        crops = is_crops_dataset(args.data)
         settings = TrainSettings(
-            args.data / "data.yaml" if args.data.is_dir() else args.data,
+            args.data if crops else args.data / "data.yaml" if args.data.is_dir() else args.data,
             args.out,
-            architecture=args.architecture,
+            architecture=args.architecture or str(REGION_CLASSIFIER if crops else "yolov8n.yaml"),
             epochs=args.epochs or DEFAULT_EPOCHS,
-            imgsz=args.imgsz,
-            batch=args.batch,
+            imgsz=args.imgsz or (CROP_PX if crops else 320),
+            batch=args.batch or (128 if crops else 16),
             seed=args.seed,
             device=None if args.device == "auto" else args.device,
             fraction=args.fraction,
@@ -359,6 +372,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.set_defaults(handler=_dataset_import)
 
+    crops = dataset_commands.add_parser(
+        "crops",
+        help="cut the golden-template detector's regions out as a classification dataset",
+        description=(
+            "Run the golden-template detector on every image of an image+reference dataset and cut each region "
+            "it reports out as a 48 x 48 crop (board, template, difference), filed under the class of the "
+            "labelled box it overlaps (IoU > 0.3) or 'none'. The result trains the region classifier: "
+            "'inspection train --data OUT'."
+        ),
+    )
+    crops.add_argument(
+        "data", type=Path, help="dataset folder from 'inspection dataset import --input image+reference'"
+    )
+    crops.add_argument("out", type=Path, help="new folder for the crops")
+    crops.add_argument(
+        "--proposals",
+        type=Path,
+        default=DEMO_CONFIG.parent / "detectors" / "golden-template.yaml",
+        help="golden-template settings that propose the regions (default: configs/detectors/golden-template.yaml)",
+    )
+    crops.set_defaults(handler=_dataset_crops)
+
     from_records = dataset_commands.add_parser(
         "from-records",
         help="turn recorded parts and their reviews into a training dataset",
@@ -380,28 +415,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     trainer = commands.add_parser(
         "train",
-        help="train a detector (offline, resumable)",
+        help="train a detector or region classifier (offline, resumable)",
         description=(
-            "Train a YOLO detector with ultralytics on a dataset from 'inspection dataset import', with no "
-            "network use at all. The run folder receives weights/best.pt and last.pt after every epoch, "
-            "results.csv, and train_config.yaml (settings, dataset manifest hash). An interrupted run "
-            "continues with --resume."
+            "Train a YOLO detector with ultralytics on a dataset from 'inspection dataset import', or the region "
+            "classifier on one from 'inspection dataset crops', with no network use at all. The run folder "
+            "receives weights/best.pt and last.pt after every epoch, results.csv, and train_config.yaml "
+            "(settings, dataset manifest hash). An interrupted run continues with --resume."
         ),
     )
     trainer.add_argument("--data", type=Path, help="dataset folder (or its data.yaml); not with --resume")
     trainer.add_argument("--out", type=Path, required=True, help="run folder (new, or the one to --resume)")
     trainer.add_argument(
         "--architecture",
-        default="yolov8n.yaml",
-        help="ultralytics model YAML (from scratch; default yolov8n.yaml), or a .pt to fine-tune from",
+        help=(
+            "ultralytics model YAML (from scratch), or a .pt to fine-tune from; default yolov8n.yaml, or "
+            "configs/architectures/region-classifier.yaml for a dataset from 'inspection dataset crops'"
+        ),
     )
     trainer.add_argument(
         "--epochs",
         type=int,
         help=f"default {DEFAULT_EPOCHS}; with --resume: a new planned length for the run (e.g. to fit the time left)",
     )
-    trainer.add_argument("--imgsz", type=int, default=320, help="network input size in pixels (default 320)")
-    trainer.add_argument("--batch", type=int, default=16, help="default 16")
+    trainer.add_argument("--imgsz", type=int, help="network input size in pixels (default 320; region crops 48)")
+    trainer.add_argument("--batch", type=int, help="default 16 (region crops 128)")
     trainer.add_argument("--seed", type=int, default=0, help="default 0")
     trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")
     trainer.add_argument("--fraction", type=float, default=1.0, help="use this share of the training images")

@@ -13,11 +13,12 @@ import yaml
 
 from inspection.cameras.folder import read_image
 from inspection.detectors import load_detector
+from inspection.detectors.factory import load_region_detector
 from inspection.errors import ModelError, brief
 from inspection.evaluation.dataset import read_split
 from inspection.evaluation.parity import ParityReport, compare_image
 from inspection.offline import block_openvino_telemetry, make_ultralytics_offline
-from inspection.registry.card import read_card
+from inspection.registry.card import find_card, read_card
 from inspection.registry.store import add_export
 
 FORMATS = {"onnx": "onnx", "openvino": "openvino"}  # format -> the Python package it needs
@@ -39,8 +40,10 @@ def check_format_available(fmt: str) -> None:
         ) from None
 
 
-def produce(weights: Path, fmt: str, imgsz: int, work: Path, input_mode: str) -> Path:
-    """Export with ultralytics into ``work`` (on a copy: nothing is written beside the source)."""
+def produce(weights: Path, fmt: str, imgsz: int, work: Path, input_mode: str, dynamic_batch: bool = False) -> Path:
+    """Export with ultralytics into ``work`` (on a copy: nothing is written beside the source).
+
+    ``dynamic_batch``: the region classifier takes every region of a part in one batch of any size."""
     check_format_available(fmt)
     make_ultralytics_offline()
     from ultralytics import YOLO  # noqa: PLC0415
@@ -49,7 +52,7 @@ def produce(weights: Path, fmt: str, imgsz: int, work: Path, input_mode: str) ->
     shutil.copy2(weights, source)
     try:
         produced = YOLO(str(source)).export(
-            format=fmt, imgsz=imgsz, dynamic=False, simplify=True, nms=False, verbose=False
+            format=fmt, imgsz=imgsz, dynamic=dynamic_batch, simplify=True, nms=False, verbose=False
         )
     except Exception as exc:
         raise ModelError(f"{weights}: {fmt} export failed ({brief(exc)})") from None
@@ -85,7 +88,11 @@ def parity_images(data: Path, count: int = PARITY_IMAGES) -> list[Path]:
 def check_parity(weights: Path, exported: Path, imgsz: int, images: list[Path]) -> ParityReport:
     """Run both on the same network-ready images and compare verdicts and boxes."""
     source = load_detector(weights, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
-    target = load_detector(exported, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
+    found = find_card(weights)
+    if found is not None and found[1].task == "classify":  # the export is not in the registry yet
+        target = load_region_detector(exported, found[1], found[0], "cpu", "auto")
+    else:
+        target = load_detector(exported, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
     for detector in (source, target):
         detector.min_confidence = PARITY_FLOOR - 0.05
     report = ParityReport()
@@ -117,7 +124,9 @@ def export_model(
     images = parity_images(data)
     with tempfile.TemporaryDirectory(prefix="inspection-export-") as work:
         progress(f"exporting {folder.name} to {fmt}")
-        produced = produce(weights, fmt, card.input.imgsz, Path(work), card.input.mode)
+        produced = produce(
+            weights, fmt, card.input.imgsz, Path(work), card.input.mode, dynamic_batch=card.task == "classify"
+        )
         main = produced if fmt == "onnx" else produced / "model.xml"
         progress(f"parity check on {len(images)} validation images")
         report = check_parity(weights, main, card.input.imgsz, images)

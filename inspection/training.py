@@ -1,4 +1,5 @@
-"""Train a YOLO detector with ultralytics, offline (no hub, no downloads, no analytics), resumably."""
+"""Train with ultralytics, offline (no hub, no downloads, no analytics), resumably: a YOLO detector on a
+dataset from ``inspection dataset import``, or the region classifier on one from ``inspection dataset crops``."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ from typing import Any
 import yaml
 
 from inspection.dataset.layout import class_names
+from inspection.dataset.region_crops import CROPS_FILE, NONE, read_crops_info
 from inspection.detectors.base import file_sha256, usable_cores
 from inspection.errors import StationError
 from inspection.offline import make_ultralytics_offline
 
 TRAIN_CONFIG = "train_config.yaml"
+REGION_CLASSIFIER = Path(__file__).resolve().parent.parent / "configs" / "architectures" / "region-classifier.yaml"
 LAST_GOOD = "last_good.pt"  # a complete copy of last.pt, made after each epoch (ultralytics writes in place)
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    data_yaml: Path
+    data_yaml: Path  # a detection dataset's data.yaml, or a region-crop dataset's folder
     out: Path  # the run folder: weights/, results.csv, args.yaml, train_config.yaml
     architecture: str = "yolov8n.yaml"  # built from its YAML: no pretrained weights are fetched
     epochs: int = 20
@@ -41,13 +44,30 @@ def weights_of(run: Path) -> tuple[Path, Path]:
     return run / "weights" / "best.pt", run / "weights" / "last.pt"
 
 
+def is_crops_dataset(data: Path) -> bool:
+    return data.is_dir() and (data / CROPS_FILE).is_file()
+
+
 def dataset_info(data_yaml: Path) -> dict[str, Any]:
-    """What the run records about its data: the data.yaml, the manifest's hash and the model input."""
+    """What the run records about its data: the data.yaml (or crops.yaml), the manifest's hash, the model input."""
+    crops = read_crops_info(data_yaml) if data_yaml.is_dir() else None
+    if crops is not None:
+        return {
+            "task": "classify",
+            "crops": str(data_yaml.resolve()),
+            "crops_sha256": file_sha256(data_yaml / CROPS_FILE),
+            "data_yaml": crops["source"]["data_yaml"],  # the detection dataset the crops came from
+            "manifest_sha256": crops["source"]["manifest_sha256"],
+            "input": "image+reference",
+            "classes": list(crops["classes"]),
+            "crop_px": crops["crop_px"],
+        }
     if not data_yaml.is_file():
         raise StationError(f"{data_yaml}: no data.yaml; build a dataset with 'inspection dataset import'")
     data = yaml.safe_load(data_yaml.read_text()) or {}
     manifest = data_yaml.parent / "manifest.yaml"
     return {
+        "task": "detect",
         "data_yaml": str(data_yaml.resolve()),
         "manifest_sha256": file_sha256(manifest) if manifest.is_file() else None,
         "input": data.get("input", "image"),
@@ -89,7 +109,9 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
     (run / TRAIN_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
     model = YOLO(settings.architecture)
     _add_callbacks(model)
-    model.train(
+    if info["task"] == "classify":
+        _check_classifier_classes(model, info["classes"], settings.architecture)
+    arguments = dict(
         data=str(settings.data_yaml.resolve()),
         project=str(run.parent),
         name=run.name,
@@ -121,7 +143,25 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
         cache="ram",
         verbose=True,
     )
+    if info["task"] == "classify":
+        arguments.update(CLASSIFY_AUGMENTATION)
+    model.train(**arguments)
     return best
+
+
+# Region crops are centred on their region at a fixed scale: a random resized crop would cut the defect
+# away or change its size, and RandAugment's colour and shear changes mean nothing for binarised
+# boards. Flips keep what a region is.
+CLASSIFY_AUGMENTATION = {"scale": 0.0, "auto_augment": None, "erasing": 0.0}
+
+
+def _check_classifier_classes(model: Any, classes: list[str], architecture: str) -> None:
+    expected = len(classes) + 1  # and 'none'
+    found = int(model.model.yaml.get("nc", expected)) if hasattr(model.model, "yaml") else expected
+    if found != expected:
+        raise StationError(
+            f"{architecture}: built for {found} classes; the crops have {expected} ({classes} and '{NONE}')"
+        )
 
 
 def _add_callbacks(model: Any) -> None:
@@ -196,8 +236,13 @@ def _report_epoch(trainer: Any) -> None:
     metrics = trainer.metrics or {}
     left = float(trainer.epoch_time or 0.0) * (trainer.epochs - done)
     print(
-        f"epoch {done}/{trainer.epochs}: mAP50 {metrics.get('metrics/mAP50(B)', 0.0):.3f}, "
-        f"mAP50-95 {metrics.get('metrics/mAP50-95(B)', 0.0):.3f}, about {left / 60:.0f} min left",
+        f"epoch {done}/{trainer.epochs}: {_headline(metrics)}, about {left / 60:.0f} min left",
         file=sys.stderr,
         flush=True,
     )
+
+
+def _headline(metrics: dict[str, float]) -> str:
+    if "metrics/accuracy_top1" in metrics:
+        return f"accuracy {metrics['metrics/accuracy_top1']:.3f}"
+    return f"mAP50 {metrics.get('metrics/mAP50(B)', 0.0):.3f}, mAP50-95 {metrics.get('metrics/mAP50-95(B)', 0.0):.3f}"

@@ -1,31 +1,35 @@
 #!/usr/bin/env bash
 # Train, check and register the bundled default model with the project's own commands, offline.
 #
-#   scripts/train_default_model.sh [EPOCHS]        (default 42; about 3 minutes an epoch on a 2-core CPU)
+#   scripts/train_default_model.sh [EPOCHS]        (default 12; about 3 minutes an epoch on a 2-core CPU)
 #
-# Steps: import the shared DeepPCB data with each board stacked with its template (group 77000 held out),
-# train YOLOv8n at 320 px, register it, evaluate it on the held-out group (metrics go into its card),
-# export to ONNX and OpenVINO with the parity check, compare it with the previous model on the bundled
-# sample boards, and promote its OpenVINO export into the demo recipe. An interrupted training continues
-# where it stopped when the script is run again.
+# The default model has two stages: the golden-template detector proposes regions where a board differs
+# from its template (configs/detectors/golden-template.yaml), and a small classifier names each region or
+# rejects it ('none'). Steps: import the shared DeepPCB data with each board stacked with its template
+# (group 77000 held out), cut the template detector's regions out as 48 x 48 crops, train the region
+# classifier, register it, evaluate the two stages on the held-out group (metrics go into its card), export
+# to ONNX and OpenVINO with the parity check, compare it with the previous default on the bundled sample
+# boards, and promote its OpenVINO export into the demo recipe. An interrupted training continues where
+# it stopped when the script is run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS="${1:-42}"
-NAME="${NAME:-deeppcb-ref-yolov8n}"
-PARENT="${PARENT:-deeppcb-yolov8n}"
+EPOCHS="${1:-12}"
+NAME="${NAME:-deeppcb-template-regions}"
+PARENT="${PARENT:-deeppcb-ref-yolov8n}"
 SOURCE="${SOURCE:-../shared/datasets/deeppcb}"
 WORK="${WORK:-runs/default-model}"
 inspection() { .venv/bin/inspection "$@"; }
 
 [ -f "$WORK/dataset/manifest.yaml" ] || \
     inspection dataset import "$SOURCE" "$WORK/dataset" --val-groups group77000 --input image+reference
+[ -f "$WORK/crops/crops.yaml" ] || inspection dataset crops "$WORK/dataset" "$WORK/crops"
 if [ -f "$WORK/train/weights/last.pt" ] && ! grep -q "^$EPOCHS," "$WORK/train/results.csv" 2>/dev/null; then
     inspection train --out "$WORK/train" --resume
 elif [ ! -f "$WORK/train/weights/best.pt" ]; then
-    inspection train --data "$WORK/dataset" --out "$WORK/train" --epochs "$EPOCHS" --imgsz 320 --batch 16 --seed 0
+    inspection train --data "$WORK/crops" --out "$WORK/train" --epochs "$EPOCHS" --seed 0
 fi
 [ -d "models/$NAME" ] || inspection models register "$WORK/train" --name "$NAME" --parent "$PARENT" \
-    --notes "DeepPCB boards stacked with their templates; group 77000 held out"
+    --notes "golden-template regions of DeepPCB boards named by a classifier; group 77000 held out"
 inspection evaluate --model "$NAME" --data "$WORK/dataset" --save-to-card \
     --json "models/$NAME/evaluation.json" --markdown "models/$NAME/evaluation.md"
 inspection export --model "$NAME" --format onnx

@@ -14,15 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from inspection.cameras.folder import list_images, read_image
 from inspection.commands.bench import describe_machine
 from inspection.config import DEMO_RECIPE, PROJECT_ROOT, Recipe, load_recipe
 from inspection.detectors import Detector, load_detector
-from inspection.detectors.base import usable_cores
+from inspection.detectors.base import ModelInfo, usable_cores
 from inspection.errors import StationError
 from inspection.offline import make_ultralytics_offline
 from inspection.pipeline import recipe_floor
-from inspection.registry.card import find_card, read_card
+from inspection.registry.card import ModelCard, find_card, read_card
 from inspection.registry.store import resolve_model
 from inspection.rules import decide
 from inspection.types import Detection, Image
@@ -52,6 +54,27 @@ def _ultralytics_predict(weights: Path, recipe: Recipe, imgsz: int) -> Predict:
     return predict
 
 
+def _ultralytics_region_predict(folder: Path, card: ModelCard, recipe: Recipe) -> Predict:
+    """The region classifier run by ultralytics' own classify predict, after the same proposals."""
+    make_ultralytics_offline()
+    from ultralytics import YOLO  # noqa: PLC0415
+
+    from inspection.detectors.region_backend import RegionDetector, proposals_file  # noqa: PLC0415
+
+    weights = folder / "model.pt"
+    model = YOLO(str(weights))
+    names = [str(model.names[i]) for i in range(len(model.names))]
+
+    def classify(crops: np.ndarray) -> np.ndarray:
+        results = model.predict(list(crops), imgsz=card.input.imgsz, verbose=False, device="cpu")
+        return np.stack([result.probs.data.cpu().numpy() for result in results])
+
+    info = ModelInfo(weights.name, weights, "", list(card.classes), "ultralytics-predict", "cpu", card.input.imgsz, 1)
+    detector = RegionDetector(info, proposals_file(folder, card), classify, names)
+    detector.min_confidence = recipe_floor(recipe)
+    return lambda image: detector.predict_prepared([image])[0]
+
+
 def _project_predict(path: Path, recipe: Recipe, imgsz: int, threads: int) -> tuple[Predict, Detector]:
     detector = load_detector(path, imgsz, "cpu", recipe.iou, threads=threads, prepared_input=True)
     detector.min_confidence = recipe_floor(recipe)
@@ -65,7 +88,10 @@ def measure_backends(model: str | None, recipe_path: Path, count: int) -> dict[s
     imgsz = card.input.imgsz
     images = _network_images(recipe, card.input.mode)
     threads = usable_cores()
-    predict_pt = _ultralytics_predict(folder / "model.pt", recipe, imgsz)
+    if card.task == "classify":
+        predict_pt = _ultralytics_region_predict(folder, card, recipe)
+    else:
+        predict_pt = _ultralytics_predict(folder / "model.pt", recipe, imgsz)
     import torch  # noqa: PLC0415  (after ultralytics, which sets its thread default)
 
     shipped = torch.get_num_threads()

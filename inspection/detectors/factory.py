@@ -10,7 +10,8 @@ from inspection.dataset.channels import INPUT_MODES, InputMode
 from inspection.detectors.base import Detector, resolve_threads
 from inspection.detectors.reference import References
 from inspection.errors import ModelError
-from inspection.registry.card import verify_model_file
+from inspection.hashing import file_sha256
+from inspection.registry.card import ModelCard, find_card, verify_model_file
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 
@@ -43,27 +44,16 @@ def load_detector(
     card = verify_model_file(path)
     suffix = path.suffix.lower()
     detector: Detector
-    if suffix in TEMPLATE_SUFFIXES:
+    if card is not None and card.task == "classify":
+        found = find_card(path)
+        assert found is not None  # the card was read from there
+        detector = load_region_detector(path, card, found[0], device, threads)
+    elif suffix in TEMPLATE_SUFFIXES:
         from inspection.detectors.template_backend import TemplateDetector  # noqa: PLC0415
 
         detector = TemplateDetector(path)
-    elif suffix == ".pt":
-        from inspection.detectors.ultralytics_backend import UltralyticsDetector  # noqa: PLC0415
-
-        detector = UltralyticsDetector(path, imgsz, device, iou, resolve_threads(threads))
-    elif suffix == ".onnx":
-        from inspection.detectors.onnx_backend import OnnxDetector  # noqa: PLC0415
-
-        detector = OnnxDetector(path, imgsz, device, iou, resolve_threads(threads))
-    elif suffix == ".xml":
-        from inspection.detectors.openvino_backend import OpenVinoDetector  # noqa: PLC0415
-
-        detector = OpenVinoDetector(path, imgsz, device, iou, resolve_threads(threads))
     else:
-        raise ModelError(
-            f"{path}: unknown model format '{suffix}'; use .pt (ultralytics), .onnx, OpenVINO .xml, or a "
-            "golden-template settings .yaml"
-        )
+        detector = _network(path, imgsz, device, iou, threads)
     mode = card.input.mode if card is not None else detector.info.input_mode
     detector.info = dataclasses.replace(detector.info, input_mode=_checked_mode(mode, path))
     if expected_classes is not None and detector.info.classes != expected_classes:
@@ -82,6 +72,41 @@ def load_detector(
         log.info("%s looks at the image alone; the reference %s is not used", path, reference)
     if warm_up:
         detector.warm_up()
+    return detector
+
+
+def _network(path: Path, imgsz: int, device: str, iou: float, threads: int | str, task: str = "detect") -> Detector:
+    """The backend that runs a network file, chosen by its suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".pt":
+        from inspection.detectors.ultralytics_backend import UltralyticsDetector  # noqa: PLC0415
+
+        return UltralyticsDetector(path, imgsz, device, iou, resolve_threads(threads), task)
+    if suffix == ".onnx":
+        from inspection.detectors.onnx_backend import OnnxDetector  # noqa: PLC0415
+
+        return OnnxDetector(path, imgsz, device, iou, resolve_threads(threads))
+    if suffix == ".xml":
+        from inspection.detectors.openvino_backend import OpenVinoDetector  # noqa: PLC0415
+
+        return OpenVinoDetector(path, imgsz, device, iou, resolve_threads(threads))
+    raise ModelError(
+        f"{path}: unknown model format '{suffix}'; use .pt (ultralytics), .onnx, OpenVINO .xml, or a "
+        "golden-template settings .yaml"
+    )
+
+
+def load_region_detector(path: Path, card: ModelCard, folder: Path, device: str, threads: int | str) -> Detector:
+    """The region classifier in ``path`` (any backend) with the golden-template proposals of its
+    registry ``folder`` (``path`` may lie elsewhere, e.g. an export under its parity check)."""
+    from inspection.detectors.region_backend import RegionDetector, network_classify, proposals_file  # noqa: PLC0415
+
+    network = _network(path, card.input.imgsz, device, 0.5, threads, task="classify")
+    info = dataclasses.replace(
+        network.info, classes=list(card.classes), sha256=file_sha256(path), input_mode="image+reference"
+    )
+    detector = RegionDetector(info, proposals_file(folder, card), network_classify(network), network.info.classes)
+    detector.network = network
     return detector
 
 

@@ -24,7 +24,9 @@ def pick_torch_device(requested: str) -> str:
 
 
 class UltralyticsDetector(Detector):
-    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
+    def __init__(
+        self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1, task: str = "detect"
+    ) -> None:
         make_ultralytics_offline()
         import torch  # noqa: PLC0415
         from ultralytics.nn.tasks import load_checkpoint  # noqa: PLC0415
@@ -40,8 +42,8 @@ class UltralyticsDetector(Detector):
             ) from None
         model = model.float().eval()
         names: Any = getattr(model, "names", None)
-        if not isinstance(names, dict | list) or getattr(model, "task", "detect") != "detect":
-            raise ModelError(f"{path}: not a YOLO detection model")
+        if not isinstance(names, dict | list) or getattr(model, "task", "detect") != task:
+            raise ModelError(f"{path}: not a YOLO {'detection' if task == 'detect' else task} model")
         classes = [names[i] for i in range(len(names))] if isinstance(names, dict) else list(names)
         self._model = model
         self.iou = iou

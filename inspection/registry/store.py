@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from inspection.config import PROJECT_ROOT, Recipe, load_recipe, replace_config_file
+from inspection.dataset.region_crops import PROPOSALS_FILE
 from inspection.detectors.base import file_sha256
 from inspection.errors import ConfigError, ModelError
 from inspection.offline import make_ultralytics_offline
@@ -22,6 +23,10 @@ from inspection.registry.card import CARD, InputSpec, ModelCard, read_card, writ
 from inspection.training import TRAIN_CONFIG, weights_of
 
 DEFAULT_REGISTRY = PROJECT_ROOT / "models"
+REGION_PREPROCESSING = (
+    "golden-template regions (proposals.yaml) cut from the image stacked with its reference (board, reference, "
+    "difference) as squares of at least 24 px scaled to the input size; channels reversed, /255"
+)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -87,15 +92,24 @@ def register_run(
         resolve_model(registry, parent)
     dataset = config.get("dataset", {})
     results = run / "results.csv"
+    task = dataset.get("task", "detect")
+    proposals = Path(dataset.get("crops", "")) / PROPOSALS_FILE
+    if task == "classify" and not proposals.is_file():
+        raise ModelError(f"{run}: trained on region crops, but {proposals} (their proposal settings) is gone")
+    input_spec = InputSpec(imgsz=int(config["imgsz"]), mode=dataset.get("input", "image"))
+    if task == "classify":
+        input_spec.preprocessing = REGION_PREPROCESSING
     card = ModelCard(
         name=name,
         architecture=_architecture(str(config["architecture"])),
+        task=task,
         classes=list(dataset.get("classes", [])),
-        input=InputSpec(imgsz=int(config["imgsz"]), mode=dataset.get("input", "image")),
+        input=input_spec,
         training={
             "run": str(run.resolve()),
             "dataset_manifest_sha256": dataset.get("manifest_sha256"),
             "data_yaml": dataset.get("data_yaml"),
+            **({"crops": dataset["crops"], "crops_sha256": dataset.get("crops_sha256")} if task == "classify" else {}),
             "settings": {k: config[k] for k in ("epochs", "imgsz", "batch", "seed", "architecture") if k in config},
             "epochs_run": _epochs_run(results),
             "notes": notes,
@@ -112,6 +126,9 @@ def register_run(
 
         strip_optimizer(str(best), str(partial / "model.pt"))
         card.files["model.pt"] = file_sha256(partial / "model.pt")
+        if task == "classify":
+            shutil.copy2(proposals, partial / PROPOSALS_FILE)
+            card.files[PROPOSALS_FILE] = file_sha256(partial / PROPOSALS_FILE)
         write_card(partial, card)
         partial.rename(folder)
     except BaseException:

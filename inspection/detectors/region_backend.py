@@ -1,0 +1,101 @@
+"""Two stages: the golden-template detector proposes regions, a small classifier names each one.
+
+The classifier is a registered model with ``task: classify`` whose folder also holds the proposal
+settings (``proposals.yaml``, hashed in its card). Any backend runs the classifier network (ultralytics
+weights, ONNX Runtime, OpenVINO); the proposals are the same code for all of them.
+
+Each region is reported once for every defect class the classifier gives at least ``min_confidence``,
+with that probability as its confidence (a detector's per-class scores; at most one class of a region
+can reach 0.5). The classifier's ``none`` class (not a defect) is never reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from inspection.dataset.region_crops import NONE, PROPOSALS_FILE, crop_region
+from inspection.detectors.base import Detector, ModelInfo
+from inspection.detectors.processing import FloatArray
+from inspection.detectors.template_backend import TemplateDetector
+from inspection.errors import ModelError
+from inspection.hashing import file_sha256
+from inspection.registry.card import ModelCard
+from inspection.types import Detection, Image
+
+Classify = Callable[[np.ndarray], np.ndarray]  # crops (N, px, px, 3) uint8 -> probabilities (N, classes)
+
+
+def crops_to_batch(crops: np.ndarray) -> FloatArray:
+    """The network input of a batch of crops, as ultralytics trains it: it reads the crop files in
+    OpenCV's channel order and reverses them, then scales to 0..1 (no mean or std)."""
+    return np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+def network_classify(network: Detector) -> Classify:
+    """Run a loaded classifier network (any backend) on crops."""
+
+    def classify(crops: np.ndarray) -> np.ndarray:
+        return np.asarray(network._forward(crops_to_batch(crops)), dtype=np.float32).reshape(len(crops), -1)
+
+    return classify
+
+
+def proposals_file(folder: Path, card: ModelCard) -> Path:
+    """The proposal settings of a classifier's registry folder, checked against its card."""
+    path = folder / PROPOSALS_FILE
+    expected = card.files.get(PROPOSALS_FILE)
+    if expected is None or not path.is_file():
+        raise ModelError(f"{folder}: a region classifier needs its {PROPOSALS_FILE}, listed in its card")
+    if file_sha256(path) != expected:
+        raise ModelError(
+            f"{path}: sha256 does not match the model card; the proposal settings changed after registration: "
+            "restore the file, or register the classifier again"
+        )
+    return path
+
+
+class RegionDetector(Detector):
+    def __init__(self, info: ModelInfo, proposals: Path, classify: Classify, network_classes: list[str]) -> None:
+        missing = [c for c in [*info.classes, NONE] if c not in network_classes]
+        if missing:
+            raise ModelError(f"{info.path}: the classifier has no class {missing}; it knows {network_classes}")
+        self.info = info
+        self.proposer = TemplateDetector(proposals)
+        self.proposer.min_confidence = 0.0
+        self.classify = classify
+        self._columns = [network_classes.index(c) for c in info.classes]
+        self.network: Detector | None = None  # the backend running the classifier, when it is one of ours
+
+    def _forward(self, batch: FloatArray) -> FloatArray:
+        raise NotImplementedError("the region detector runs its classifier on crops, not on whole images")
+
+    def warm_up(self, runs: int = 2) -> None:
+        blank = np.zeros((4, *crop_region(np.zeros((8, 8, 3), np.uint8), (0, 0, 8, 8)).shape), np.uint8)
+        for _ in range(runs):
+            self.classify(blank)
+
+    def predict_prepared(self, images: list[Image]) -> list[list[Detection]]:
+        """Detections on stacked (board, reference, difference) images."""
+        results: list[list[Detection]] = []
+        for stacked in images:
+            regions = self.proposer.predict_prepared([stacked])[0]
+            if not regions:
+                results.append([])
+                continue
+            crops = np.stack([crop_region(stacked, region.box) for region in regions])
+            probabilities = self.classify(crops)[:, self._columns]
+            found = [
+                Detection(name, index, float(probabilities[row, index]), region.box)
+                for row, region in enumerate(regions)
+                for index, name in enumerate(self.info.classes)
+                if probabilities[row, index] >= self.min_confidence
+            ]
+            results.append(sorted(found, key=lambda d: d.confidence, reverse=True))
+        return results
+
+    def close(self) -> None:
+        if self.network is not None:
+            self.network.close()

@@ -1,0 +1,121 @@
+"""The two-stage detector (golden-template regions named by a classifier): crops, their labels, and
+its lifecycle through the CLI offline: crops from an imported subset, one epoch of training, register,
+evaluate, export with parity, compare with the bundled model, inspect; a changed proposal file is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import DEMO_RECIPE, ROOT, SAMPLE_IMAGES
+from deeppcb_subset import SHARED_DEEPPCB, subset
+from test_model_lifecycle import offline
+
+from inspection.dataset.region_crops import CROP_PX, NONE, crop_region, label_regions
+from inspection.hashing import file_sha256
+from inspection.types import Detection
+
+CLASSES = ["open", "short", "mousebite", "spur", "copper", "pin-hole"]
+
+
+def test_crop_is_centred_on_the_region_and_keeps_small_regions_in_context() -> None:
+    stacked = np.full((200, 300, 3), 255, np.uint8)
+    stacked[100:110, 150:170, 0] = 0  # a dark 20 x 10 mark on the board channel
+    crop = crop_region(stacked, (150.0, 100.0, 170.0, 110.0))
+    assert crop.shape == (CROP_PX, CROP_PX, 3)
+    dark = np.argwhere(crop[:, :, 0] < 128)
+    # The square is at least 24 px: the 20 px mark spans 20/24 of the crop, centred.
+    assert abs(dark[:, 1].mean() - (CROP_PX - 1) / 2) < 1.0 and abs(dark[:, 0].mean() - (CROP_PX - 1) / 2) < 1.0
+    assert 0.75 * CROP_PX < dark[:, 1].max() - dark[:, 1].min() + 1 < 0.9 * CROP_PX
+    edge = crop_region(stacked, (0.0, 0.0, 4.0, 4.0))  # outside the image: white board and template, no difference
+    assert edge[0, 0].tolist() == [255, 255, 0]
+
+
+def test_regions_take_the_class_of_the_box_they_overlap() -> None:
+    found = [
+        Detection("open", 0, 0.9, (10.0, 10.0, 30.0, 30.0)),
+        Detection("open", 0, 0.9, (100.0, 100.0, 110.0, 110.0)),
+        Detection("spur", 3, 0.9, (12.0, 12.0, 32.0, 32.0)),
+    ]
+    truth = [(2, (11.0, 11.0, 31.0, 31.0))]
+    assert label_regions(found, truth, CLASSES) == ["mousebite", NONE, "mousebite"]
+    assert label_regions(found, [], CLASSES) == [NONE] * 3
+
+
+@pytest.mark.skipif(not SHARED_DEEPPCB.is_dir(), reason="needs ../shared/datasets/deeppcb")
+def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) -> None:
+    source = subset(tmp_path / "deeppcb")
+    dataset, crops, run, registry = (tmp_path / name for name in ("dataset", "crops", "run", "models"))
+    step = offline("dataset", "import", str(source), str(dataset), "--input", "image+reference")
+    assert step.returncode == 0, step.stderr
+
+    step = offline("dataset", "crops", str(dataset), str(crops))
+    assert step.returncode == 0, step.stderr
+    info = yaml.safe_load((crops / "crops.yaml").read_text())
+    assert info["classes"] == CLASSES and info["crop_px"] == CROP_PX
+    assert info["source"]["manifest_sha256"] == file_sha256(dataset / "manifest.yaml")
+    for split in ("train", "val"):
+        written = {p.parent.name: 0 for p in (crops / split).glob("*/*.png")}
+        assert sum(info["counts"][split].values()) == len(list((crops / split).glob("*/*.png")))
+        assert set(written) <= {*CLASSES, NONE}
+        assert sorted(p.name for p in (crops / split).iterdir()) == sorted([*CLASSES, NONE])
+    assert info["counts"]["train"].get(NONE, 0) > 0 and sum(info["counts"]["train"].values()) > 20
+
+    step = offline("train", "--data", str(crops), "--out", str(run), "--epochs", "1", "--batch", "32")
+    assert step.returncode == 0, step.stderr[-3000:]
+    assert "epoch 1/1: accuracy" in step.stderr
+    config = yaml.safe_load((run / "train_config.yaml").read_text())
+    assert config["imgsz"] == CROP_PX and config["dataset"]["task"] == "classify"
+    assert config["architecture"].endswith("region-classifier.yaml")
+
+    step = offline("models", "--registry", str(registry), "register", str(run), "--name", "regions")
+    assert step.returncode == 0, step.stderr
+    folder = registry / "regions"
+    card = yaml.safe_load((folder / "card.yaml").read_text())
+    assert card["task"] == "classify" and card["classes"] == CLASSES
+    assert card["input"]["mode"] == "image+reference" and card["input"]["imgsz"] == CROP_PX
+    assert card["files"]["proposals.yaml"] == file_sha256(crops / "proposals.yaml")
+
+    report = tmp_path / "evaluation.json"
+    step = offline(
+        "evaluate", "--registry", str(registry), "--model", "regions", "--data", str(dataset),
+        "--json", str(report), "--save-to-card",
+    )  # fmt: skip
+    assert step.returncode == 0, step.stderr
+    evaluation = json.loads(report.read_text())
+    assert evaluation["images"] > 0 and set(evaluation["per_class"]) == set(CLASSES)
+
+    step = offline("export", "--registry", str(registry), "--model", "regions", "--format", "onnx")
+    assert step.returncode == 0, step.stderr[-3000:]
+    assert "same verdicts" in step.stdout
+    card = yaml.safe_load((folder / "card.yaml").read_text())
+    assert card["exports"]["onnx"]["parity"]["identical_verdicts_and_boxes"] is True
+
+    compare_report = tmp_path / "compare.md"
+    step = offline(
+        "compare", "--baseline", str(ROOT / "models" / "deeppcb-yolov8n" / "model.onnx"),
+        "--candidate", str(folder / "model.onnx"), str(SAMPLE_IMAGES / "*_test.jpg"),
+        "--reference", str(SAMPLE_IMAGES / "*_temp.jpg"), "--report", str(compare_report),
+    )  # fmt: skip
+    assert step.returncode == 0, step.stderr
+    compared = json.loads(compare_report.with_suffix(".json").read_text())
+    assert compared["parts"] == len(list(SAMPLE_IMAGES.glob("*_test.jpg")))
+
+    recipe = tmp_path / "recipe.yaml"
+    text = DEMO_RECIPE.read_text().replace("model: ../../models", f"model: {ROOT}/models")
+    recipe.write_text(text + f"reference: {SAMPLE_IMAGES}/*_temp.jpg\n")
+    step = offline("models", "--registry", str(registry), "promote", "regions", "--recipe", str(recipe), "--format", "onnx")
+    assert step.returncode == 0, step.stderr
+    step = offline("inspect", str(SAMPLE_IMAGES / "00041082_test.jpg"), "--recipe", str(recipe), "--json")
+    assert step.returncode == 0, step.stderr
+    assert json.loads(step.stdout)["verdict"] in {"pass", "fail"}
+
+    # The proposal settings are part of the model: a change after registration is refused.
+    proposals = folder / "proposals.yaml"
+    proposals.write_text(proposals.read_text().replace("tolerance: 60", "tolerance: 20"))
+    step = offline("inspect", str(SAMPLE_IMAGES / "00041082_test.jpg"), "--recipe", str(recipe), "--json")
+    assert step.returncode != 0
+    assert "proposals.yaml: sha256 does not match the model card" in step.stderr
