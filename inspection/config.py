@@ -185,6 +185,40 @@ class Measurement(_Strict):
     )
 
 
+class PlcSettings(_Strict):
+    """The PLC handshake over Modbus TCP (off unless the station file has a ``plc:`` section)."""
+
+    mode: Literal["server", "client"] = Field(
+        description="server: the station serves the registers and the PLC polls them; client: the station "
+        "reads and writes the registers in the PLC"
+    )
+    host: str = Field("127.0.0.1", description="server: the address to listen on; client: the PLC's address")
+    port: int = Field(5020, ge=1, le=65535, description="502 is Modbus' own port (needs privileges to serve)")
+    unit: int = Field(1, ge=0, le=255, description="client: the PLC's unit id")
+    input_base: int = Field(0, ge=0, le=65000, description="first register the PLC writes (control word)")
+    output_base: int = Field(100, ge=0, le=65000, description="first register the station writes (status word)")
+    poll_ms: float = Field(2.0, gt=0.0, le=1000.0, description="how often the station reads the PLC's registers")
+    ack_timeout_s: float = Field(5.0, gt=0.0, description="results not acknowledged within this are a missed handshake")
+    heartbeat_s: float = Field(1.0, gt=0.0, description="the heartbeat bit toggles this often")
+    recipes: dict[int, Path] = Field(
+        default_factory=dict,
+        description="recipe index (1-65535) -> recipe file the PLC may switch to (same model and classes)",
+    )
+
+    @model_validator(mode="after")
+    def _blocks_apart(self) -> PlcSettings:
+        from inspection.line.registers import INPUT_WORDS, OUTPUT_WORDS  # noqa: PLC0415
+
+        if self.input_base < self.output_base + OUTPUT_WORDS and self.output_base < self.input_base + INPUT_WORDS:
+            raise ValueError(
+                f"input registers {self.input_base}-{self.input_base + INPUT_WORDS - 1} overlap output registers "
+                f"{self.output_base}-{self.output_base + OUTPUT_WORDS - 1}"
+            )
+        if any(not 1 <= index <= 65535 for index in self.recipes):
+            raise ValueError("recipe indexes run from 1 to 65535 (0 means: keep the current recipe)")
+        return self
+
+
 class StationConfig(_Strict):
     station: str = "station-1"
     camera: CameraConfig
@@ -194,6 +228,7 @@ class StationConfig(_Strict):
     measurement: Measurement = Measurement()
     shifts: ShiftCalendar = ShiftCalendar()
     alerts: list[AlertRule] = Field(default_factory=list, description="rules watched while the station runs")
+    plc: PlcSettings | None = Field(None, description="PLC handshake over Modbus TCP; off when absent")
 
 
 # ---------------------------------------------------------------- loading
@@ -269,11 +304,15 @@ def load_station_config(path: Path) -> StationConfig:
     measurement = config.measurement
     if measurement.calibration is not None:
         measurement = measurement.model_copy(update={"calibration": _resolve(base, measurement.calibration)})
+    plc = config.plc
+    if plc is not None:
+        plc = plc.model_copy(update={"recipes": {i: _resolve(base, p) for i, p in plc.recipes.items()}})
     return config.model_copy(
         update={
             "camera": camera,
             "recipe": _resolve(base, config.recipe),
             "storage": storage,
             "measurement": measurement,
+            "plc": plc,
         }
     )

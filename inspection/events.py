@@ -43,6 +43,15 @@ class CameraFault:
 
 
 @dataclass(frozen=True)
+class LineFault:
+    """A fault on a line output: a missed PLC handshake, a broker or database out of reach."""
+
+    source: str  # plc | mqtt | fleet
+    message: str
+    counters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class StatsUpdate:
     stats: dict[str, Any]
 
@@ -60,7 +69,9 @@ class AlertCleared:
     rule: str
 
 
-Event = InspectionDone | RecordWritten | StateChanged | CameraFault | StatsUpdate | AlertRaised | AlertCleared
+Event = (
+    InspectionDone | RecordWritten | StateChanged | CameraFault | LineFault | StatsUpdate | AlertRaised | AlertCleared
+)
 Subscriber = Callable[[Event], None]
 
 

@@ -19,7 +19,17 @@ from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
 from inspection.detectors import Detector, load_detector
 from inspection.errors import ConfigError
-from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
+from inspection.events import (
+    CameraFault,
+    EventBus,
+    InspectionDone,
+    LineFault,
+    RecordWritten,
+    StateChanged,
+    StatsUpdate,
+)
+from inspection.line.handshake import PlcHandshake, Result
+from inspection.line.plc import plc_recipes, start_handshake
 from inspection.measurement import load_measurement
 from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
@@ -68,6 +78,7 @@ def inspect_frame(
         kept=decision.kept,
         latencies_ms=latencies,
         part_serial=frame.part_serial,
+        lot=frame.lot,
         source_name=frame.source_name,
         reference_name=detector.last_reference,
         mm_per_px=mm_per_px,
@@ -139,6 +150,10 @@ class Station:
         )
         self._errors: list[str] = []
         self._last_faults = 0
+        self.plc_recipes = plc_recipes(config.plc, self.recipe)
+        self.plc: PlcHandshake | None = None  # started by run() when the config has a plc section
+        if config.plc is not None and not self.camera.source.paced_by_station:
+            raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
         self.alerts: AlertMonitor | None = None
         if config.alerts:
             self.alerts = AlertMonitor(
@@ -172,6 +187,8 @@ class Station:
     ) -> RunSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.bus.publish(StateChanged("starting"))
+        if self.config.plc is not None:
+            self.plc = start_handshake(self.config.plc, self._plc_fault, self.plc_recipes)
         self.camera.open()
         self.writer.start()
         grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
@@ -202,6 +219,8 @@ class Station:
             self.writer.close()
             self.stats.finished = time.perf_counter()
             self.camera.close()
+            if self.plc is not None:
+                self.plc.close()
             self.bus.publish(StatsUpdate(self.status()))  # the final counts
             self.bus.publish(StateChanged("stopped"))
         if self.writer.error is not None:
@@ -223,6 +242,8 @@ class Station:
         snapshot["camera"] = self.camera.status.as_dict()
         snapshot["records_written"] = self.writer.written
         snapshot["events_dropped"] = self.bus.dropped
+        if self.plc is not None:
+            snapshot["plc"] = self.plc.counters.as_dict()
         return snapshot
 
     def close(self) -> None:
@@ -238,11 +259,22 @@ class Station:
             while not self._stop.is_set() and (parts is None or grabbed < parts):
                 if paced and not self._wait_for_slot():
                     break  # stopping
+                trigger = None
+                if self.plc is not None:
+                    trigger = self.plc.next_trigger(self._stop)
+                    if trigger is None:
+                        self._slots.release()
+                        break  # stopping
+                    self._switch_recipe(trigger.recipe_index)
                 frame = self.camera.next_frame()
                 if frame is None:
                     if paced:
                         self._slots.release()
+                    if self.plc is not None:
+                        self.plc.complete(Result(None))
                     break
+                if trigger is not None:
+                    frame.part_serial, frame.lot = trigger.serial or None, trigger.lot or None
                 grabbed += 1
                 self._enqueue(frame, have_slot=paced)
         except Exception as exc:
@@ -294,9 +326,13 @@ class Station:
                 )
                 self.writer.submit(PendingRecord(record, frame.image))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
+                if self.plc is not None:
+                    self.plc.complete(Result(record.verdict.value, record.id, len(record.kept)))
                 self.bus.publish(InspectionDone(record, frame))
         except Exception as exc:
             log.exception("detect worker failed")
+            if self.plc is not None:
+                self.plc.complete(Result(None))
             self._errors.append(f"detector: {exc}")
             self.stop()
             self._drain()
@@ -311,6 +347,17 @@ class Station:
                 self._slots.release()
             except queue.Empty:
                 return
+
+    def _plc_fault(self, message: str, counters: dict[str, int]) -> None:
+        self.bus.publish(LineFault("plc", message, dict(counters)))
+
+    def _switch_recipe(self, index: int) -> None:
+        """The PLC's recipe index (0: keep the current one); the handshake only passes known indexes."""
+        assert self.plc is not None
+        if index and index != self.plc.active_recipe:
+            self.apply_rules(self.plc_recipes[index])
+            self.plc.active_recipe = index
+            log.info("PLC switched to recipe %d (%s)", index, self.recipe.name)
 
     def _publish_faults(self) -> None:
         status = self.camera.status

@@ -23,6 +23,7 @@ class Frame:
     timestamp: float = field(default_factory=time.time)
     source_name: str | None = None  # file name when replaying images
     part_serial: str | None = None
+    lot: str | None = None
     triggered: bool = True
     grab_ms: float = 0.0
 
@@ -76,6 +77,7 @@ class InspectionRecord:
     detections: tuple[Detection, ...]  # everything the detector reported
     latencies_ms: dict[str, float]
     part_serial: str | None = None
+    lot: str | None = None
     source_name: str | None = None
     reference_name: str | None = None  # the reference image the part was compared with, if any
     mm_per_px: float | None = None  # the station's scale when the part was inspected (sizes in mm)

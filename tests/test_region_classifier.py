@@ -107,7 +107,9 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
     recipe = tmp_path / "recipe.yaml"
     text = DEMO_RECIPE.read_text().replace("model: ../../models", f"model: {ROOT}/models")
     recipe.write_text(text + f"reference: {SAMPLE_IMAGES}/*_temp.jpg\n")
-    step = offline("models", "--registry", str(registry), "promote", "regions", "--recipe", str(recipe), "--format", "onnx")
+    step = offline(
+        "models", "--registry", str(registry), "promote", "regions", "--recipe", str(recipe), "--format", "onnx"
+    )
     assert step.returncode == 0, step.stderr
     step = offline("inspect", str(SAMPLE_IMAGES / "00041082_test.jpg"), "--recipe", str(recipe), "--json")
     assert step.returncode == 0, step.stderr

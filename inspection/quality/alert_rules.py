@@ -59,6 +59,12 @@ class CameraFaults(_Rule):
     clear_after_s: float = Field(60.0, gt=0.0, description="cleared after this long without a new fault")
 
 
+class LineFaults(_Rule):
+    rule: Literal["line_fault"]
+    source: Literal["plc", "mqtt", "fleet"] | None = Field(None, description="only faults of this output")
+    clear_after_s: float = Field(60.0, gt=0.0, description="cleared after this long without a new fault")
+
+
 class DiskSpace(_Rule):
     rule: Literal["disk_space"]
     below_mb: float = Field(1000.0, gt=0.0, description="free space of the data folder's disk")
@@ -70,7 +76,8 @@ class NoParts(_Rule):
 
 
 AlertRule = Annotated[
-    FailRate | ConsecutiveFails | SpcRule | ClassRate | CameraFaults | DiskSpace | NoParts, Field(discriminator="rule")
+    FailRate | ConsecutiveFails | SpcRule | ClassRate | CameraFaults | LineFaults | DiskSpace | NoParts,
+    Field(discriminator="rule"),
 ]
 
 
@@ -88,6 +95,8 @@ def title(rule: Any) -> str:
             return f"{rule.label} above its usual rate"
         case CameraFaults():
             return "camera fault"
+        case LineFaults():
+            return f"{rule.source or 'line'} fault"
         case DiskSpace():
             return f"disk space below {rule.below_mb:g} MB"
         case _:

@@ -27,6 +27,7 @@ from inspection.events import (
     CameraFault,
     Event,
     InspectionDone,
+    LineFault,
     StateChanged,
     StatsUpdate,
 )
@@ -36,6 +37,7 @@ from inspection.quality.alert_rules import (
     ConsecutiveFails,
     DiskSpace,
     FailRate,
+    LineFaults,
     NoParts,
     SpcRule,
     title,
@@ -98,6 +100,11 @@ class AlertMonitor:
             for watch in self._watching(CameraFaults):
                 watch.last_event = self.clock()
                 self._set(watch, True, f"camera {event.camera}: {event.message}")
+        elif isinstance(event, LineFault):
+            for watch in self._watching(LineFaults):
+                if watch.rule.source in (None, event.source):
+                    watch.last_event = self.clock()
+                    self._set(watch, True, f"{event.source}: {event.message}")
         elif isinstance(event, StateChanged):
             self.running = event.state == "running"
             self.last_part = self.clock()
@@ -109,7 +116,7 @@ class AlertMonitor:
         now = self.clock()
         for watch in self._watching(NoParts):
             self._set(watch, self.running and now - self.last_part > watch.rule.minutes * 60, "no parts")
-        for watch in self._watching(CameraFaults):
+        for watch in [*self._watching(CameraFaults), *self._watching(LineFaults)]:
             if watch.alert_id is not None and now - watch.last_event > watch.rule.clear_after_s:
                 self._set(watch, False, "")
         for watch in self._watching(DiskSpace):

@@ -24,6 +24,7 @@ class InspectionRow(Base):
     model_name: Mapped[str] = mapped_column(String(128))
     model_sha256: Mapped[str] = mapped_column(String(64), index=True)
     part_serial: Mapped[str | None] = mapped_column(String(128), index=True)
+    lot: Mapped[str | None] = mapped_column(String(64), index=True, doc="production lot, when the line gives one")
     verdict: Mapped[str] = mapped_column(String(8), index=True)
     reasons: Mapped[str] = mapped_column(Text, doc="JSON list of human-readable reasons")
     grab_ms: Mapped[float] = mapped_column(Float)

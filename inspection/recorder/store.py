@@ -171,6 +171,7 @@ def _inspection_row(record: InspectionRecord) -> dict[str, object]:
         "model_name": record.model_name,
         "model_sha256": record.model_sha256,
         "part_serial": record.part_serial,
+        "lot": record.lot,
         "verdict": record.verdict.value,
         "reasons": json.dumps(list(record.reasons)),
         "grab_ms": lat.get("grab", 0.0),

@@ -1,0 +1,51 @@
+"""The station's PLC connection: the handshake on the register bank its settings ask for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from inspection.config import PlcSettings, Recipe, load_recipe
+from inspection.errors import ConfigError
+from inspection.line.handshake import PlcHandshake, RegisterBank
+
+
+def plc_recipes(settings: PlcSettings | None, recipe: Recipe) -> dict[int, Recipe]:
+    """The recipes the PLC may switch to, each checked now: a switch only changes rules (the model
+    stays loaded), so every one must name the station recipe's model and classes."""
+    if settings is None:
+        return {}
+    recipes = {}
+    for index, path in settings.recipes.items():
+        candidate = load_recipe(path)
+        if candidate.model != recipe.model or candidate.classes != recipe.classes:
+            raise ConfigError(
+                f"plc.recipes {index} ({path}): a PLC recipe switch keeps the model; it must use the model "
+                f"{recipe.model} and classes {recipe.classes} of the station's recipe"
+            )
+        recipes[index] = candidate
+    return recipes
+
+
+def open_bank(settings: PlcSettings) -> RegisterBank:
+    from inspection.line.modbus import ClientBank, ServerBank  # noqa: PLC0415  (pymodbus only when used)
+
+    if settings.mode == "server":
+        return ServerBank(settings.host, settings.port)
+    return ClientBank(settings.host, settings.port, settings.unit)
+
+
+def start_handshake(
+    settings: PlcSettings, on_fault: Callable[[str, dict[str, int]], None], recipes: dict[int, Recipe]
+) -> PlcHandshake:
+    handshake = PlcHandshake(
+        open_bank(settings),
+        settings.input_base,
+        settings.output_base,
+        settings.poll_ms / 1000.0,
+        settings.ack_timeout_s,
+        settings.heartbeat_s,
+        on_fault,
+        recipe_known=lambda index: index in recipes,
+    )
+    handshake.start()
+    return handshake

@@ -1,0 +1,201 @@
+"""The PLC handshake over Modbus TCP with the real station (pylon emulator, bundled model, SQLite) and a
+pymodbus client acting as the PLC on loopback: 200 triggers, each one record and one result; a trigger
+while busy and an acknowledgement that comes too late are counted and raised as alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, write_station
+from pymodbus.client import ModbusTcpClient
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from inspection.config import load_station_config
+from inspection.events import Event, LineFault
+from inspection.line.registers import (
+    OUT_ERROR,
+    OUT_ID,
+    OUT_MISSED,
+    OUT_RESULT,
+    OUT_SEQUENCE,
+    OUTPUT_WORDS,
+    Control,
+    ErrorCode,
+    ResultCode,
+    Status,
+    encode_text,
+    register_map_csv,
+    words_id,
+)
+from inspection.pipeline import Station
+
+OUT = 100
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Plc:
+    """The PLC's side of the handshake, as a PLC programmer would write it."""
+
+    def __init__(self, port: int) -> None:
+        self.client = ModbusTcpClient("127.0.0.1", port=port)
+        deadline = time.monotonic() + 10
+        while not self.client.connect():
+            assert time.monotonic() < deadline, "the station's Modbus server did not come up"
+            time.sleep(0.05)
+
+    def outputs(self) -> list[int]:
+        return list(self.client.read_holding_registers(OUT, count=OUTPUT_WORDS).registers)
+
+    def wait(self, condition: Any, timeout: float = 10.0) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            words = self.outputs()
+            if condition(Status(words[0])):
+                return words
+            time.sleep(0.001)
+        raise AssertionError(f"timed out; outputs {self.outputs()}")
+
+    def control(self, bits: Control | int) -> None:
+        self.client.write_registers(0, [int(bits)])
+
+    def trigger(self, serial: str, lot: str) -> list[int]:
+        self.wait(lambda s: Status.TRIGGER_READY in s)
+        self.client.write_registers(2, encode_text(serial, 20) + encode_text(lot, 16))
+        self.control(Control.TRIGGER)
+        return self.wait(lambda s: Status.RESULTS_VALID in s)
+
+    def acknowledge(self) -> None:
+        self.control(Control.RESULT_ACK)
+        self.wait(lambda s: Status.RESULTS_VALID not in s)
+        self.control(0)
+
+
+class PlcMemory:
+    """A PLC's own registers, served by pymodbus on loopback (for a station in client mode)."""
+
+    def __init__(self, port: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def serve() -> None:
+            device = SimDevice(0, simdata=[SimData(0, count=256, values=0, datatype=DataType.REGISTERS)])
+            self.server = ModbusTcpServer(device, address=("127.0.0.1", port))
+            await self.server.serve_forever(background=True)
+            ready.set()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.create_task(serve())
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert ready.wait(10)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(params=["server", "client"])
+def plc_station(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    port = free_port()
+    memory = PlcMemory(port) if request.param == "client" else None
+    config = write_station(
+        tmp_path, plc={"mode": request.param, "host": "127.0.0.1", "port": port, "ack_timeout_s": 1.0},
+        alerts=[{"rule": "line_fault", "source": "plc"}],
+    )  # fmt: skip
+    station = Station(load_station_config(config))
+    faults: list[LineFault] = []
+
+    def watch(event: Event) -> None:
+        if isinstance(event, LineFault):
+            faults.append(event)
+
+    station.bus.subscribe(watch)
+    runner = threading.Thread(target=station.run, daemon=True)
+    runner.start()
+    yield station, Plc(port), faults, tmp_path / "data" / "inspection.db"
+    station.stop()
+    runner.join(30)
+    station.close()
+    if memory is not None:
+        memory.close()
+
+
+def test_200_triggers_give_200_records_with_their_results(plc_station: Any) -> None:
+    station, plc, faults, database = plc_station
+    seen: dict[str, tuple[int, int, str]] = {}  # record id -> (status, result code, serial)
+    for number in range(1, 201):
+        serial = f"SN{number:06d}"
+        words = plc.trigger(serial, "LOT-42")
+        status = Status(words[0])
+        assert Status.BUSY not in status and Status.TRIGGER_READY not in status
+        assert (Status.PASS in status) != (Status.FAIL in status)
+        assert words[OUT_SEQUENCE] << 16 | words[OUT_SEQUENCE + 1] == number
+        seen[words_id(words[OUT_ID : OUT_ID + 8])] = (int(status), words[OUT_RESULT], serial)
+        plc.acknowledge()
+
+    # A trigger while the results wait for their acknowledgement: counted, ignored, raised.
+    plc.trigger("SN-EXTRA", "LOT-42")
+    plc.control(0)
+    time.sleep(0.05)
+    plc.control(Control.TRIGGER)
+    words = plc.wait(lambda s: Status.ERROR in s)
+    assert words[OUT_ERROR] == ErrorCode.TRIGGER_WHILE_BUSY and words[OUT_MISSED] == 1
+    # ... and results not acknowledged within ack_timeout_s (1 s).
+    time.sleep(1.3)
+    words = plc.outputs()
+    assert words[OUT_ERROR] == ErrorCode.ACK_TIMEOUT and words[OUT_MISSED] == 2
+    plc.control(Control.RESULT_ACK | Control.ERROR_RESET)
+    plc.wait(lambda s: Status.RESULTS_VALID not in s and Status.ERROR not in s)
+    plc.control(0)
+    plc.wait(lambda s: Status.TRIGGER_READY in s)
+    time.sleep(0.3)  # the last record reaches the database
+
+    counters = station.plc.counters
+    assert (counters.triggers, counters.results, counters.triggers_while_busy, counters.ack_timeouts) == (
+        201, 201, 1, 1,
+    )  # fmt: skip
+    assert [f.message.split(" ")[0] for f in faults] == ["trigger", "results"]
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT id, verdict, part_serial, lot FROM inspections").fetchall()
+        alerts = db.execute("SELECT rule FROM alerts").fetchall()
+    assert len(rows) == 201  # every trigger one record, no more
+    assert alerts == [("line_fault",)]  # raised once until cleared
+    by_id = {row[0]: row for row in rows}
+    for record_id, (status, code, serial) in seen.items():
+        _, verdict, part_serial, lot = by_id[record_id]
+        assert (part_serial, lot) == (serial, "LOT-42")
+        expected = ResultCode.PASS if verdict == "pass" else ResultCode.FAIL
+        assert code == expected
+        assert bool(status & Status.PASS) == (verdict == "pass")
+    assert {v for _, v, _, _ in rows} == {"pass", "fail"}  # the sample has both
+
+
+def test_heartbeat_toggles_and_the_register_map_is_exported(plc_station: Any) -> None:
+    _station, plc, _faults, _db = plc_station
+    beats = set()
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline and len(beats) < 2:
+        beats.add(bool(Status(plc.outputs()[0]) & Status.HEARTBEAT))
+        time.sleep(0.05)
+    assert beats == {True, False}
+    assert (ROOT / "docs" / "plc-register-map.csv").read_text() == register_map_csv(0, OUT)  # the docs' copy
+    table = register_map_csv(0, OUT).splitlines()
+    assert table[0] == "address,plc_address,words,direction,name,meaning"
+    assert "100,40101,1,station -> PLC,status" in table[5]
