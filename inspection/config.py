@@ -200,10 +200,6 @@ class PlcSettings(_Strict):
     poll_ms: float = Field(2.0, gt=0.0, le=1000.0, description="how often the station reads the PLC's registers")
     ack_timeout_s: float = Field(5.0, gt=0.0, description="results not acknowledged within this are a missed handshake")
     heartbeat_s: float = Field(1.0, gt=0.0, description="the heartbeat bit toggles this often")
-    recipes: dict[int, Path] = Field(
-        default_factory=dict,
-        description="recipe index (1-65535) -> recipe file the PLC may switch to (same model and classes)",
-    )
 
     @model_validator(mode="after")
     def _blocks_apart(self) -> PlcSettings:
@@ -214,9 +210,26 @@ class PlcSettings(_Strict):
                 f"input registers {self.input_base}-{self.input_base + INPUT_WORDS - 1} overlap output registers "
                 f"{self.output_base}-{self.output_base + OUTPUT_WORDS - 1}"
             )
-        if any(not 1 <= index <= 65535 for index in self.recipes):
-            raise ValueError("recipe indexes run from 1 to 65535 (0 means: keep the current recipe)")
         return self
+
+
+class MqttSettings(_Strict):
+    """Verdicts, station state and alerts to an MQTT broker (off unless the station file has ``mqtt:``).
+    Credentials are never in the file: it names the environment variables that hold them."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535, description="1883 plain, 8883 usually TLS")
+    topic_prefix: str = Field("inspection/{station}", description="{station} is replaced by the station's name")
+    qos: Literal[0, 1, 2] = 1
+    client_id: str | None = Field(None, description="default: inspection-<station>")
+    tls: bool = False
+    ca_file: Path | None = Field(None, description="CA certificate for TLS (default: the system's)")
+    username_env: str | None = Field(None, description="environment variable holding the user name")
+    password_env: str | None = Field(None, description="environment variable holding the password")
+    outbox_size: int = Field(10000, ge=10, description="messages kept while the broker is out of reach")
+    keepalive_s: int = Field(30, ge=5)
+    reconnect_max_s: int = Field(30, ge=1, description="the back-off between reconnects grows up to this")
+    commands: bool = Field(False, description="accept stop / recipe commands on <prefix>/command (needs a login)")
 
 
 class StationConfig(_Strict):
@@ -228,7 +241,21 @@ class StationConfig(_Strict):
     measurement: Measurement = Measurement()
     shifts: ShiftCalendar = ShiftCalendar()
     alerts: list[AlertRule] = Field(default_factory=list, description="rules watched while the station runs")
+
+    @field_validator("recipes")
+    @classmethod
+    def _recipe_indexes(cls, value: dict[int, Path]) -> dict[int, Path]:
+        if any(not 1 <= index <= 65535 for index in value):
+            raise ValueError("recipe indexes run from 1 to 65535 (0 means: keep the current recipe)")
+        return value
+
+    recipes: dict[int, Path] = Field(
+        default_factory=dict,
+        description="index (1-65535) -> recipe the line may switch to (PLC recipe index, MQTT recipe command); "
+        "same model and classes as 'recipe'",
+    )
     plc: PlcSettings | None = Field(None, description="PLC handshake over Modbus TCP; off when absent")
+    mqtt: MqttSettings | None = Field(None, description="verdicts, state and alerts over MQTT; off when absent")
 
 
 # ---------------------------------------------------------------- loading
@@ -304,15 +331,16 @@ def load_station_config(path: Path) -> StationConfig:
     measurement = config.measurement
     if measurement.calibration is not None:
         measurement = measurement.model_copy(update={"calibration": _resolve(base, measurement.calibration)})
-    plc = config.plc
-    if plc is not None:
-        plc = plc.model_copy(update={"recipes": {i: _resolve(base, p) for i, p in plc.recipes.items()}})
+    mqtt = config.mqtt
+    if mqtt is not None and mqtt.ca_file is not None:
+        mqtt = mqtt.model_copy(update={"ca_file": _resolve(base, mqtt.ca_file)})
     return config.model_copy(
         update={
             "camera": camera,
             "recipe": _resolve(base, config.recipe),
             "storage": storage,
             "measurement": measurement,
-            "plc": plc,
+            "recipes": {index: _resolve(base, recipe) for index, recipe in config.recipes.items()},
+            "mqtt": mqtt,
         }
     )

@@ -20,7 +20,10 @@ from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
 from inspection.detectors import Detector, load_detector
 from inspection.errors import ConfigError
 from inspection.events import (
+    AlertCleared,
+    AlertRaised,
     CameraFault,
+    Event,
     EventBus,
     InspectionDone,
     LineFault,
@@ -29,7 +32,8 @@ from inspection.events import (
     StatsUpdate,
 )
 from inspection.line.handshake import PlcHandshake, Result
-from inspection.line.plc import plc_recipes, start_handshake
+from inspection.line.mqtt import MqttOutput, check_settings
+from inspection.line.plc import start_handshake, switchable_recipes
 from inspection.measurement import load_measurement
 from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
@@ -150,8 +154,11 @@ class Station:
         )
         self._errors: list[str] = []
         self._last_faults = 0
-        self.plc_recipes = plc_recipes(config.plc, self.recipe)
+        self.switchable = switchable_recipes(config.recipes, self.recipe)
         self.plc: PlcHandshake | None = None  # started by run() when the config has a plc section
+        self.mqtt: MqttOutput | None = None  # likewise with an mqtt section
+        if config.mqtt is not None:
+            check_settings(config.mqtt)  # a missing login or an unauthenticated command topic: refuse now
         if config.plc is not None and not self.camera.source.paced_by_station:
             raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
         self.alerts: AlertMonitor | None = None
@@ -187,8 +194,13 @@ class Station:
     ) -> RunSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.bus.publish(StateChanged("starting"))
+        if self.config.mqtt is not None:
+            self.mqtt = MqttOutput(self.config.mqtt, self.config.station, self._mqtt_fault, self._command)
+            self.mqtt.start()
+            unsubscribe_mqtt = self.bus.subscribe(self._to_mqtt)
+            self.mqtt.state("starting")
         if self.config.plc is not None:
-            self.plc = start_handshake(self.config.plc, self._plc_fault, self.plc_recipes)
+            self.plc = start_handshake(self.config.plc, self._plc_fault, self.switchable)
         self.camera.open()
         self.writer.start()
         grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
@@ -223,6 +235,10 @@ class Station:
                 self.plc.close()
             self.bus.publish(StatsUpdate(self.status()))  # the final counts
             self.bus.publish(StateChanged("stopped"))
+            if self.mqtt is not None:
+                unsubscribe_mqtt()
+                self.mqtt.state("stopped")
+                self.mqtt.close()
         if self.writer.error is not None:
             self._errors.append(f"record writer: {self.writer.error}")
         return RunSummary(
@@ -244,6 +260,8 @@ class Station:
         snapshot["events_dropped"] = self.bus.dropped
         if self.plc is not None:
             snapshot["plc"] = self.plc.counters.as_dict()
+        if self.mqtt is not None:
+            snapshot["mqtt"] = {**self.mqtt.counters, "outbox": self.mqtt.pending()}
         return snapshot
 
     def close(self) -> None:
@@ -328,6 +346,8 @@ class Station:
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
                 if self.plc is not None:
                     self.plc.complete(Result(record.verdict.value, record.id, len(record.kept)))
+                if self.mqtt is not None:
+                    self.mqtt.record(record)
                 self.bus.publish(InspectionDone(record, frame))
         except Exception as exc:
             log.exception("detect worker failed")
@@ -351,11 +371,41 @@ class Station:
     def _plc_fault(self, message: str, counters: dict[str, int]) -> None:
         self.bus.publish(LineFault("plc", message, dict(counters)))
 
+    def _mqtt_fault(self, message: str, counters: dict[str, int]) -> None:
+        self.bus.publish(LineFault("mqtt", message, dict(counters)))
+
+    def _to_mqtt(self, event: Event) -> None:
+        """State changes and alerts to MQTT (verdicts go straight from the detect thread: the bus may drop)."""
+        assert self.mqtt is not None
+        if isinstance(event, StateChanged) and event.state not in ("starting", "stopped"):
+            self.mqtt.state(event.state, event.detail)
+        elif isinstance(event, AlertRaised):
+            self.mqtt.alert({"alert": event.id, "rule": event.rule, "message": event.message, "raised": True})
+        elif isinstance(event, AlertCleared):
+            self.mqtt.alert({"alert": event.id, "rule": event.rule, "raised": False})
+
+    def _command(self, command: dict[str, object]) -> str:
+        """A command from the MQTT command topic (only with commands: true and a broker login)."""
+        match command.get("command"):
+            case "stop":
+                self.stop()
+                return "stopping"
+            case "recipe":
+                index = command.get("index")
+                if not isinstance(index, int) or index not in self.switchable:
+                    return f"refused: recipe index {index!r} is not one of {sorted(self.switchable)}"
+                self.apply_rules(self.switchable[index])
+                return f"recipe {self.recipe.name} from the next part"
+            case "start":
+                return "refused: the station is started at the cell"
+            case other:
+                return f"refused: unknown command {other!r} (stop, recipe)"
+
     def _switch_recipe(self, index: int) -> None:
         """The PLC's recipe index (0: keep the current one); the handshake only passes known indexes."""
         assert self.plc is not None
         if index and index != self.plc.active_recipe:
-            self.apply_rules(self.plc_recipes[index])
+            self.apply_rules(self.switchable[index])
             self.plc.active_recipe = index
             log.info("PLC switched to recipe %d (%s)", index, self.recipe.name)
 

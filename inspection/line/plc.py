@@ -1,25 +1,25 @@
-"""The station's PLC connection: the handshake on the register bank its settings ask for."""
+"""The station's PLC connection (the handshake on the register bank its settings ask for), and the
+recipes the line may switch to."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from inspection.config import PlcSettings, Recipe, load_recipe
 from inspection.errors import ConfigError
 from inspection.line.handshake import PlcHandshake, RegisterBank
 
 
-def plc_recipes(settings: PlcSettings | None, recipe: Recipe) -> dict[int, Recipe]:
-    """The recipes the PLC may switch to, each checked now: a switch only changes rules (the model
-    stays loaded), so every one must name the station recipe's model and classes."""
-    if settings is None:
-        return {}
+def switchable_recipes(paths: dict[int, Path], recipe: Recipe) -> dict[int, Recipe]:
+    """The recipes the line may switch to (by index), each checked now: a switch only changes rules
+    (the model stays loaded), so every one must name the station recipe's model and classes."""
     recipes = {}
-    for index, path in settings.recipes.items():
+    for index, path in paths.items():
         candidate = load_recipe(path)
         if candidate.model != recipe.model or candidate.classes != recipe.classes:
             raise ConfigError(
-                f"plc.recipes {index} ({path}): a PLC recipe switch keeps the model; it must use the model "
+                f"recipes {index} ({path}): switching recipes keeps the model; it must use the model "
                 f"{recipe.model} and classes {recipe.classes} of the station's recipe"
             )
         recipes[index] = candidate

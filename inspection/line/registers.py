@@ -74,7 +74,7 @@ class Row:
 
 ROWS = [
     Row("input", IN_CONTROL, 1, "control", "bit 0 trigger (rising edge), 1 results acknowledged, 2 error reset"),
-    Row("input", IN_RECIPE, 1, "recipe index", "0: keep the current recipe; N: the station's plc.recipes entry N"),
+    Row("input", IN_RECIPE, 1, "recipe index", "0: keep the current recipe; N: the station's recipes entry N"),
     Row("input", IN_SERIAL, SERIAL_CHARS // 2, "part serial", f"ASCII, {SERIAL_CHARS} chars, 2 a word, high first"),
     Row("input", IN_LOT, LOT_CHARS // 2, "lot", f"ASCII, {LOT_CHARS} chars, 2 a word, high first"),
     Row(

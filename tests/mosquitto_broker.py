@@ -1,0 +1,77 @@
+"""Debian's mosquitto on loopback for the tests, started and stopped by them (.ci/run installs it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+
+
+def require_mosquitto() -> str:
+    """The broker binary; on CI a missing one fails the test (it guards a promise), elsewhere it skips."""
+    if MOSQUITTO is None:
+        if os.environ.get("CI"):
+            pytest.fail("mosquitto is not installed; scripts/test.sh installs Debian's package")
+        pytest.skip("mosquitto not installed (scripts/test.sh installs it)")
+    return MOSQUITTO
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Broker:
+    """One broker with persistence (queued QoS 1 messages survive its restart) on a free port."""
+
+    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+        self.binary = require_mosquitto()
+        self.port = free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "persistence true",
+            f"persistence_location {folder}/",
+            "autosave_interval 1",
+            f"log_dest file {folder / 'mosquitto.log'}",
+        ]
+        if os.geteuid() == 0:  # as root mosquitto would switch to its own user, who cannot read the test's folder
+            lines.append("user root")
+        if users:
+            passwords = folder / "passwords"
+            passwords.write_text("")
+            for user, password in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
+        self.config = folder / "mosquitto.conf"
+        self.config.write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([self.binary, "-c", str(self.config)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mosquitto did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)  # saves its persistence file
+            self.process.wait(10)
+            self.process = None

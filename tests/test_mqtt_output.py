@@ -1,0 +1,165 @@
+"""MQTT output with Debian's mosquitto on loopback and the real station (pylon emulator, bundled model,
+SQLite): every verdict arrives, also across a 10-second broker outage (the outbox drains after the
+restart); state is retained; a command topic needs a login; the login never reaches logs or records."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from conftest import write_station
+from mosquitto_broker import Broker
+from paho.mqtt.enums import CallbackAPIVersion
+
+from inspection.config import load_station_config
+from inspection.errors import ConfigError
+from inspection.events import LineFault
+from inspection.pipeline import Station
+
+PREFIX = "inspection/test-station"
+
+
+class Subscriber:
+    """A durable subscriber (persistent session, QoS 1): the broker keeps its messages while it is away."""
+
+    def __init__(self, port: int, topics: list[str], user: tuple[str, str] | None = None) -> None:
+        self.messages: list[tuple[str, dict[str, Any], bool]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-subscriber", clean_session=False)
+        if user:
+            self.client.username_pw_set(*user)
+        self.client.on_connect = lambda c, *_: [c.subscribe(t, qos=1) for t in topics]
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 1)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        with self.lock:
+            self.messages.append((message.topic, json.loads(message.payload), bool(message.retain)))
+
+    def on(self, topic: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [payload for t, payload, _ in self.messages if t == topic]
+
+    def wait(self, condition: Any, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, "timed out"
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def start_station(config: Path) -> tuple[Station, threading.Thread, list[LineFault]]:
+    station = Station(load_station_config(config))
+    faults: list[LineFault] = []
+    station.bus.subscribe(lambda event: faults.append(event) if isinstance(event, LineFault) else None)
+    runner = threading.Thread(target=station.run, daemon=True)
+    runner.start()
+    return station, runner, faults
+
+
+def stop_station(station: Station, runner: threading.Thread) -> None:
+    station.stop()
+    runner.join(60)
+    station.close()
+
+
+def test_every_verdict_arrives_across_a_broker_outage(tmp_path: Path) -> None:
+    broker = Broker(tmp_path / "broker")
+    subscriber = Subscriber(broker.port, [f"{PREFIX}/verdict", f"{PREFIX}/state"])
+    config = write_station(tmp_path, mqtt={"port": broker.port, "reconnect_max_s": 2})
+    station, runner, faults = start_station(config)
+    try:
+        subscriber.wait(lambda: len(subscriber.on(f"{PREFIX}/verdict")) >= 20)
+        broker.stop()  # 10 s without a broker: the station goes on, the outbox fills
+        time.sleep(10)
+        assert station.mqtt is not None and station.mqtt.pending() > 0
+        broker.start()
+        subscriber.wait(lambda: station.mqtt is not None and station.mqtt.pending() == 0, timeout=60)
+    finally:
+        stop_station(station, runner)
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        rows = dict(db.execute("SELECT id, verdict FROM inspections").fetchall())
+    subscriber.wait(lambda: {m["id"] for m in subscriber.on(f"{PREFIX}/verdict")} >= set(rows), timeout=30)
+    verdicts = subscriber.on(f"{PREFIX}/verdict")
+    subscriber.close()
+    broker.stop()
+    received = {m["id"]: m for m in verdicts}
+    assert set(received) == set(rows)  # none lost (a resend after the reconnect may arrive twice)
+    assert len(rows) > 100  # parts kept coming during the outage
+    assert all(received[i]["verdict"] == v for i, v in rows.items())
+    sample = next(m for m in verdicts if m["verdict"] == "fail")
+    assert set(sample) >= {"id", "time", "station", "recipe", "verdict", "reasons", "defects", "serial"}
+    assert sample["station"] == "test-station" and sum(sample["defects"].values()) >= 1
+    assert station.mqtt is not None and station.mqtt.counters["reconnects"] >= 1
+    assert station.mqtt.counters["dropped_outbox_full"] == 0
+    assert any(f.source == "mqtt" and "lost" in f.message for f in faults)
+    states = [m["state"] for m in subscriber.on(f"{PREFIX}/state")]
+    assert states[0] == "starting" and "running" in states and states[-1] == "stopped"
+
+
+def test_retained_state_and_authenticated_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "s3cret-Pa55word"
+    monkeypatch.setenv("TEST_MQTT_USER", "station")
+    monkeypatch.setenv("TEST_MQTT_PASSWORD", secret)
+    broker = Broker(tmp_path / "broker", users={"station": secret, "operator": "op-pass"})
+    settings = {
+        "port": broker.port, "username_env": "TEST_MQTT_USER", "password_env": "TEST_MQTT_PASSWORD",
+        "commands": True,
+    }  # fmt: skip
+    station, runner, _faults = start_station(write_station(tmp_path, mqtt=settings))
+    operator = Subscriber(broker.port, [f"{PREFIX}/state", f"{PREFIX}/command/reply"], ("operator", "op-pass"))
+    try:
+        operator.wait(lambda: any(m["state"] == "running" for m in operator.on(f"{PREFIX}/state")))
+        operator.client.publish(f"{PREFIX}/command", json.dumps({"command": "recipe", "index": 9}), qos=1)
+        operator.client.publish(f"{PREFIX}/command", json.dumps({"command": "stop"}), qos=1)
+        runner.join(30)
+        assert not runner.is_alive()  # the stop command stopped it
+        replies = [m["reply"] for m in operator.on(f"{PREFIX}/command/reply")]
+        assert replies[0].startswith("refused: recipe index 9") and replies[1] == "stopping"
+    finally:
+        stop_station(station, runner)
+        operator.close()
+    # The last state is retained: a newcomer learns it at once.
+    late = Subscriber(broker.port, [f"{PREFIX}/state"], ("operator", "op-pass"))
+    late.wait(lambda: bool(late.messages))
+    assert late.messages[0][1]["state"] == "stopped" and late.messages[0][2] is True
+    late.close()
+    broker.stop()
+    assert secret not in caplog.text
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_command_topic_without_login_refuses_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="commands: true needs a broker login"):
+        Station(load_station_config(write_station(tmp_path, mqtt={"port": 1883, "commands": True})))
+    monkeypatch.delenv("NO_SUCH_VARIABLE", raising=False)
+    settings = {"port": 1883, "username_env": "NO_SUCH_VARIABLE", "password_env": "NO_SUCH_VARIABLE"}
+    with pytest.raises(ConfigError, match="NO_SUCH_VARIABLE is not set"):
+        Station(load_station_config(write_station(tmp_path, mqtt=settings)))
+
+
+def test_outputs_are_off_by_default(tmp_path: Path) -> None:
+    station = Station(load_station_config(write_station(tmp_path)))
+    try:
+        station.run(parts=3)
+        assert station.plc is None and station.mqtt is None
+        assert "plc" not in station.status() and "mqtt" not in station.status()
+    finally:
+        station.close()
