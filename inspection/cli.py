@@ -139,7 +139,11 @@ def _add_record_filters(parser: argparse.ArgumentParser) -> None:
 def _add_record_source(parser: argparse.ArgumentParser, station_help: str | None = "records of this station") -> None:
     """Where a quality command reads records: the station's database, or another one by URL."""
     parser.add_argument("--config", type=Path, default=DEMO_CONFIG, help="the station (default: the demo)")
-    parser.add_argument("--database", help="a SQLAlchemy URL instead of the station's database")
+    parser.add_argument(
+        "--database",
+        help="a SQLAlchemy URL instead of the station's database, or 'fleet': the central database of the "
+        "station's fleet section (every station's records; password from its environment variable)",
+    )
     if station_help is not None:
         parser.add_argument("--station", help=station_help)
 

@@ -232,6 +232,29 @@ class MqttSettings(_Strict):
     commands: bool = Field(False, description="accept stop / recipe commands on <prefix>/command (needs a login)")
 
 
+class FleetSettings(_Strict):
+    """Forward every record to the fleet's central database (PostgreSQL), from the local one."""
+
+    database_url: str = Field(description="SQLAlchemy URL without the password, e.g. postgresql+psycopg://user@host/db")
+    password_env: str | None = Field(None, description="environment variable holding the database password")
+    interval_s: float = Field(1.0, gt=0.0, description="how often new records are forwarded")
+    batch: int = Field(500, ge=1, description="records per transaction")
+    retry_max_s: float = Field(30.0, gt=0.0, description="the wait after a failure grows up to this")
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+        try:
+            url = make_url(value)
+        except Exception as exc:
+            raise ValueError(f"not a database URL ({exc})") from None
+        if url.password:
+            raise ValueError("put no password in the file: name the environment variable that holds it (password_env)")
+        return value
+
+
 class StationConfig(_Strict):
     station: str = "station-1"
     camera: CameraConfig
@@ -256,6 +279,7 @@ class StationConfig(_Strict):
     )
     plc: PlcSettings | None = Field(None, description="PLC handshake over Modbus TCP; off when absent")
     mqtt: MqttSettings | None = Field(None, description="verdicts, state and alerts over MQTT; off when absent")
+    fleet: FleetSettings | None = Field(None, description="forward records to a central database; off when absent")
 
 
 # ---------------------------------------------------------------- loading

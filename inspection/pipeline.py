@@ -31,6 +31,7 @@ from inspection.events import (
     StateChanged,
     StatsUpdate,
 )
+from inspection.line.fleet import FleetForwarder, central_url
 from inspection.line.handshake import PlcHandshake, Result
 from inspection.line.mqtt import MqttOutput, check_settings
 from inspection.line.plc import start_handshake, switchable_recipes
@@ -159,6 +160,9 @@ class Station:
         self.mqtt: MqttOutput | None = None  # likewise with an mqtt section
         if config.mqtt is not None:
             check_settings(config.mqtt)  # a missing login or an unauthenticated command topic: refuse now
+        self.fleet: FleetForwarder | None = None
+        if config.fleet is not None:
+            central_url(config.fleet)  # a missing password variable: refuse now
         if config.plc is not None and not self.camera.source.paced_by_station:
             raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
         self.alerts: AlertMonitor | None = None
@@ -199,6 +203,9 @@ class Station:
             self.mqtt.start()
             unsubscribe_mqtt = self.bus.subscribe(self._to_mqtt)
             self.mqtt.state("starting")
+        if self.config.fleet is not None:
+            self.fleet = FleetForwarder(self.config.fleet, self.engine, self._fleet_fault)
+            self.fleet.start()
         if self.config.plc is not None:
             self.plc = start_handshake(self.config.plc, self._plc_fault, self.switchable)
         self.camera.open()
@@ -229,6 +236,8 @@ class Station:
             grabber.join(timeout=10)
             detector.join()
             self.writer.close()
+            if self.fleet is not None:
+                self.fleet.close()  # forwards the last records when the central database answers
             self.stats.finished = time.perf_counter()
             self.camera.close()
             if self.plc is not None:
@@ -260,6 +269,8 @@ class Station:
         snapshot["events_dropped"] = self.bus.dropped
         if self.plc is not None:
             snapshot["plc"] = self.plc.counters.as_dict()
+        if self.fleet is not None:
+            snapshot["fleet"] = dict(self.fleet.counters)
         if self.mqtt is not None:
             snapshot["mqtt"] = {**self.mqtt.counters, "outbox": self.mqtt.pending()}
         return snapshot
@@ -370,6 +381,9 @@ class Station:
 
     def _plc_fault(self, message: str, counters: dict[str, int]) -> None:
         self.bus.publish(LineFault("plc", message, dict(counters)))
+
+    def _fleet_fault(self, message: str, counters: dict[str, int]) -> None:
+        self.bus.publish(LineFault("fleet", message, dict(counters)))
 
     def _mqtt_fault(self, message: str, counters: dict[str, int]) -> None:
         self.bus.publish(LineFault("mqtt", message, dict(counters)))

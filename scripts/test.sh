@@ -12,6 +12,7 @@ missing=""
 command -v strace >/dev/null 2>&1 || missing="$missing strace"
 command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # shellcheck disable=SC2086  # one word per package
     (apt-get update -qq && apt-get install -y -qq $missing) >/dev/null 2>&1 || echo "note: could not install$missing" >&2

@@ -7,10 +7,19 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from inspection.config import StationConfig, load_station_config
+from inspection.errors import ConfigError
+from inspection.line.fleet import central_url
 from inspection.recorder.database import open_database, open_station_database
+
+FLEET = "fleet"
 
 
 def open_records(config_path: Path, database: str | None) -> tuple[StationConfig, Engine]:
-    """The station config (shifts, data folder) and the database: its own, or ``database`` (a URL)."""
+    """The station config (shifts, data folder) and the database: its own, ``database`` (a URL), or
+    ``fleet``: the central database of the station's fleet section (every station's records)."""
     config = load_station_config(config_path)
+    if database == FLEET:
+        if config.fleet is None:
+            raise ConfigError(f"{config_path}: no fleet section; --database fleet reads the fleet's central database")
+        return config, open_database(central_url(config.fleet).render_as_string(hide_password=False))
     return config, open_database(database) if database else open_station_database(config.storage)

@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
 from inspection.config import Storage
@@ -51,6 +51,9 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Stations of a fleet start together: one migrates, the others wait and find the schema at head.
+            connection.execute(text("SELECT pg_advisory_xact_lock(720451)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -37,6 +37,9 @@ class InspectionRow(Base):
     defects: Mapped[int | None] = mapped_column(Integer, doc="detections that counted towards the verdict")
     image_path: Mapped[str | None] = mapped_column(String(512), doc="relative to the data folder")
     annotated_path: Mapped[str | None] = mapped_column(String(512))
+    forwarded_at: Mapped[datetime | None] = mapped_column(
+        DateTime, index=True, doc="when the record reached the fleet's central database"
+    )
 
     detections: Mapped[list[DetectionRow]] = relationship(back_populates="inspection")
 
