@@ -200,6 +200,9 @@ class PlcSettings(_Strict):
     poll_ms: float = Field(2.0, gt=0.0, le=1000.0, description="how often the station reads the PLC's registers")
     ack_timeout_s: float = Field(5.0, gt=0.0, description="results not acknowledged within this are a missed handshake")
     heartbeat_s: float = Field(1.0, gt=0.0, description="the heartbeat bit toggles this often")
+    buffer: int = Field(
+        1, ge=1, le=64, description="parts in flight: 1 waits for each acknowledgement; more buffers the results"
+    )
 
     @model_validator(mode="after")
     def _blocks_apart(self) -> PlcSettings:

@@ -302,7 +302,8 @@ class Station:
                     if self.plc is not None:
                         self.plc.complete(Result(None))
                     break
-                if trigger is not None:
+                if trigger is not None and self.plc is not None:
+                    self.plc.grabbed()
                     frame.part_serial, frame.lot = trigger.serial or None, trigger.lot or None
                 grabbed += 1
                 self._enqueue(frame, have_slot=paced)

@@ -21,6 +21,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from inspection.config import load_station_config
 from inspection.events import Event, LineFault
 from inspection.line.registers import (
+    OUT_ACCEPTED,
     OUT_ERROR,
     OUT_ID,
     OUT_MISSED,
@@ -199,3 +200,51 @@ def test_heartbeat_toggles_and_the_register_map_is_exported(plc_station: Any) ->
     table = register_map_csv(0, OUT).splitlines()
     assert table[0] == "address,plc_address,words,direction,name,meaning"
     assert "100,40101,1,station -> PLC,status" in table[5]
+
+
+def test_buffered_results_keep_trigger_order(tmp_path: Path) -> None:
+    """With a buffer of 3 the PLC may trigger again once the picture is taken; a scan-cycle PLC program
+    triggers whenever the station is ready and acknowledges whenever results are valid."""
+    port = free_port()
+    config = write_station(tmp_path, plc={"mode": "server", "host": "127.0.0.1", "port": port, "buffer": 3})
+    station = Station(load_station_config(config))
+    runner = threading.Thread(target=station.run, daemon=True)
+    runner.start()
+    plc = Plc(port)
+    serial_of: dict[str, str] = {}
+    order: list[int] = []
+    sent = 0
+    triggered = acked = False
+    accepted = 0
+    deadline = time.monotonic() + 120
+    try:
+        while len(order) < 100:
+            assert time.monotonic() < deadline, (len(order), sent, accepted, plc.outputs())
+            words = plc.outputs()
+            status = Status(words[0])
+            if Status.RESULTS_VALID in status and not acked:
+                order.append(words[OUT_SEQUENCE] << 16 | words[OUT_SEQUENCE + 1])
+                serial_of[words_id(words[OUT_ID : OUT_ID + 8])] = f"SN{len(order):04d}"
+                acked = True
+            elif acked and Status.RESULTS_VALID not in status:
+                acked = False
+            if triggered:
+                triggered = words[OUT_ACCEPTED] == accepted  # hold the trigger until the station takes it
+                accepted = words[OUT_ACCEPTED]
+            elif Status.TRIGGER_READY in status and sent < 100:
+                sent += 1
+                plc.client.write_registers(2, encode_text(f"SN{sent:04d}", 20))
+                triggered = True
+            plc.control((Control.TRIGGER if triggered else 0) | (Control.RESULT_ACK if acked else 0))
+        time.sleep(0.3)
+        assert station.plc is not None
+        busy_max = station.plc.counters.triggers - station.plc.counters.results
+        assert station.plc.counters.triggers_while_busy == 0 and busy_max >= 0
+    finally:
+        station.stop()
+        runner.join(30)
+        station.close()
+    assert order == list(range(1, 101))  # one result per trigger, in trigger order
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        rows = dict(db.execute("SELECT id, part_serial FROM inspections").fetchall())
+    assert len(rows) == 100 and all(rows[i] == serial for i, serial in serial_of.items())

@@ -1,14 +1,21 @@
 """The PLC handshake, as line builders know it from smart cameras.
 
 1. The station shows *trigger ready* while it is idle and the last results were acknowledged.
-2. The PLC sets *trigger* (a rising edge), with the part serial, lot and recipe index in their registers.
-   The station drops *ready*, sets *busy*, and the camera takes exactly one picture.
+2. The PLC sets *trigger* (a rising edge), with the part serial, lot and recipe index in their registers,
+   and holds it until *triggers accepted* counts up (the station reads the registers every ``poll_s``:
+   a shorter pulse may go unseen). The station drops *ready*, sets *busy*, and the camera takes exactly
+   one picture. It shows *ready* again only after it has seen *trigger* low.
 3. With the verdict the station writes result code, defect count, result number and inspection id, then
    sets *results valid* with PASS or FAIL and drops *busy*.
 4. The PLC reads them and sets *results acknowledged*; the station drops *results valid*, PASS and FAIL.
    When the PLC has dropped trigger and acknowledge, the station is *ready* again.
 
-A trigger while busy (or while results wait for their acknowledgement) is counted and ignored; results
+With ``buffer`` > 1 (results buffering, as smart cameras offer it) the station is *ready* again as soon
+as the triggered part's picture is taken, while up to ``buffer`` parts are inspected or wait for their
+results to be acknowledged; results are shown one at a time, in trigger order. With ``buffer`` 1 (the
+default) the next trigger waits for the acknowledgement.
+
+A trigger while not ready is counted and ignored; results
 not acknowledged within ``ack_timeout_s`` are counted once per part. Both set the error bit and code and
 are reported to ``on_fault`` (the station raises an alert). The *heartbeat* bit toggles every
 ``heartbeat_s`` so the PLC can tell a live station from a frozen one.
@@ -23,6 +30,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -49,6 +57,7 @@ from inspection.line.registers import (
 )
 
 log = logging.getLogger(__name__)
+_GRABBED = object()  # the detect thread's note that a triggered picture was taken
 
 
 class RegisterBank(Protocol):
@@ -111,6 +120,7 @@ class PlcHandshake:
         heartbeat_s: float = 1.0,
         on_fault: Callable[[str, dict[str, int]], None] | None = None,
         recipe_known: Callable[[int], bool] = lambda index: index == 0,
+        buffer: int = 1,
     ) -> None:
         self.bank = bank
         self.input_base = input_base
@@ -122,10 +132,16 @@ class PlcHandshake:
         self.recipe_known = recipe_known
         self.counters = HandshakeCounters()
         self.triggers: queue.Queue[Trigger] = queue.Queue()
-        self._results: queue.Queue[Result] = queue.Queue()
+        self._results: queue.Queue[Result | object] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._state = "ready"  # ready | busy | results | release
+        self.buffer = max(1, buffer)
+        self._grabbing = False  # a trigger was accepted and its picture is not taken yet
+        self._accepted = 0  # triggers accepted whose results are not acknowledged yet
+        self._waiting: deque[Result] = deque()  # results not shown yet, in trigger order
+        self._shown = False  # results valid
+        self._releasing = False  # acknowledged; waiting for the PLC to drop the acknowledge bit
+        self._trigger_seen_low = True  # as of the last read of the registers
         self._status = Status(0)
         self._error = ErrorCode.NONE
         self._last_control = Control(0)
@@ -134,7 +150,10 @@ class PlcHandshake:
         self._heartbeat_at = 0.0
         self.active_recipe = 0
         self._verdict_bits = Status(0)
-        self._written: dict[int, object] = {}  # offset -> value last written (write only what changes)
+        # The output block as the station means it, and as last written (None: write it all again). One
+        # write carries every change, so the PLC never reads a new field beside a stale status word.
+        self._out = [0] * OUTPUT_WORDS
+        self._written: list[int] | None = None
 
     # ------------------------------------------------------------ the station's side
     def start(self) -> None:
@@ -149,6 +168,10 @@ class PlcHandshake:
             except queue.Empty:
                 continue
         return None
+
+    def grabbed(self) -> None:
+        """The triggered part's picture is taken (with a buffer, the station can be ready again)."""
+        self._results.put(_GRABBED)
 
     def complete(self, result: Result) -> None:
         """The triggered part's result (from the detect thread; never blocks)."""
@@ -171,9 +194,9 @@ class PlcHandshake:
                 self._step()
             except Exception as exc:  # a PLC connection drop: many error types; try again
                 self.counters.bank_errors += 1
-                if self._written and self.on_fault is not None:  # it answered before: report the loss once
+                if self._written is not None and self.on_fault is not None:  # it answered before: report once
                     self.on_fault(f"PLC registers out of reach: {exc}", self.counters.as_dict())
-                self._written.clear()  # write everything again once the registers answer
+                self._written = None  # write everything again once the registers answer
                 if self.counters.bank_errors == 1 or self.counters.bank_errors % 100 == 0:
                     log.warning("PLC registers: %s (%d errors so far)", exc, self.counters.bank_errors)
                 self._stop.wait(0.5)
@@ -182,38 +205,48 @@ class PlcHandshake:
 
     def _step(self) -> None:
         now = time.monotonic()
-        if not self._written:  # first contact (again, after a lost connection): a clean output block
-            self.bank.write(self.output_base, [0] * OUTPUT_WORDS)
-            self._written[OUT_RESULT] = 0
         words = self.bank.read(self.input_base, INPUT_WORDS)
         control = Control(words[IN_CONTROL] & 0x7)
         rising = control & ~self._last_control
         self._last_control = control
         if Control.ERROR_RESET in rising:
             self._error = ErrorCode.NONE
-        try:
-            result = self._results.get_nowait()
-        except queue.Empty:
-            result = None
+        while True:
+            try:
+                item = self._results.get_nowait()
+            except queue.Empty:
+                break
+            self._grabbing = False  # a part with a result has certainly been grabbed too
+            if isinstance(item, Result):
+                self._waiting.append(item)
         if Control.TRIGGER in rising:
             self._on_trigger(words, now)
-        if result is not None and self._state == "busy":
-            self._publish(result, now)
-        if self._state == "results":
+        if self._shown:
             if Control.RESULT_ACK in control:
-                self._state = "release"
+                self._shown, self._releasing = False, True
+                self._accepted -= 1
             elif not self._ack_missed and now > self._ack_deadline:
                 self._ack_missed = True
                 self.counters.ack_timeouts += 1
                 self._fault(ErrorCode.ACK_TIMEOUT, f"results not acknowledged within {self.ack_timeout_s:g} s")
-        if self._state == "release" and not control & (Control.TRIGGER | Control.RESULT_ACK):
-            self._state = "ready"
+        if self._releasing and Control.RESULT_ACK not in control:
+            self._releasing = False
+        if not self._shown and not self._releasing and self._waiting:
+            self._publish(self._waiting.popleft(), now)
+        self._trigger_seen_low = Control.TRIGGER not in control
         self._write_status(now)
 
+    @property
+    def _ready(self) -> bool:
+        """Ready for a trigger; only once the station has seen the trigger bit low, so the next rising
+        edge cannot fall between two reads of the registers."""
+        return not self._grabbing and self._accepted < self.buffer and self._trigger_seen_low
+
     def _on_trigger(self, words: list[int], now: float) -> None:
-        if self._state != "ready":
+        if not self._ready:
             self.counters.triggers_while_busy += 1
-            self._fault(ErrorCode.TRIGGER_WHILE_BUSY, f"trigger while {self._state} (ignored)")
+            doing = "taking a picture" if self._grabbing else f"{self._accepted} part(s) without acknowledged results"
+            self._fault(ErrorCode.TRIGGER_WHILE_BUSY, f"trigger while busy ({doing}; ignored)")
             return
         recipe = words[IN_RECIPE]
         if recipe and recipe != self.active_recipe and not self.recipe_known(recipe):
@@ -222,7 +255,8 @@ class PlcHandshake:
         self.counters.triggers += 1
         serial = decode_text(words[IN_SERIAL : IN_SERIAL + SERIAL_CHARS // 2])
         lot = decode_text(words[IN_LOT : IN_LOT + LOT_CHARS // 2])
-        self._state = "busy"
+        self._grabbing = True
+        self._accepted += 1
         self._write_status(now)  # busy before the part is grabbed: the PLC sees it at once
         self.triggers.put(Trigger(self.counters.triggers, serial, lot, recipe or self.active_recipe, now))
 
@@ -231,12 +265,10 @@ class PlcHandshake:
         code = {"pass": ResultCode.PASS, "fail": ResultCode.FAIL}.get(result.verdict or "", ResultCode.ERROR)
         number = self.counters.results & 0xFFFFFFFF
         block = [int(code), int(self._error), min(result.defects, 0xFFFF), number >> 16, number & 0xFFFF]
-        # Everything but the status word first: results valid must never show with stale results.
-        self.bank.write(self.output_base + OUT_RESULT, block + id_words(result.record_id))
-        self._written[OUT_ERROR] = int(self._error)
+        self._out[OUT_RESULT : OUT_RESULT + len(block) + 8] = block + id_words(result.record_id)
         if code == ResultCode.ERROR:
             self._fault(ErrorCode.INSPECTION_FAILED, "the triggered part got no verdict")
-        self._state = "results"
+        self._shown = True
         self._ack_deadline = now + self.ack_timeout_s
         self._ack_missed = False
         self._verdict_bits = {ResultCode.PASS: Status.PASS, ResultCode.FAIL: Status.FAIL}.get(code, Status(0))
@@ -250,11 +282,11 @@ class PlcHandshake:
     def _write_status(self, now: float) -> None:
         """Write what changed: the error code and counters, then the status word last."""
         status = Status(0)
-        if self._state == "ready":
+        if self._ready:
             status |= Status.TRIGGER_READY
-        elif self._state == "busy":
+        if self._accepted - len(self._waiting) - int(self._shown) > 0:  # parts without a result yet
             status |= Status.BUSY
-        elif self._state == "results":
+        if self._shown:
             status |= Status.RESULTS_VALID | self._verdict_bits
         if self._error != ErrorCode.NONE:
             status |= Status.ERROR
@@ -262,15 +294,14 @@ class PlcHandshake:
             self._heartbeat_at = now
             self._status ^= Status.HEARTBEAT
         status |= self._status & Status.HEARTBEAT
-        error = int(self._error)
-        if error != self._written.get(OUT_ERROR):
-            self.bank.write(self.output_base + OUT_ERROR, [error])
-            self._written[OUT_ERROR] = error
-        tail = [min(self.counters.missed, 0xFFFF), self.active_recipe]
-        if tail != self._written.get(OUT_MISSED):
-            self.bank.write(self.output_base + OUT_MISSED, tail)
-            self._written[OUT_MISSED] = tail
-        if status != self._written.get(OUT_STATUS):
-            self.bank.write(self.output_base + OUT_STATUS, [int(status)])
-            self._written[OUT_STATUS] = status
+        self._out[OUT_STATUS] = int(status)
+        self._out[OUT_ERROR] = int(self._error)
+        self._out[OUT_MISSED : OUT_MISSED + 3] = [
+            min(self.counters.missed, 0xFFFF),
+            self.active_recipe,
+            self.counters.triggers & 0xFFFF,
+        ]
+        if self._out != self._written:
+            self.bank.write(self.output_base, self._out)
+            self._written = list(self._out)
         self._status = status

@@ -46,6 +46,7 @@ def start_handshake(
         settings.heartbeat_s,
         on_fault,
         recipe_known=lambda index: index in recipes,
+        buffer=settings.buffer,
     )
     handshake.start()
     return handshake

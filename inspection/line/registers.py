@@ -60,7 +60,8 @@ OUT_STATUS, OUT_RESULT, OUT_ERROR, OUT_DEFECTS, OUT_SEQUENCE = 0, 1, 2, 3, 4
 OUT_ID = OUT_SEQUENCE + 2
 OUT_MISSED = OUT_ID + ID_WORDS
 OUT_RECIPE = OUT_MISSED + 1
-OUTPUT_WORDS = OUT_RECIPE + 1
+OUT_ACCEPTED = OUT_RECIPE + 1
+OUTPUT_WORDS = OUT_ACCEPTED + 1
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ ROWS = [
     Row("output", OUT_ID, ID_WORDS, "inspection id", "the record's id: 8 words, printed as 4 hex digits each, joined"),
     Row("output", OUT_MISSED, 1, "missed handshakes", "triggers while busy + results not acknowledged in time"),
     Row("output", OUT_RECIPE, 1, "active recipe index", "0: the station's own recipe"),
+    Row("output", OUT_ACCEPTED, 1, "triggers accepted", "+1 (mod 65536) when a trigger is taken: drop trigger then"),
 ]
 
 
