@@ -163,7 +163,7 @@ def _dataset_from_records(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from inspection.dataset.region_crops import CROP_PX  # noqa: PLC0415
+    from inspection.dataset.region_crops import CLASSIFIER_PX  # noqa: PLC0415
     from inspection.training import REGION_CLASSIFIER, TrainSettings, is_crops_dataset, train  # noqa: PLC0415
 
     if args.resume:
@@ -178,7 +178,7 @@ def _train(args: argparse.Namespace) -> int:
             args.out,
             architecture=args.architecture or str(REGION_CLASSIFIER if crops else "yolov8n.yaml"),
             epochs=args.epochs or DEFAULT_EPOCHS,
-            imgsz=args.imgsz or (CROP_PX if crops else 320),
+            imgsz=args.imgsz or (CLASSIFIER_PX if crops else 320),
             batch=args.batch or (128 if crops else 16),
             seed=args.seed,
             device=None if args.device == "auto" else args.device,
@@ -463,7 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help=f"default {DEFAULT_EPOCHS}; with --resume: a new planned length for the run (e.g. to fit the time left)",
     )
-    trainer.add_argument("--imgsz", type=int, help="network input size in pixels (default 320; region crops 48)")
+    trainer.add_argument(
+        "--imgsz", type=int, help="network input size in pixels (default 320; region crops 64, a multiple of 32)"
+    )
     trainer.add_argument("--batch", type=int, help="default 16 (region crops 128)")
     trainer.add_argument("--seed", type=int, default=0, help="default 0")
     trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")

@@ -14,7 +14,7 @@ from conftest import DEMO_RECIPE, ROOT, SAMPLE_IMAGES
 from deeppcb_subset import SHARED_DEEPPCB, subset
 from test_model_lifecycle import offline
 
-from inspection.dataset.region_crops import CROP_PX, NONE, crop_region, label_regions
+from inspection.dataset.region_crops import CLASSIFIER_PX, CROP_PX, NONE, crop_region, label_regions
 from inspection.hashing import file_sha256
 from inspection.types import Detection
 
@@ -68,7 +68,7 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
     assert step.returncode == 0, step.stderr[-3000:]
     assert "epoch 1/1: accuracy" in step.stderr
     config = yaml.safe_load((run / "train_config.yaml").read_text())
-    assert config["imgsz"] == CROP_PX and config["dataset"]["task"] == "classify"
+    assert config["imgsz"] == CLASSIFIER_PX and config["dataset"]["task"] == "classify"
     assert config["architecture"].endswith("region-classifier.yaml")
 
     step = offline("models", "--registry", str(registry), "register", str(run), "--name", "regions")
@@ -76,7 +76,7 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
     folder = registry / "regions"
     card = yaml.safe_load((folder / "card.yaml").read_text())
     assert card["task"] == "classify" and card["classes"] == CLASSES
-    assert card["input"]["mode"] == "image+reference" and card["input"]["imgsz"] == CROP_PX
+    assert card["input"]["mode"] == "image+reference" and card["input"]["imgsz"] == CLASSIFIER_PX
     assert card["files"]["proposals.yaml"] == file_sha256(crops / "proposals.yaml")
 
     report = tmp_path / "evaluation.json"

@@ -28,6 +28,7 @@ from inspection.hashing import file_sha256
 from inspection.types import Detection, Image
 
 CROP_PX = 48
+CLASSIFIER_PX = 64  # the classifier's input: ultralytics needs a multiple of 32; crops are scaled up to it
 MIN_SIDE = 24
 NONE = "none"  # the class of a region that is not a defect
 MATCH_IOU = 0.3  # a region overlapping a labelled box this much takes its class

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from inspection.dataset.region_crops import NONE, PROPOSALS_FILE, crop_region
@@ -28,17 +29,21 @@ from inspection.types import Detection, Image
 Classify = Callable[[np.ndarray], np.ndarray]  # crops (N, px, px, 3) uint8 -> probabilities (N, classes)
 
 
-def crops_to_batch(crops: np.ndarray) -> FloatArray:
-    """The network input of a batch of crops, as ultralytics trains it: it reads the crop files in
-    OpenCV's channel order and reverses them, then scales to 0..1 (no mean or std)."""
+def crops_to_batch(crops: np.ndarray, size: int) -> FloatArray:
+    """The network input of a batch of crops, as ultralytics trains it: crop files read in OpenCV's
+    channel order and reversed, scaled (bilinear) to the network's input size, 0..1 (no mean or std)."""
+    if crops.shape[1] != size:
+        crops = np.stack([cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR) for crop in crops])
     return np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
 def network_classify(network: Detector) -> Classify:
     """Run a loaded classifier network (any backend) on crops."""
+    size = network.info.imgsz
 
     def classify(crops: np.ndarray) -> np.ndarray:
-        return np.asarray(network._forward(crops_to_batch(crops)), dtype=np.float32).reshape(len(crops), -1)
+        batch = crops_to_batch(crops, size)
+        return np.asarray(network._forward(batch), dtype=np.float32).reshape(len(crops), -1)
 
     return classify
 

@@ -25,8 +25,10 @@ from inspection.training import TRAIN_CONFIG, weights_of
 DEFAULT_REGISTRY = PROJECT_ROOT / "models"
 REGION_PREPROCESSING = (
     "golden-template regions (proposals.yaml) cut from the image stacked with its reference (board, reference, "
-    "difference) as squares of at least 24 px scaled to the input size; channels reversed, /255"
+    "difference) as 48 px squares of at least 24 px of the image, scaled (bilinear) to the input size; "
+    "channels reversed, /255"
 )
+CLASSIFY_STRIDE = 32
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -96,7 +98,10 @@ def register_run(
     proposals = Path(dataset.get("crops", "")) / PROPOSALS_FILE
     if task == "classify" and not proposals.is_file():
         raise ModelError(f"{run}: trained on region crops, but {proposals} (their proposal settings) is gone")
-    input_spec = InputSpec(imgsz=int(config["imgsz"]), mode=dataset.get("input", "image"))
+    imgsz = int(config["imgsz"])
+    if task == "classify":  # ultralytics trains classifiers at the next multiple of 32 (48 -> 64)
+        imgsz = -(-imgsz // CLASSIFY_STRIDE) * CLASSIFY_STRIDE
+    input_spec = InputSpec(imgsz=imgsz, mode=dataset.get("input", "image"))
     if task == "classify":
         input_spec.preprocessing = REGION_PREPROCESSING
     card = ModelCard(
