@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inspection.accounts import User
+from inspection.commands.station_records import open_records
 from inspection.config import DEMO_CONFIG
 from inspection.errors import StationError, one_line
 from inspection.offline import block_openvino_telemetry
@@ -28,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", type=Path, help="run --parts parts, save the window to this PNG, exit")
     parser.add_argument("--parts", type=int, default=30, help="with --screenshot: parts to run first (default 30)")
     parser.add_argument("--idle-minutes", type=float, default=15.0, help="log out after this long without input")
+    parser.add_argument(
+        "--records",
+        help="the database the history and charts read: a SQLAlchemy URL, or 'fleet' for the central database of "
+        "the station's fleet section (every station, with a station filter); default: the station's own",
+    )
     return parser
 
 
@@ -46,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bridge = StationBridge()
         controller = StationController(DEMO_CONFIG if args.demo else args.config, bridge)
         engine = open_station_database(controller.config.storage)
+        records = open_records(controller.config_path, args.records)[1] if args.records else engine
     except StationError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -54,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None:
         # Unattended: a session of its own that may only run the station (no account is created).
         session.user = User("screenshot", "operator")
-    window = OperatorWindow(controller, bridge, session)
+    window = OperatorWindow(controller, bridge, session, records)
     window.show()
     if args.screenshot is not None:
         return _screenshot(app, window, controller, args.screenshot, args.parts)

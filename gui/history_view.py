@@ -34,7 +34,7 @@ RANGES = {
     "last 24 hours": timedelta(hours=24),
     "last 7 days": timedelta(days=7),
 }
-COLUMNS = ("Time", "Verdict", "Reasons", "Serial", "Recipe", "Model", "Cycle ms")
+COLUMNS = ("Time", "Station", "Verdict", "Reasons", "Serial", "Recipe", "Model", "Cycle ms")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -83,6 +83,7 @@ class HistoryModel(QAbstractTableModel):
         row = self.rows[index.row()]
         values = (
             local_time(row.created_at),
+            row.station,
             row.verdict.upper(),
             "; ".join(row.reasons),
             row.part_serial or "",
@@ -119,6 +120,7 @@ class HistoryWindow(QMainWindow):
         self.verdict = QComboBox()
         self.verdict.addItems(["any verdict", "pass", "fail"])
         self.label = QComboBox()
+        self.station = QComboBox()  # a fleet's central database holds several stations
         self.serial = QLineEdit()
         self.serial.setPlaceholderText("part serial")
         self.recipe = QLineEdit()
@@ -128,7 +130,9 @@ class HistoryWindow(QMainWindow):
         apply = QPushButton("Filter")
         self.total = QLabel("")
         bar = QHBoxLayout()
-        for widget in (self.range, self.verdict, self.label, self.serial, self.recipe, self.model_name, apply):
+        for widget in (
+            self.range, self.verdict, self.label, self.station, self.serial, self.recipe, self.model_name, apply,
+        ):  # fmt: skip
             bar.addWidget(widget)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -152,6 +156,11 @@ class HistoryWindow(QMainWindow):
     def refresh_labels(self) -> None:
         self.label.clear()
         self.label.addItems(["any class", *queries.labels(self.engine)])
+        chosen = self.station.currentText()
+        self.station.clear()
+        self.station.addItems(["any station", *queries.stations(self.engine)])
+        if chosen:
+            self.station.setCurrentText(chosen)
 
     def current_filter(self) -> RecordFilter:
         span = RANGES[self.range.currentText()]
@@ -159,6 +168,7 @@ class HistoryWindow(QMainWindow):
             since=datetime.now(UTC) - span if span is not None else None,
             verdict=None if self.verdict.currentIndex() == 0 else self.verdict.currentText(),
             label=None if self.label.currentIndex() <= 0 else self.label.currentText(),
+            station=None if self.station.currentIndex() <= 0 else self.station.currentText(),
             part_serial=self.serial.text().strip() or None,
             recipe=self.recipe.text().strip() or None,
             model=self.model_name.text().strip() or None,

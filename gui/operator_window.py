@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy import Engine
 
 from gui.admin_dialogs import AddUserDialog, AuditDialog
 from gui.bridge import StationBridge
@@ -53,9 +54,12 @@ STATE_STYLE = {
 
 
 class OperatorWindow(QMainWindow):
-    def __init__(self, controller: StationController, bridge: StationBridge, session: Session) -> None:
+    def __init__(
+        self, controller: StationController, bridge: StationBridge, session: Session, records: Engine | None = None
+    ) -> None:
         super().__init__()
         self.controller = controller
+        self.records = records or session.engine  # what history and charts read (a fleet's central database)
         self.bridge = bridge
         self.session = session
         self.latest: InspectionDone | None = None  # the newest part shown (for the rules preview)
@@ -189,7 +193,7 @@ class OperatorWindow(QMainWindow):
     def open_history(self) -> HistoryWindow:
         if self.history is None:
             storage = self.controller.config.storage
-            self.history = HistoryWindow(self.session.engine, storage.data_dir, self.session, self.recipe.classes)
+            self.history = HistoryWindow(self.records, storage.data_dir, self.session, self.recipe.classes)
         else:
             self.history.refresh_labels()
             self.history.apply_filter()
@@ -199,7 +203,7 @@ class OperatorWindow(QMainWindow):
 
     def open_charts(self) -> ChartsWindow:
         if self.charts is None:
-            self.charts = ChartsWindow(self.session.engine)
+            self.charts = ChartsWindow(self.records)
         else:
             self.charts.refresh()
         self.charts.show()

@@ -20,6 +20,7 @@ from conftest import ROOT, run_cli, write_station
 from postgres_server import PASSWORD, Postgres
 from sqlalchemy import Engine, create_engine, func, select, text
 
+from gui.history_view import HistoryWindow
 from inspection.config import load_station_config
 from inspection.events import LineFault
 from inspection.pipeline import Station
@@ -53,7 +54,7 @@ def fleet_settings(server: Postgres) -> dict[str, object]:
     return {"database_url": server.url, "password_env": PASSWORD_ENV, "interval_s": 0.2, "retry_max_s": 1.0}
 
 
-def test_three_station_processes_forward_concurrently(postgres: Postgres, tmp_path: Path) -> None:
+def test_three_station_processes_forward_concurrently(qtbot, postgres: Postgres, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     configs = []
     for number in range(3):
         folder = tmp_path / f"station-{number}"
@@ -81,6 +82,17 @@ def test_three_station_processes_forward_concurrently(postgres: Postgres, tmp_pa
         )
         central_ids = set(connection.execute(select(InspectionRow.id)).scalars())
         central_detections = connection.execute(select(func.count()).select_from(DetectionRow)).scalar_one()
+    # The desktop app's history reads the central database with a station filter.
+    window = HistoryWindow(engine, tmp_path)
+    qtbot.addWidget(window)
+    assert window.model.total == 3 * 30 + 15
+    assert [window.station.itemText(i) for i in range(window.station.count())] == [
+        "any station", "station-0", "station-1", "station-2",
+    ]  # fmt: skip
+    window.station.setCurrentText("station-1")
+    window.apply_filter()
+    assert window.model.total == 35 and {row.station for row in window.model.rows} == {"station-1"}
+    window.close()
     engine.dispose()
     all_ids: set[str] = set()
     all_detections = 0

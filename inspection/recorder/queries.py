@@ -68,6 +68,7 @@ class RecordSummary:
     recipe: str
     model: str
     cycle_ms: float
+    station: str = ""
 
 
 @dataclass
@@ -96,6 +97,7 @@ def page(
             InspectionRow.recipe_name,
             InspectionRow.model_name,
             InspectionRow.cycle_ms,
+            InspectionRow.station,
         )
     )
     if after is not None:
@@ -111,7 +113,7 @@ def page(
         rows = connection.execute(query).all()
     return [
         RecordSummary(r.id, r.created_at, r.verdict, json.loads(r.reasons), r.part_serial, r.recipe_name,
-                      r.model_name, r.cycle_ms)
+                      r.model_name, r.cycle_ms, r.station)
         for r in rows
     ]  # fmt: skip
 
@@ -130,6 +132,14 @@ def detail(engine: Engine, record_id: str, data_dir: Path) -> RecordDetail | Non
     fields["reasons"] = json.loads(fields["reasons"])
     image = stored_image(data_dir, fields.get("image_path"))
     return RecordDetail(fields, found, image if image is not None and image.is_file() else None)
+
+
+def stations(engine: Engine) -> list[str]:
+    """The stations that wrote the records (one, or a fleet's in its central database)."""
+    with engine.connect() as connection:
+        return [
+            r[0] for r in connection.execute(select(InspectionRow.station).distinct().order_by(InspectionRow.station))
+        ]
 
 
 def labels(engine: Engine) -> list[str]:

@@ -1,0 +1,165 @@
+"""Station throughput with the line outputs on (PLC handshake over Modbus TCP, MQTT, fleet forwarding to
+PostgreSQL) against the same station with them off, in one process, rounds interleaved.
+
+    .venv/bin/python benchmarks/line_outputs.py [--parts 300] [--rounds 3] [--model deeppcb-ref-yolov8n]
+
+"off": the demo station as shipped (software trigger paced by the station, records into SQLite).
+"on": the same station triggered by a PLC program (a pymodbus client on loopback that triggers whenever
+the station is ready and acknowledges whenever results are valid; ``plc.buffer: 4``), publishing every
+verdict to Debian's mosquitto and forwarding every record to Debian's PostgreSQL, both started here on
+loopback (the test suite's helpers). Prints one line per run and the median ratio on / off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the loopback servers the tests start
+
+from mosquitto_broker import Broker  # noqa: E402
+from postgres_server import PASSWORD, Postgres  # noqa: E402
+from pymodbus.client import ModbusTcpClient  # noqa: E402
+
+from inspection.config import DEMO_CONFIG, DEMO_RECIPE, load_station_config  # noqa: E402
+from inspection.line.registers import OUT_ACCEPTED, OUTPUT_WORDS, Control, Status  # noqa: E402
+from inspection.pipeline import Station  # noqa: E402
+
+PASSWORD_ENV = "BENCH_FLEET_PASSWORD"
+
+
+def plc_program(port: int, stop: threading.Event) -> None:
+    """A scan-cycle PLC: trigger when ready (held until accepted), acknowledge valid results."""
+    client = ModbusTcpClient("127.0.0.1", port=port)
+    while not client.connect():
+        if stop.is_set():
+            return
+        time.sleep(0.05)
+    triggered = acked = False
+    accepted = -1
+    while not stop.is_set():
+        response = client.read_holding_registers(100, count=OUTPUT_WORDS)
+        if response.isError():
+            time.sleep(0.01)
+            continue
+        words = response.registers
+        status = Status(words[0])
+        if accepted < 0:
+            accepted = words[OUT_ACCEPTED]
+        if Status.RESULTS_VALID in status and not acked:
+            acked = True
+        elif acked and Status.RESULTS_VALID not in status:
+            acked = False
+        if triggered:
+            triggered = words[OUT_ACCEPTED] == accepted
+            accepted = words[OUT_ACCEPTED]
+        elif Status.TRIGGER_READY in status:
+            triggered = True
+        client.write_registers(0, [(Control.TRIGGER if triggered else 0) | (Control.RESULT_ACK if acked else 0)])
+    client.close()
+
+
+def station_file(folder: Path, recipe: Path, extra: dict[str, Any]) -> Path:
+    config = yaml.safe_load(DEMO_CONFIG.read_text())
+    config["recipe"] = str(recipe)
+    camera = config["camera"]
+    if "image_folder" in camera:
+        camera["image_folder"] = str((DEMO_CONFIG.parent / camera["image_folder"]).resolve())
+    config["storage"] = {"data_dir": str(folder / "data")}
+    config.update(extra)
+    path = folder / "station.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run(config: Path, parts: int, plc_port: int | None) -> dict[str, Any]:
+    station = Station(load_station_config(config))
+    stop = threading.Event()
+    program = None
+    if plc_port is not None:
+        program = threading.Thread(target=plc_program, args=(plc_port, stop), daemon=True)
+        program.start()
+    try:
+        summary = station.run(parts=parts)
+        status = station.status()
+    finally:
+        stop.set()
+        station.close()
+    if program is not None:
+        program.join(5)
+    return {
+        "parts_per_s": float(summary.stats["parts_per_s"]),
+        "written": summary.records_written,
+        **{key: status[key] for key in ("plc", "mqtt", "fleet") if key in status},
+    }
+
+
+def recipe_for(model: str | None, folder: Path) -> Path:
+    if model is None:
+        return DEMO_RECIPE
+    recipe = yaml.safe_load(DEMO_RECIPE.read_text())
+    recipe["model"] = str(ROOT / "models" / model / "model_openvino" / "model.xml")
+    recipe["reference"] = str((DEMO_RECIPE.parent / recipe["reference"]).resolve())
+    path = folder / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--model", help="a registered model to run instead of the demo recipe's")
+    args = parser.parse_args()
+    os.environ[PASSWORD_ENV] = PASSWORD
+    work = Path(tempfile.mkdtemp(prefix="line-bench-"))
+    broker = Broker(work / "broker")
+    database = Postgres()
+    try:
+        recipe = recipe_for(args.model, work)
+        ratios = []
+        for number in range(args.rounds):
+            off_dir, on_dir = work / f"off-{number}", work / f"on-{number}"
+            off_dir.mkdir()
+            on_dir.mkdir()
+            plc_port = _free_port()
+            outputs = {
+                "plc": {"mode": "server", "host": "127.0.0.1", "port": plc_port, "buffer": 4},
+                "mqtt": {"port": broker.port},
+                "fleet": {"database_url": database.url, "password_env": PASSWORD_ENV, "interval_s": 0.5},
+            }
+            off = run(station_file(off_dir, recipe, {}), args.parts, None)
+            on = run(station_file(on_dir, recipe, outputs), args.parts, plc_port)
+            ratio = on["parts_per_s"] / off["parts_per_s"]
+            ratios.append(ratio)
+            print(
+                f"round {number + 1}: off {off['parts_per_s']:.2f} parts/s, on {on['parts_per_s']:.2f} parts/s, "
+                f"ratio {ratio:.3f}; plc {on.get('plc')}, mqtt published {on['mqtt']['published']} "
+                f"(outbox {on['mqtt']['outbox']}), fleet forwarded {on['fleet']['forwarded']}",
+                flush=True,
+            )
+        print(f"median ratio on / off: {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f})")
+    finally:
+        broker.stop()
+        database.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":
+    main()
