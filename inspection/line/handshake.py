@@ -57,7 +57,8 @@ from inspection.line.registers import (
 )
 
 log = logging.getLogger(__name__)
-_GRABBED = object()  # the detect thread's note that a triggered picture was taken
+_GRABBED = object()
+IDLE_WAKE_S = 0.05  # the detect thread's note that a triggered picture was taken
 
 
 class RegisterBank(Protocol):
@@ -131,6 +132,8 @@ class PlcHandshake:
         self.on_fault = on_fault
         self.recipe_known = recipe_known
         self.counters = HandshakeCounters()
+        # A bank that tells when the PLC wrote (the station's own server) lets the thread sleep until then.
+        self._wake: threading.Event | None = getattr(bank, "changed", None)
         self.triggers: queue.Queue[Trigger] = queue.Queue()
         self._results: queue.Queue[Result | object] = queue.Queue()
         self._stop = threading.Event()
@@ -172,13 +175,19 @@ class PlcHandshake:
     def grabbed(self) -> None:
         """The triggered part's picture is taken (with a buffer, the station can be ready again)."""
         self._results.put(_GRABBED)
+        if self._wake is not None:
+            self._wake.set()
 
     def complete(self, result: Result) -> None:
         """The triggered part's result (from the detect thread; never blocks)."""
         self._results.put(result)
+        if self._wake is not None:
+            self._wake.set()
 
     def close(self) -> None:
         self._stop.set()
+        if self._wake is not None:
+            self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         try:
@@ -201,7 +210,11 @@ class PlcHandshake:
                     log.warning("PLC registers: %s (%d errors so far)", exc, self.counters.bank_errors)
                 self._stop.wait(0.5)
                 continue
-            self._stop.wait(self.poll_s)
+            if self._wake is None:
+                self._stop.wait(self.poll_s)
+            else:  # woken by a PLC write or a result; at least every IDLE_WAKE_S for heartbeat and timeouts
+                self._wake.wait(IDLE_WAKE_S)
+                self._wake.clear()
 
     def _step(self) -> None:
         now = time.monotonic()

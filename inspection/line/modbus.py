@@ -17,6 +17,7 @@ from inspection.errors import ConfigError
 log = logging.getLogger(__name__)
 
 READ_HOLDING, WRITE_HOLDING = 3, 16
+WRITE_CODES = (6, 16, 23)  # write single register, write multiple registers, read/write multiple
 CALL_TIMEOUT_S = 2.0
 
 
@@ -28,6 +29,9 @@ class ServerBank:
         from pymodbus.simulator import DataType, SimData, SimDevice  # noqa: PLC0415
 
         self.address = (host, port)
+        # Set when the PLC has written registers (after the write took effect): the handshake waits on it
+        # instead of reading the registers every few milliseconds.
+        self.changed = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._started = threading.Event()
         self._error: BaseException | None = None
@@ -35,7 +39,7 @@ class ServerBank:
 
         async def serve() -> None:
             device = SimDevice(0, simdata=[SimData(0, count=size, values=0, datatype=DataType.REGISTERS)])
-            self._server = ModbusTcpServer(device, address=(host, port))
+            self._server = ModbusTcpServer(device, address=(host, port), trace_pdu=self._seen)
             try:
                 await self._server.serve_forever(background=True)
             except BaseException as exc:  # the port is taken, or not ours to open
@@ -54,6 +58,12 @@ class ServerBank:
         if self._error is not None or self._server is None:
             self.close()
             raise ConfigError(f"plc: cannot serve Modbus TCP on {host}:{port} ({self._error}); choose another port")
+
+    def _seen(self, sending: bool, pdu: Any) -> Any:
+        """pymodbus' trace hook: a write's response is sent once the registers hold the new values."""
+        if sending and getattr(pdu, "function_code", 0) in WRITE_CODES:
+            self.changed.set()
+        return pdu
 
     def _call(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT_S)
