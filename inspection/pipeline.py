@@ -19,21 +19,9 @@ from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
 from inspection.detectors import Detector, load_detector
 from inspection.errors import ConfigError
-from inspection.events import (
-    AlertCleared,
-    AlertRaised,
-    CameraFault,
-    Event,
-    EventBus,
-    InspectionDone,
-    LineFault,
-    RecordWritten,
-    StateChanged,
-    StatsUpdate,
-)
-from inspection.line.fleet import FleetForwarder, central_url
+from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.line.handshake import PlcHandshake, Result
-from inspection.line.mqtt import MqttOutput, check_settings
+from inspection.line.outputs import LineOutputs, fault_reporter
 from inspection.line.plc import start_handshake, switchable_recipes
 from inspection.measurement import load_measurement
 from inspection.quality.alerts import AlertMonitor
@@ -157,12 +145,7 @@ class Station:
         self._last_faults = 0
         self.switchable = switchable_recipes(config.recipes, self.recipe)
         self.plc: PlcHandshake | None = None  # started by run() when the config has a plc section
-        self.mqtt: MqttOutput | None = None  # likewise with an mqtt section
-        if config.mqtt is not None:
-            check_settings(config.mqtt)  # a missing login or an unauthenticated command topic: refuse now
-        self.fleet: FleetForwarder | None = None
-        if config.fleet is not None:
-            central_url(config.fleet)  # a missing password variable: refuse now
+        self.outputs = LineOutputs(config, self.engine, self.bus)  # MQTT, fleet: each off unless configured
         if config.plc is not None and not self.camera.source.paced_by_station:
             raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
         self.alerts: AlertMonitor | None = None
@@ -198,16 +181,9 @@ class Station:
     ) -> RunSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.bus.publish(StateChanged("starting"))
-        if self.config.mqtt is not None:
-            self.mqtt = MqttOutput(self.config.mqtt, self.config.station, self._mqtt_fault, self._command)
-            self.mqtt.start()
-            unsubscribe_mqtt = self.bus.subscribe(self._to_mqtt)
-            self.mqtt.state("starting")
-        if self.config.fleet is not None:
-            self.fleet = FleetForwarder(self.config.fleet, self.engine, self._fleet_fault)
-            self.fleet.start()
+        self.outputs.start(self._command)
         if self.config.plc is not None:
-            self.plc = start_handshake(self.config.plc, self._plc_fault, self.switchable)
+            self.plc = start_handshake(self.config.plc, fault_reporter(self.bus, "plc"), self.switchable)
         self.camera.open()
         self.writer.start()
         grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
@@ -236,18 +212,14 @@ class Station:
             grabber.join(timeout=10)
             detector.join()
             self.writer.close()
-            if self.fleet is not None:
-                self.fleet.close()  # forwards the last records when the central database answers
+            self.outputs.records_written()
             self.stats.finished = time.perf_counter()
             self.camera.close()
             if self.plc is not None:
                 self.plc.close()
             self.bus.publish(StatsUpdate(self.status()))  # the final counts
             self.bus.publish(StateChanged("stopped"))
-            if self.mqtt is not None:
-                unsubscribe_mqtt()
-                self.mqtt.state("stopped")
-                self.mqtt.close()
+            self.outputs.close()
         if self.writer.error is not None:
             self._errors.append(f"record writer: {self.writer.error}")
         return RunSummary(
@@ -269,10 +241,7 @@ class Station:
         snapshot["events_dropped"] = self.bus.dropped
         if self.plc is not None:
             snapshot["plc"] = self.plc.counters.as_dict()
-        if self.fleet is not None:
-            snapshot["fleet"] = dict(self.fleet.counters)
-        if self.mqtt is not None:
-            snapshot["mqtt"] = {**self.mqtt.counters, "outbox": self.mqtt.pending()}
+        snapshot.update(self.outputs.status())
         return snapshot
 
     def close(self) -> None:
@@ -358,8 +327,7 @@ class Station:
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
                 if self.plc is not None:
                     self.plc.complete(Result(record.verdict.value, record.id, len(record.kept)))
-                if self.mqtt is not None:
-                    self.mqtt.record(record)
+                self.outputs.record(record)
                 self.bus.publish(InspectionDone(record, frame))
         except Exception as exc:
             log.exception("detect worker failed")
@@ -379,25 +347,6 @@ class Station:
                 self._slots.release()
             except queue.Empty:
                 return
-
-    def _plc_fault(self, message: str, counters: dict[str, int]) -> None:
-        self.bus.publish(LineFault("plc", message, dict(counters)))
-
-    def _fleet_fault(self, message: str, counters: dict[str, int]) -> None:
-        self.bus.publish(LineFault("fleet", message, dict(counters)))
-
-    def _mqtt_fault(self, message: str, counters: dict[str, int]) -> None:
-        self.bus.publish(LineFault("mqtt", message, dict(counters)))
-
-    def _to_mqtt(self, event: Event) -> None:
-        """State changes and alerts to MQTT (verdicts go straight from the detect thread: the bus may drop)."""
-        assert self.mqtt is not None
-        if isinstance(event, StateChanged) and event.state not in ("starting", "stopped"):
-            self.mqtt.state(event.state, event.detail)
-        elif isinstance(event, AlertRaised):
-            self.mqtt.alert({"alert": event.id, "rule": event.rule, "message": event.message, "raised": True})
-        elif isinstance(event, AlertCleared):
-            self.mqtt.alert({"alert": event.id, "rule": event.rule, "raised": False})
 
     def _command(self, command: dict[str, object]) -> str:
         """A command from the MQTT command topic (only with commands: true and a broker login)."""

@@ -119,16 +119,16 @@ def test_central_outage_ends_with_every_record_exactly_once(postgres: Postgres, 
     runner.start()
     try:
         deadline = time.monotonic() + 60
-        while station.fleet is None or station.fleet.counters["forwarded"] < 20:
+        while station.outputs.fleet is None or station.outputs.fleet.counters["forwarded"] < 20:
             assert time.monotonic() < deadline
             time.sleep(0.1)
         postgres.stop()  # the station goes on recording locally
         time.sleep(5)
-        assert station.fleet.backlog() > 0
+        assert station.outputs.fleet.backlog() > 0
         postgres.start()
         deadline = time.monotonic() + 60
-        while station.fleet.counters["forwarded"] < 20 or station.fleet.backlog() > 0:
-            assert time.monotonic() < deadline, station.fleet.counters
+        while station.outputs.fleet.counters["forwarded"] < 20 or station.outputs.fleet.backlog() > 0:
+            assert time.monotonic() < deadline, station.outputs.fleet.counters
             time.sleep(0.1)
     finally:
         station.stop()
