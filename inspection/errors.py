@@ -15,6 +15,13 @@ class ModelError(StationError):
     """A model file is missing, corrupt, or does not fit the recipe."""
 
 
+class PartMismatchError(ModelError):
+    """The part does not align with its reference image (wrong part, misplaced, or a different view).
+
+    For ``inspect`` of a single image it is an error; the station records the part as FAIL with this as
+    its reason and goes on."""
+
+
 class CameraError(StationError):
     """A camera cannot be found or opened."""
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
 from inspection.detectors import Detector, load_detector
-from inspection.errors import ConfigError
+from inspection.errors import ConfigError, PartMismatchError
 from inspection.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.line.handshake import PlcHandshake, Result
 from inspection.line.outputs import LineOutputs, fault_reporter
@@ -30,7 +30,7 @@ from inspection.recorder.database import open_database
 from inspection.recorder.store import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter, reconcile_store
 from inspection.rules import decide, require_scale
 from inspection.stats import LiveStats
-from inspection.types import Frame, InspectionRecord
+from inspection.types import Decision, Detection, Frame, Image, InspectionRecord, Verdict
 
 log = logging.getLogger(__name__)
 _END = None
@@ -42,14 +42,24 @@ def recipe_floor(recipe: Recipe) -> float:
     return min(rule.min_confidence for rule in rules)
 
 
+def detect_and_decide(
+    detector: Detector, image: Image, recipe: Recipe, mm_per_px: float | None = None
+) -> tuple[list[Detection], Decision]:
+    """The detections on one image and the recipe's verdict. A part that does not align with its
+    reference image is a reject with that reason, not a fault: the station and batch commands go on."""
+    try:
+        detections = detector.predict([image])[0]
+    except PartMismatchError as exc:
+        return [], Decision(Verdict.FAIL, (str(exc),), ())
+    return detections, decide(detections, recipe, mm_per_px)
+
+
 def inspect_frame(
     frame: Frame, detector: Detector, recipe: Recipe, station: str, mm_per_px: float | None = None
 ) -> InspectionRecord:
     started = time.perf_counter()
-    detections = detector.predict([frame.image])[0]
-    detected = time.perf_counter()
-    decision = decide(detections, recipe, mm_per_px)
-    decided = time.perf_counter()
+    detections, decision = detect_and_decide(detector, frame.image, recipe, mm_per_px)
+    decided = detected = time.perf_counter()
     latencies = {
         "grab": frame.grab_ms,
         "detect": (detected - started) * 1000,

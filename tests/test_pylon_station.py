@@ -113,8 +113,14 @@ def test_colour_pixel_format_roi_and_annotated_copies(tmp_path: Path) -> None:
         station.bus.subscribe(lambda e: shapes.append(e.frame.image.shape) if isinstance(e, InspectionDone) else None)
 
     summary = run_station(config_path, record_shapes, parts=4)
-    assert summary.records_written == 4
+    assert summary.records_written == 4 and not summary.errors
     assert set(shapes) == {(240, 320, 3)}
+    # A 320 x 240 window of a 640 x 640 board is not the part the reference shows: each is rejected
+    # with that reason, and the station goes on.
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        rows = db.execute("SELECT verdict, reasons FROM inspections").fetchall()
+    assert {verdict for verdict, _ in rows} == {"fail"}
+    assert all("does not match its reference image" in reasons for _, reasons in rows)
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         paths = db.execute("SELECT image_path, annotated_path FROM inspections").fetchall()
     assert all((tmp_path / "data" / a).is_file() and (tmp_path / "data" / b).is_file() for a, b in paths)

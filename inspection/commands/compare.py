@@ -20,8 +20,8 @@ from inspection.config import Recipe, load_recipe
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import usable_cores
 from inspection.errors import StationError
+from inspection.pipeline import detect_and_decide
 from inspection.registry.store import DEFAULT_REGISTRY, default_file, now, resolve_model
-from inspection.rules import decide
 from inspection.types import Decision, Verdict
 
 
@@ -102,9 +102,9 @@ def compare(
             continue
         for role, (detector, rules) in models.items():
             start = time.perf_counter()
-            detections = detector.predict([image])[0]
+            decision = detect_and_decide(detector, image, rules)[1]
             seconds[role] += time.perf_counter() - start
-            decisions[role].append(decide(detections, rules))
+            decisions[role].append(decision)
         if number % 50 == 0:
             print(f"compared {number}/{len(parts)} parts", file=sys.stderr)
     readable = [p for p in parts if p.name not in set(unreadable)]

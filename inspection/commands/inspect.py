@@ -11,8 +11,7 @@ from inspection.config import DEMO_RECIPE, ClassRule, load_recipe
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
 from inspection.errors import StationError
-from inspection.pipeline import recipe_floor
-from inspection.rules import decide
+from inspection.pipeline import detect_and_decide, recipe_floor
 
 
 def expand(paths: list[Path]) -> list[tuple[str, Path]]:
@@ -71,7 +70,7 @@ def inspect_paths(
             print(f"error: {shown}: not a readable image; skipped", file=sys.stderr)
             unreadable += 1
             continue
-        decision = decide(detector.predict([image])[0], recipe)
+        decision = detect_and_decide(detector, image, recipe)[1]
         if as_json:
             result: dict[str, object] = {
                 "image": shown,

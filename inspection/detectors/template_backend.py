@@ -24,7 +24,7 @@ from inspection.dataset.channels import grey
 from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
 from inspection.detectors.processing import FloatArray
 from inspection.detectors.reference import BAND_SUFFIXES
-from inspection.errors import ModelError
+from inspection.errors import ModelError, PartMismatchError
 from inspection.types import Detection, Image
 
 BACKEND = "golden-template"
@@ -127,7 +127,7 @@ class TemplateDetector(Detector):
         try:
             comparison = template.compare(image, self.settings)
         except RegistrationError as exc:
-            raise ModelError(f"the part does not match its reference image: {exc}") from None
+            raise PartMismatchError(f"the part does not match its reference image: {exc}") from None
         return self._detections(comparison, image)
 
     def _detections(self, comparison: Comparison, image: Image) -> list[Detection]:
