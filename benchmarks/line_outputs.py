@@ -5,7 +5,8 @@ PostgreSQL) against the same station with them off, in one process, rounds inter
 
 "off": the demo station as shipped (software trigger paced by the station, records into SQLite).
 "on": the same station triggered by a PLC program (a pymodbus client on loopback that triggers whenever
-the station is ready and acknowledges whenever results are valid; ``plc.buffer: 4``), publishing every
+the station is ready and acknowledges whenever results are valid, polling every --plc-poll-ms and writing its
+control word when it changes; ``plc.buffer: 4``), publishing every
 verdict to Debian's mosquitto and forwarding every record to Debian's PostgreSQL, both started here on
 loopback (the test suite's helpers). Prints one line per run and the median ratio on / off.
 """
@@ -37,10 +38,10 @@ from inspection.line.registers import OUT_ACCEPTED, OUTPUT_WORDS, Control, Statu
 from inspection.pipeline import Station  # noqa: E402
 
 PASSWORD_ENV = "BENCH_FLEET_PASSWORD"
-SCAN_S = 0.005  # a PLC's scan cycle: it reads and writes its Modbus registers once a cycle
+SCAN_S = 0.005  # default poll cycle of the PLC's Modbus client (--plc-poll-ms)
 
 
-def plc_program(port: int, stop: Any) -> None:
+def plc_program(port: int, stop: Any, poll_s: float = SCAN_S) -> None:
     """A scan-cycle PLC: trigger when ready (held until accepted), acknowledge valid results."""
     client = ModbusTcpClient("127.0.0.1", port=port)
     while not client.connect():
@@ -49,6 +50,7 @@ def plc_program(port: int, stop: Any) -> None:
         time.sleep(0.05)
     triggered = acked = False
     accepted = -1
+    written = -1
     while not stop.is_set():
         response = client.read_holding_registers(100, count=OUTPUT_WORDS)
         if response.isError():
@@ -67,8 +69,11 @@ def plc_program(port: int, stop: Any) -> None:
             accepted = words[OUT_ACCEPTED]
         elif Status.TRIGGER_READY in status:
             triggered = True
-        client.write_registers(0, [(Control.TRIGGER if triggered else 0) | (Control.RESULT_ACK if acked else 0)])
-        time.sleep(SCAN_S)
+        control = (Control.TRIGGER if triggered else 0) | (Control.RESULT_ACK if acked else 0)
+        if control != written:  # a Modbus client block writes when its data changes
+            client.write_registers(0, [int(control)])
+            written = control
+        time.sleep(poll_s)
     client.close()
 
 
@@ -85,12 +90,12 @@ def station_file(folder: Path, recipe: Path, extra: dict[str, Any]) -> Path:
     return path
 
 
-def run(config: Path, parts: int, plc_port: int | None) -> dict[str, Any]:
+def run(config: Path, parts: int, plc_port: int | None, plc_poll_s: float = SCAN_S) -> dict[str, Any]:
     station = Station(load_station_config(config))
     stop = multiprocessing.Event()
     program = None
     if plc_port is not None:  # the PLC is another device: its program runs in a process of its own
-        program = multiprocessing.Process(target=plc_program, args=(plc_port, stop), daemon=True)
+        program = multiprocessing.Process(target=plc_program, args=(plc_port, stop, plc_poll_s), daemon=True)
         program.start()
     try:
         summary = station.run(parts=parts)
@@ -124,6 +129,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", help="a registered model to run instead of the demo recipe's")
     parser.add_argument("--outputs", default="plc,mqtt,fleet", help="which outputs are on in the 'on' runs")
+    parser.add_argument("--plc-poll-ms", type=float, default=SCAN_S * 1000, help="the PLC's Modbus poll cycle")
     args = parser.parse_args()
     os.environ[PASSWORD_ENV] = PASSWORD
     work = Path(tempfile.mkdtemp(prefix="line-bench-"))
@@ -140,11 +146,12 @@ def main() -> None:
             outputs = {
                 "plc": {"mode": "server", "host": "127.0.0.1", "port": plc_port, "buffer": 4},
                 "mqtt": {"port": broker.port},
-                "fleet": {"database_url": database.url, "password_env": PASSWORD_ENV, "interval_s": 0.5},
+                "fleet": {"database_url": database.url, "password_env": PASSWORD_ENV},
             }
             outputs = {key: value for key, value in outputs.items() if key in args.outputs.split(",")}
             off = run(station_file(off_dir, recipe, {}), args.parts, None)
-            on = run(station_file(on_dir, recipe, outputs), args.parts, plc_port if "plc" in outputs else None)
+            plc = plc_port if "plc" in outputs else None
+            on = run(station_file(on_dir, recipe, outputs), args.parts, plc, args.plc_poll_ms / 1000)
             ratio = on["parts_per_s"] / off["parts_per_s"]
             ratios.append(ratio)
             print(
