@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from gui.history_view import HistoryWindow
 from inspection.config import load_station_config
+from inspection.errors import ConfigError
 from inspection.events import LineFault
 from inspection.pipeline import Station
 from inspection.recorder.schema import DetectionRow, InspectionRow
@@ -153,3 +154,9 @@ def test_central_outage_ends_with_every_record_exactly_once(postgres: Postgres, 
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_a_password_in_the_fleet_url_is_refused(tmp_path: Path) -> None:
+    config = write_station(tmp_path, fleet={"database_url": "postgresql+psycopg://station:secret@db.plant/fleet"})
+    with pytest.raises(ConfigError, match="put no password in the file"):
+        load_station_config(config)
