@@ -42,24 +42,40 @@ def recipe_floor(recipe: Recipe) -> float:
     return min(rule.min_confidence for rule in rules)
 
 
+def detect_part(detector: Detector, image: Image) -> tuple[list[Detection], str | None]:
+    """The detections on one image, and why the part was not inspected (``None`` when it was): a part
+    that does not align with its reference image is a reject with that reason, not a fault, so the
+    station and the batch commands go on."""
+    try:
+        return detector.predict([image])[0], None
+    except PartMismatchError as exc:
+        return [], str(exc)
+
+
+def decide_part(
+    detections: list[Detection], mismatch: str | None, recipe: Recipe, mm_per_px: float | None = None
+) -> Decision:
+    if mismatch is not None:
+        return Decision(Verdict.FAIL, (mismatch,), ())
+    return decide(detections, recipe, mm_per_px)
+
+
 def detect_and_decide(
     detector: Detector, image: Image, recipe: Recipe, mm_per_px: float | None = None
 ) -> tuple[list[Detection], Decision]:
-    """The detections on one image and the recipe's verdict. A part that does not align with its
-    reference image is a reject with that reason, not a fault: the station and batch commands go on."""
-    try:
-        detections = detector.predict([image])[0]
-    except PartMismatchError as exc:
-        return [], Decision(Verdict.FAIL, (str(exc),), ())
-    return detections, decide(detections, recipe, mm_per_px)
+    """The detections on one image and the recipe's verdict (``detect_part``, then ``decide_part``)."""
+    detections, mismatch = detect_part(detector, image)
+    return detections, decide_part(detections, mismatch, recipe, mm_per_px)
 
 
 def inspect_frame(
     frame: Frame, detector: Detector, recipe: Recipe, station: str, mm_per_px: float | None = None
 ) -> InspectionRecord:
     started = time.perf_counter()
-    detections, decision = detect_and_decide(detector, frame.image, recipe, mm_per_px)
-    decided = detected = time.perf_counter()
+    detections, mismatch = detect_part(detector, frame.image)
+    detected = time.perf_counter()
+    decision = decide_part(detections, mismatch, recipe, mm_per_px)
+    decided = time.perf_counter()
     latencies = {
         "grab": frame.grab_ms,
         "detect": (detected - started) * 1000,
