@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the loopback servers the tests start
 
+from loopback import free_port  # noqa: E402
 from mosquitto_broker import Broker  # noqa: E402
 from postgres_server import PASSWORD, Postgres  # noqa: E402
 from pymodbus.client import ModbusTcpClient  # noqa: E402
@@ -142,7 +142,7 @@ def main() -> None:
             off_dir, on_dir = work / f"off-{number}", work / f"on-{number}"
             off_dir.mkdir()
             on_dir.mkdir()
-            plc_port = _free_port()
+            plc_port = free_port()
             outputs = {
                 "plc": {"mode": "server", "host": "127.0.0.1", "port": plc_port, "buffer": 4},
                 "mqtt": {"port": broker.port},
@@ -163,12 +163,6 @@ def main() -> None:
     finally:
         broker.stop()
         database.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":

@@ -5,29 +5,20 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-import pytest
+from loopback import free_port, missing_server, wait_for_port
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 
 
 def require_mosquitto() -> str:
-    """The broker binary; on CI a missing one fails the test (it guards a promise), elsewhere it skips."""
+    """The broker binary (a missing one fails the test on CI, skips it elsewhere)."""
     if MOSQUITTO is None:
-        if os.environ.get("CI"):
-            pytest.fail("mosquitto is not installed; scripts/test.sh installs Debian's package")
-        pytest.skip("mosquitto not installed (scripts/test.sh installs it)")
+        missing_server("mosquitto")
+    assert MOSQUITTO is not None
     return MOSQUITTO
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Broker:
@@ -61,14 +52,7 @@ class Broker:
 
     def start(self) -> None:
         self.process = subprocess.Popen([self.binary, "-c", str(self.config)])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not start on port {self.port}")
+        wait_for_port(self.port, "mosquitto", timeout_s=10)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -8,13 +8,11 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-import pytest
+from loopback import free_port, missing_server, wait_for_port
 
 USER, PASSWORD, DATABASE = "fleet", "fleet-Secret-42", "fleet"
 
@@ -28,19 +26,12 @@ def _bin_dir() -> Path | None:
 
 
 def require_postgres() -> Path:
-    """PostgreSQL's programs; on CI a missing server fails the test (it guards a promise), elsewhere it skips."""
+    """PostgreSQL's programs (missing ones fail the test on CI, skip it elsewhere)."""
     found = _bin_dir()
     if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; scripts/test.sh installs Debian's package")
-        pytest.skip("PostgreSQL not installed (scripts/test.sh installs it)")
+        missing_server("PostgreSQL")
+    assert found is not None
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Postgres:
@@ -79,14 +70,7 @@ class Postgres:
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start"
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("PostgreSQL did not start")
+        wait_for_port(self.port, "PostgreSQL", timeout_s=20)
 
     def stop(self) -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")

@@ -5,7 +5,6 @@ while busy and an acknowledgement that comes too late are counted and raised as 
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import threading
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, write_station
+from loopback import free_port
 from pymodbus.client import ModbusTcpClient
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -39,12 +39,6 @@ from inspection.line.registers import (
 from inspection.pipeline import Station
 
 OUT = 100
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Plc:
