@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -70,8 +71,8 @@ class FleetForwarder:
         """Forward what is left (for up to ``drain_s`` while the central database answers), then stop."""
         self._stop.set()
         self._thread.join(timeout=drain_s + 30)
-        deadline = datetime.now(UTC).timestamp() + drain_s
-        while datetime.now(UTC).timestamp() < deadline:
+        deadline = time.monotonic() + drain_s
+        while time.monotonic() < deadline:
             try:
                 if self.forward_once() == 0:
                     break
@@ -162,14 +163,15 @@ def _insert_new(connection: Any, dialect: str, rows: list[dict[str, Any]]) -> li
     """Insert the inspections the central database lacks; return their ids."""
     from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415
 
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(InspectionRow).values(rows).on_conflict_do_nothing(index_elements=["id"])
-    elif dialect == "sqlite":
-        statement = sqlite.insert(InspectionRow).values(rows).on_conflict_do_nothing(index_elements=["id"])
-    else:
+    inserts: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
         raise StorageError(f"fleet: central databases on {dialect} are not supported (PostgreSQL or SQLite)")
-    statement = statement.returning(InspectionRow.id)
+    statement = (
+        inserts[dialect](InspectionRow)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(InspectionRow.id)
+    )
     return [row[0] for row in connection.execute(statement)]
 
 

@@ -145,7 +145,6 @@ class PlcHandshake:
         self._shown = False  # results valid
         self._releasing = False  # acknowledged; waiting for the PLC to drop the acknowledge bit
         self._trigger_seen_low = True  # as of the last read of the registers
-        self._status = Status(0)
         self._error = ErrorCode.NONE
         self._last_control = Control(0)
         self._ack_deadline = 0.0
@@ -278,7 +277,8 @@ class PlcHandshake:
         code = {"pass": ResultCode.PASS, "fail": ResultCode.FAIL}.get(result.verdict or "", ResultCode.ERROR)
         number = self.counters.results & 0xFFFFFFFF
         block = [int(code), int(self._error), min(result.defects, 0xFFFF), number >> 16, number & 0xFFFF]
-        self._out[OUT_RESULT : OUT_RESULT + len(block) + 8] = block + id_words(result.record_id)
+        words = block + id_words(result.record_id)
+        self._out[OUT_RESULT : OUT_RESULT + len(words)] = words
         if code == ResultCode.ERROR:
             self._fault(ErrorCode.INSPECTION_FAILED, "the triggered part got no verdict")
         self._shown = True
@@ -293,7 +293,7 @@ class PlcHandshake:
             self.on_fault(message, self.counters.as_dict())
 
     def _write_status(self, now: float) -> None:
-        """Write what changed: the error code and counters, then the status word last."""
+        """Update the output block and write it, in one piece, when it changed."""
         status = Status(0)
         if self._ready:
             status |= Status.TRIGGER_READY
@@ -303,10 +303,11 @@ class PlcHandshake:
             status |= Status.RESULTS_VALID | self._verdict_bits
         if self._error != ErrorCode.NONE:
             status |= Status.ERROR
+        beat = Status(self._out[OUT_STATUS]) & Status.HEARTBEAT
         if now - self._heartbeat_at >= self.heartbeat_s:
             self._heartbeat_at = now
-            self._status ^= Status.HEARTBEAT
-        status |= self._status & Status.HEARTBEAT
+            beat ^= Status.HEARTBEAT
+        status |= beat
         self._out[OUT_STATUS] = int(status)
         self._out[OUT_ERROR] = int(self._error)
         self._out[OUT_MISSED : OUT_MISSED + 3] = [
@@ -317,4 +318,3 @@ class PlcHandshake:
         if self._out != self._written:
             self.bank.write(self.output_base, self._out)
             self._written = list(self._out)
-        self._status = status
