@@ -30,16 +30,6 @@ elif [ ! -f "$WORK/train/weights/best.pt" ]; then
 fi
 [ -d "models/$NAME" ] || inspection models register "$WORK/train" --name "$NAME" --parent "$PARENT" \
     --notes "golden-template regions of DeepPCB boards named by a classifier; group 77000 held out"
-inspection evaluate --model "$NAME" --data "$WORK/dataset" --save-to-card \
-    --json "models/$NAME/evaluation.json" --markdown "models/$NAME/evaluation.md"
-inspection export --model "$NAME" --format onnx
-inspection export --model "$NAME" --format openvino
-# The truth for the comparison: every _test board has defects (a non-empty label file), templates none.
-TRUTH="$WORK/sample-truth"
-mkdir -p "$TRUTH"
-for board in datasets/deeppcb-sample/images/*_test.jpg; do echo "defect" > "$TRUTH/$(basename "${board%.jpg}").txt"; done
-inspection compare --baseline "$PARENT" --candidate "$NAME" datasets/deeppcb-sample/images \
-    --reference 'datasets/deeppcb-sample/images/*_temp.jpg' --labels "$TRUTH" \
-    --report "models/$NAME/compare-with-$PARENT.md"
+scripts/check_registered_model.sh "$NAME" "$PARENT" "$WORK/dataset" "$WORK"
 inspection models promote "$NAME" --recipe configs/recipes/deeppcb.yaml --format openvino --by "$(whoami)"
 inspection models show "$NAME"
