@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inspection.dataset.region_crops import NONE, PROPOSALS_FILE, crop_region
+from inspection.dataset.region_crops import CROP_PX, NONE, PROPOSALS_FILE, crop_region
 from inspection.detectors.base import Detector, ModelInfo
 from inspection.detectors.processing import FloatArray
 from inspection.detectors.template_backend import TemplateDetector
@@ -78,7 +78,7 @@ class RegionDetector(Detector):
         raise NotImplementedError("the region detector runs its classifier on crops, not on whole images")
 
     def warm_up(self, runs: int = 2) -> None:
-        blank = np.zeros((4, *crop_region(np.zeros((8, 8, 3), np.uint8), (0, 0, 8, 8)).shape), np.uint8)
+        blank = np.zeros((4, CROP_PX, CROP_PX, 3), np.uint8)
         for _ in range(runs):
             self.classify(blank)
 
