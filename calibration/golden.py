@@ -11,6 +11,7 @@ than ``tolerance`` grey levels are differences; differences close together form 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import cv2
@@ -18,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calibration.images import grey
-from calibration.registration import Motion, Registration, is_blank, register
+from calibration.registration import Motion, Prepared, Registration, is_blank, register
 
 Grey = npt.NDArray[np.uint8]
 Polarity = Literal["extra", "missing"]  # more or less of the foreground (e.g. copper) than the good part
@@ -92,12 +93,21 @@ class GoldenTemplate:
         low, high = _widen(stack.min(axis=0).astype(np.uint8), stack.max(axis=0).astype(np.uint8), edge_px)
         return cls(median, low, high)
 
+    @cached_property
+    def prepared(self) -> Prepared:
+        """The good part made ready for registration once, for every part compared with it."""
+        return Prepared.of(self.image)
+
+    @cached_property
+    def blank(self) -> bool:
+        return is_blank(self.image)
+
     def compare(self, image: npt.NDArray[np.generic], settings: TemplateSettings = TemplateSettings()) -> Comparison:
         part = _grey(image)
-        if is_blank(part) or is_blank(self.image):
+        if self.blank or is_blank(part):
             registration = Registration.identity()  # nothing to align on (an empty area): the fixture holds it
         else:
-            registration = register(part, self.image, settings.motion)
+            registration = register(part, self.prepared, settings.motion)
         aligned, low, high = (
             np.asarray(registration.warp(layer, part.shape), np.uint8) for layer in (self.image, self.low, self.high)
         )
@@ -137,13 +147,24 @@ def _regions(mask: npt.NDArray[np.bool_], polarity: Polarity, settings: Template
         size = 2 * settings.merge_px + 1
         joined = cv2.dilate(pixels, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     count, labels = cv2.connectedComponents(joined, connectivity=8)
-    regions = []
-    for label in range(1, count):
-        own = (labels == label) & (pixels > 0)
-        area = int(own.sum())
-        if area < settings.min_area_px:
-            continue
-        ys, xs = np.nonzero(own)
-        x1, y1, x2, y2 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-        regions.append(Region((x1, y1, x2, y2), area, polarity))
-    return regions
+    if count <= 1:
+        return []
+    # Each region's own pixels (not the joining halo): their count and extent, per label in one pass.
+    ys, xs = np.nonzero(pixels)
+    owner = labels[ys, xs]
+    area = np.bincount(owner, minlength=count)
+    low_x, low_y = np.full(count, pixels.shape[1]), np.full(count, pixels.shape[0])
+    high_x, high_y = np.full(count, -1), np.full(count, -1)
+    np.minimum.at(low_x, owner, xs)
+    np.minimum.at(low_y, owner, ys)
+    np.maximum.at(high_x, owner, xs)
+    np.maximum.at(high_y, owner, ys)
+    return [
+        Region(
+            (int(low_x[label]), int(low_y[label]), int(high_x[label]) + 1, int(high_y[label]) + 1),
+            int(area[label]),
+            polarity,
+        )
+        for label in range(1, count)
+        if area[label] >= settings.min_area_px
+    ]

@@ -22,6 +22,7 @@ from calibration.images import grey
 FloatImage = npt.NDArray[np.float32]
 Motion = Literal["translation", "euclidean", "affine"]
 
+COARSE_FACTOR = 4  # the rotation search runs on images this many times smaller
 _ECC_MOTION = {
     "translation": cv2.MOTION_TRANSLATION,
     "euclidean": cv2.MOTION_EUCLIDEAN,
@@ -95,12 +96,11 @@ def coarse_shift(image: FloatImage, reference: FloatImage) -> tuple[tuple[float,
 
 
 def coarse_motion(
-    image: FloatImage, reference: FloatImage, max_angle_deg: float, step_deg: float = 1.0, factor: int = 4
+    image: Prepared, reference: Prepared, max_angle_deg: float, step_deg: float = 1.0
 ) -> npt.NDArray[np.float32]:
     """A rough rotation and shift (2x3, full resolution): the strongest phase-correlation peak over a
-    grid of angles, on images ``factor`` times smaller. ECC then refines it."""
-    small_img = _level(image, factor, 1.0)
-    small_ref = _level(reference, factor, 1.0)
+    grid of angles, on images ``COARSE_FACTOR`` times smaller. ECC then refines it."""
+    small_img, small_ref = image.coarse, reference.coarse
     height, width = small_ref.shape
     centre = (width / 2.0, height / 2.0)
     best: tuple[float, float, tuple[float, float]] | None = None
@@ -113,13 +113,39 @@ def coarse_motion(
     assert best is not None
     _response, angle, (dx, dy) = best
     full = cv2.getRotationMatrix2D((reference.shape[1] / 2.0, reference.shape[0] / 2.0), angle, 1.0)
-    full[:, 2] += (dx * factor, dy * factor)
+    full[:, 2] += (dx * COARSE_FACTOR, dy * COARSE_FACTOR)
     return np.asarray(full, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An image made ready for registration: grey 0..1 and its blurred pyramid levels, by factor.
+
+    A reference that many parts are registered to (a recipe's good part) is prepared once."""
+
+    full: FloatImage
+    levels: dict[int, FloatImage]
+    coarse: FloatImage  # for the phase-correlation search (its own, lighter blur)
+
+    @classmethod
+    def of(cls, image: npt.NDArray[np.generic], levels: int = 3, blur_sigma: float = 1.5) -> Prepared:
+        return cls.from_float(_as_float(image), levels, blur_sigma)
+
+    @classmethod
+    def from_float(cls, full: FloatImage, levels: int, blur_sigma: float) -> Prepared:
+        """From a grey image already scaled to 0..1."""
+        factors = [2**level for level in range(levels)]
+        return cls(full, {f: _level(full, f, blur_sigma) for f in factors}, _level(full, COARSE_FACTOR, 1.0))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        height, width = self.full.shape
+        return height, width
 
 
 def register(
     image: npt.NDArray[np.generic],
-    reference: npt.NDArray[np.generic],
+    reference: npt.NDArray[np.generic] | Prepared,
     motion: Motion = "euclidean",
     levels: int = 3,
     blur_sigma: float = 1.5,
@@ -127,7 +153,8 @@ def register(
     max_shift: float = 0.25,
     max_angle_deg: float = 5.0,
 ) -> Registration:
-    """The warp that maps ``reference`` onto ``image`` (same size or not; grey or BGR, any depth).
+    """The warp that maps ``reference`` onto ``image`` (same size or not; grey or BGR, any depth;
+    or a reference made ready once with ``Prepared.of`` and the same ``levels`` and ``blur_sigma``).
 
     ``motion``: translation, euclidean (shift + rotation) or affine (also scale and shear; its scale
     and angle are reported). Rotations of up to about 5 degrees and shifts of up to ``max_shift`` of
@@ -135,55 +162,54 @@ def register(
     register at all: then the better of the coarse shift and no movement is kept, since a fixture
     holds the part. A pair whose best alignment correlates below ``min_score`` is refused.
     """
-    img = _as_float(image)
-    ref = _as_float(reference)
-    if img.shape != ref.shape:
-        ref = cv2.resize(ref, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
-    if is_blank(img) or is_blank(ref):
+    img = Prepared.of(image, levels, blur_sigma)
+    ref = reference if isinstance(reference, Prepared) else Prepared.of(reference, levels, blur_sigma)
+    if ref.shape != img.shape or set(ref.levels) != set(img.levels):
+        resized = cv2.resize(ref.full, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
+        ref = Prepared.from_float(np.asarray(resized, np.float32), levels, blur_sigma)
+    if is_blank(img.full) or is_blank(ref.full):
         raise RegistrationError("an image is blank (no structure to register)")
     start = coarse_motion(img, ref, max_angle_deg if motion != "translation" else 0.0)
     centre = np.array([img.shape[1] / 2.0, img.shape[0] / 2.0])
     if math.hypot(*(start[:, :2] @ centre + start[:, 2] - centre)) > max_shift * min(img.shape):
         start = np.eye(2, 3, dtype=np.float32)  # a spurious peak: parts do not move that far in a fixture
     candidates = [start, np.eye(2, 3, dtype=np.float32)]
-    refined = _refine(img, ref, start, motion, levels, blur_sigma)
+    refined = _refine(img, ref, start, motion, levels)
     if refined is not None:
         candidates.insert(0, refined)
-    finest_img = _level(img, 1, blur_sigma)
-    finest_ref = _level(ref, 1, blur_sigma)
-    scored = [(_correlation(finest_img, finest_ref, warp), index) for index, warp in enumerate(candidates)]
+    scored = [(_correlation(img.levels[1], ref.levels[1], warp), index) for index, warp in enumerate(candidates)]
     score, best = max(scored)
     if score < min_score:
         raise RegistrationError(f"the images do not align (correlation {score:.2f} < {min_score:.2f})")
     return Registration(candidates[best].astype(np.float64), float(score))
 
 
+def _at_factor(warp: npt.NDArray[np.float32], factor: int) -> npt.NDArray[np.float32]:
+    """A full-resolution warp on images ``factor`` times smaller."""
+    scaled = warp.copy()
+    scaled[:, 2] /= factor
+    return scaled
+
+
 def _refine(
-    img: FloatImage, ref: FloatImage, warp: npt.NDArray[np.float32], motion: Motion, levels: int, blur_sigma: float
+    img: Prepared, ref: Prepared, warp: npt.NDArray[np.float32], motion: Motion, levels: int
 ) -> npt.NDArray[np.float32] | None:
     """ECC, coarse to fine, from ``warp``; None when the finest level does not converge."""
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
     warp = warp.copy()
     for level in reversed(range(levels)):
         factor = 2**level
-        warp[:, 2] /= factor
         try:
             # ECC finds W with ref(W(x)) ~ img(x): W maps image coordinates to reference coordinates.
-            inverse = cv2.invertAffineTransform(warp).astype(np.float32)
+            inverse = cv2.invertAffineTransform(_at_factor(warp, factor)).astype(np.float32)
             _score, found = cv2.findTransformECC(
-                _level(img, factor, blur_sigma),
-                _level(ref, factor, blur_sigma),
-                inverse,
-                _ECC_MOTION[motion],
-                criteria,
-                None,
-                1,
+                img.levels[factor], ref.levels[factor], inverse, _ECC_MOTION[motion], criteria, None, 1
             )
             warp = cv2.invertAffineTransform(found).astype(np.float32)
+            warp[:, 2] *= factor
         except cv2.error:
             if level == 0:
                 return None
-        warp[:, 2] *= factor
     return warp
 
 

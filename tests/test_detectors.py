@@ -101,3 +101,21 @@ def test_the_demo_recipe_runs_the_default_models_export_with_the_weights_verdict
         ours, theirs = weights.predict([image])[0], fast.predict([image])[0]
         assert decide(ours, recipe).verdict == decide(theirs, recipe).verdict, path.name
         assert len([d for d in ours if d.confidence >= 0.5]) == len([d for d in theirs if d.confidence >= 0.5])
+
+
+def test_camera_images_give_the_detections_of_their_stacked_form_with_templates_kept() -> None:
+    """The station path keeps each reference's template (band, registration pyramid) between parts;
+    it must find exactly what the stacked dataset form finds, on the first pass and on later ones."""
+    recipe = load_recipe(DEMO_RECIPE)
+    detector = load_detector(recipe.model, recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference)
+    detector.min_confidence = 0.25
+    assert detector.references is not None
+    found = 0
+    for _ in range(2):
+        for path in sorted(SAMPLE_IMAGES.iterdir()):
+            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            stacked = detector.references.stack(image)[1]
+            camera = detector.predict([image])[0]
+            assert camera == detector.predict_prepared([stacked])[0], path.name
+            found += len(camera)
+    assert found > 0

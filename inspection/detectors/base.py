@@ -74,11 +74,15 @@ class Detector(ABC):
         """The network's input image: the image itself, or stacked with its nearest reference."""
         if self.info.input_mode == "image":
             return image
+        return self.stack_reference(image)[1]
+
+    def stack_reference(self, image: Image) -> tuple[int, Image]:
+        """The nearest reference's index, and the image stacked with it (board, reference, difference)."""
         if self.references is None:
             raise ModelError(f"{self.info.path}: this model needs a reference image of the good part")
         index, stacked = self.references.stack(image)
         self.last_reference = self.references.names[index]
-        return stacked
+        return index, stacked
 
     def predict(self, images: list[Image]) -> list[list[Detection]]:
         """Detections on camera images (stacked with their reference first where the model needs one)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from calibration.golden import GoldenTemplate
 from inspection.dataset.region_crops import CROP_PX, NONE, PROPOSALS_FILE, crop_region
 from inspection.detectors.base import Detector, ModelInfo
 from inspection.detectors.processing import FloatArray
@@ -73,6 +74,7 @@ class RegionDetector(Detector):
         self.classify = classify
         self._columns = [network_classes.index(c) for c in info.classes]
         self.network: Detector | None = None  # the backend running the classifier, when it is one of ours
+        self._templates: dict[tuple[int, tuple[int, ...]], GoldenTemplate] = {}
 
     def _forward(self, batch: FloatArray) -> FloatArray:
         raise NotImplementedError("the region detector runs its classifier on crops, not on whole images")
@@ -82,24 +84,36 @@ class RegionDetector(Detector):
         for _ in range(runs):
             self.classify(blank)
 
+    def predict(self, images: list[Image]) -> list[list[Detection]]:
+        """Detections on camera images: each stacked with its nearest reference, whose template (tolerance
+        band, registration pyramid) is made once and kept."""
+        results = []
+        for image in images:
+            index, stacked = self.stack_reference(image)
+            key = (index, stacked.shape)
+            if key not in self._templates:
+                self._templates[key] = GoldenTemplate.from_image(stacked[:, :, 1], self.proposer.settings.edge_px)
+            results.append(self._detect(stacked, self._templates[key]))
+        return results
+
     def predict_prepared(self, images: list[Image]) -> list[list[Detection]]:
         """Detections on stacked (board, reference, difference) images."""
-        results: list[list[Detection]] = []
-        for stacked in images:
-            regions = self.proposer.predict_prepared([stacked])[0]
-            if not regions:
-                results.append([])
-                continue
-            crops = np.stack([crop_region(stacked, region.box) for region in regions])
-            probabilities = self.classify(crops)[:, self._columns]
-            found = [
-                Detection(name, index, float(probabilities[row, index]), region.box)
-                for row, region in enumerate(regions)
-                for index, name in enumerate(self.info.classes)
-                if probabilities[row, index] >= self.min_confidence
-            ]
-            results.append(sorted(found, key=lambda d: d.confidence, reverse=True))
-        return results
+        edge = self.proposer.settings.edge_px
+        return [self._detect(stacked, GoldenTemplate.from_image(stacked[:, :, 1], edge)) for stacked in images]
+
+    def _detect(self, stacked: Image, template: GoldenTemplate) -> list[Detection]:
+        regions = self.proposer.detect(stacked[:, :, 0], template)
+        if not regions:
+            return []
+        crops = np.stack([crop_region(stacked, region.box) for region in regions])
+        probabilities = self.classify(crops)[:, self._columns]
+        found = [
+            Detection(name, index, float(probabilities[row, index]), region.box)
+            for row, region in enumerate(regions)
+            for index, name in enumerate(self.info.classes)
+            if probabilities[row, index] >= self.min_confidence
+        ]
+        return sorted(found, key=lambda d: d.confidence, reverse=True)
 
     def close(self) -> None:
         if self.network is not None:
