@@ -18,6 +18,7 @@ from inspection.accounts import User
 from inspection.commands.station_records import open_records
 from inspection.config import DEMO_CONFIG
 from inspection.errors import StationError, one_line
+from inspection.memory import keep_freed_memory
 from inspection.offline import block_openvino_telemetry
 from inspection.recorder.database import open_station_database
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     block_openvino_telemetry()
+    keep_freed_memory()
     args = build_parser().parse_args(argv)
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415  (after argument errors are reported)
 

@@ -12,6 +12,7 @@ from typing import Any
 from inspection import __version__
 from inspection.config import DEMO_CONFIG
 from inspection.errors import StationError, brief, one_line
+from inspection.memory import keep_freed_memory
 from inspection.offline import block_openvino_telemetry
 
 log = logging.getLogger("inspection")
@@ -746,6 +747,7 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def main(argv: Sequence[str] | None = None) -> int:
     block_openvino_telemetry()  # before anything can import OpenVINO
+    keep_freed_memory()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["gui"]:  # every argument after it belongs to inspection-gui, --help included
         return _gui(arguments[1:])
