@@ -4,30 +4,33 @@ glibc's malloc takes large blocks (above its mmap threshold) straight from the k
 free, and gives back the top of its heap beyond a trim threshold. A station allocates and frees a dozen
 image-sized buffers for every part (grey and float copies, pyramid levels, OpenCV's ECC and warp buffers,
 1-2 MB each), so with glibc's defaults every part pays page faults to touch fresh memory again. Measured
-on the golden-template stage of the demo model (640 px DeepPCB boards, 2-core AMD EPYC): 53-61 ms a part
-with the defaults, 32-35 ms with freed memory kept, the same peak memory (184 MB). Elsewhere than glibc
-(musl, macOS, Windows) this does nothing.
+with the demo model (640 px DeepPCB boards, 2-core AMD EPYC, `inspection bench --parts 300`): the station
+ran 16 parts/s with glibc's defaults and 22-24 with freed memory kept; peak memory 395 -> 423 MB.
+``INSPECTION_KEEP_FREED_MEMORY=0`` keeps glibc's defaults. Elsewhere than glibc (musl, macOS, Windows)
+this does nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
 
 log = logging.getLogger(__name__)
 
+SWITCH = "INSPECTION_KEEP_FREED_MEMORY"
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 1024 * 1024  # blocks below this come from the heap (glibc's largest allowed value)
-TRIM_THRESHOLD = 256 * 1024 * 1024  # free memory the heap keeps before it gives any back
+TRIM_THRESHOLD = 64 * 1024 * 1024  # free memory the heap keeps before it gives any back
 TOP_PAD = 64 * 1024 * 1024  # extra the heap asks for when it grows
 
 
 def keep_freed_memory() -> bool:
-    """Tune glibc's malloc as above; False where the C library is not glibc."""
-    if not sys.platform.startswith("linux"):
+    """Tune glibc's malloc as above; False where the C library is not glibc or the tuning is switched off."""
+    if not sys.platform.startswith("linux") or os.environ.get(SWITCH, "1") == "0":
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
