@@ -14,6 +14,7 @@ import yaml
 from inspection.cameras.folder import read_image
 from inspection.detectors import load_detector
 from inspection.detectors.factory import load_region_detector
+from inspection.detectors.openvino_backend import PRECISIONS, cpu_has_bf16
 from inspection.errors import ModelError, brief
 from inspection.evaluation.dataset import read_split
 from inspection.evaluation.parity import ParityReport, compare_image
@@ -40,10 +41,34 @@ def check_format_available(fmt: str) -> None:
         ) from None
 
 
-def produce(weights: Path, fmt: str, imgsz: int, work: Path, input_mode: str, dynamic_batch: bool = False) -> Path:
+def check_precision_available(fmt: str, precision: str) -> None:
+    """bf16 runs only in OpenVINO on a CPU with bf16 units; elsewhere its parity could not be measured."""
+    if precision == "f32":
+        return
+    if precision not in PRECISIONS:
+        raise ModelError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+    if fmt != "openvino":
+        raise ModelError(f"--precision {precision} is for --format openvino; ONNX Runtime runs the export in f32")
+    if not cpu_has_bf16():
+        raise ModelError(
+            f"this CPU has no bf16 units (OpenVINO lists no BF16 capability), so a {precision} export cannot be "
+            "parity-checked here: export on a CPU with AVX512_BF16 or AMX, or keep --precision f32"
+        )
+
+
+def produce(
+    weights: Path,
+    fmt: str,
+    imgsz: int,
+    work: Path,
+    input_mode: str,
+    dynamic_batch: bool = False,
+    precision: str = "f32",
+) -> Path:
     """Export with ultralytics into ``work`` (on a copy: nothing is written beside the source).
 
-    ``dynamic_batch``: the region classifier takes every region of a part in one batch of any size."""
+    ``dynamic_batch``: the region classifier takes every region of a part in one batch of any size.
+    ``precision``: what the OpenVINO export computes in (its metadata.yaml tells the backend)."""
     check_format_available(fmt)
     make_ultralytics_offline()
     from ultralytics import YOLO  # noqa: PLC0415
@@ -66,6 +91,7 @@ def produce(weights: Path, fmt: str, imgsz: int, work: Path, input_mode: str, dy
         raise ModelError(f"{weights}: the OpenVINO export did not produce model.xml and model.bin")
     meta = yaml.safe_load((target / "metadata.yaml").read_text()) or {}
     meta["input_mode"] = input_mode
+    meta["precision"] = precision
     (target / "metadata.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
     return target
 
@@ -112,10 +138,15 @@ def check_parity(weights: Path, exported: Path, imgsz: int, images: list[Path]) 
 
 
 def export_model(
-    folder: Path, fmt: str, data: Path | None = None, progress: Callable[[str], None] = print
+    folder: Path,
+    fmt: str,
+    data: Path | None = None,
+    progress: Callable[[str], None] = print,
+    precision: str = "f32",
 ) -> tuple[Path, ParityReport]:
     """Export ``folder/model.pt``, check parity, and register the export; raise on a mismatch."""
     check_format_available(fmt)
+    check_precision_available(fmt, precision)
     card = read_card(folder)
     weights = folder / "model.pt"
     data = data or (Path(card.training["data_yaml"]) if card.training.get("data_yaml") else None)
@@ -123,9 +154,15 @@ def export_model(
         raise ModelError(f"{folder.name}: the card names no dataset; give --data for the parity images")
     images = parity_images(data)
     with tempfile.TemporaryDirectory(prefix="inspection-export-") as work:
-        progress(f"exporting {folder.name} to {fmt}")
+        progress(f"exporting {folder.name} to {fmt}" + (f" ({precision})" if precision != "f32" else ""))
         produced = produce(
-            weights, fmt, card.input.imgsz, Path(work), card.input.mode, dynamic_batch=card.task == "classify"
+            weights,
+            fmt,
+            card.input.imgsz,
+            Path(work),
+            card.input.mode,
+            dynamic_batch=card.task == "classify",
+            precision=precision,
         )
         main = produced if fmt == "onnx" else produced / "model.xml"
         progress(f"parity check on {len(images)} validation images")
@@ -134,5 +171,5 @@ def export_model(
             shown = "; ".join(report.mismatches[:3])
             more = f" (and {len(report.mismatches) - 3} more)" if len(report.mismatches) > 3 else ""
             raise ModelError(f"{fmt} export of {folder.name} differs from its weights, not registered: {shown}{more}")
-        registered = add_export(folder, produced, fmt, report.as_dict())
+        registered = add_export(folder, produced, fmt, report.as_dict(), precision)
     return registered, report

@@ -15,7 +15,10 @@ from deeppcb_subset import SHARED_DEEPPCB, subset
 from test_model_lifecycle import offline
 
 from inspection.dataset.region_crops import CLASSIFIER_PX, CROP_PX, NONE, crop_region, label_regions
+from inspection.detectors.factory import load_region_detector
+from inspection.detectors.openvino_backend import cpu_has_bf16
 from inspection.hashing import file_sha256
+from inspection.registry.card import read_card
 from inspection.types import Detection
 
 CLASSES = ["open", "short", "mousebite", "spur", "copper", "pin-hole"]
@@ -93,6 +96,28 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
     assert "same verdicts" in step.stdout
     card = yaml.safe_load((folder / "card.yaml").read_text())
     assert card["exports"]["onnx"]["parity"]["identical_verdicts_and_boxes"] is True
+    assert card["exports"]["onnx"]["precision"] == "f32"
+
+    # bf16: OpenVINO only, and only where the CPU has bf16 units to check its parity on.
+    step = offline(
+        "export", "--registry", str(registry), "--model", "regions", "--format", "onnx", "--precision", "bf16"
+    )
+    assert step.returncode != 0 and "--precision bf16 is for --format openvino" in step.stderr
+    step = offline(
+        "export", "--registry", str(registry), "--model", "regions", "--format", "openvino", "--precision", "bf16"
+    )
+    card = yaml.safe_load((folder / "card.yaml").read_text())
+    if cpu_has_bf16():
+        assert step.returncode == 0, step.stderr[-3000:]
+        assert card["exports"]["openvino"]["precision"] == "bf16"
+        assert card["exports"]["openvino"]["parity"]["identical_verdicts_and_boxes"] is True
+        exported = folder / card["exports"]["openvino"]["file"]
+        assert yaml.safe_load((exported.parent / "metadata.yaml").read_text())["precision"] == "bf16"
+        loaded = load_region_detector(exported, read_card(folder), folder, "cpu", 1)
+        assert loaded.info.precision == "bf16" and loaded.info.backend == "openvino"
+    else:
+        assert step.returncode != 0 and "no bf16 units" in step.stderr
+        assert "openvino" not in card["exports"] and not (folder / "model_openvino").exists()
 
     compare_report = tmp_path / "compare.md"
     step = offline(

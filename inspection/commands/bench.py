@@ -81,6 +81,7 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
         "device": detector.info.device,
         "imgsz": detector.info.imgsz,
         "inference_threads": detector.info.threads,
+        "precision": detector.info.precision,
         "machine": describe_machine(),
     }
 

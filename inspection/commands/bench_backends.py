@@ -104,7 +104,7 @@ def measure_backends(model: str | None, recipe_path: Path, count: int) -> dict[s
     for fmt in ("onnx", "openvino"):
         if fmt in card.exports:
             predict, detector = _project_predict(folder / str(card.exports[fmt]["file"]), recipe, imgsz, threads)
-            backends[detector.info.backend] = (predict, f"{detector.info.threads} threads")
+            backends[detector.info.backend] = (predict, f"{detector.info.threads} threads, {detector.info.precision}")
             if card.task == "classify":
                 two_stage.append(detector)
     seconds = dict.fromkeys(backends, 0.0)

@@ -142,7 +142,8 @@ def compare(
         "flips_by_class": {kind: dict(counter) for kind, counter in by_class.items()},
         "speed": {
             role: {
-                "backend": f"{models[role][0].info.backend} ({models[role][0].info.threads} threads)",
+                "backend": f"{models[role][0].info.backend} ({models[role][0].info.threads} threads, "
+                f"{models[role][0].info.precision})",
                 "parts_per_s": round(n / seconds[role], 1) if seconds[role] else None,
                 "mean_ms": round(1000 * seconds[role] / max(n, 1), 2),
             }

@@ -89,7 +89,8 @@ def evaluate(
     return {
         "model": detector.info.name,  # <model folder>/<file>: the same on every machine
         "model_sha256": detector.info.sha256,
-        "backend": f"{detector.info.backend} ({detector.info.device}, {detector.info.threads} threads)",
+        "backend": f"{detector.info.backend} ({detector.info.device}, {detector.info.threads} threads, "
+        f"{detector.info.precision})",
         "data": str(data),
         "split": split,
         "operating_point": {

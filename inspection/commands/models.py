@@ -20,13 +20,13 @@ def list_command(registry: Path, as_json: bool) -> int:
     if not cards:
         print(f"no models in {registry}")
         return 0
-    print(f"{'name':24} {'input':16} {'imgsz':>5} {'mAP50':>6} {'escapes':>8} {'FR':>6}  {'formats':17}  files")
+    print(f"{'name':24} {'input':16} {'imgsz':>5} {'mAP50':>6} {'escapes':>8} {'FR':>6}  {'formats':22}  files")
     for card in cards:
         row = _row(registry, card.name)
         print(
             f"{card.name:24} {card.input.mode:16} {card.input.imgsz:5} {_num(row['map50']):>6} "
             f"{_pct(row['escape_rate']):>8} {_pct(row['false_reject_rate']):>6}  "
-            f"{','.join(row['formats']):17}  {'ok' if row['verified'] else 'CHANGED'}"
+            f"{','.join(_labelled(row)):22}  {'ok' if row['verified'] else 'CHANGED'}"
         )
     return 0
 
@@ -42,10 +42,17 @@ def _row(registry: Path, name: str) -> dict[str, Any]:
         "escape_rate": card.metrics.get("escape_rate"),
         "false_reject_rate": card.metrics.get("false_reject_rate"),
         "formats": ["pt", *card.exports],
+        "precision": {fmt: str(export.get("precision", "f32")) for fmt, export in card.exports.items()},
         "verified": not verify_folder(folder),
         "parent": card.parent,
         "promoted": card.promoted[-1] if card.promoted else None,
     }
+
+
+def _labelled(row: dict[str, Any]) -> list[str]:
+    """Formats as listed, an export that computes in another precision than f32 marked (openvino:bf16)."""
+    precision = row["precision"]
+    return [fmt if precision.get(fmt, "f32") == "f32" else f"{fmt}:{precision[fmt]}" for fmt in row["formats"]]
 
 
 def _num(value: object) -> str:

@@ -30,6 +30,7 @@ class ModelInfo:
     imgsz: int
     threads: int
     input_mode: InputMode = "image"
+    precision: str = "f32"  # what the network computes in (an OpenVINO export may run in bf16)
 
 
 def resolve_threads(requested: int | str) -> int:

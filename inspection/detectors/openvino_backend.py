@@ -1,4 +1,9 @@
-"""OpenVINO backend (Intel CPUs and GPUs) for models exported with ``inspection export --format openvino``."""
+"""OpenVINO backend (Intel CPUs and GPUs) for models exported with ``inspection export --format openvino``.
+
+An export computes in f32 unless ``inspection export --precision bf16`` recorded ``precision: bf16`` in its
+metadata.yaml (after a parity check in bf16). A CPU without native bf16 units runs such an export in f32,
+the weights' own numbers: emulated bf16 would be slower than f32 and no longer the checked numbers.
+"""
 
 from __future__ import annotations
 
@@ -23,19 +28,24 @@ class OpenVinoDetector(Detector):
             raise ModelError(f"{path}: OpenVINO is not installed; install it or use the .onnx model") from None
         core = ov.Core()
         target = "CPU" if device in ("auto", "cpu") else device.upper()
+        meta = _metadata(path)
+        precision = str(meta.get("precision", "f32"))
+        if precision not in PRECISIONS:
+            raise ModelError(f"{path}: unknown precision {precision!r} in metadata.yaml; expected one of {PRECISIONS}")
+        if target == "CPU" and precision == "bf16" and not cpu_has_bf16(core):
+            precision = "f32"
         try:
             model = core.read_model(str(path))
-            # f32: on CPUs with bf16 units OpenVINO would otherwise compute in bf16 (measured: confidences
-            # 0.02 off the weights, which fails the export parity check).
+            # The precision is always explicit: on CPUs with bf16 units OpenVINO would otherwise pick bf16
+            # for every model (measured on the YOLO model: confidences 0.02 off the weights, a parity failure).
             config: dict[str, Any] = {
                 "INFERENCE_NUM_THREADS": threads,
                 "PERFORMANCE_HINT": "LATENCY",
-                "INFERENCE_PRECISION_HINT": "f32",
+                "INFERENCE_PRECISION_HINT": precision,
             }
             compiled = core.compile_model(model, target, config if target == "CPU" else {})
         except Exception as exc:
             raise ModelError(f"{path}: cannot load OpenVINO model ({brief(exc)})") from None
-        meta = _metadata(path)
         names = meta.get("names")
         if not names:
             raise ModelError(f"{path}: no class names (metadata.yaml beside it); export it with 'inspection export'")
@@ -55,11 +65,24 @@ class OpenVinoDetector(Detector):
             imgsz,
             threads,
             input_mode=meta.get("input_mode", "image"),
+            precision=precision if target == "CPU" else "device default",
         )
 
     def _forward(self, batch: FloatArray) -> FloatArray:
         outputs = self._request.infer({0: batch})
         return np.asarray(next(iter(outputs.values())), dtype=np.float32)
+
+
+PRECISIONS = ("f32", "bf16")
+
+
+def cpu_has_bf16(core: Any = None) -> bool:
+    """Whether OpenVINO finds native bf16 units on this CPU (AVX512_BF16 or AMX)."""
+    block_openvino_telemetry()
+    import openvino as ov  # noqa: PLC0415
+
+    capabilities = (core or ov.Core()).get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "BF16" in [str(c).upper() for c in capabilities]
 
 
 def _metadata(path: Path) -> dict[str, Any]:

@@ -154,7 +154,7 @@ def _epochs_run(results: Path) -> int | None:
     return max(0, len(results.read_text().splitlines()) - 1)
 
 
-def add_export(folder: Path, produced: Path, fmt: str, parity: dict[str, Any]) -> Path:
+def add_export(folder: Path, produced: Path, fmt: str, parity: dict[str, Any], precision: str = "f32") -> Path:
     """Move a checked export into the folder and list it (with its hashes and parity) in the card."""
     card = read_card(folder)
     target = folder / ("model.onnx" if fmt == "onnx" else "model_openvino")
@@ -169,7 +169,12 @@ def add_export(folder: Path, produced: Path, fmt: str, parity: dict[str, Any]) -
     for path in files:
         card.files[path.relative_to(folder).as_posix()] = file_sha256(path)
     main = target if fmt == "onnx" else target / "model.xml"
-    card.exports[fmt] = {"file": main.relative_to(folder).as_posix(), "parity": parity, "created": now()}
+    card.exports[fmt] = {
+        "file": main.relative_to(folder).as_posix(),
+        "precision": precision,
+        "parity": parity,
+        "created": now(),
+    }
     write_card(folder, card)
     shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
     return main
