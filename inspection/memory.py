@@ -5,7 +5,7 @@ free, and gives back the top of its heap beyond a trim threshold. A station allo
 image-sized buffers for every part (grey and float copies, pyramid levels, OpenCV's ECC and warp buffers,
 1-2 MB each), so with glibc's defaults every part pays page faults to touch fresh memory again. Measured
 with the demo model (640 px DeepPCB boards, 2-core AMD EPYC, `inspection bench --parts 300`): the station
-ran 16 parts/s with glibc's defaults and 22-24 with freed memory kept; peak memory 395 -> 423 MB.
+ran 16 parts/s with glibc's defaults and 19-21 with freed memory kept; peak memory 405 -> 433 MB.
 ``INSPECTION_KEEP_FREED_MEMORY=0`` keeps glibc's defaults. Elsewhere than glibc (musl, macOS, Windows)
 this does nothing.
 """

@@ -72,6 +72,7 @@ def _ultralytics_region_predict(folder: Path, card: ModelCard, recipe: Recipe) -
     info = ModelInfo(weights.name, weights, "", list(card.classes), "ultralytics-predict", "cpu", card.input.imgsz, 1)
     detector = RegionDetector(info, proposals_file(folder, card), classify, names)
     detector.min_confidence = recipe_floor(recipe)
+    detector.warm_up()  # every batch size, as the project's backends are warmed when they load
     return (lambda image: detector.predict_prepared([image])[0]), detector
 
 

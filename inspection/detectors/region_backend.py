@@ -28,6 +28,7 @@ from inspection.registry.card import ModelCard
 from inspection.types import Detection, Image
 
 Classify = Callable[[np.ndarray], np.ndarray]  # crops (N, px, px, 3) uint8 -> probabilities (N, classes)
+WARM_BATCHES = 16  # region counts a part's batch is prepared for at load (most DeepPCB boards: up to 10)
 
 
 def crops_to_batch(crops: np.ndarray, size: int) -> FloatArray:
@@ -79,10 +80,15 @@ class RegionDetector(Detector):
     def _forward(self, batch: FloatArray) -> FloatArray:
         raise NotImplementedError("the region detector runs its classifier on crops, not on whole images")
 
-    def warm_up(self, runs: int = 2) -> None:
-        blank = np.zeros((4, CROP_PX, CROP_PX, 3), np.uint8)
+    def warm_up(self, runs: int = 1) -> None:
+        """Run the classifier on blank crops in every batch size up to ``WARM_BATCHES``: a part's regions
+        go in one batch, and OpenVINO and PyTorch prepare their kernels per input shape (about 9 ms for
+        each new size on this 2-core CPU), which would otherwise stall the first part of each region count.
+        Larger counts are prepared when they first come (32 sizes at load cost 110 MB more and a second)."""
+        blank = np.zeros((WARM_BATCHES, CROP_PX, CROP_PX, 3), np.uint8)
         for _ in range(runs):
-            self.classify(blank)
+            for size in range(1, WARM_BATCHES + 1):
+                self.classify(blank[:size])
 
     def predict(self, images: list[Image]) -> list[list[Detection]]:
         """Detections on camera images: each stacked with its nearest reference, whose template (tolerance
