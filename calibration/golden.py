@@ -104,10 +104,11 @@ class GoldenTemplate:
 
     def compare(self, image: npt.NDArray[np.generic], settings: TemplateSettings = TemplateSettings()) -> Comparison:
         part = _grey(image)
-        if self.blank or is_blank(part):
-            registration = Registration.identity()  # nothing to align on (an empty area): the fixture holds it
-        else:
-            registration = register(part, self.prepared, settings.motion)
+        registration = Registration.identity()  # nothing to align on (an empty area): the fixture holds it
+        if not self.blank:
+            prepared = Prepared.of(part)  # once, for the blank check and the registration
+            if not is_blank(prepared.full):
+                registration = register(prepared, self.prepared, settings.motion)
         aligned, low, high = (
             np.asarray(registration.warp(layer, part.shape), np.uint8) for layer in (self.image, self.low, self.high)
         )

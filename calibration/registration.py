@@ -144,7 +144,7 @@ class Prepared:
 
 
 def register(
-    image: npt.NDArray[np.generic],
+    image: npt.NDArray[np.generic] | Prepared,
     reference: npt.NDArray[np.generic] | Prepared,
     motion: Motion = "euclidean",
     levels: int = 3,
@@ -153,8 +153,8 @@ def register(
     max_shift: float = 0.25,
     max_angle_deg: float = 5.0,
 ) -> Registration:
-    """The warp that maps ``reference`` onto ``image`` (same size or not; grey or BGR, any depth;
-    or a reference made ready once with ``Prepared.of`` and the same ``levels`` and ``blur_sigma``).
+    """The warp that maps ``reference`` onto ``image`` (same size or not; grey or BGR, any depth; either
+    may come made ready with ``Prepared.of``, e.g. a reference that many parts are registered to).
 
     ``motion``: translation, euclidean (shift + rotation) or affine (also scale and shear; its scale
     and angle are reported). Rotations of up to about 5 degrees and shifts of up to ``max_shift`` of
@@ -162,9 +162,9 @@ def register(
     register at all: then the better of the coarse shift and no movement is kept, since a fixture
     holds the part. A pair whose best alignment correlates below ``min_score`` is refused.
     """
-    img = Prepared.of(image, levels, blur_sigma)
-    ref = reference if isinstance(reference, Prepared) else Prepared.of(reference, levels, blur_sigma)
-    if ref.shape != img.shape or set(ref.levels) != set(img.levels):
+    img = _prepared(image, levels, blur_sigma)
+    ref = _prepared(reference, levels, blur_sigma)
+    if ref.shape != img.shape:
         resized = cv2.resize(ref.full, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
         ref = Prepared.from_float(np.asarray(resized, np.float32), levels, blur_sigma)
     if is_blank(img.full) or is_blank(ref.full):
@@ -182,6 +182,15 @@ def register(
     if score < min_score:
         raise RegistrationError(f"the images do not align (correlation {score:.2f} < {min_score:.2f})")
     return Registration(candidates[best].astype(np.float64), float(score))
+
+
+def _prepared(image: npt.NDArray[np.generic] | Prepared, levels: int, blur_sigma: float) -> Prepared:
+    """``image`` made ready for ``levels`` pyramid levels (a ``Prepared`` one is kept when its levels fit)."""
+    if not isinstance(image, Prepared):
+        return Prepared.of(image, levels, blur_sigma)
+    if set(image.levels) == {2**level for level in range(levels)}:
+        return image
+    return Prepared.from_float(image.full, levels, blur_sigma)
 
 
 def _at_factor(warp: npt.NDArray[np.float32], factor: int) -> npt.NDArray[np.float32]:
