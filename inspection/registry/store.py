@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from inspection.config import PROJECT_ROOT, Recipe, load_recipe, replace_config_file
-from inspection.dataset.region_crops import PROPOSALS_FILE
+from inspection.dataset.region_crops import CROP_PX, MIN_SIDE, PROPOSALS_FILE
 from inspection.detectors.base import file_sha256
 from inspection.errors import ConfigError, ModelError
 from inspection.offline import make_ultralytics_offline
@@ -24,9 +24,9 @@ from inspection.training import TRAIN_CONFIG, weights_of
 
 DEFAULT_REGISTRY = PROJECT_ROOT / "models"
 REGION_PREPROCESSING = (
-    "golden-template regions (proposals.yaml) cut from the image stacked with its reference (board, reference, "
-    "difference) as 48 px squares of at least 24 px of the image, scaled (bilinear) to the input size; "
-    "channels reversed, /255"
+    f"golden-template regions ({PROPOSALS_FILE}) cut from the image stacked with its reference (board, reference, "
+    f"difference) as {CROP_PX} px squares of at least {MIN_SIDE} px of the image, scaled (bilinear) to the input "
+    "size; channels reversed, /255"
 )
 CLASSIFY_STRIDE = 32
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
