@@ -171,6 +171,7 @@ class OperatorWindow(QMainWindow):
         bridge.alert_cleared.connect(self.alert_banner.cleared)
         self.alert_banner.acknowledge_requested.connect(self.acknowledge_alert)
         controller.failed.connect(self._show_error)
+        session.audit_failed.connect(self.message.setText)
         controller.finished.connect(self._finished)
         self._apply_permissions(session.user)
 
@@ -179,16 +180,17 @@ class OperatorWindow(QMainWindow):
         if not self.session.may("run"):
             self.message.setText("Log in to start the station.")
             return
-        self.session.audit("start", {"station": self.controller.config.station})
         self.message.setText("")
+        self.session.audit("start", {"station": self.controller.config.station})
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.controller.start(parts if isinstance(parts, int) and not isinstance(parts, bool) else None)
 
     def stop(self) -> None:
+        """Stop first, then audit: a database that cannot take the entry never keeps the line running."""
         self.stop_button.setEnabled(False)
-        self.session.audit("stop", {"station": self.controller.config.station})
         self.controller.stop()
+        self.session.audit("stop", {"station": self.controller.config.station})
 
     def open_history(self) -> HistoryWindow:
         if self.history is None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from inspection.accounts import User, login
 from inspection.audit import record_action
 
+log = logging.getLogger(__name__)
 ACTIVITY = {
     QEvent.Type.MouseButtonPress,
     QEvent.Type.KeyPress,
@@ -18,6 +22,7 @@ ACTIVITY = {
 
 class Session(QObject):
     changed = Signal(object)  # User or None
+    audit_failed = Signal(str)  # a one-line message: an action was done but its audit entry is missing
 
     def __init__(self, engine: Engine, idle_minutes: float = 15.0) -> None:
         super().__init__()
@@ -39,7 +44,7 @@ class Session(QObject):
 
     def log_out(self, reason: str = "logout") -> None:
         if self.user is not None:
-            record_action(self.engine, self.user.username, reason, {})
+            self.audit(reason, {})
         self.user = None
         self._idle.stop()
         self.changed.emit(None)
@@ -47,8 +52,17 @@ class Session(QObject):
     def idle_logout(self) -> None:
         self.log_out("idle_logout")
 
-    def audit(self, action: str, detail: dict[str, object]) -> None:
-        record_action(self.engine, self.user.username if self.user else "?", action, detail)
+    def audit(self, action: str, detail: dict[str, object]) -> bool:
+        """Record an action in the audit trail; a database that cannot take it is reported through
+        ``audit_failed`` (the action itself stands: stopping the line never waits on a database write)."""
+        try:
+            record_action(self.engine, self.user.username if self.user else "?", action, detail)
+        except SQLAlchemyError as exc:
+            log.error("audit entry %r not written: %s", action, exc)
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+            self.audit_failed.emit(f"The audit trail could not record '{action}' ({reason}); tell the engineer.")
+            return False
+        return True
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Installed on the application: any input restarts the idle timer."""

@@ -27,7 +27,15 @@ from inspection.measurement import load_measurement
 from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
-from inspection.recorder.store import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter, reconcile_store
+from inspection.recorder.folder_lock import DataFolderLock
+from inspection.recorder.spill import SpillJournal
+from inspection.recorder.store import (
+    RECORD_MIN_CONFIDENCE,
+    PendingRecord,
+    RecordWriter,
+    reconcile_store,
+    replay_pending,
+)
 from inspection.rules import decide, require_scale
 from inspection.stats import LiveStats
 from inspection.types import Decision, Detection, Frame, Image, InspectionRecord, Verdict
@@ -109,6 +117,8 @@ class RunSummary:
     stats: dict[str, object]
     camera: dict[str, object]
     records_written: int
+    records_pending: int  # still in the spill journal (the database refused them to the end): next start
+    records_replayed: int  # left in the journal by an earlier run, written at this start
     reconciliation: str
     started_at: str
     database: str
@@ -127,10 +137,23 @@ class Station:
         require_scale(self.recipe, self.measurement.mm_per_px)
         storage = config.storage
         check_writable(storage.data_dir)
+        # One station per data folder, for its whole life: nothing below runs beside another station.
+        self.folder_lock = DataFolderLock(storage.data_dir, config.station)
+        self.folder_lock.acquire()
+        try:
+            self._build(config)
+        except BaseException:
+            self.folder_lock.release()
+            raise
+
+    def _build(self, config: StationConfig) -> None:
+        storage = config.storage
         self.database_url = storage.resolved_database_url()
         self.engine = open_database(self.database_url)
         policy = ArchivePolicy(storage.archive, storage.image_format, storage.jpeg_quality, storage.annotated)
         self.archive = ImageArchive(storage.data_dir, policy)
+        self.spill = SpillJournal(storage.data_dir)
+        self.replayed = replay_pending(self.engine, self.spill)  # before reconciling: their images are known
         self.reconciliation: Reconciliation = reconcile_store(self.engine, self.archive)
         if self.reconciliation.orphans_moved or self.reconciliation.partial_files_removed:
             log.warning("start-up reconciliation: %s", self.reconciliation)
@@ -166,6 +189,7 @@ class Station:
             config.pipeline.record_queue_size,
             on_written=lambda record: self.bus.publish(RecordWritten(record)),
             on_latency=self.stats.add_latency,
+            spill=self.spill,
         )
         self._errors: list[str] = []
         self._last_faults = 0
@@ -252,6 +276,8 @@ class Station:
             stats=self.stats.snapshot(),
             camera=self.camera.status.as_dict(),
             records_written=self.writer.written,
+            records_pending=self.writer.pending,
+            records_replayed=self.replayed,
             reconciliation=str(self.reconciliation),
             started_at=started_at,
             database=self.database_url,
@@ -264,6 +290,7 @@ class Station:
         snapshot["queues"] = {"frames": self._frames.qsize(), "records": self.writer.depth()}
         snapshot["camera"] = self.camera.status.as_dict()
         snapshot["records_written"] = self.writer.written
+        snapshot["records_pending"] = self.writer.pending
         snapshot["events_dropped"] = self.bus.dropped
         if self.plc is not None:
             snapshot["plc"] = self.plc.counters.as_dict()
@@ -271,9 +298,12 @@ class Station:
         return snapshot
 
     def close(self) -> None:
-        self.detector.close()
-        self.bus.close()
-        self.engine.dispose()
+        try:
+            self.detector.close()
+            self.bus.close()
+            self.engine.dispose()
+        finally:
+            self.folder_lock.release()
 
     # ------------------------------------------------------------ workers
     def _grab_loop(self, parts: int | None) -> None:

@@ -100,7 +100,7 @@ def test_database_is_not_a_database(tmp_path: Path) -> None:
     (data / "inspection.db").write_bytes(b"hello, I am a text file" * 100)
     config = write_station(tmp_path)
     result = run_cli("run", "--config", str(config), "--parts", "1")
-    assert_one_line_error(result, "not an SQLite database")
+    assert_one_line_error(result, "not a valid SQLite database")
 
 
 def test_database_locked_by_another_program(tmp_path: Path) -> None:

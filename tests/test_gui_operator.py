@@ -46,6 +46,43 @@ def test_start_see_verdicts_arrive_then_stop(window: OperatorWindow, qtbot, tmp_
     assert ("olga", "start") in trail and ("olga", "stop") in trail
 
 
+LOCKER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+connection.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+connection.execute("ROLLBACK")
+"""
+
+
+def test_stop_works_while_the_database_refuses_writes_and_says_so(
+    window: OperatorWindow, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Another program holds a write lock: Stop still stops the line, the missing audit entry is shown,
+    and every part is recorded once the database is free again (at the next start)."""
+    db = tmp_path / "data" / "inspection.db"
+    window.start()
+    qtbot.waitUntil(lambda: window.shown >= 3, timeout=60_000)
+    locker = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        qtbot.mouseClick(window.stop_button, qtbot_button())
+        qtbot.waitUntil(lambda: window.state.text() == "stopped", timeout=60_000)
+        assert "audit trail could not record 'stop'" in window.message.text()
+        assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
+        parts = int(window.counters.value("parts"))
+    finally:
+        locker.communicate("\n", timeout=30)
+    window.start(2)  # the next start writes what waited first
+    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
+    with sqlite3.connect(db) as connection:
+        recorded = connection.execute("SELECT count(*) FROM inspections").fetchone()[0]
+    assert recorded == parts + 2
+
+
 def test_a_station_that_cannot_start_says_why(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = write_station(tmp_path, camera={"type": "pylon", "emulated": 2, "serial": "no-such-camera"})
     window = operator_window(qtbot, config)

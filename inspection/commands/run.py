@@ -10,6 +10,7 @@ from types import FrameType
 
 from inspection.config import load_station_config
 from inspection.pipeline import RunSummary, Station
+from inspection.recorder.spill import JOURNAL_NAME
 
 
 def status_line(status: dict[str, object]) -> str:
@@ -43,6 +44,9 @@ def print_summary(summary: RunSummary) -> None:
         f"write median {write.get('median', 0)} ms, p99 {write.get('p99', 0)} ms"
     )
     print(f"records        {summary.records_written} written to {summary.database}")
+    if summary.records_pending:
+        waiting = f"{summary.data_dir}/{JOURNAL_NAME}"
+        print(f"               {summary.records_pending} wait in {waiting}: written at the next start")
     print(f"images         {summary.data_dir}/images")
     print(
         f"camera faults  {camera['faults']} (failed grabs {camera['failed_grabs']}, incomplete buffers "
@@ -51,6 +55,8 @@ def print_summary(summary: RunSummary) -> None:
     )
     print(f"overruns       {stats['overruns']}  dropped preview frames {stats['dropped_preview']}")
     print(f"start-up       {summary.reconciliation}")
+    if summary.records_replayed:
+        print(f"               {summary.records_replayed} record(s) left waiting by the last run written")
     for error in summary.errors:
         print(f"ERROR          {error}")
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,10 @@ from inspection.config import Storage
 from inspection.errors import StorageError
 from inspection.recorder.archive import check_writable
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+QUICK_CHECK_S = 10.0  # longest the start-up check of a SQLite file may take
+RESTORE = "restore it from a backup, or move it away to start a new one (nothing was written to it)"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -26,12 +33,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@dataclass(frozen=True)
+class _Opened:
+    engine: Engine
+    identity: tuple[int, int] | None  # (device, inode) of the SQLite file when it was opened
+
+
+_OPENED: dict[str, _Opened] = {}
+_OPENING = threading.Lock()
+
+
 def open_database(url: str, busy_timeout_s: float = 5.0) -> Engine:
-    """Create the engine, apply migrations, and translate typical failures into one-line errors."""
+    """The process's one engine for ``url``, its schema at head; typical failures as one-line errors.
+
+    A process never holds two engines on one database (the GUI, each station it builds and its commands
+    share one): SQLite's POSIX locks belong to the process, and the way to lose them is a second handle on
+    the file. A SQLite file is checked (header, ``PRAGMA quick_check``) through SQLite itself, only when
+    the process opens it first, and a damaged one is refused before anything is written."""
+    with _OPENING:
+        opened = _OPENED.get(url)
+        identity = _sqlite_identity(url)
+        if opened is not None and opened.identity == identity:
+            return opened.engine
+        if opened is not None:  # the file was replaced or removed since: start afresh
+            opened.engine.dispose()
+            del _OPENED[url]
+        engine = _create(url, busy_timeout_s)
+        _OPENED[url] = _Opened(engine, _sqlite_identity(url))
+        return engine
+
+
+def _create(url: str, busy_timeout_s: float) -> Engine:
     connect_args: dict[str, Any] = {}
     if url.startswith("sqlite"):
         connect_args = {"timeout": busy_timeout_s, "check_same_thread": False}
-        _check_sqlite_file(url)
+        check_sqlite_file(url, busy_timeout_s=busy_timeout_s)
     try:
         engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not url.startswith("sqlite"))
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -40,9 +76,8 @@ def open_database(url: str, busy_timeout_s: float = 5.0) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         upgrade(engine)
-    except OperationalError as exc:
-        raise StorageError(_explain(url, exc)) from None
-    except DatabaseError as exc:
+    except (OperationalError, DatabaseError) as exc:
+        engine.dispose()
         raise StorageError(_explain(url, exc)) from None
     return engine
 
@@ -58,21 +93,66 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def _check_sqlite_file(url: str) -> None:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
     path = url.split("///", 1)[1] if "///" in url else ""
-    if not path or path == ":memory:":
+    return None if not path or path.startswith(":memory:") else Path(path.split("?", 1)[0])
+
+
+def _sqlite_identity(url: str) -> tuple[int, int] | None:
+    path = sqlite_path(url)
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if stat is None else (stat.st_dev, stat.st_ino)
+
+
+def check_sqlite_file(url: str, quick_check_s: float = QUICK_CHECK_S, busy_timeout_s: float = 5.0) -> None:
+    """Refuse a file that is not a sound SQLite database, reading it only through SQLite (never with
+    plain file I/O: closing such a handle would drop the locks this process's connections hold)."""
+    file = sqlite_path(url)
+    if file is None:
         return
-    file = Path(path)
     if not file.parent.is_dir():
         raise StorageError(f"{file.parent}: folder for the database does not exist")
-    if file.exists() and file.stat().st_size > 0:
-        try:
-            with file.open("rb") as handle:
-                header = handle.read(16)
-        except OSError as exc:
-            raise StorageError(f"{file}: cannot read the database file ({exc.strerror})") from None
-        if header != b"SQLite format 3\x00":
-            raise StorageError(f"{file}: is not an SQLite database; move it away or choose another database_url")
+    if not file.exists() or file.stat().st_size == 0:
+        return  # created by the migrations
+    try:
+        connection = sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=busy_timeout_s)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{file}: cannot open the database ({exc}); check the file's permissions") from None
+    try:
+        connection.execute("PRAGMA schema_version").fetchone()
+        problems = _quick_check(connection, quick_check_s)
+    except sqlite3.DatabaseError as exc:
+        if "locked" in str(exc):
+            return  # a writer holds it right now: the engine's busy timeout deals with that
+        raise StorageError(f"{file}: is not a valid SQLite database ({exc}); {RESTORE}") from None
+    finally:
+        connection.close()
+    if problems:
+        raise StorageError(f"{file}: the database is damaged ({problems[0]}); {RESTORE}")
+
+
+def _quick_check(connection: sqlite3.Connection, limit_s: float) -> list[str]:
+    """``PRAGMA quick_check``'s problems (none: sound); a check that runs past ``limit_s`` is given up
+    (logged), so a very large database does not hold up the start."""
+    deadline = time.monotonic() + limit_s
+    connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        rows = connection.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        log.warning("database check given up after %.0f s (the file is large); the start goes on", limit_s)
+        return []
+    finally:
+        connection.set_progress_handler(None, 0)
+    messages = [str(row[0]) for row in rows]
+    return [] if messages == ["ok"] else messages
 
 
 def _explain(url: str, exc: Exception) -> str:
@@ -82,7 +162,7 @@ def _explain(url: str, exc: Exception) -> str:
     if isinstance(original, sqlite3.OperationalError) and "locked" in text:
         return f"{where}: the database is locked by another program; stop the other station or tool using it"
     if "not a database" in text or "malformed" in text:
-        return f"{where}: is not a valid SQLite database; move it away or choose another database_url"
+        return f"{where}: is not a valid SQLite database ({text}); {RESTORE}"
     if "readonly" in text or "unable to open" in text:
         return f"{where}: cannot write the database; check the folder's permissions"
     return f"{where}: database error: {text.splitlines()[0] if text else type(original).__name__}"

@@ -10,12 +10,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import cv2
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import OperationalError
 
+from inspection.errors import StorageError
 from inspection.recorder.archive import ImageArchive, Reconciliation, reconcile
 from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.recorder.spill import PendingRows, SpillJournal, insert_pending
 from inspection.types import Detection, Image, InspectionRecord
 
 log = logging.getLogger(__name__)
@@ -32,7 +36,12 @@ class PendingRecord:
 
 
 class RecordWriter:
-    """Owns the database. ``submit`` blocks only when the bounded queue is full (never drops)."""
+    """Owns the database. ``submit`` blocks only when the bounded queue is full (never drops).
+
+    A database that is locked by another writer or briefly unavailable loses nothing: the batch goes to
+    the spill journal (``spill.py``) and the writer tries again with back-off; once a commit succeeds the
+    journal's records go in first, in order. Any other database error, or a full journal, stops the writer
+    (``error``), and with it the station: every inspected part is recorded or the station says it is not."""
 
     def __init__(
         self,
@@ -42,16 +51,26 @@ class RecordWriter:
         record_min_confidence: float = RECORD_MIN_CONFIDENCE,
         on_written: Callable[[InspectionRecord], None] | None = None,
         on_latency: Callable[[str, float], None] | None = None,
+        spill: SpillJournal | None = None,
     ) -> None:
         self.engine = engine
         self.archive = archive
         self.min_confidence = record_min_confidence
+        self.spill = spill or SpillJournal(archive.data_dir)
         self._queue: queue.Queue[PendingRecord | object] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
         self._on_written = on_written
         self._on_latency = on_latency
+        self._held: list[PendingRecord] = []  # spilled in this run: announced once they are in the database
+        self._retry = _Backoff()
         self.written = 0
+        self.spilled = 0  # records that waited in the journal at some point of this run
         self.error: BaseException | None = None
+
+    @property
+    def pending(self) -> int:
+        """Records waiting in the spill journal for the database."""
+        return self.spill.count
 
     def start(self) -> None:
         self._thread.start()
@@ -70,74 +89,126 @@ class RecordWriter:
     def depth(self) -> int:
         return self._queue.qsize()
 
-    def close(self) -> None:
-        """Write everything still queued, then stop."""
+    def close(self, final_tries_s: float = 10.0) -> None:
+        """Write everything still queued, then stop. Records the database still refuses after
+        ``final_tries_s`` stay in the journal, for the next start."""
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
+        deadline = time.monotonic() + final_tries_s
+        while self.error is None and self.spill.count and time.monotonic() < deadline:
+            time.sleep(min(self._retry.wait_s(), max(0.0, deadline - time.monotonic())))
+            self._flush_spill()
+        if self.spill.count:
+            log.warning("%d record(s) wait in %s; written at the next start", self.spill.count, self.spill.path)
 
     def _run(self) -> None:
+        try:
+            while self._next_batch():
+                pass
+        except BaseException as exc:  # keep the reason; the pipeline reports it
+            log.exception("record writer failed")
+            self.error = exc
+
+    def _next_batch(self) -> bool:
+        """Take a batch from the queue and write it; False once told to stop."""
+        wait = self._retry.wait_s() if self.spill.count else None
+        try:
+            first = self._queue.get(timeout=wait)
+        except queue.Empty:
+            self._flush_spill()  # nothing new: try the database again with what waits
+            return True
+        if first is _STOP:
+            return False
+        batch: list[PendingRecord] = [first]  # type: ignore[list-item]
+        # Linger briefly so that one transaction (one WAL fsync) carries several records.
+        deadline = time.monotonic() + LINGER_S
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            batch: list[PendingRecord] = []
-            if first is _STOP:
-                break
-            batch.append(first)  # type: ignore[arg-type]
-            # Linger briefly so that one transaction (one WAL fsync) carries several records.
-            deadline = time.monotonic() + LINGER_S
-            while len(batch) < BATCH:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)  # type: ignore[arg-type]
+        while len(batch) < BATCH:
             try:
-                self._write(batch)
-            except BaseException as exc:  # keep the reason; the pipeline reports it
-                log.exception("record writer failed")
-                self.error = exc
-                return
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stopping = True
+                break
+            batch.append(item)  # type: ignore[arg-type]
+        self._write(batch)
+        return not stopping
 
     def _write(self, batch: list[PendingRecord]) -> None:
         started = time.perf_counter()
         for item in batch:
             self._write_images(item)
-        rows, detections = [], []
-        for item in batch:
-            record = item.record
-            rows.append(_inspection_row(record))
-            for detection, counted in _detections_to_store(record, self.min_confidence):
-                x1, y1, x2, y2 = detection.box
-                detections.append(
-                    {
-                        "inspection_id": record.id,
-                        "label": detection.label,
-                        "class_id": detection.class_id,
-                        "confidence": detection.confidence,
-                        "x1": x1,
-                        "y1": y1,
-                        "x2": x2,
-                        "y2": y2,
-                        "area": detection.area,
-                        "counted": counted,
-                    }
-                )
-        with self.engine.begin() as connection:
-            connection.execute(insert(InspectionRow), rows)
-            if detections:
-                connection.execute(insert(DetectionRow), detections)
-        per_record_ms = (time.perf_counter() - started) * 1000 / len(batch)
-        self.written += len(batch)
+        rows = [self._rows(item.record) for item in batch]
+        if self.spill.count:  # older records wait: these go behind them, in order
+            self._keep(batch, rows)
+            if not self._retry.wait_s():
+                self._flush_spill()
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(InspectionRow), [row.inspection for row in rows])
+                detections = [d for row in rows for d in row.detections]
+                if detections:
+                    connection.execute(insert(DetectionRow), detections)
+        except OperationalError as exc:  # locked, busy, unreachable: keep them and try again
+            log.warning("database unavailable (%s); records wait in %s", _reason(exc), self.spill.path)
+            self._keep(batch, rows)
+            self._retry.failed()
+            return
+        self._written(batch, (time.perf_counter() - started) * 1000 / len(batch))
+
+    def _keep(self, batch: list[PendingRecord], rows: list[PendingRows]) -> None:
+        self.spill.append(rows)
+        self._held.extend(batch)
+        self.spilled += len(batch)
+
+    def _flush_spill(self) -> None:
+        """Write the journal's records into the database (oldest first), then empty it."""
+        started = time.perf_counter()
+        try:
+            records = self.spill.read()
+            with self.engine.begin() as connection:
+                insert_pending(connection, records)
+        except OperationalError as exc:
+            self._retry.failed()
+            log.info("database still unavailable (%s); %d record(s) wait", _reason(exc), self.spill.count)
+            return
+        self.spill.clear()
+        self._retry.reset()
+        held, self._held = self._held, []
+        log.info("database available again: %d waiting record(s) written", len(records))
+        self._written(held, (time.perf_counter() - started) * 1000 / max(1, len(held)), count=len(records))
+
+    def _written(self, batch: list[PendingRecord], per_record_ms: float, count: int | None = None) -> None:
+        self.written += len(batch) if count is None else count
         if self._on_latency:
             for _ in batch:
                 self._on_latency("write", per_record_ms)
         if self._on_written:
             for item in batch:
                 self._on_written(item.record)
+
+    def _rows(self, record: InspectionRecord) -> PendingRows:
+        detections = []
+        for detection, counted in _detections_to_store(record, self.min_confidence):
+            x1, y1, x2, y2 = detection.box
+            detections.append(
+                {
+                    "inspection_id": record.id,
+                    "label": detection.label,
+                    "class_id": detection.class_id,
+                    "confidence": detection.confidence,
+                    "x1": x1,
+                    "y1": y1,
+                    "x2": x2,
+                    "y2": y2,
+                    "area": detection.area,
+                    "counted": counted,
+                }
+            )
+        return PendingRows(_inspection_row(record), detections)
 
     def _write_images(self, item: PendingRecord) -> None:
         record = item.record
@@ -154,12 +225,58 @@ class RecordWriter:
             record.annotated_path = annotated_rel.as_posix()
 
 
+class _Backoff:
+    """When to try an unavailable database again: 0.2 s after a failure, doubling up to 5 s."""
+
+    FIRST_S = 0.2
+    MOST_S = 5.0
+
+    def __init__(self) -> None:
+        self.delay_s = self.FIRST_S
+        self.next_at = 0.0
+
+    def failed(self) -> None:
+        self.next_at = time.monotonic() + self.delay_s
+        self.delay_s = min(self.MOST_S, self.delay_s * 2)
+
+    def reset(self) -> None:
+        self.delay_s = self.FIRST_S
+        self.next_at = 0.0
+
+    def wait_s(self) -> float:
+        return max(0.0, self.next_at - time.monotonic())
+
+
+def _reason(exc: OperationalError) -> str:
+    text = str(getattr(exc, "orig", exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def replay_pending(engine: Engine, spill: SpillJournal) -> int:
+    """At start (under the data-folder lock): write what an earlier run left in the journal; the number
+    written. A database that still refuses them stops the start with the reason (nothing is lost)."""
+    if not spill.count:
+        return 0
+    records = spill.read()
+    try:
+        with engine.begin() as connection:
+            written = insert_pending(connection, records)
+    except OperationalError as exc:
+        raise StorageError(
+            f"{spill.path}: {len(records)} record(s) of an earlier run cannot be written yet ({_reason(exc)}); "
+            "they stay there: free the database and start again"
+        ) from None
+    spill.clear()
+    log.warning("start-up: %d record(s) left waiting by an earlier run written to the database", written)
+    return written
+
+
 def _detections_to_store(record: InspectionRecord, floor: float) -> list[tuple[Detection, bool]]:
     kept = set(record.kept)
     return [(d, d in kept) for d in record.detections if d in kept or d.confidence >= floor]
 
 
-def _inspection_row(record: InspectionRecord) -> dict[str, object]:
+def _inspection_row(record: InspectionRecord) -> dict[str, Any]:
     lat = record.latencies_ms
     return {
         "id": record.id,
