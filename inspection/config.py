@@ -17,6 +17,8 @@ from inspection.errors import ConfigError
 from inspection.quality.alert_rules import AlertRule
 from inspection.quality.shifts import ShiftCalendar
 
+DEFAULT_MAX_IMAGE_PIXELS = 50_000_000  # 50 megapixels: above the sensors of common area cameras
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = PROJECT_ROOT / "configs" / "demo_station.yaml"
 DEMO_RECIPE = PROJECT_ROOT / "configs" / "recipes" / "deeppcb.yaml"
@@ -145,6 +147,11 @@ class FolderCamera(_Strict):
     loop: bool = False
     grayscale: bool = False
     trigger: Trigger = Trigger()
+    max_image_pixels: int = Field(
+        DEFAULT_MAX_IMAGE_PIXELS,
+        gt=0,
+        description="larger images (read from the header) are refused before decoding, counted as a fault",
+    )
 
 
 CameraConfig = Annotated[PylonCamera | OpenCvCamera | FolderCamera, Field(discriminator="type")]

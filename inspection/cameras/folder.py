@@ -6,12 +6,13 @@ import glob
 import time
 from pathlib import Path
 
-import cv2
-
 from inspection.cameras.base import CameraSource, EndOfStream, GrabFailed
 from inspection.config import FolderCamera
 from inspection.errors import CameraError
+from inspection.images import UnreadableImageError, load_image, read_image
 from inspection.types import Frame
+
+__all__ = ["IMAGE_SUFFIXES", "FolderSource", "list_images", "read_image"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -25,15 +26,6 @@ def list_images(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     return []
-
-
-def read_image(path: Path, grayscale: bool = False) -> cv2.typing.MatLike | None:
-    """Read an image keeping mono images mono; None when unreadable."""
-    flags = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_UNCHANGED
-    image = cv2.imread(str(path), flags)
-    if image is not None and image.dtype != "uint8":
-        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1.0, float(image.max())))
-    return image
 
 
 class FolderSource(CameraSource):
@@ -63,9 +55,10 @@ class FolderSource(CameraSource):
         path = self._files[self._position]
         self._position += 1
         started = time.perf_counter()
-        image = read_image(path, self.config.grayscale)
-        if image is None:
-            raise GrabFailed("unreadable", f"{path}: not a readable image")
+        try:
+            image = load_image(path, self.config.grayscale, self.config.max_image_pixels)
+        except UnreadableImageError as exc:
+            raise GrabFailed("unreadable", str(exc)) from None
         self._index += 1
         return Frame(
             image=image,

@@ -6,11 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from inspection.cameras.folder import list_images, read_image
+from inspection.cameras.folder import list_images
 from inspection.config import DEMO_RECIPE, ClassRule, load_recipe
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
 from inspection.errors import StationError
+from inspection.images import UnreadableImageError, load_image
 from inspection.pipeline import detect_and_decide, recipe_floor
 
 
@@ -65,9 +66,11 @@ def inspect_paths(
     detector.min_confidence = recipe_floor(recipe)
     unreadable = 0
     for shown, path in images:
-        image = read_image(path)
-        if image is None:
-            print(f"error: {shown}: not a readable image; skipped", file=sys.stderr)
+        try:
+            image = load_image(path)
+        except UnreadableImageError as exc:
+            reason = str(exc).removeprefix(f"{path}: ")
+            print(f"error: {shown}: {reason}; skipped", file=sys.stderr)
             unreadable += 1
             continue
         decision = detect_and_decide(detector, image, recipe)[1]

@@ -20,6 +20,7 @@ import yaml
 from inspection.dataset.deeppcb import LabelProblem
 from inspection.errors import StationError
 from inspection.hashing import file_sha256
+from inspection.images import UnreadableImageError, check_image_file
 
 MANIFEST = "manifest.yaml"
 DEFAULT_VAL_SHARE = 0.1
@@ -58,6 +59,21 @@ def report_problems(problems: list[LabelProblem], source: Path) -> None:
     if problems:
         raise StationError(
             f"{len(problems)} label problem(s) in {source}, first: {problems[0]}; fix or remove those files"
+        )
+
+
+def check_images(items: list[Item], source: Path) -> None:
+    """Refuse a dataset with an empty, cut short, undecodable or oversized image (training would read it
+    as if it were whole): every such file is counted, the first one named."""
+    problems = []
+    for item in items:
+        try:
+            check_image_file(item.image)
+        except UnreadableImageError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise StationError(
+            f"{len(problems)} unusable image(s) in {source}, first: {problems[0]}; fix or remove those files"
         )
 
 
@@ -123,6 +139,7 @@ def write_layout(
     check_new_output(out)
     if not items:
         raise StationError(f"{source}: no labelled images found")
+    check_images(items, source)
     own_split = all(item.split is not None for item in items) and any(item.split == "val" for item in items)
     if own_split and val_groups is None:
         split_of = {item.image: str(item.split) for item in items}
