@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+
+def _interrupted_while_starting(_signum: int, _frame: object) -> None:
+    """Ctrl-C while the command is still importing its libraries: nothing is open yet, so stop at once
+    and quietly (a KeyboardInterrupt there prints a traceback from the middle of some import)."""
+    os.write(2, b"interrupted\n")
+    os._exit(130)
+
+
+# Before the imports below (they take a good part of a second); also where the parent started us with
+# Ctrl-C ignored (a background job of a script): an interrupt is honoured from the first moment.
+signal.signal(signal.SIGINT, _interrupted_while_starting)
+
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -152,12 +167,14 @@ def _add_record_source(parser: argparse.ArgumentParser, station_help: str | None
 def _dataset_from_records(args: argparse.Namespace) -> int:
     from inspection.config import load_recipe, load_station_config  # noqa: PLC0415
     from inspection.dataset.from_records import dataset_from_records  # noqa: PLC0415
-    from inspection.recorder.database import open_station_database  # noqa: PLC0415
+    from inspection.recorder.database import open_database, require_existing  # noqa: PLC0415
 
     config = load_station_config(args.config)
     recipe = load_recipe(args.recipe or config.recipe)
     where = _record_filter(args)
-    engine = open_station_database(config.storage)
+    url = config.storage.resolved_database_url()
+    require_existing(url)
+    engine = open_database(url)
     groups = {g.strip() for g in args.val_groups.split(",") if g.strip()} if args.val_groups else None
     dataset_from_records(engine, config.storage.data_dir, args.out, where, recipe.classes, args.reviewed_only, groups)
     return 0
@@ -757,11 +774,20 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 def main(argv: Sequence[str] | None = None) -> int:
     block_openvino_telemetry()  # before anything can import OpenVINO
     keep_freed_memory()
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["gui"]:  # every argument after it belongs to inspection-gui, --help included
         return _gui(arguments[1:])
     parser = build_parser()
     args = parser.parse_args(arguments)
+    if args.handler is not _run:  # `run` keeps the quiet stop until the station's own handler is in place
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # The detector thread hands the GIL back and forth between native calls; a shorter switch interval

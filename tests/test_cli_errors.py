@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BUNDLED_MODEL, DEMO_RECIPE, SAMPLE_IMAGES, run_cli, write_station
+from conftest import BUNDLED_MODEL, DEMO_RECIPE, ROOT, SAMPLE_IMAGES, run_cli, write_station
 
 
 def assert_one_line_error(result: object, *needles: str) -> None:
@@ -123,3 +127,44 @@ def test_usage_errors_exit_non_zero(args: list[str]) -> None:
     result = run_cli(*args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_path_that_does_not_exist_is_an_error_for_readers(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.db"
+    url = f"sqlite:///{typo}"
+    for args in (
+        ["stats", "--database", url],
+        ["export-log", "--out", str(tmp_path / "log.csv"), "--format", "csv", "--database", url],
+        ["alerts", "--database", url, "list"],
+    ):
+        result = run_cli(*args)
+        assert_one_line_error(result, f"{typo}: no such database file")
+        assert not typo.exists()
+    config = write_station(tmp_path)  # a station that has not run yet: nothing to read, nothing created
+    assert_one_line_error(run_cli("stats", "--config", str(config)), "no such database file")
+    assert not (tmp_path / "data").exists()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a script's background job starts
+
+
+@pytest.mark.parametrize(("delay_s", "inherited_ignore"), [(0.3, False), (1.0, True), (2.5, False)])
+def test_ctrl_c_stops_run_at_any_moment(tmp_path: Path, delay_s: float, inherited_ignore: bool) -> None:
+    config = write_station(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inspection.cli", "run", "--config", str(config), "--duration", "120", "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_ignore_sigint if inherited_ignore else None,
+    )  # fmt: skip
+    time.sleep(delay_s)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)  # far below the 120 s it was asked to run
+    assert process.returncode in (0, 130), stderr
+    assert "Traceback" not in stderr
+    if process.returncode == 0:  # it had started: the summary counts every part, each one recorded
+        parts = int(next(line for line in stdout.splitlines() if line.startswith("parts")).split()[1])
+        with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+            assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == parts
+    # Nothing is left held: the next run on the same data folder starts and records.
+    assert run_cli("run", "--config", str(config), "--parts", "2", "--quiet").returncode == 0

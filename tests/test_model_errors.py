@@ -96,3 +96,54 @@ def test_data_folders_with_no_images(tmp_path: Path) -> None:
     one_line_error(run_cli("evaluate", "--model", BUNDLED.name, "--data", str(dataset)), "no images in the 'val' split")
     one_line_error(run_cli("train", "--data", str(empty), "--out", str(tmp_path / "run")), "no data.yaml")
     assert not (tmp_path / "run").exists()
+
+
+NAMES = "{0: 'open', 1: 'short', 2: 'mousebite', 3: 'spur', 4: 'copper', 5: 'pin-hole'}"
+
+
+def _onnx_identity(path: Path, shape: list[int], names: str = NAMES) -> Path:
+    """A real ONNX file whose network passes its input through (shape as given)."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["images"], ["out"])],
+        "identity",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, shape)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    model.metadata_props.append(onnx.StringStringEntryProto(key="names", value=names))
+    onnx.save(model, path)
+    return path
+
+
+SAMPLE = str(ROOT / "datasets/deeppcb-sample/images/77000004_test.jpg")
+
+
+@pytest.mark.parametrize(
+    ("make", "fragments"),
+    [
+        (lambda d: _write(d / "model.xml", bytes(range(256)) * 12), ["not an OpenVINO model (not XML"]),
+        (lambda d: _write(d / "model.xml", b"<html><body/></html>"), ["not an OpenVINO model", "<html>"]),
+        (lambda d: _write(d / "model.xml", b"<net name='x'/>"), ["the weights model.bin are missing"]),
+        (lambda d: _onnx_identity(d / "m.onnx", [1, 3, 64]), ["the network's input is 1x3x64", "(batch, 3, size"]),
+        (lambda d: _onnx_identity(d / "m.onnx", [1, 1, 64, 64]), ["the network's input is 1x1x64x64"]),
+        (lambda d: _onnx_identity(d / "m.onnx", [1, 3, 64, 64], "{0: 'open', 1: "), ["class names", "malformed"]),
+        (lambda d: _onnx_identity(d / "m.onnx", [1, 3, 64, 64], "{1: 'open'}"), ["numbered 0..0"]),
+        (lambda d: _onnx_identity(d / "m.onnx", [1, 3, 64, 64], "42"), ["not a list of names"]),
+    ],
+    ids=["random-bytes-xml", "other-xml", "no-bin", "rank-3-input", "one-channel", "malformed-names",
+         "names-numbering", "names-not-a-list"],
+)  # fmt: skip
+def test_each_model_loading_error_is_one_line_saying_what_to_fix(tmp_path: Path, make, fragments) -> None:  # type: ignore[no-untyped-def]
+    model = make(tmp_path)
+    result = run_cli("inspect", SAMPLE, "--model", str(model))
+    one_line_error(result, str(model), *fragments)
+    assert "unexpected" not in result.stderr and "core.cpp" not in result.stderr
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

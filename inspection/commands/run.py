@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from inspection.config import load_station_config
+from inspection.config import StationConfig, load_station_config
 from inspection.pipeline import RunSummary, Station
 from inspection.recorder.spill import JOURNAL_NAME
 
@@ -63,15 +63,42 @@ def print_summary(summary: RunSummary) -> None:
 
 def run_station(config_path: Path, parts: int | None, duration: float | None, quiet: bool = False) -> int:
     config = load_station_config(config_path)
-    station = Station(config)
+    stopping = _StopRequest()
+    # Ctrl-C and SIGTERM stop the station at any moment, from the first instant on: the handlers are in
+    # place before the model loads, even where the parent started us with SIGINT ignored (a background
+    # job of a script). Before the first part the start is abandoned; after it, every grabbed part is
+    # still inspected and recorded.
+    previous = {sig: signal.signal(sig, stopping.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(config, stopping, parts, duration, quiet)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        if station.stopping:
+
+class _StopRequest:
+    def __init__(self) -> None:
+        self.requested = False
+        self.station: Station | None = None
+
+    def handle(self, _signum: int, _frame: FrameType | None) -> None:
+        if self.requested:
+            return
+        self.requested = True
+        if self.station is None:
+            print("\nstopping: the station was still starting", file=sys.stderr)
             return
         print("\nstopping: finishing and recording the parts already grabbed ...", file=sys.stderr)
-        station.stop()
+        self.station.stop()
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+def _run(config: StationConfig, stopping: _StopRequest, parts: int | None, duration: float | None, quiet: bool) -> int:
+    station = Station(config)
+    stopping.station = station
+    if stopping.requested:
+        station.close()
+        print("interrupted before the first part", file=sys.stderr)
+        return 130
     live = sys.stderr.isatty() and not quiet
     last_print = [0.0]
 
@@ -93,8 +120,6 @@ def run_station(config_path: Path, parts: int | None, duration: float | None, qu
         )
         summary = station.run(parts=parts, duration_s=duration, on_tick=on_tick)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         station.close()
     if live:
         print(file=sys.stderr)

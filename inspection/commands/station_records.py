@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from inspection.config import StationConfig, load_station_config
 from inspection.errors import ConfigError
 from inspection.line.fleet import central_url
-from inspection.recorder.database import open_database, open_station_database
+from inspection.recorder.database import open_database, require_existing
 
 FLEET = "fleet"
 
@@ -22,4 +22,6 @@ def open_records(config_path: Path, database: str | None) -> tuple[StationConfig
         if config.fleet is None:
             raise ConfigError(f"{config_path}: no fleet section; --database fleet reads the fleet's central database")
         return config, open_database(central_url(config.fleet).render_as_string(hide_password=False))
-    return config, open_database(database) if database else open_station_database(config.storage)
+    url = database or config.storage.resolved_database_url()
+    require_existing(url)  # read-only: never creates a database (nor writes in the data folder)
+    return config, open_database(url)

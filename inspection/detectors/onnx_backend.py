@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import numpy as np
 
 from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.detectors.model_checks import check_image_input, class_names
 from inspection.detectors.processing import FloatArray
 from inspection.errors import ModelError, brief
 
@@ -28,8 +28,9 @@ class OnnxDetector(Detector):
         except Exception as exc:
             raise ModelError(f"{path}: cannot load ONNX model ({brief(exc)})") from None
         meta = session.get_modelmeta().custom_metadata_map
-        classes = _class_names(meta.get("names"), path)
+        classes = class_names(meta.get("names"), path, "the ONNX file's metadata")
         shape = session.get_inputs()[0].shape
+        check_image_input(shape, path)
         if isinstance(shape[2], int) and shape[2] != imgsz:
             imgsz = shape[2]  # a static export fixes the input size
         self._session = session
@@ -51,15 +52,3 @@ class OnnxDetector(Detector):
     def _forward(self, batch: FloatArray) -> FloatArray:
         outputs = self._session.run(None, {self._input: batch})
         return np.asarray(outputs[0], dtype=np.float32)
-
-
-def _class_names(raw: str | None, path: Path) -> list[str]:
-    if not raw:
-        raise ModelError(
-            f"{path}: the ONNX file has no class names in its metadata; export it with "
-            "'inspection export' (or ultralytics) so the names travel with it"
-        )
-    names = ast.literal_eval(raw)
-    if isinstance(names, dict):
-        return [str(names[i]) for i in sorted(names)]
-    return [str(n) for n in names]

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.detectors.model_checks import check_image_input, check_openvino_ir, class_names, openvino_metadata
 from inspection.detectors.processing import FloatArray
 from inspection.errors import ModelError, brief
 from inspection.offline import block_openvino_telemetry
@@ -26,9 +26,11 @@ class OpenVinoDetector(Detector):
             import openvino as ov  # noqa: PLC0415
         except ImportError:
             raise ModelError(f"{path}: OpenVINO is not installed; install it or use the .onnx model") from None
+        check_openvino_ir(path)
+        meta = openvino_metadata(path)
+        classes = class_names(meta.get("names"), path, "metadata.yaml beside it")
         core = ov.Core()
         target = "CPU" if device in ("auto", "cpu") else device.upper()
-        meta = _metadata(path)
         precision = str(meta.get("precision", "f32"))
         if precision not in PRECISIONS:
             raise ModelError(f"{path}: unknown precision {precision!r} in metadata.yaml; expected one of {PRECISIONS}")
@@ -46,11 +48,8 @@ class OpenVinoDetector(Detector):
             compiled = core.compile_model(model, target, config if target == "CPU" else {})
         except Exception as exc:
             raise ModelError(f"{path}: cannot load OpenVINO model ({brief(exc)})") from None
-        names = meta.get("names")
-        if not names:
-            raise ModelError(f"{path}: no class names (metadata.yaml beside it); export it with 'inspection export'")
-        classes = [str(names[i]) for i in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
         shape = compiled.input(0).get_partial_shape()
+        check_image_input([d.get_length() if d.is_static else None for d in shape], path)
         if shape[2].is_static:
             imgsz = shape[2].get_length()
         self._request = compiled.create_infer_request()
@@ -83,11 +82,3 @@ def cpu_has_bf16(core: Any = None) -> bool:
 
     capabilities = (core or ov.Core()).get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return "BF16" in [str(c).upper() for c in capabilities]
-
-
-def _metadata(path: Path) -> dict[str, Any]:
-    meta_file = path.with_name("metadata.yaml")
-    if not meta_file.is_file():
-        return {}
-    data = yaml.safe_load(meta_file.read_text())
-    return data if isinstance(data, dict) else {}

@@ -101,6 +101,17 @@ def sqlite_path(url: str) -> Path | None:
     return None if not path or path.startswith(":memory:") else Path(path.split("?", 1)[0])
 
 
+def require_existing(url: str) -> None:
+    """For commands that only read records: a SQLite file that is not there is a mistyped path, not a
+    database to create (an empty one would report 0 parts as if that were true)."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise StorageError(
+            f"{path}: no such database file; check --database or --config (a station creates its database "
+            "at its first run; this command only reads records)"
+        )
+
+
 def _sqlite_identity(url: str) -> tuple[int, int] | None:
     path = sqlite_path(url)
     try:
