@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QVBoxLa
 
 from gui.review_panel import ReviewPanel
 from gui.session import Session
+from gui.timefmt import local_time
 from gui.widgets.image_view import ImageView
 from inspection.recorder.queries import RecordDetail
 from inspection.sizes import describe_size
@@ -93,6 +94,10 @@ class RecordDetailDialog(QDialog):
             "model": f"{row['model_name']} (sha256 {row['model_sha256'][:12]}...)",
             "latency": _latency(row["grab_ms"], row["detect_ms"], row["decide_ms"], row["cycle_ms"]),
         }
+        if row.get("image_pruned_at") is not None:
+            fields["image_path"] = (
+                f"image pruned {local_time(row['image_pruned_at'])} by the retention policy (was {row['image_path']})"
+            )
         boxes = [
             (Detection(d["label"], d["class_id"], d["confidence"], (d["x1"], d["y1"], d["x2"], d["y2"])), d["counted"])
             for d in detail.detections

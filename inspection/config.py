@@ -158,6 +158,26 @@ CameraConfig = Annotated[PylonCamera | OpenCvCamera | FolderCamera, Field(discri
 
 
 # ---------------------------------------------------------------- station
+class Retention(_Strict):
+    """Which stored images are deleted, oldest first, so the disk never fills (the records stay: each
+    says when its image was pruned). Off unless the storage section has a ``retention:`` entry."""
+
+    max_age_days: float | None = Field(None, gt=0, description="delete images older than this")
+    min_free_gb: float | None = Field(None, gt=0, description="keep at least this much free on the images' disk")
+    min_free_percent: float | None = Field(None, gt=0, lt=100, description="... or this share of it")
+    keep: Literal["fail_first", "none"] = Field(
+        "fail_first",
+        description="fail_first: for space, PASS images go before FAIL ones (each oldest first); none: oldest first",
+    )
+    check_interval_s: float = Field(5.0, gt=0, description="how often ages are checked (space: after every write)")
+
+    @model_validator(mode="after")
+    def _something_to_keep(self) -> Retention:
+        if self.max_age_days is None and self.min_free_gb is None and self.min_free_percent is None:
+            raise ValueError("retention needs max_age_days, min_free_gb or min_free_percent")
+        return self
+
+
 class Storage(_Strict):
     data_dir: Path = Path("data")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in data_dir")
@@ -165,6 +185,7 @@ class Storage(_Strict):
     image_format: Literal["png", "jpg", "bmp"] = Field("png", description="png/bmp are lossless")
     jpeg_quality: int = Field(95, ge=1, le=100)
     annotated: bool = Field(False, description="also store a copy with the boxes drawn")
+    retention: Retention | None = None
 
     def resolved_database_url(self) -> str:
         if self.database_url:

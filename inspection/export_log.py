@@ -54,6 +54,7 @@ INSPECTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("source_name", "string", "replayed file name, when known"),
     ("reference_name", "string", "reference image compared with, when the model uses one"),
     ("image_path", "string", "stored image, relative to the station's data folder"),
+    ("image_pruned_at", "string", "when the retention policy deleted the image (ISO 8601, UTC); empty: kept"),
 )
 DETECTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("inspection_id", "string", "the inspection it belongs to"),
@@ -99,6 +100,7 @@ def batches(engine: Engine, where: RecordFilter, size: int = BATCH) -> Iterator[
             for row in partition:
                 record = dict(row)
                 record["created_at"] = iso(record["created_at"])
+                record["image_pruned_at"] = iso(record["image_pruned_at"]) if record["image_pruned_at"] else None
                 record["reasons"] = "; ".join(json.loads(record["reasons"]))
                 record["defects"] = counted.get(record["id"], 0)
                 inspections.append({name: record[name] for name, _, _ in INSPECTION_COLUMNS})

@@ -77,6 +77,8 @@ def _header(path: Path) -> tuple[int, int, str]:
         raise UnreadableImageError(f"{path}: far over any image size limit ({exc}), not decoded") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UnreadableImageError(f"{path}: not a readable image ({exc})") from None
+    except ImportError:  # ultralytics patches PIL's open to try a HEIF plug-in on failure, and it is absent
+        raise UnreadableImageError(f"{path}: not a readable image (not a known image format)") from None
 
 
 def _check_complete(path: Path, size: int, kind: str) -> None:

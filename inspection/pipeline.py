@@ -28,6 +28,7 @@ from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
 from inspection.recorder.folder_lock import DataFolderLock
+from inspection.recorder.retention import ImagePruner
 from inspection.recorder.spill import SpillJournal
 from inspection.recorder.store import (
     RECORD_MIN_CONFIDENCE,
@@ -157,6 +158,7 @@ class Station:
         self.reconciliation: Reconciliation = reconcile_store(self.engine, self.archive)
         if self.reconciliation.orphans_moved or self.reconciliation.partial_files_removed:
             log.warning("start-up reconciliation: %s", self.reconciliation)
+        self.pruner = ImagePruner(self.engine, storage.data_dir, storage.retention) if storage.retention else None
         self.detector = load_detector(
             self.recipe.model,
             self.recipe.imgsz,
@@ -187,7 +189,7 @@ class Station:
             self.engine,
             self.archive,
             config.pipeline.record_queue_size,
-            on_written=lambda record: self.bus.publish(RecordWritten(record)),
+            on_written=self._written,
             on_latency=self.stats.add_latency,
             spill=self.spill,
         )
@@ -236,6 +238,8 @@ class Station:
             self.plc = start_handshake(self.config.plc, fault_reporter(self.bus, "plc"), self.switchable)
         self.camera.open()
         self.writer.start()
+        if self.pruner is not None:
+            self.pruner.start()
         grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
         detector = threading.Thread(target=self._detect_loop, name="detect", daemon=True)
         self.stats.started = time.perf_counter()
@@ -262,6 +266,8 @@ class Station:
             grabber.join(timeout=10)
             detector.join()
             self.writer.close()
+            if self.pruner is not None:
+                self.pruner.close()
             self.outputs.records_written()
             self.stats.finished = time.perf_counter()
             self.camera.close()
@@ -291,6 +297,8 @@ class Station:
         snapshot["camera"] = self.camera.status.as_dict()
         snapshot["records_written"] = self.writer.written
         snapshot["records_pending"] = self.writer.pending
+        if self.pruner is not None:
+            snapshot["images_pruned"] = self.pruner.counts.images
         snapshot["events_dropped"] = self.bus.dropped
         if self.plc is not None:
             snapshot["plc"] = self.plc.counters.as_dict()
@@ -306,6 +314,12 @@ class Station:
             self.folder_lock.release()
 
     # ------------------------------------------------------------ workers
+    def _written(self, record: InspectionRecord) -> None:
+        """On the record writer's thread, once the record is in the database."""
+        self.bus.publish(RecordWritten(record))
+        if self.pruner is not None:
+            self.pruner.nudge()
+
     def _grab_loop(self, parts: int | None) -> None:
         grabbed = 0
         paced = self.camera.source.paced_by_station

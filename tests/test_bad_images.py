@@ -12,9 +12,11 @@ import cv2
 import numpy as np
 import pytest
 from conftest import SAMPLE_IMAGES, run_cli, run_station, write_station
+from PIL import Image as PilImage
 from test_yolo_coco_import import IMAGES, yolo_source
 
 from inspection.images import UnreadableImageError, check_image_file, load_image
+from inspection.offline import make_ultralytics_offline
 
 GOOD = sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[0]
 
@@ -81,3 +83,16 @@ def test_dataset_import_refuses_a_cut_short_image_and_writes_nothing(tmp_path: P
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: 1 unusable image(s) in {source}, first: {broken}")
     assert not out.exists()
+
+
+def test_not_an_image_is_refused_also_once_ultralytics_patched_pil(tmp_path: Path) -> None:
+    """ultralytics replaces PIL's open with one that tries a HEIF plug-in on failure (absent here)."""
+    make_ultralytics_offline()
+    import ultralytics  # noqa: F401, PLC0415
+
+    assert PilImage.open.__module__ == "ultralytics.utils.patches"
+
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not an image")
+    with pytest.raises(UnreadableImageError, match="not a readable image"):
+        load_image(junk)

@@ -103,7 +103,7 @@ def _worst_parts(engine: Engine, data_dir: Path, where: RecordFilter) -> list[tu
     """The failed parts with the most counted defects (then the newest), each drawn with its boxes."""
     query = where.apply(
         select(InspectionRow.id, InspectionRow.created_at, InspectionRow.reasons, InspectionRow.image_path,
-               InspectionRow.part_serial, InspectionRow.defects)
+               InspectionRow.part_serial, InspectionRow.defects, InspectionRow.image_pruned_at)
         .where(InspectionRow.verdict == "fail")
         .order_by(InspectionRow.defects.desc(), InspectionRow.created_at.desc())
         .limit(WORST_PARTS)
@@ -224,6 +224,13 @@ def _fire_list(report: ShiftReport) -> list[str]:
     return fired or ["No run rule fires."]
 
 
+def _pruned_note(row: dict[str, Any], separator: str) -> str:
+    """Where a part's picture would be: why it is not (deleted by the retention policy, and when)."""
+    if row.get("image_pruned_at") is None:
+        return ""
+    return f"{separator}image pruned {_when(row['image_pruned_at'])} (retention policy)"
+
+
 def _when(moment: Any) -> str:
     if isinstance(moment, datetime):
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone().strftime("%Y-%m-%d %H:%M")
@@ -282,7 +289,8 @@ def render_pdf(report: ShiftReport, out: Path) -> None:
         cells = []
         for row, png in report.worst:
             caption = Paragraph(f"{_when(row['created_at'])} {row['part_serial'] or ''}<br/>"
-                                f"{'; '.join(json.loads(row['reasons']))}", styles["Normal"])  # fmt: skip
+                                f"{'; '.join(json.loads(row['reasons']))}{_pruned_note(row, '<br/>')}",
+                                styles["Normal"])  # fmt: skip
             cells.append([picture(png, 5) if png else "", caption])
         story.append(Table(cells, hAlign="LEFT"))
     else:

@@ -40,6 +40,9 @@ class InspectionRow(Base):
     forwarded_at: Mapped[datetime | None] = mapped_column(
         DateTime, index=True, doc="when the record reached the fleet's central database"
     )
+    image_pruned_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="when the retention policy deleted the image (the paths stay, for the trail)"
+    )
 
     detections: Mapped[list[DetectionRow]] = relationship(back_populates="inspection")
 

@@ -333,7 +333,8 @@ def reconcile_store(engine: Engine, archive: ImageArchive, recent_days: int = 2)
         for day in day_dirs:
             prefix = day.relative_to(archive.data_dir).as_posix() + "/"
             for column in (InspectionRow.image_path, InspectionRow.annotated_path):
-                result = connection.execute(select(column).where(column.like(prefix + "%")))
+                kept = InspectionRow.image_pruned_at.is_(None)  # a pruned image is gone on purpose
+                result = connection.execute(select(column).where(column.like(prefix + "%"), kept))
                 known.update(row[0] for row in result if row[0])
     files = [p for day in day_dirs for p in day.iterdir() if p.is_file()]
     return reconcile(archive, files, known)
