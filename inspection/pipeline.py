@@ -276,8 +276,8 @@ class Station:
             self.bus.publish(StatsUpdate(self.status()))  # the final counts
             self.bus.publish(StateChanged("stopped"))
             self.outputs.close()
-        if self.writer.error is not None:
-            self._errors.append(f"record writer: {self.writer.error}")
+        if self.writer.failure is not None:
+            self._errors.append(f"record writer: {self.writer.failure}")
         return RunSummary(
             stats=self.stats.snapshot(),
             camera=self.camera.status.as_dict(),

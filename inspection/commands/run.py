@@ -18,9 +18,12 @@ def status_line(status: dict[str, object]) -> str:
     faults = camera.get("faults", 0) if isinstance(camera, dict) else 0
     yield_pct = status.get("yield_pct")
     yield_text = f"{yield_pct:.1f}%" if isinstance(yield_pct, float) else "-"
+    pending = status.get("records_pending", 0)
+    waiting = f" | waiting for the database {pending}" if pending else ""
     return (
         f"parts {status['parts']} | pass {status['pass']} | fail {status['fail']} | yield {yield_text} | "
         f"{status['parts_per_s']:.1f} parts/s | faults {faults} | written {status.get('records_written', 0)}"
+        f"{waiting}"
     )
 
 

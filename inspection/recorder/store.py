@@ -16,7 +16,7 @@ import cv2
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import OperationalError
 
-from inspection.errors import StorageError
+from inspection.errors import StorageError, brief
 from inspection.recorder.archive import ImageArchive, Reconciliation, reconcile
 from inspection.recorder.schema import DetectionRow, InspectionRow
 from inspection.recorder.spill import PendingRows, SpillJournal, insert_pending
@@ -68,6 +68,14 @@ class RecordWriter:
         self.error: BaseException | None = None
 
     @property
+    def failure(self) -> str | None:
+        """Why the writer stopped, in one line (a database error without its SQL and parameters)."""
+        if self.error is None:
+            return None
+        cause = getattr(self.error, "orig", None) or self.error
+        return brief(cause) if not isinstance(cause, StorageError) else str(cause)
+
+    @property
     def pending(self) -> int:
         """Records waiting in the spill journal for the database."""
         return self.spill.count
@@ -79,7 +87,7 @@ class RecordWriter:
         """Queue a record; waits while the queue is full, fails once the writer has failed."""
         while True:
             if self.error is not None:
-                raise RuntimeError(f"record writer failed: {self.error}")
+                raise RuntimeError(f"record writer failed: {self.failure}")
             try:
                 self._queue.put(pending, timeout=0.5)
                 return
