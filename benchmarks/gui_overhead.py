@@ -35,7 +35,7 @@ def headless(config: StationConfig, parts: int) -> float:
             summary = station.run(parts=parts)
         finally:
             station.close()
-    return summary.records_written / float(summary.stats["elapsed_s"])  # type: ignore[arg-type]
+    return summary.records_written / summary.stats.elapsed_s
 
 
 def with_window(config_path: Path, parts: int) -> tuple[float, int]:
@@ -67,7 +67,7 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
         loop.exec()
         window.close()
         summary = summaries[0]
-    return summary.records_written / float(summary.stats["elapsed_s"]), window.shown
+    return summary.records_written / summary.stats.elapsed_s, window.shown
 
 
 def main() -> None:

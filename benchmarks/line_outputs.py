@@ -106,9 +106,10 @@ def run(config: Path, parts: int, plc_port: int | None, plc_poll_s: float = SCAN
     if program is not None:
         program.join(5)
     return {
-        "parts_per_s": float(summary.stats["parts_per_s"]),
+        "parts_per_s": summary.stats.parts_per_s,
         "written": summary.records_written,
-        **{key: status[key] for key in ("plc", "mqtt", "fleet") if key in status},
+        **({"plc": dict(status.plc)} if status.plc is not None else {}),
+        **{name: dict(counters) for name, counters in status.outputs.items()},
     }
 
 

@@ -7,7 +7,9 @@ latest part instead of building a backlog.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -19,18 +21,23 @@ from inspection.events import (
     CameraFault,
     Event,
     InspectionDone,
+    LineFault,
+    RecordWritten,
     StateChanged,
     StatsUpdate,
 )
 from inspection.types import Verdict
 
+log = logging.getLogger(__name__)
+
 
 class StationBridge(QObject):
     latest_ready = Signal()  # call take_latest() on the GUI thread
     failed_part = Signal(object, object, object)  # every FAIL: record, image, thumbnail
-    stats = Signal(dict)
+    stats = Signal(object)  # StationStatus
     state = Signal(str, str)
-    fault = Signal(str, str, dict)
+    fault = Signal(str, str, object)  # camera, message, CameraCounts
+    line_fault = Signal(str, str)  # source (plc, mqtt, fleet), message
     alert = Signal(int, str, str)  # alert id, rule, message
     alert_cleared = Signal(int)
 
@@ -39,33 +46,43 @@ class StationBridge(QObject):
         self._lock = threading.Lock()
         self._latest: InspectionDone | None = None
         self.superseded = 0  # verdicts never shown because a newer one came first
+        # One handler for every event type the core publishes (a test checks that none is missing).
+        self.handlers: dict[type, Callable[[Any], None]] = {
+            InspectionDone: self._inspection_done,
+            RecordWritten: _ignored,  # the history and charts read the database when shown
+            StatsUpdate: lambda event: self.stats.emit(event.status),
+            StateChanged: lambda event: self.state.emit(event.state, event.detail),
+            CameraFault: lambda event: self.fault.emit(event.camera, event.message, event.counters),
+            LineFault: lambda event: self.line_fault.emit(event.source, event.message),
+            AlertRaised: lambda event: self.alert.emit(event.id, event.rule, event.message),
+            AlertCleared: lambda event: self.alert_cleared.emit(event.id),
+        }
 
     def deliver(self, event: Event) -> None:
         """Event-bus thread: hand over, never wait."""
-        if isinstance(event, InspectionDone):
-            with self._lock:
-                pending = self._latest is not None
-                if pending:
-                    self.superseded += 1
-                self._latest = event
-            if not pending:
-                self.latest_ready.emit()
-            if event.record.verdict == Verdict.FAIL and event.frame is not None:
-                image = event.frame.image
-                self.failed_part.emit(event.record, image, thumbnail(image))  # resized here, not on the GUI
-        elif isinstance(event, StatsUpdate):
-            self.stats.emit(dict(event.stats))
-        elif isinstance(event, StateChanged):
-            self.state.emit(event.state, event.detail)
-        elif isinstance(event, CameraFault):
-            counters: dict[str, Any] = dict(event.counters)
-            self.fault.emit(event.camera, event.message, counters)
-        elif isinstance(event, AlertRaised):
-            self.alert.emit(event.id, event.rule, event.message)
-        elif isinstance(event, AlertCleared):
-            self.alert_cleared.emit(event.id)
+        handler = self.handlers.get(type(event))
+        if handler is None:
+            log.error("the app has no handler for %s events; it is not shown", type(event).__name__)
+            return
+        handler(event)
+
+    def _inspection_done(self, event: InspectionDone) -> None:
+        with self._lock:
+            pending = self._latest is not None
+            if pending:
+                self.superseded += 1
+            self._latest = event
+        if not pending:
+            self.latest_ready.emit()
+        if event.record.verdict == Verdict.FAIL and event.frame is not None:
+            image = event.frame.image
+            self.failed_part.emit(event.record, image, thumbnail(image))  # resized here, not on the GUI
 
     def take_latest(self) -> InspectionDone | None:
         with self._lock:
             latest, self._latest = self._latest, None
         return latest
+
+
+def _ignored(_event: Event) -> None:
+    return None

@@ -41,6 +41,7 @@ from inspection.errors import StationError
 from inspection.events import InspectionDone
 from inspection.pipeline import RunSummary
 from inspection.quality.alerts import acknowledge
+from inspection.status import CameraCounts, StationStatus
 from inspection.types import Image, InspectionRecord
 
 LIVE_VIEW_HZ = 10
@@ -167,6 +168,7 @@ class OperatorWindow(QMainWindow):
         bridge.stats.connect(self._show_stats)
         bridge.state.connect(self._show_state)
         bridge.fault.connect(self._show_fault)
+        bridge.line_fault.connect(self._show_line_fault)
         bridge.alert.connect(self.alert_banner.raised)
         bridge.alert_cleared.connect(self.alert_banner.cleared)
         self.alert_banner.acknowledge_requested.connect(self.acknowledge_alert)
@@ -310,14 +312,11 @@ class OperatorWindow(QMainWindow):
         self.counters.show_cycle(record.latencies_ms.get("cycle", 0.0))
         self.shown += 1
 
-    def _show_stats(self, stats: dict[str, Any]) -> None:
-        self.counters.show_stats(stats)
-        camera = stats.get("camera", {})
-        if isinstance(camera, dict):
-            self.camera.setText(
-                f"camera {self.camera_name}: {camera.get('state', '—')}, {camera.get('frames', 0)} frames"
-            )
-            self.faults.setText(_faults(camera))
+    def _show_stats(self, status: StationStatus) -> None:
+        self.counters.show_stats(status.counts)
+        camera = status.camera
+        self.camera.setText(f"camera {self.camera_name}: {camera.state}, {camera.frames} frames")
+        self.faults.setText(_faults(camera))
 
     def _show_state(self, state: str, detail: str) -> None:
         self.state.setText(state if not detail else f"{state}: {detail}")
@@ -326,9 +325,13 @@ class OperatorWindow(QMainWindow):
             self.start_button.setEnabled(self.session.may("run"))
             self.stop_button.setEnabled(False)
 
-    def _show_fault(self, camera: str, message: str, counters: dict[str, Any]) -> None:
+    def _show_fault(self, camera: str, message: str, counters: CameraCounts) -> None:
         self.faults.setText(_faults(counters))
         self.message.setText(f"{camera}: {message}")
+
+    def _show_line_fault(self, source: str, message: str) -> None:
+        """A PLC, MQTT or fleet fault: the line may be waiting on it."""
+        self.message.setText(f"{source}: {message}")
 
     def acknowledge_alert(self, alert_id: int) -> None:
         """The logged-in person has seen the alert: recorded with their name and the time."""
@@ -363,11 +366,9 @@ def describe_camera(config: StationConfig) -> str:
     return camera.type
 
 
-def _faults(counters: dict[str, Any]) -> str:
-    total = counters.get("faults", 0)
+def _faults(counters: CameraCounts) -> str:
     parts = ", ".join(
-        f"{name.replace('_', ' ')} {counters[name]}"
+        f"{name.replace('_', ' ')} {getattr(counters, name)}"
         for name in ("failed_grabs", "incomplete_buffers", "timeouts", "disconnects", "reconnects")
-        if name in counters
     )
-    return f"faults: {total}" + (f" ({parts})" if parts else "")
+    return f"faults: {counters.faults} ({parts})"

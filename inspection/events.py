@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspection.status import CameraCounts, StationStatus
 from inspection.types import Frame, InspectionRecord
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class StateChanged:
 class CameraFault:
     camera: str
     message: str
-    counters: dict[str, Any] = field(default_factory=dict)
+    counters: CameraCounts = field(default_factory=CameraCounts)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class LineFault:
 
 @dataclass(frozen=True)
 class StatsUpdate:
-    stats: dict[str, Any]
+    status: StationStatus
 
 
 @dataclass(frozen=True)

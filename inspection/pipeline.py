@@ -39,6 +39,7 @@ from inspection.recorder.store import (
 )
 from inspection.rules import decide, require_scale
 from inspection.stats import LiveStats
+from inspection.status import CameraCounts, PartCounts, StationStatus
 from inspection.types import Decision, Detection, Frame, Image, InspectionRecord, Verdict
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,8 @@ def inspect_frame(
 
 @dataclass
 class RunSummary:
-    stats: dict[str, object]
-    camera: dict[str, object]
+    stats: PartCounts
+    camera: CameraCounts
     records_written: int
     records_pending: int  # still in the spill journal (the database refused them to the end): next start
     records_replayed: int  # left in the journal by an earlier run, written at this start
@@ -228,7 +229,7 @@ class Station:
         self,
         parts: int | None = None,
         duration_s: float | None = None,
-        on_tick: Callable[[dict[str, object]], None] | None = None,
+        on_tick: Callable[[StationStatus], None] | None = None,
         tick_s: float = 0.5,
     ) -> RunSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -280,7 +281,7 @@ class Station:
             self._errors.append(f"record writer: {self.writer.failure}")
         return RunSummary(
             stats=self.stats.snapshot(),
-            camera=self.camera.status.as_dict(),
+            camera=self.camera.status.snapshot(),
             records_written=self.writer.written,
             records_pending=self.writer.pending,
             records_replayed=self.replayed,
@@ -291,19 +292,19 @@ class Station:
             errors=self._errors,
         )
 
-    def status(self) -> dict[str, object]:
-        snapshot = self.stats.snapshot()
-        snapshot["queues"] = {"frames": self._frames.qsize(), "records": self.writer.depth()}
-        snapshot["camera"] = self.camera.status.as_dict()
-        snapshot["records_written"] = self.writer.written
-        snapshot["records_pending"] = self.writer.pending
-        if self.pruner is not None:
-            snapshot["images_pruned"] = self.pruner.counts.images
-        snapshot["events_dropped"] = self.bus.dropped
-        if self.plc is not None:
-            snapshot["plc"] = self.plc.counters.as_dict()
-        snapshot.update(self.outputs.status())
-        return snapshot
+    def status(self) -> StationStatus:
+        return StationStatus(
+            counts=self.stats.snapshot(),
+            camera=self.camera.status.snapshot(),
+            frames_queued=self._frames.qsize(),
+            records_queued=self.writer.depth(),
+            records_written=self.writer.written,
+            records_pending=self.writer.pending,
+            events_dropped=self.bus.dropped,
+            images_pruned=None if self.pruner is None else self.pruner.counts.images,
+            plc=None if self.plc is None else self.plc.counters.as_dict(),
+            outputs=self.outputs.status(),
+        )
 
     def close(self) -> None:
         try:
@@ -447,4 +448,4 @@ class Station:
         status = self.camera.status
         if status.faults != self._last_faults:
             self._last_faults = status.faults
-            self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status.as_dict()))
+            self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status.snapshot()))

@@ -8,14 +8,17 @@ from collections import deque
 
 import numpy as np
 
+from inspection.status import Latency, PartCounts
+
 WINDOW = 2000
 
 
-def percentiles(values: list[float] | deque[float]) -> dict[str, float]:
+def percentiles(values: list[float] | deque[float]) -> Latency:
+    """Median and 99th percentile, rounded to 0.01 ms."""
     if not values:
-        return {"median": 0.0, "p99": 0.0}
+        return Latency()
     data = np.asarray(values, dtype=np.float64)
-    return {"median": float(np.median(data)), "p99": float(np.percentile(data, 99))}
+    return Latency(round(float(np.median(data)), 2), round(float(np.percentile(data, 99)), 2))
 
 
 class LiveStats:
@@ -54,18 +57,18 @@ class LiveStats:
         elapsed = time.perf_counter() - self.started
         return self.parts / elapsed if elapsed > 0 else 0.0
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> PartCounts:
         with self._lock:
             latency = {stage: percentiles(values) for stage, values in self._latency.items()}
             parts, passed, failed = self.parts, self.passed, self.failed
-        return {
-            "parts": parts,
-            "pass": passed,
-            "fail": failed,
-            "yield_pct": round(100.0 * passed / parts, 2) if parts else None,
-            "parts_per_s": round(self.parts_per_second(), 3),
-            "elapsed_s": round((self.finished or time.perf_counter()) - self.started, 3),
-            "latency_ms": {k: {m: round(v, 2) for m, v in d.items()} for k, d in latency.items()},
-            "overruns": self.overruns,
-            "dropped_preview": self.dropped_preview,
-        }
+        return PartCounts(
+            parts=parts,
+            passed=passed,
+            failed=failed,
+            yield_pct=round(100.0 * passed / parts, 2) if parts else None,
+            parts_per_s=round(self.parts_per_second(), 3),
+            elapsed_s=round((self.finished or time.perf_counter()) - self.started, 3),
+            latency_ms=latency,
+            overruns=self.overruns,
+            dropped_preview=self.dropped_preview,
+        )

@@ -69,8 +69,8 @@ def test_a_folder_camera_counts_them_as_faults_and_records_the_rest(tmp_path: Pa
     config = write_station(tmp_path, camera={"type": "folder", "path": str(folder)})
     summary = run_station(config)
     assert summary.records_written == 3
-    assert summary.camera["unreadable_images"] == 4
-    assert summary.camera["disconnects"] == 0
+    assert summary.camera.unreadable_images == 4
+    assert summary.camera.disconnects == 0
 
 
 def test_dataset_import_refuses_a_cut_short_image_and_writes_nothing(tmp_path: Path) -> None:

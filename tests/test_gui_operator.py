@@ -117,3 +117,19 @@ def _env() -> dict[str, str]:
     import os  # noqa: PLC0415
 
     return dict(os.environ)
+
+
+def test_the_bridge_has_a_handler_for_every_event_type(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A new event type the app does not handle fails here by name (it would otherwise vanish)."""
+    import typing  # noqa: PLC0415
+
+    from gui.bridge import StationBridge  # noqa: PLC0415
+    from inspection.events import Event, LineFault  # noqa: PLC0415
+
+    bridge = StationBridge()
+    missing = [kind.__name__ for kind in typing.get_args(Event) if kind not in bridge.handlers]
+    assert missing == []
+    seen: list[tuple[str, str]] = []
+    bridge.line_fault.connect(lambda source, message: seen.append((source, message)))
+    bridge.deliver(LineFault("plc", "no acknowledgement"))
+    qtbot.waitUntil(lambda: seen == [("plc", "no acknowledgement")], timeout=5_000)

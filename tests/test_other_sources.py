@@ -32,7 +32,7 @@ def test_video_file_every_frame_is_a_part(tmp_path: Path) -> None:
     config = write_station(tmp_path, camera={"type": "opencv", "source": str(video)})
     summary = run_station(config)  # runs to the end of the file
     assert summary.records_written == len(images) == _count(tmp_path / "data")
-    assert summary.camera["state"] == "ended"
+    assert summary.camera.state == "ended"
 
 
 def test_glob_replay_and_unreadable_files_are_counted_faults(tmp_path: Path) -> None:
@@ -45,8 +45,8 @@ def test_glob_replay_and_unreadable_files_are_counted_faults(tmp_path: Path) -> 
     config = write_station(tmp_path, camera={"type": "folder", "path": str(folder / "*.jpg")})
     summary = run_station(config)
     assert summary.records_written == 5
-    assert summary.camera["unreadable_images"] == 7
-    assert summary.camera["disconnects"] == 0
+    assert summary.camera.unreadable_images == 7
+    assert summary.camera.disconnects == 0
 
 
 def test_resilient_camera_reports_end_of_stream(tmp_path: Path) -> None:
@@ -90,4 +90,4 @@ def test_live_http_stream_keeps_only_the_newest_frame(tmp_path: Path) -> None:
     assert summary.records_written == _count(tmp_path / "data")
     # The stream is decoded faster than the station inspects: older frames were replaced, not queued.
     assert stations[0].camera.source.skipped_frames > 0  # type: ignore[attr-defined]
-    assert summary.stats["overruns"] == 0
+    assert summary.stats.overruns == 0

@@ -26,8 +26,8 @@ def test_n_triggered_parts_give_n_records_and_n_images(station_yaml: Path, tmp_p
     assert len(rows) == 40
     assert len(images) == 40
     assert {tmp_path / "data" / path for _, path in rows} == set(images)
-    assert summary.stats["overruns"] == 0
-    assert summary.camera["faults"] == 0
+    assert summary.stats.overruns == 0
+    assert summary.camera.faults == 0
     # Traceability: the emulator replays the sample in name order; the record names the file.
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         names = [r[0] for r in db.execute("SELECT source_name FROM inspections ORDER BY created_at, rowid")]
@@ -50,8 +50,8 @@ def test_failed_buffers_are_counted_and_the_run_goes_on(station_yaml: Path, tmp_
     summary = run_station(station_yaml, subscribe_injector, parts=30)
     assert injected.is_set()
     assert summary.records_written == 30
-    assert summary.camera["incomplete_buffers"] == 3
-    assert summary.camera["failed_grabs"] == 3
+    assert summary.camera.incomplete_buffers == 3
+    assert summary.camera.failed_grabs == 3
     rows, images = _rows_and_images(tmp_path / "data")
     assert len(rows) == len(images) == 30
 
@@ -71,8 +71,8 @@ def test_camera_closed_under_the_station_is_reopened(station_yaml: Path, tmp_pat
 
     summary = run_station(station_yaml, subscribe_unplugger, parts=30)
     assert summary.records_written == 30
-    assert summary.camera["disconnects"] >= 1
-    assert summary.camera["reconnects"] >= 1
+    assert summary.camera.disconnects >= 1
+    assert summary.camera.reconnects >= 1
     rows, _ = _rows_and_images(tmp_path / "data")
     assert len(rows) == 30
 
@@ -136,7 +136,7 @@ def test_hardware_trigger_waits_idle_without_faults(tmp_path: Path) -> None:
     }
     summary = run_station(write_station(tmp_path, camera=camera), duration_s=1.5)
     assert summary.records_written == 0  # no pulse on Line1: no part, and that is not a fault
-    assert summary.camera["faults"] == 0
+    assert summary.camera.faults == 0
 
 
 def test_detections_are_stored_with_whether_they_counted(station_yaml: Path, tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_detections_are_stored_with_whether_they_counted(station_yaml: Path, tmp
     for verdict, counted, _stored, lowest in per_part:
         assert (verdict == "fail") == (counted > 0)
         assert lowest is None or lowest >= 0.25
-    assert "write" in summary.stats["latency_ms"]  # type: ignore[operator]
+    assert "write" in summary.stats.latency_ms
 
 
 def test_subscribers_see_state_stats_and_every_inspection(station_yaml: Path) -> None:
@@ -160,8 +160,11 @@ def test_subscribers_see_state_stats_and_every_inspection(station_yaml: Path) ->
     assert states == ["starting", "running", "stopping", "stopped"]
     assert sum(isinstance(e, InspectionDone) for e in events) == summary.records_written == 20
     assert sum(isinstance(e, RecordWritten) for e in events) == 20
-    stats = [e.stats for e in events if isinstance(e, StatsUpdate)]
-    assert stats and {"parts", "parts_per_s", "latency_ms", "queues", "camera"} <= set(stats[-1])
+    updates = [e.status for e in events if isinstance(e, StatsUpdate)]
+    assert updates and updates[-1].counts.parts == 20 and updates[-1].records_written == 20
+    assert {"detect", "cycle", "write"} <= set(updates[-1].counts.latency_ms)
+    # The JSON form keeps the keys it has always had.
+    assert {"parts", "pass", "fail", "parts_per_s", "latency_ms", "queues", "camera"} <= set(updates[-1].as_json())
 
 
 def test_each_part_is_compared_with_its_own_template(station_yaml: Path) -> None:

@@ -22,6 +22,7 @@ from inspection.quality.alerts import AlertMonitor, acknowledge, list_alerts
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import AuditRow
 from inspection.recorder.synthetic import History, fill
+from inspection.status import CameraCounts, PartCounts, StationStatus
 from inspection.types import Detection, InspectionRecord, Verdict
 
 
@@ -31,6 +32,9 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+STATUS = StationStatus(PartCounts(), CameraCounts())
 
 
 def rules(*specs: dict[str, Any]) -> list[Any]:
@@ -119,10 +123,10 @@ def test_camera_fault_no_parts_and_disk_space(engine: Engine, tmp_path: Path) ->
     alerts.on_event(StateChanged("running"))
     alerts.on_event(CameraFault("cam", "grab timeout"))
     alerts.on_event(CameraFault("cam", "grab timeout"))  # still the same alert
-    alerts.on_event(StatsUpdate({}))
+    alerts.on_event(StatsUpdate(STATUS))
     assert [e.rule for e in events if isinstance(e, AlertRaised)] == ["camera fault", "disk space below 1e+12 MB"]
     clock.now += 61
-    alerts.on_event(StatsUpdate({}))
+    alerts.on_event(StatsUpdate(STATUS))
     raised = [e.rule for e in events if isinstance(e, AlertRaised)]
     assert raised[-1] == "no part for 1 minutes"
     assert [e.rule for e in events if isinstance(e, AlertCleared)] == ["camera fault"]  # 61 s without a fault
@@ -163,7 +167,7 @@ def test_a_running_station_raises_alerts_and_the_cli_acknowledges_them(tmp_path:
     raised: list[AlertRaised] = []
     summary = run_station(config, lambda station: station.bus.subscribe(
         lambda e: raised.append(e) if isinstance(e, AlertRaised) else None), parts=10)  # fmt: skip
-    fails = summary.stats["fail"]
+    fails = summary.stats.failed
     assert fails == 5  # the sample alternates defective boards and good ones
     listed = run_cli("alerts", "--config", str(config), "list", "--json")
     assert listed.returncode == 0, listed.stderr

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+
+from inspection.status import PartCounts
 
 TITLES = {
     "parts": "Parts",
@@ -30,14 +30,13 @@ class CountersPanel(QWidget):
             caption.setStyleSheet("font-size: 14pt;")
             layout.addRow(caption, self.labels[name])
 
-    def show_stats(self, stats: dict[str, Any]) -> None:
+    def show_stats(self, counts: PartCounts) -> None:
         """From the station's StatsUpdate (authoritative: the GUI never counts parts itself)."""
-        self.labels["parts"].setText(str(stats.get("parts", 0)))
-        self.labels["pass"].setText(str(stats.get("pass", 0)))
-        self.labels["fail"].setText(str(stats.get("fail", 0)))
-        yield_pct = stats.get("yield_pct")
-        self.labels["yield"].setText("—" if yield_pct is None else f"{yield_pct:.1f} %")
-        self.labels["rate"].setText(f"{float(stats.get('parts_per_s', 0.0)) * 60:.0f}")
+        self.labels["parts"].setText(str(counts.parts))
+        self.labels["pass"].setText(str(counts.passed))
+        self.labels["fail"].setText(str(counts.failed))
+        self.labels["yield"].setText("—" if counts.yield_pct is None else f"{counts.yield_pct:.1f} %")
+        self.labels["rate"].setText(f"{counts.parts_per_s * 60:.0f}")
 
     def show_cycle(self, cycle_ms: float) -> None:
         self.labels["cycle"].setText(f"{cycle_ms:.0f} ms")

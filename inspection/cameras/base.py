@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 
 from inspection.errors import CameraError
+from inspection.status import CameraCounts
 from inspection.types import Frame
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ class CameraStatus:
     def faults(self) -> int:
         return self.failed_grabs + self.timeouts + self.unreadable_images + self.disconnects
 
-    def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "faults": self.faults}
+    def snapshot(self) -> CameraCounts:
+        """A frozen copy of the counters (the camera's own object goes on changing)."""
+        return CameraCounts(**asdict(self))
 
 
 class CameraSource(ABC):

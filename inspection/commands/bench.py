@@ -54,15 +54,13 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
             summary = station.run(parts=parts)
             # From the first trigger to the last record committed; opening and closing the camera are
             # set-up, like loading the model, and are left out of both figures.
-            station_s = float(summary.stats["elapsed_s"])  # type: ignore[arg-type]
+            station_s = summary.stats.elapsed_s
             detector_s += bare_detector(parts - parts // 2)
         finally:
             station.close()
         written = summary.records_written
         stored_images = sum(1 for p in (Path(data_dir) / "images").rglob("*") if p.is_file())
-    stats = summary.stats
-    latency = stats["latency_ms"]
-    cycle = latency.get("cycle", {}) if isinstance(latency, dict) else {}
+    cycle = summary.stats.latency("cycle")
     detector_fps = parts / detector_s
     station_fps = written / station_s
     return {
@@ -70,12 +68,12 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
         "detector_fps": round(detector_fps, 2),
         "station_fps": round(station_fps, 2),
         "ratio": round(station_fps / detector_fps, 3),
-        "latency_ms_median": cycle.get("median", 0.0),
-        "latency_ms_p99": cycle.get("p99", 0.0),
+        "latency_ms_median": cycle.median,
+        "latency_ms_p99": cycle.p99,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "records_written": written,
         "images_written": stored_images,
-        "camera_faults": summary.camera["faults"],
+        "camera_faults": summary.camera.faults,
         "model": detector.info.name,
         "backend": detector.info.backend,
         "device": detector.info.device,

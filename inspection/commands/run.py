@@ -11,40 +11,35 @@ from types import FrameType
 from inspection.config import StationConfig, load_station_config
 from inspection.pipeline import RunSummary, Station
 from inspection.recorder.spill import JOURNAL_NAME
+from inspection.status import StationStatus
 
 
-def status_line(status: dict[str, object]) -> str:
-    camera = status.get("camera", {})
-    faults = camera.get("faults", 0) if isinstance(camera, dict) else 0
-    yield_pct = status.get("yield_pct")
-    yield_text = f"{yield_pct:.1f}%" if isinstance(yield_pct, float) else "-"
-    pending = status.get("records_pending", 0)
-    waiting = f" | waiting for the database {pending}" if pending else ""
+def status_line(status: StationStatus) -> str:
+    counts = status.counts
+    yield_text = f"{counts.yield_pct:.1f}%" if counts.yield_pct is not None else "-"
+    waiting = f" | waiting for the database {status.records_pending}" if status.records_pending else ""
     return (
-        f"parts {status['parts']} | pass {status['pass']} | fail {status['fail']} | yield {yield_text} | "
-        f"{status['parts_per_s']:.1f} parts/s | faults {faults} | written {status.get('records_written', 0)}"
+        f"parts {counts.parts} | pass {counts.passed} | fail {counts.failed} | yield {yield_text} | "
+        f"{counts.parts_per_s:.1f} parts/s | faults {status.camera.faults} | written {status.records_written}"
         f"{waiting}"
     )
 
 
 def print_summary(summary: RunSummary) -> None:
     stats = summary.stats
-    latency = stats.get("latency_ms", {})
-    cycle = latency.get("cycle", {}) if isinstance(latency, dict) else {}
-    detect = latency.get("detect", {}) if isinstance(latency, dict) else {}
-    write = latency.get("write", {}) if isinstance(latency, dict) else {}
+    detect, cycle, write = (stats.latency(stage) for stage in ("detect", "cycle", "write"))
     camera = summary.camera
     print("---- station summary ----")
     print(f"started        {summary.started_at}")
     print(
-        f"parts          {stats['parts']}  (pass {stats['pass']}, fail {stats['fail']}, yield "
-        f"{stats['yield_pct'] if stats['yield_pct'] is not None else '-'}%)"
+        f"parts          {stats.parts}  (pass {stats.passed}, fail {stats.failed}, yield "
+        f"{stats.yield_pct if stats.yield_pct is not None else '-'}%)"
     )
-    print(f"throughput     {stats['parts_per_s']} parts/s over {stats['elapsed_s']} s")
+    print(f"throughput     {stats.parts_per_s} parts/s over {stats.elapsed_s} s")
     print(
-        f"latency        detect median {detect.get('median', 0)} ms, p99 {detect.get('p99', 0)} ms; "
-        f"cycle median {cycle.get('median', 0)} ms, p99 {cycle.get('p99', 0)} ms; "
-        f"write median {write.get('median', 0)} ms, p99 {write.get('p99', 0)} ms"
+        f"latency        detect median {detect.median} ms, p99 {detect.p99} ms; "
+        f"cycle median {cycle.median} ms, p99 {cycle.p99} ms; "
+        f"write median {write.median} ms, p99 {write.p99} ms"
     )
     print(f"records        {summary.records_written} written to {summary.database}")
     if summary.records_pending:
@@ -52,11 +47,11 @@ def print_summary(summary: RunSummary) -> None:
         print(f"               {summary.records_pending} wait in {waiting}: written at the next start")
     print(f"images         {summary.data_dir}/images")
     print(
-        f"camera faults  {camera['faults']} (failed grabs {camera['failed_grabs']}, incomplete buffers "
-        f"{camera['incomplete_buffers']}, timeouts {camera['timeouts']}, disconnects {camera['disconnects']}, "
-        f"reconnects {camera['reconnects']})"
+        f"camera faults  {camera.faults} (failed grabs {camera.failed_grabs}, incomplete buffers "
+        f"{camera.incomplete_buffers}, timeouts {camera.timeouts}, disconnects {camera.disconnects}, "
+        f"reconnects {camera.reconnects})"
     )
-    print(f"overruns       {stats['overruns']}  dropped preview frames {stats['dropped_preview']}")
+    print(f"overruns       {stats.overruns}  dropped preview frames {stats.dropped_preview}")
     print(f"start-up       {summary.reconciliation}")
     if summary.records_replayed:
         print(f"               {summary.records_replayed} record(s) left waiting by the last run written")
@@ -105,7 +100,7 @@ def _run(config: StationConfig, stopping: _StopRequest, parts: int | None, durat
     live = sys.stderr.isatty() and not quiet
     last_print = [0.0]
 
-    def on_tick(status: dict[str, object]) -> None:
+    def on_tick(status: StationStatus) -> None:
         if quiet:
             return
         now = time.monotonic()

@@ -5,7 +5,6 @@ settings are checked when the station is built, their connections made when it r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -67,8 +66,9 @@ class LineOutputs:
             self.mqtt.state("stopped")
             self.mqtt.close()
 
-    def status(self) -> dict[str, Any]:
-        snapshot: dict[str, Any] = {}
+    def status(self) -> dict[str, dict[str, int]]:
+        """Each configured output's counters, by output name."""
+        snapshot: dict[str, dict[str, int]] = {}
         if self.fleet is not None:
             snapshot["fleet"] = dict(self.fleet.counters)
         if self.mqtt is not None:

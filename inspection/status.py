@@ -1,0 +1,101 @@
+"""The station's live status as typed, frozen values: what the CLI status line, the app's counters, the
+events and the benchmarks read (attributes, not string keys). ``as_json`` gives the plain objects the JSON
+contracts (``bench --json``) have always printed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Latency:
+    """One stage's latency over the recent parts, in milliseconds."""
+
+    median: float = 0.0
+    p99: float = 0.0
+
+
+@dataclass(frozen=True)
+class PartCounts:
+    """Parts since the station started, their rate and per-stage latencies."""
+
+    parts: int = 0
+    passed: int = 0
+    failed: int = 0
+    yield_pct: float | None = None
+    parts_per_s: float = 0.0
+    elapsed_s: float = 0.0
+    latency_ms: Mapping[str, Latency] = field(default_factory=dict)
+    overruns: int = 0  # a triggered frame had to wait for a full queue
+    dropped_preview: int = 0  # live frames replaced by newer ones (never a triggered part)
+
+    def latency(self, stage: str) -> Latency:
+        return self.latency_ms.get(stage, Latency())
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "parts": self.parts,
+            "pass": self.passed,
+            "fail": self.failed,
+            "yield_pct": self.yield_pct,
+            "parts_per_s": self.parts_per_s,
+            "elapsed_s": self.elapsed_s,
+            "latency_ms": {stage: asdict(value) for stage, value in self.latency_ms.items()},
+            "overruns": self.overruns,
+            "dropped_preview": self.dropped_preview,
+        }
+
+
+@dataclass(frozen=True)
+class CameraCounts:
+    """A camera's state and fault counters at one moment."""
+
+    state: str = "closed"  # closed | open | reconnecting | ended
+    frames: int = 0
+    failed_grabs: int = 0
+    incomplete_buffers: int = 0
+    timeouts: int = 0
+    unreadable_images: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+    last_fault: str | None = None
+
+    @property
+    def faults(self) -> int:
+        return self.failed_grabs + self.timeouts + self.unreadable_images + self.disconnects
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "faults": self.faults}
+
+
+@dataclass(frozen=True)
+class StationStatus:
+    """Everything the station reports while it runs (twice a second, and once more at the end)."""
+
+    counts: PartCounts
+    camera: CameraCounts
+    frames_queued: int = 0
+    records_queued: int = 0
+    records_written: int = 0
+    records_pending: int = 0  # in the spill journal, waiting for the database
+    events_dropped: int = 0
+    images_pruned: int | None = None  # None: no retention policy
+    plc: Mapping[str, int] | None = None  # the PLC handshake's counters, when there is one
+    outputs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # mqtt, fleet: their counters
+
+    def as_json(self) -> dict[str, object]:
+        snapshot: dict[str, object] = {
+            **self.counts.as_json(),
+            "queues": {"frames": self.frames_queued, "records": self.records_queued},
+            "camera": self.camera.as_json(),
+            "records_written": self.records_written,
+            "records_pending": self.records_pending,
+            "events_dropped": self.events_dropped,
+        }
+        if self.images_pruned is not None:
+            snapshot["images_pruned"] = self.images_pruned
+        if self.plc is not None:
+            snapshot["plc"] = dict(self.plc)
+        snapshot.update({name: dict(counters) for name, counters in self.outputs.items()})
+        return snapshot
