@@ -160,6 +160,7 @@ def test_outputs_are_off_by_default(tmp_path: Path) -> None:
     try:
         station.run(parts=3)
         assert station.plc is None and station.outputs.mqtt is None
-        assert "plc" not in station.status() and "mqtt" not in station.status()
+        status = station.status()
+        assert status.plc is None and "mqtt" not in status.outputs and "fleet" not in status.outputs
     finally:
         station.close()
