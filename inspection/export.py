@@ -11,13 +11,13 @@ from pathlib import Path
 
 import yaml
 
-from inspection.cameras.folder import read_image
 from inspection.detectors import load_detector
 from inspection.detectors.factory import load_region_detector
 from inspection.detectors.openvino_backend import PRECISIONS, cpu_has_bf16
 from inspection.errors import ModelError, brief
 from inspection.evaluation.dataset import read_split
 from inspection.evaluation.parity import ParityReport, compare_image
+from inspection.images import read_image
 from inspection.offline import block_openvino_telemetry, make_ultralytics_offline
 from inspection.registry.card import find_card, read_card
 from inspection.registry.store import add_export

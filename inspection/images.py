@@ -1,10 +1,11 @@
-"""Reading image files safely: the size is read from the header and refused before decoding when it is
-over the limit, and a file cut short (no PNG IEND chunk, no JPEG end-of-image marker) or empty is
-unreadable, never inspected as if it were whole (OpenCV decodes a truncated JPEG with a grey tail and
-a warning, and the detector then finds defects in the missing part)."""
+"""Image files: listing them (folders, globs) and reading them safely. The size is read from the header
+and refused before decoding when it is over the limit, and a file cut short (no PNG IEND chunk, no JPEG
+end-of-image marker) or empty is unreadable, never inspected as if it were whole (OpenCV decodes a
+truncated JPEG with a grey tail and a warning, and the detector then finds defects in the missing part)."""
 
 from __future__ import annotations
 
+import glob
 import warnings
 from pathlib import Path
 
@@ -20,6 +21,20 @@ from inspection.types import Image
 _TAIL_BYTES = 4096
 _PNG_END = b"IEND\xaeB`\x82"
 _JPEG_END = b"\xff\xd9"
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def list_images(path: Path) -> list[Path]:
+    """Images in a folder (sorted by name), or those matching a glob pattern."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if any(ch in str(path) for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+    if path.is_file():
+        return [path]
+    return []
 
 
 class UnreadableImageError(StationError):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inspection.cameras.folder import read_image
 from inspection.config import DEMO_RECIPE, load_recipe
 from inspection.detectors import load_detector
+from inspection.images import read_image
 from inspection.rules import decide
 
 THRESHOLDS = (0.25, 0.3, 0.4, 0.5, 0.6)

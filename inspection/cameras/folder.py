@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import glob
 import time
 from pathlib import Path
 
 from inspection.cameras.base import CameraSource, EndOfStream, GrabFailed
 from inspection.config import FolderCamera
 from inspection.errors import CameraError
-from inspection.images import UnreadableImageError, load_image, read_image
+from inspection.images import UnreadableImageError, list_images, load_image
 from inspection.types import Frame
-
-__all__ = ["IMAGE_SUFFIXES", "FolderSource", "list_images", "read_image"]
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def list_images(path: Path) -> list[Path]:
-    """Images in a folder (sorted by name), or those matching a glob pattern."""
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if any(ch in str(path) for ch in "*?["):
-        return sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
-    if path.is_file():
-        return [path]
-    return []
 
 
 class FolderSource(CameraSource):

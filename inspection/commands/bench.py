@@ -11,9 +11,9 @@ from pathlib import Path
 
 import psutil
 
-from inspection.cameras.folder import list_images, read_image
 from inspection.config import FolderCamera, PylonCamera, StationConfig, load_station_config
 from inspection.errors import StationError
+from inspection.images import list_images, read_image
 from inspection.pipeline import Station
 from inspection.types import Image
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from inspection.cameras.folder import list_images, read_image
 from inspection.commands.bench import describe_machine
 from inspection.config import DEMO_RECIPE, PROJECT_ROOT, Recipe, load_recipe
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import ModelInfo, usable_cores
 from inspection.errors import StationError
+from inspection.images import list_images, read_image
 from inspection.offline import make_ultralytics_offline
 from inspection.pipeline import recipe_floor
 from inspection.registry.card import ModelCard, find_card, read_card

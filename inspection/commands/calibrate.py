@@ -15,9 +15,9 @@ from calibration.camera import CalibrationError, CalibrationLimits, CameraCalibr
 from calibration.golden import GoldenTemplate
 from calibration.registration import Motion, RegistrationError, register
 from calibration.scale import Scale, from_board, from_length, from_working_distance
-from inspection.cameras.folder import list_images, read_image
 from inspection.dataset.channels import grey
 from inspection.errors import StationError
+from inspection.images import list_images, read_image
 from inspection.types import Image
 
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inspection.cameras.folder import read_image
 from inspection.commands.evaluate import model_imgsz, operating_recipe
 from inspection.commands.inspect import expand
 from inspection.config import Recipe, load_recipe
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import usable_cores
 from inspection.errors import StationError
+from inspection.images import read_image
 from inspection.pipeline import detect_and_decide
 from inspection.registry.store import DEFAULT_REGISTRY, default_file, now, resolve_model
 from inspection.types import Decision, Verdict

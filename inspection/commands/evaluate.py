@@ -9,13 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from inspection.cameras.folder import read_image
 from inspection.config import ClassRule, Recipe, load_recipe
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
 from inspection.errors import StationError
 from inspection.evaluation.dataset import read_split
 from inspection.evaluation.metrics import Evaluation, ImageResult
+from inspection.images import read_image
 from inspection.registry.card import find_card, read_card, write_card
 from inspection.registry.store import DEFAULT_REGISTRY, now, resolve_model, weights_file
 from inspection.rules import decide

@@ -6,12 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-from inspection.cameras.folder import list_images
 from inspection.config import DEMO_RECIPE, ClassRule, load_recipe
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
 from inspection.errors import StationError
-from inspection.images import UnreadableImageError, load_image
+from inspection.images import UnreadableImageError, list_images, load_image
 from inspection.pipeline import detect_and_decide, recipe_floor
 
 

@@ -20,11 +20,11 @@ import cv2
 import numpy as np
 import yaml
 
-from inspection.cameras.folder import read_image
 from inspection.errors import StationError
 from inspection.evaluation.boxes import Box, iou_matrix
 from inspection.evaluation.dataset import read_split
 from inspection.hashing import file_sha256
+from inspection.images import read_image
 from inspection.types import Detection, Image
 
 CROP_PX = 48

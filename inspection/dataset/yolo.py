@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from inspection.cameras.folder import IMAGE_SUFFIXES
 from inspection.dataset.deeppcb import LabelProblem
 from inspection.dataset.layout import Item, Label, check_box, class_names
 from inspection.errors import StationError
+from inspection.images import IMAGE_SUFFIXES
 
 
 def read_yolo(root: Path) -> tuple[list[Item], list[str], list[LabelProblem]]:

@@ -11,9 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inspection.cameras.folder import list_images, read_image
 from inspection.dataset.channels import grey, stack_with_reference
 from inspection.errors import ConfigError
+from inspection.images import list_images, read_image
 from inspection.types import Image
 
 THUMBNAIL = 48

@@ -18,13 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from calibration.defect_kinds import DEFECT_KINDS, classify
 from calibration.golden import Comparison, GoldenTemplate, TemplateSettings
 from calibration.registration import RegistrationError
-from inspection.cameras.folder import read_image
 from inspection.config import describe_validation_error
 from inspection.dataset.channels import grey
 from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
 from inspection.detectors.processing import FloatArray
 from inspection.detectors.reference import BAND_SUFFIXES
 from inspection.errors import ModelError, PartMismatchError
+from inspection.images import read_image
 from inspection.types import Detection, Image
 
 BACKEND = "golden-template"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from inspection.cameras.folder import list_images
 from inspection.dataset.layout import class_names
 from inspection.errors import StationError
 from inspection.evaluation.boxes import Box
+from inspection.images import list_images
 
 
 @dataclass(frozen=True)
