@@ -281,7 +281,7 @@ class Station:
             self._errors.append(f"record writer: {self.writer.failure}")
         return RunSummary(
             stats=self.stats.snapshot(),
-            camera=self.camera.status.snapshot(),
+            camera=self.camera.status,
             records_written=self.writer.written,
             records_pending=self.writer.pending,
             records_replayed=self.replayed,
@@ -295,7 +295,7 @@ class Station:
     def status(self) -> StationStatus:
         return StationStatus(
             counts=self.stats.snapshot(),
-            camera=self.camera.status.snapshot(),
+            camera=self.camera.status,
             frames_queued=self._frames.qsize(),
             records_queued=self.writer.depth(),
             records_written=self.writer.written,
@@ -448,4 +448,4 @@ class Station:
         status = self.camera.status
         if status.faults != self._last_faults:
             self._last_faults = status.faults
-            self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status.snapshot()))
+            self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status))

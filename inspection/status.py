@@ -1,11 +1,10 @@
 """The station's live status as typed, frozen values: what the CLI status line, the app's counters, the
-events and the benchmarks read (attributes, not string keys). ``as_json`` gives the plain objects the JSON
-contracts (``bench --json``) have always printed."""
+events and the benchmarks read (attributes, not string keys)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -33,19 +32,6 @@ class PartCounts:
     def latency(self, stage: str) -> Latency:
         return self.latency_ms.get(stage, Latency())
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "parts": self.parts,
-            "pass": self.passed,
-            "fail": self.failed,
-            "yield_pct": self.yield_pct,
-            "parts_per_s": self.parts_per_s,
-            "elapsed_s": self.elapsed_s,
-            "latency_ms": {stage: asdict(value) for stage, value in self.latency_ms.items()},
-            "overruns": self.overruns,
-            "dropped_preview": self.dropped_preview,
-        }
-
 
 @dataclass(frozen=True)
 class CameraCounts:
@@ -65,9 +51,6 @@ class CameraCounts:
     def faults(self) -> int:
         return self.failed_grabs + self.timeouts + self.unreadable_images + self.disconnects
 
-    def as_json(self) -> dict[str, object]:
-        return {**asdict(self), "faults": self.faults}
-
 
 @dataclass(frozen=True)
 class StationStatus:
@@ -83,19 +66,3 @@ class StationStatus:
     images_pruned: int | None = None  # None: no retention policy
     plc: Mapping[str, int] | None = None  # the PLC handshake's counters, when there is one
     outputs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # mqtt, fleet: their counters
-
-    def as_json(self) -> dict[str, object]:
-        snapshot: dict[str, object] = {
-            **self.counts.as_json(),
-            "queues": {"frames": self.frames_queued, "records": self.records_queued},
-            "camera": self.camera.as_json(),
-            "records_written": self.records_written,
-            "records_pending": self.records_pending,
-            "events_dropped": self.events_dropped,
-        }
-        if self.images_pruned is not None:
-            snapshot["images_pruned"] = self.images_pruned
-        if self.plc is not None:
-            snapshot["plc"] = dict(self.plc)
-        snapshot.update({name: dict(counters) for name, counters in self.outputs.items()})
-        return snapshot

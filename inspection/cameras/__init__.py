@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspection.cameras.base import CameraSource, CameraStatus, ResilientCamera
+from inspection.cameras.base import CameraSource, ResilientCamera
 from inspection.config import CameraConfig, FolderCamera, OpenCvCamera, PylonCamera
 
 
@@ -22,4 +22,4 @@ def make_camera(config: CameraConfig) -> CameraSource:
     raise TypeError(f"unknown camera config {type(config).__name__}")
 
 
-__all__ = ["CameraSource", "CameraStatus", "ResilientCamera", "make_camera"]
+__all__ = ["CameraSource", "ResilientCamera", "make_camera"]

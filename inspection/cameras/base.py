@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 
 from inspection.errors import CameraError
 from inspection.status import CameraCounts
@@ -30,27 +30,6 @@ class EndOfStream(Exception):
     """A finite source (folder, video file) has no more frames."""
 
 
-@dataclass
-class CameraStatus:
-    state: str = "closed"  # closed | open | reconnecting | ended
-    frames: int = 0
-    failed_grabs: int = 0
-    incomplete_buffers: int = 0
-    timeouts: int = 0
-    unreadable_images: int = 0
-    disconnects: int = 0
-    reconnects: int = 0
-    last_fault: str | None = None
-
-    @property
-    def faults(self) -> int:
-        return self.failed_grabs + self.timeouts + self.unreadable_images + self.disconnects
-
-    def snapshot(self) -> CameraCounts:
-        """A frozen copy of the counters (the camera's own object goes on changing)."""
-        return CameraCounts(**asdict(self))
-
-
 class CameraSource(ABC):
     """One camera. ``grab`` returns one frame: for a triggered source, one part.
 
@@ -72,6 +51,14 @@ class CameraSource(ABC):
     def close(self) -> None: ...
 
 
+# What each kind of failed grab adds to the counters (any other kind: one failed grab).
+_FAULT_COUNTERS: dict[str, dict[str, int]] = {
+    "incomplete": {"incomplete_buffers": 1, "failed_grabs": 1},
+    "timeout": {"timeouts": 1},
+    "unreadable": {"unreadable_images": 1},
+}
+
+
 class ResilientCamera:
     """Runs a source so that faults never stop the station: count, back off, reopen, go on.
 
@@ -87,7 +74,7 @@ class ResilientCamera:
         max_consecutive_failures: int = 5,
     ) -> None:
         self.source = source
-        self.status = CameraStatus()
+        self._status = CameraCounts()  # replaced whole under the lock: readers always see one moment
         self._stop = stop
         self._backoff_initial = backoff_initial_s
         self._backoff_max = backoff_max_s
@@ -99,27 +86,39 @@ class ResilientCamera:
     def name(self) -> str:
         return self.source.name
 
+    @property
+    def status(self) -> CameraCounts:
+        """The camera's state and fault counters now (a frozen value)."""
+        return self._status
+
+    def _record(self, increments: dict[str, int] | None = None, **values: object) -> None:
+        """Add to counters and set fields, as one change."""
+        with self._lock:
+            current = self._status
+            added = {name: getattr(current, name) + n for name, n in (increments or {}).items()}
+            self._status = replace(current, **added, **values)  # type: ignore[arg-type]
+
     def open(self) -> None:
         self.source.open()
-        self.status.state = "open"
+        self._record(state="open")
 
     def close(self) -> None:
         try:
             self.source.close()
         finally:
-            if self.status.state != "ended":
-                self.status.state = "closed"
+            if self._status.state != "ended":
+                self._record(state="closed")
 
     def next_frame(self) -> Frame | None:
         """The next good frame; None when stopping or when the stream has ended."""
         failures_in_a_row = 0
         while not self._stop.is_set():
-            if self.status.state == "reconnecting" and not self._reopen():
+            if self._status.state == "reconnecting" and not self._reopen():
                 continue
             try:
                 frame = self.source.grab()
             except EndOfStream:
-                self.status.state = "ended"
+                self._record(state="ended")
                 return None
             except GrabFailed as exc:
                 self._count(exc.kind, str(exc))
@@ -135,29 +134,16 @@ class ResilientCamera:
                 continue
             if frame is None:
                 continue  # idle: no trigger within the timeout
-            self.status.frames += 1
+            self._record({"frames": 1})
             return frame
         return None
 
     def _count(self, kind: str, message: str) -> None:
-        with self._lock:
-            if kind == "incomplete":
-                self.status.incomplete_buffers += 1
-                self.status.failed_grabs += 1
-            elif kind == "timeout":
-                self.status.timeouts += 1
-            elif kind == "unreadable":
-                self.status.unreadable_images += 1
-            else:
-                self.status.failed_grabs += 1
-            self.status.last_fault = message
+        self._record(_FAULT_COUNTERS.get(kind, {"failed_grabs": 1}), last_fault=message)
         log.warning("%s: %s", self.name, message)
 
     def _lose(self, why: str) -> None:
-        with self._lock:
-            self.status.disconnects += 1
-            self.status.state = "reconnecting"
-            self.status.last_fault = f"camera lost: {why}"
+        self._record({"disconnects": 1}, state="reconnecting", last_fault=f"camera lost: {why}")
         log.warning("%s: camera lost (%s); reconnecting", self.name, why)
         try:
             self.source.close()
@@ -173,11 +159,9 @@ class ResilientCamera:
             self.source.open()
         except (CameraError, CameraLost, GrabFailed, OSError, RuntimeError) as exc:
             self._delay = min(delay * 2, self._backoff_max)
-            self.status.last_fault = f"reconnect failed: {exc}"
+            self._record(last_fault=f"reconnect failed: {exc}")
             log.info("%s: reconnect failed (%s); next try in %.1f s", self.name, exc, self._delay)
             return False
-        with self._lock:
-            self.status.reconnects += 1
-            self.status.state = "open"
+        self._record({"reconnects": 1}, state="open")
         log.info("%s: camera is back", self.name)
         return True
