@@ -369,6 +369,6 @@ def describe_camera(config: StationConfig) -> str:
 def _faults(counters: CameraCounts) -> str:
     parts = ", ".join(
         f"{name.replace('_', ' ')} {getattr(counters, name)}"
-        for name in ("failed_grabs", "incomplete_buffers", "timeouts", "disconnects", "reconnects")
+        for name in ("failed_grabs", "incomplete_buffers", "timeouts", "unreadable_images", "disconnects", "reconnects")
     )
     return f"faults: {counters.faults} ({parts})"

@@ -58,8 +58,8 @@ class Session(QObject):
         try:
             record_action(self.engine, self.user.username if self.user else "?", action, detail)
         except SQLAlchemyError as exc:
-            log.error("audit entry %r not written: %s", action, exc)
             reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+            log.error("audit entry %r not written: %s", action, reason)
             self.audit_failed.emit(f"The audit trail could not record '{action}' ({reason}); tell the engineer.")
             return False
         return True

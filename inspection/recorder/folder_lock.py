@@ -27,10 +27,6 @@ class DataFolderLock:
         self.station = station
         self._descriptor: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._descriptor is not None
-
     def acquire(self) -> None:
         """Take the lock or raise ``StorageError`` naming the station that holds it."""
         if self._descriptor is not None:
@@ -67,13 +63,6 @@ class DataFolderLock:
             os.ftruncate(descriptor, 0)
             fcntl.flock(descriptor, fcntl.LOCK_UN)
             os.close(descriptor)
-
-    def __enter__(self) -> DataFolderLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.release()
 
 
 def _read_holder(descriptor: int) -> str:

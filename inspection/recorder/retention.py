@@ -36,14 +36,6 @@ HEADROOM = 1.02  # free a little more than the minimum, so one pass lasts a whil
 class PruneCounts:
     images: int = 0
     bytes_freed: int = 0
-    passes_failed: int = 0  # the database refused a pass (locked): nothing was deleted in it
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "images_pruned": self.images,
-            "bytes_freed": self.bytes_freed,
-            "prune_passes_failed": self.passes_failed,
-        }
 
 
 class ImagePruner:
@@ -149,7 +141,6 @@ class ImagePruner:
                         .values(image_pruned_at=datetime.now(UTC))
                     )
         except OperationalError as exc:
-            self.counts.passes_failed += 1
             log.info("retention: database busy (%s); the next pass tries again", str(exc.orig).splitlines()[0])
             return 0
         for row in rows:

@@ -64,7 +64,6 @@ class RecordWriter:
         self._held: list[PendingRecord] = []  # spilled in this run: announced once they are in the database
         self._retry = _Backoff()
         self.written = 0
-        self.spilled = 0  # records that waited in the journal at some point of this run
         self.error: BaseException | None = None
 
     @property
@@ -170,7 +169,6 @@ class RecordWriter:
     def _keep(self, batch: list[PendingRecord], rows: list[PendingRows]) -> None:
         self.spill.append(rows)
         self._held.extend(batch)
-        self.spilled += len(batch)
 
     def _flush_spill(self) -> None:
         """Write the journal's records into the database (oldest first), then empty it."""
