@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from inspection.commands.bench import describe_machine
+from inspection.cli.bench import describe_machine
 from inspection.recorder import synthetic
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     out = Path(url.removeprefix("sqlite:///")).parent / f"export-{args.format}"
     if out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
-    command = [sys.executable, "-m", "inspection.cli", "export-log", "--database", url, "--out", str(out)]
+    command = [sys.executable, "-m", "inspection.cli.main", "export-log", "--database", url, "--out", str(out)]
     started = time.perf_counter()
     subprocess.run([*command, "--format", args.format], check=True, stdout=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started

@@ -18,9 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from inspection.commands.bench import describe_machine
+from inspection.cli.bench import describe_machine
 from inspection.config import DEMO_CONFIG, StationConfig, load_station_config
-from inspection.pipeline import Station
+from inspection.station.pipeline import Station
 
 
 def with_data_dir(config: StationConfig, folder: str) -> StationConfig:
@@ -46,7 +46,7 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
     from gui.controller import StationController  # noqa: PLC0415
     from gui.operator_window import OperatorWindow  # noqa: PLC0415
     from gui.session import Session  # noqa: PLC0415
-    from inspection.accounts import User  # noqa: PLC0415
+    from inspection.recorder.accounts import User  # noqa: PLC0415
     from inspection.recorder.database import open_station_database  # noqa: PLC0415
 
     application = QApplication.instance() or QApplication([])  # must exist (and live) before any widget

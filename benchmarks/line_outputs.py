@@ -34,8 +34,8 @@ from postgres_server import PASSWORD, Postgres  # noqa: E402
 from pymodbus.client import ModbusTcpClient  # noqa: E402
 
 from inspection.config import DEMO_CONFIG, DEMO_RECIPE, load_station_config  # noqa: E402
-from inspection.line.registers import OUT_ACCEPTED, OUTPUT_WORDS, Control, Status  # noqa: E402
-from inspection.pipeline import Station  # noqa: E402
+from inspection.config.plc_registers import OUT_ACCEPTED, OUTPUT_WORDS, Control, Status  # noqa: E402
+from inspection.station.pipeline import Station  # noqa: E402
 
 PASSWORD_ENV = "BENCH_FLEET_PASSWORD"
 SCAN_S = 0.005  # default poll cycle of the PLC's Modbus client (--plc-poll-ms)

@@ -15,8 +15,8 @@ import time
 
 from export_log import history  # the same file as the export benchmark
 
-from inspection.commands.bench import describe_machine
-from inspection.quality.stats import GROUPINGS, statistics
+from inspection.cli.bench import describe_machine
+from inspection.quality.yield_stats import GROUPINGS, statistics
 from inspection.recorder import synthetic
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter

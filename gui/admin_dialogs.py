@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 from gui.session import Session
 from gui.timefmt import local_time
 from gui.widgets.forms import dialog_buttons, error_label
-from inspection.accounts import ROLES, Role, create_user, require
-from inspection.audit import entries
-from inspection.errors import StationError
+from inspection.core.errors import StationError
+from inspection.recorder.accounts import ROLES, Role, create_user, require
+from inspection.recorder.audit import entries
 
 
 class AuditDialog(QDialog):

@@ -14,13 +14,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from inspection.accounts import User
-from inspection.commands.station_records import open_records
+from gui.bridge import StationBridge
+from gui.controller import StationController
+from gui.operator_window import OperatorWindow
+from gui.session import Session
 from inspection.config import DEMO_CONFIG
-from inspection.errors import StationError, one_line
-from inspection.memory import keep_freed_memory
-from inspection.offline import block_openvino_telemetry
+from inspection.core.errors import StationError, one_line
+from inspection.core.memory import keep_freed_memory
+from inspection.core.offline import block_openvino_telemetry
+from inspection.recorder.accounts import User
 from inspection.recorder.database import open_station_database
+from inspection.station.records import open_records
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,11 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()
     args = build_parser().parse_args(argv)
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415  (after argument errors are reported)
-
-    from gui.bridge import StationBridge  # noqa: PLC0415
-    from gui.controller import StationController  # noqa: PLC0415
-    from gui.operator_window import OperatorWindow  # noqa: PLC0415
-    from gui.session import Session  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
@@ -74,9 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _screenshot(app: object, window: object, controller: object, out: Path, parts: int) -> int:
     """Run ``parts`` parts with the window on screen, let it settle, and save it."""
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
-
-    from gui.controller import StationController  # noqa: PLC0415
-    from gui.operator_window import OperatorWindow  # noqa: PLC0415
 
     assert isinstance(window, OperatorWindow) and isinstance(controller, StationController)
     errors: list[str] = []

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from gui.widgets.fail_strip import thumbnail
-from inspection.events import (
+from inspection.core.events import (
     AlertCleared,
     AlertRaised,
     CameraFault,
@@ -26,7 +26,7 @@ from inspection.events import (
     StateChanged,
     StatsUpdate,
 )
-from inspection.types import Verdict
+from inspection.core.types import Verdict
 
 log = logging.getLogger(__name__)
 

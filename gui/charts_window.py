@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 from sqlalchemy import Engine
 
-from inspection.quality.stats import TimeBucket, pareto, time_buckets
+from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
 from inspection.recorder.queries import RecordFilter
 
 RANGES = {

@@ -10,9 +10,9 @@ from PySide6.QtCore import QObject, Signal
 
 from gui.bridge import StationBridge
 from inspection.config import Recipe, StationConfig, load_station_config
-from inspection.errors import StationError, brief
-from inspection.events import EventBus
-from inspection.pipeline import RunSummary, Station
+from inspection.core.errors import StationError, brief
+from inspection.core.events import EventBus
+from inspection.station.pipeline import RunSummary, Station
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 
 from gui.session import Session
 from gui.widgets.forms import dialog_buttons, error_label
-from inspection.accounts import MIN_PASSWORD, create_user
-from inspection.errors import StationError
+from inspection.core.errors import StationError
+from inspection.recorder.accounts import MIN_PASSWORD, create_user
 
 
 class LoginDialog(QDialog):

@@ -34,15 +34,15 @@ from gui.widgets.counters import CountersPanel
 from gui.widgets.fail_strip import FailStrip
 from gui.widgets.image_view import ImageView
 from gui.widgets.verdict import VerdictIndicator
-from inspection.accounts import User, has_users
 from inspection.config import StationConfig, load_recipe
+from inspection.core.errors import StationError
+from inspection.core.events import InspectionDone
+from inspection.core.status import CameraCounts, StationStatus
+from inspection.core.types import Image, InspectionRecord
 from inspection.detectors.base import model_name
-from inspection.errors import StationError
-from inspection.events import InspectionDone
-from inspection.pipeline import RunSummary
 from inspection.quality.alerts import acknowledge
-from inspection.status import CameraCounts, StationStatus
-from inspection.types import Image, InspectionRecord
+from inspection.recorder.accounts import User, has_users
+from inspection.station.pipeline import RunSummary
 
 LIVE_VIEW_HZ = 10
 STATE_STYLE = {

@@ -11,9 +11,9 @@ from gui.review_panel import ReviewPanel
 from gui.session import Session
 from gui.timefmt import local_time
 from gui.widgets.image_view import ImageView
+from inspection.core.sizes import describe_size
+from inspection.core.types import Detection, Image, InspectionRecord
 from inspection.recorder.queries import RecordDetail
-from inspection.sizes import describe_size
-from inspection.types import Detection, Image, InspectionRecord
 
 FIELDS = (
     ("id", "Record"),

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 
 from gui.session import Session
 from gui.widgets.image_view import ImageView
-from inspection.errors import StationError
-from inspection.reviews import OUTCOMES, Outcome, ReviewBox, add_review
-from inspection.types import Detection
+from inspection.core.errors import StationError
+from inspection.core.types import Detection
+from inspection.recorder.reviews import OUTCOMES, Outcome, ReviewBox, add_review
 
 OUTCOME_TITLES = {"correct": "Correct", "false_call": "False call", "escape": "Escape"}
 

@@ -22,10 +22,10 @@ from gui.session import Session
 from gui.widgets.forms import dialog_buttons, error_label
 from gui.widgets.image_view import ImageView
 from inspection.config import ClassRule, Recipe, load_recipe
-from inspection.errors import StationError
-from inspection.events import InspectionDone
-from inspection.recipe_edit import update_rules
-from inspection.rules import decide
+from inspection.core.errors import StationError
+from inspection.core.events import InspectionDone
+from inspection.quality.rules import decide
+from inspection.station.recipe_edit import update_rules
 
 DEFAULT_ROW = "(default)"
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from inspection.accounts import User, login
-from inspection.audit import record_action
+from inspection.recorder.accounts import User, login
+from inspection.recorder.audit import record_action
 
 log = logging.getLogger(__name__)
 ACTIVITY = {

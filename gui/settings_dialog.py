@@ -11,10 +11,10 @@ from gui.session import Session
 from gui.widgets.forms import dialog_buttons, error_label
 from inspection.cameras.pylon import enable_emulation, list_pylon_cameras
 from inspection.config import PylonCamera, StationConfig, load_recipe
+from inspection.core.errors import StationError
 from inspection.detectors.base import model_name
-from inspection.errors import StationError
-from inspection.registry.store import DEFAULT_REGISTRY, list_models
-from inspection.station_edit import choose_model, set_station_options
+from inspection.ml.registry.store import DEFAULT_REGISTRY, list_models
+from inspection.station.station_edit import choose_model, set_station_options
 
 KEEP = "(keep)"
 

@@ -12,9 +12,9 @@ import argparse
 from pathlib import Path
 
 from inspection.config import DEMO_RECIPE, load_recipe
+from inspection.core.images import read_image
 from inspection.detectors import load_detector
-from inspection.images import read_image
-from inspection.rules import decide
+from inspection.quality.rules import decide
 
 THRESHOLDS = (0.25, 0.3, 0.4, 0.5, 0.6)
 

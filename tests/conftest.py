@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from inspection.config import load_station_config
-from inspection.pipeline import RunSummary, Station
+from inspection.station.pipeline import RunSummary, Station
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_IMAGES = ROOT / "datasets" / "deeppcb-sample" / "images"
@@ -52,7 +52,7 @@ def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None)
     """Run the real ``inspection`` command in a fresh interpreter."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "inspection.cli", *args],
+        [sys.executable, "-m", "inspection.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

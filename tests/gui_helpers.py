@@ -10,8 +10,8 @@ from gui.bridge import StationBridge
 from gui.controller import StationController
 from gui.operator_window import OperatorWindow
 from gui.session import Session
-from inspection.accounts import Role, create_user, has_users
 from inspection.config import load_station_config
+from inspection.recorder.accounts import Role, create_user, has_users
 from inspection.recorder.database import open_station_database
 
 PASSWORDS = {"admin": "admin-pass-1", "engineer": "engineer-pass", "operator": "operator-pass"}

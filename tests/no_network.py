@@ -47,7 +47,7 @@ def hook(event: str, args: tuple[Any, ...]) -> None:
 
 sys.addaudithook(hook)
 
-from inspection.cli import main  # noqa: E402
+from inspection.cli.main import main  # noqa: E402
 
 try:
     code = main(sys.argv[1:])

@@ -16,7 +16,7 @@ from inspection.recorder.schema import Base
 
 def test_core_imports_no_qt_and_no_heavy_sdk_at_import() -> None:
     code = (
-        "import sys; import inspection, inspection.pipeline, inspection.cli, inspection.commands.run, calibration\n"
+        "import sys, inspection, inspection.station.pipeline, inspection.cli.main, inspection.cli.run, calibration\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'PySide6', 'PyQt5', 'PyQt6', 'gui', 'torch', 'ultralytics', 'pypylon', 'onnxruntime'})\n"
         "print(','.join(bad))"

@@ -15,8 +15,8 @@ from conftest import SAMPLE_IMAGES, run_cli, run_station, write_station
 from PIL import Image as PilImage
 from test_yolo_coco_import import IMAGES, yolo_source
 
-from inspection.images import UnreadableImageError, check_image_file, load_image
-from inspection.offline import make_ultralytics_offline
+from inspection.core.images import UnreadableImageError, check_image_file, load_image
+from inspection.core.offline import make_ultralytics_offline
 
 GOOD = sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[0]
 

@@ -153,7 +153,7 @@ def _ignore_sigint() -> None:
 def test_ctrl_c_stops_run_at_any_moment(tmp_path: Path, delay_s: float, inherited_ignore: bool) -> None:
     config = write_station(tmp_path)
     process = subprocess.Popen(
-        [sys.executable, "-m", "inspection.cli", "run", "--config", str(config), "--duration", "120", "--quiet"],
+        [sys.executable, "-m", "inspection.cli.main", "run", "--config", str(config), "--duration", "120", "--quiet"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=_ignore_sigint if inherited_ignore else None,
     )  # fmt: skip

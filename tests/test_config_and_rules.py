@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from inspection.config import ClassRule, Recipe, load_recipe, load_station_config
-from inspection.errors import ConfigError
-from inspection.rules import decide
-from inspection.types import Detection, Verdict
+from inspection.core.errors import ConfigError
+from inspection.core.types import Detection, Verdict
+from inspection.quality.rules import decide
 
 CLASSES = ["open", "short", "spur"]
 

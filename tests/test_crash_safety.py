@@ -13,12 +13,12 @@ from pathlib import Path
 from conftest import ROOT, write_station
 
 from inspection.config import load_station_config
-from inspection.pipeline import Station
+from inspection.station.pipeline import Station
 
 
 def _start_station(config: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "inspection.cli", "run", "--config", str(config), "--quiet"],
+        [sys.executable, "-m", "inspection.cli.main", "run", "--config", str(config), "--quiet"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli, run_station, write_station
 
-from inspection.audit import record_action
 from inspection.config import load_station_config
-from inspection.errors import StorageError
-from inspection.pipeline import Station
+from inspection.core.errors import StorageError
+from inspection.recorder.audit import record_action
 from inspection.recorder.database import open_station_database
 from inspection.recorder.spill import JOURNAL_NAME, SpillJournal
+from inspection.station.pipeline import Station
 
 # A read-only query, through a read-only connection or a plain one (as the sqlite3 shell opens it):
 # the plain one, the last to close, checkpoints the WAL and deletes it.
@@ -88,7 +88,7 @@ def test_long_lived_engine_two_station_runs_and_an_outside_reader(tmp_path: Path
 
 def _start_station(config: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "inspection.cli", "run", "--config", str(config), "--quiet", *args],
+        [sys.executable, "-m", "inspection.cli.main", "run", "--config", str(config), "--quiet", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,8 +9,8 @@ import numpy as np
 import yaml
 from conftest import SAMPLE_IMAGES, run_cli
 
-from inspection.dataset.deeppcb import parse_annotation, read_deeppcb, write_yolo_dataset
-from inspection.detectors.base import file_sha256
+from inspection.core.hashing import file_sha256
+from inspection.ml.dataset.deeppcb import parse_annotation, read_deeppcb, write_yolo_dataset
 
 
 def test_space_and_comma_separated_boxes(tmp_path: Path) -> None:

@@ -10,14 +10,14 @@ import pytest
 import yaml
 from conftest import BUNDLED_MODEL, DEMO_RECIPE, SAMPLE_IMAGES
 
-from inspection.commands.bench_backends import _network_images
+from inspection.cli.bench_backends import _network_images
 from inspection.config import load_recipe
+from inspection.core.hashing import file_sha256
 from inspection.detectors import load_detector
-from inspection.detectors.base import file_sha256
+from inspection.detectors.card import read_card
 from inspection.detectors.processing import letterbox, nms
-from inspection.export import check_parity
-from inspection.registry.card import read_card
-from inspection.rules import decide
+from inspection.ml.model_export import check_parity
+from inspection.quality.rules import decide
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from conftest import SAMPLE_IMAGES
 
+from inspection.core.types import Detection, Verdict
 from inspection.detectors.reference import References
-from inspection.evaluation.metrics import Evaluation, ImageResult, correct_matrix, protocol_counts
-from inspection.evaluation.parity import ParityReport, compare_image
-from inspection.types import Detection, Verdict
+from inspection.ml.evaluation.metrics import Evaluation, ImageResult, correct_matrix, protocol_counts
+from inspection.ml.evaluation.parity import ParityReport, compare_image
 
 CLASSES = ["open", "short"]
 

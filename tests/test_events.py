@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspection.events import AlertCleared, EventBus, StateChanged
+from inspection.core.events import AlertCleared, EventBus, StateChanged
 
 
 def test_events_published_by_a_subscriber_during_close_are_still_delivered() -> None:

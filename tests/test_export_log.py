@@ -16,9 +16,9 @@ from conftest import run_cli, run_station, write_station
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select, update
 
-from inspection import export_log as exporter
 from inspection.config import load_station_config
-from inspection.errors import StationError
+from inspection.core.errors import StationError
+from inspection.recorder import record_export as exporter
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import DetectionRow, InspectionRow

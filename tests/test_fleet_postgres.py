@@ -22,10 +22,10 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from gui.history_view import HistoryWindow
 from inspection.config import load_station_config
-from inspection.errors import ConfigError
-from inspection.events import LineFault
-from inspection.pipeline import Station
+from inspection.core.errors import ConfigError
+from inspection.core.events import LineFault
 from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.station.pipeline import Station
 
 PASSWORD_ENV = "TEST_FLEET_PASSWORD"
 
@@ -64,7 +64,7 @@ def test_three_station_processes_forward_concurrently(qtbot, postgres: Postgres,
     env = {**os.environ, "PYLON_CAMEMU": "2"}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "inspection.cli", "run", "--config", str(config), "--parts", str(30 + 5 * i)],
+            [sys.executable, "-m", "inspection.cli.main", "run", "--config", str(config), "--parts", str(30 + 5 * i)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -17,7 +17,7 @@ pytest.importorskip("pytestqt")
 from gui_helpers import operator_window
 
 from gui.operator_window import OperatorWindow
-from inspection.audit import entries
+from inspection.recorder.audit import entries
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_the_bridge_has_a_handler_for_every_event_type(qtbot) -> None:  # type: 
     import typing  # noqa: PLC0415
 
     from gui.bridge import StationBridge  # noqa: PLC0415
-    from inspection.events import Event, LineFault  # noqa: PLC0415
+    from inspection.core.events import Event, LineFault  # noqa: PLC0415
 
     bridge = StationBridge()
     missing = [kind.__name__ for kind in typing.get_args(Event) if kind not in bridge.handlers]

@@ -16,11 +16,11 @@ from gui.login_dialog import FirstAdminDialog, LoginDialog
 from gui.rules_dialog import RulesDialog
 from gui.session import Session
 from gui.widgets.image_view import ImageView
-from inspection.accounts import has_users
-from inspection.audit import entries
 from inspection.config import load_recipe, load_station_config
+from inspection.recorder.accounts import has_users
+from inspection.recorder.audit import entries
 from inspection.recorder.database import open_station_database
-from inspection.reviews import latest_reviews
+from inspection.recorder.reviews import latest_reviews
 
 
 def run_parts(window, qtbot, parts: int = 12) -> None:  # type: ignore[no-untyped-def]

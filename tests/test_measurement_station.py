@@ -19,11 +19,11 @@ from calibration.boards import Board
 from calibration.camera import CameraCalibration
 from gui.record_detail import RecordDetailDialog
 from inspection.config import load_station_config
-from inspection.errors import ConfigError
-from inspection.pipeline import Station
+from inspection.core.errors import ConfigError
 from inspection.recorder import queries
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.station.pipeline import Station
 
 DEEPPCB_MM_PER_PX = 1 / 48  # DeepPCB's line-scan images: about 48 px/mm
 MIN_SIZE_MM = 0.7

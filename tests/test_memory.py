@@ -1,4 +1,4 @@
-"""The allocator tuning the CLI and the GUI apply at start (inspection/memory.py)."""
+"""The allocator tuning the CLI and the GUI apply at start (inspection/core/memory.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from inspection.memory import SWITCH, keep_freed_memory
+from inspection.core.memory import SWITCH, keep_freed_memory
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from inspection.hashing import file_sha256
-from inspection.registry.card import InputSpec, ModelCard, write_card
+from inspection.core.hashing import file_sha256
+from inspection.detectors.card import InputSpec, ModelCard, write_card
 
 BUNDLED = ROOT / "models" / "deeppcb-yolov8n"
 

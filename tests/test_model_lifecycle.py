@@ -14,7 +14,7 @@ import yaml
 from conftest import DEMO_RECIPE, ROOT, SAMPLE_IMAGES
 from deeppcb_subset import PAIRS_PER_GROUP, SHARED_DEEPPCB, subset
 
-from inspection.hashing import file_sha256
+from inspection.core.hashing import file_sha256
 
 NO_NETWORK = ROOT / "tests" / "no_network.py"
 

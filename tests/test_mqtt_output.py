@@ -19,9 +19,9 @@ from mosquitto_broker import Broker
 from paho.mqtt.enums import CallbackAPIVersion
 
 from inspection.config import load_station_config
-from inspection.errors import ConfigError
-from inspection.events import LineFault
-from inspection.pipeline import Station
+from inspection.core.errors import ConfigError
+from inspection.core.events import LineFault
+from inspection.station.pipeline import Station
 
 PREFIX = "inspection/test-station"
 

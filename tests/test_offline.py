@@ -51,7 +51,7 @@ def test_no_inet_system_calls_from_native_code(tmp_path: Path) -> None:
 
 def test_the_blocker_itself_catches_a_connection() -> None:
     """Guard against a test that cannot fail: a real connection attempt is caught and reported."""
-    hook_only = NO_NETWORK.read_text().split("from inspection.cli")[0]
+    hook_only = NO_NETWORK.read_text().split("from inspection.cli.main")[0]
     probe = (
         hook_only
         + "try:\n    socket.create_connection(('127.0.0.1', 9), timeout=0.1)\n"
@@ -63,7 +63,7 @@ def test_the_blocker_itself_catches_a_connection() -> None:
 
 def test_the_blocker_reports_a_forked_child_too() -> None:
     """OpenVINO's telemetry posted from a forked process: such attempts must reach the test's stderr."""
-    hook_only = NO_NETWORK.read_text().split("from inspection.cli")[0]
+    hook_only = NO_NETWORK.read_text().split("from inspection.cli.main")[0]
     probe = hook_only + (
         "import multiprocessing\n"
         "def child():\n"

@@ -14,7 +14,7 @@ from conftest import SAMPLE_IMAGES, run_station, write_station
 from inspection.cameras.base import EndOfStream, ResilientCamera
 from inspection.cameras.folder import FolderSource
 from inspection.config import FolderCamera
-from inspection.pipeline import Station
+from inspection.station.pipeline import Station
 
 
 def _count(data: Path) -> int:

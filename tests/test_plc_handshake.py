@@ -19,8 +19,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from inspection.config import load_station_config
-from inspection.events import Event, LineFault
-from inspection.line.registers import (
+from inspection.config.plc_registers import (
     OUT_ACCEPTED,
     OUT_ERROR,
     OUT_ID,
@@ -36,7 +35,8 @@ from inspection.line.registers import (
     register_map_csv,
     words_id,
 )
-from inspection.pipeline import Station
+from inspection.core.events import Event, LineFault
+from inspection.station.pipeline import Station
 
 OUT = 100
 

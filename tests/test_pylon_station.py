@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import SAMPLE_IMAGES, run_station, write_station
 
-from inspection.events import InspectionDone, RecordWritten, StateChanged, StatsUpdate
-from inspection.pipeline import Station
+from inspection.core.events import InspectionDone, RecordWritten, StateChanged, StatsUpdate
+from inspection.station.pipeline import Station
 
 
 def _rows_and_images(data_dir: Path) -> tuple[list[tuple[str, str]], list[Path]]:

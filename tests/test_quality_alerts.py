@@ -15,15 +15,15 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine, select
 from test_measurement_station import template_recipe
 
-from inspection.errors import StationError
-from inspection.events import AlertCleared, AlertRaised, CameraFault, InspectionDone, StateChanged, StatsUpdate
-from inspection.quality.alert_rules import AlertRule
+from inspection.config.alert_rules import AlertRule
+from inspection.core.errors import StationError
+from inspection.core.events import AlertCleared, AlertRaised, CameraFault, InspectionDone, StateChanged, StatsUpdate
+from inspection.core.status import CameraCounts, PartCounts, StationStatus
+from inspection.core.types import Detection, InspectionRecord, Verdict
 from inspection.quality.alerts import AlertMonitor, acknowledge, list_alerts
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import AuditRow
 from inspection.recorder.synthetic import History, fill
-from inspection.status import CameraCounts, PartCounts, StationStatus
-from inspection.types import Detection, InspectionRecord, Verdict
 
 
 class Clock:

@@ -15,8 +15,8 @@ from sqlalchemy import insert, select
 from test_measurement_station import template_recipe
 
 from inspection.config import load_station_config
+from inspection.config.shifts import ShiftCalendar
 from inspection.quality.report import parse_shift
-from inspection.quality.shifts import ShiftCalendar
 from inspection.recorder.database import open_station_database
 from inspection.recorder.schema import InspectionRow, ReviewRow
 from inspection.recorder.synthetic import History, fill

@@ -13,7 +13,7 @@ import pytest
 from conftest import run_cli
 from sqlalchemy import Engine, insert
 
-from inspection.quality.shifts import ShiftCalendar
+from inspection.config.shifts import ShiftCalendar
 from inspection.quality.spc import Subgroup, by_parts, by_time, chart
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter

@@ -14,8 +14,8 @@ import pytest
 from conftest import run_cli
 from sqlalchemy import Engine, insert
 
-from inspection.quality.shifts import ShiftCalendar
-from inspection.quality.stats import statistics
+from inspection.config.shifts import ShiftCalendar
+from inspection.quality.yield_stats import statistics
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import DetectionRow, InspectionRow, ReviewRow

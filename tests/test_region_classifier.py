@@ -14,12 +14,13 @@ from conftest import DEMO_RECIPE, ROOT, SAMPLE_IMAGES
 from deeppcb_subset import SHARED_DEEPPCB, subset
 from test_model_lifecycle import offline
 
-from inspection.dataset.region_crops import CLASSIFIER_PX, CROP_PX, NONE, crop_region, label_regions
+from inspection.core.hashing import file_sha256
+from inspection.core.types import Detection
+from inspection.detectors.card import read_card
 from inspection.detectors.factory import load_region_detector
 from inspection.detectors.openvino_backend import cpu_has_bf16
-from inspection.hashing import file_sha256
-from inspection.registry.card import read_card
-from inspection.types import Detection
+from inspection.detectors.region_crop import CROP_PX, NONE, crop_region
+from inspection.ml.dataset.region_crops import CLASSIFIER_PX, label_regions
 
 CLASSES = ["open", "short", "mousebite", "spur", "copper", "pin-hole"]
 

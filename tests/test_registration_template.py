@@ -13,8 +13,8 @@ from conftest import ROOT, SAMPLE_IMAGES, run_cli
 
 from calibration.golden import GoldenTemplate, TemplateSettings
 from calibration.registration import RegistrationError, register
+from inspection.core.errors import ModelError
 from inspection.detectors import load_detector
-from inspection.errors import ModelError
 
 TEMPLATE_DETECTOR = ROOT / "configs" / "detectors" / "golden-template.yaml"
 TEMPLATE_RECIPE = ROOT / "configs" / "recipes" / "deeppcb-template.yaml"

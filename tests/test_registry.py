@@ -9,9 +9,9 @@ import pytest
 import yaml
 from conftest import DEMO_RECIPE, ROOT, run_cli
 
+from inspection.core.errors import ModelError
 from inspection.detectors import load_detector
-from inspection.errors import ModelError
-from inspection.registry.card import read_card
+from inspection.detectors.card import read_card
 
 BUNDLED = ROOT / "models" / "deeppcb-yolov8n"
 

@@ -8,14 +8,14 @@ import pytest
 import yaml
 from conftest import run_cli, run_station, write_station
 
-from inspection.accounts import AccessError, User, check_password, create_user, has_users, login, require
-from inspection.audit import entries
 from inspection.config import load_station_config
-from inspection.evaluation.dataset import read_split
+from inspection.ml.dataset.splits import read_split
 from inspection.recorder import queries
+from inspection.recorder.accounts import AccessError, User, check_password, create_user, has_users, login, require
+from inspection.recorder.audit import entries
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter
-from inspection.reviews import ReviewBox, add_review, latest_reviews
+from inspection.recorder.reviews import ReviewBox, add_review, latest_reviews
 
 PARTS = 16
 
@@ -52,7 +52,7 @@ def test_first_account_is_an_admin_and_only_admins_add_more(station: Path) -> No
 
 
 def test_passwords_are_salted_and_slow_hashes() -> None:
-    from inspection.accounts import hash_password  # noqa: PLC0415
+    from inspection.recorder.accounts import hash_password  # noqa: PLC0415
 
     first, second = hash_password("same password"), hash_password("same password")
     assert first != second and first.startswith("scrypt$32768$8$1$")

@@ -28,7 +28,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_can_be_extended(tmp_path: Pat
         "dataset", "import", str(subset(tmp_path / "deeppcb")), str(dataset), "--val-groups", "group77000"
     )
     assert imported.returncode == 0, imported.stderr
-    command = [sys.executable, "-m", "inspection.cli", "train", "--data", str(dataset), "--out", str(run),
+    command = [sys.executable, "-m", "inspection.cli.main", "train", "--data", str(dataset), "--out", str(run),
                "--epochs", "4", "--imgsz", "64", "--batch", "4"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

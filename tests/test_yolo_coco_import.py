@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from conftest import SAMPLE_IMAGES, run_cli
 
-from inspection.evaluation.dataset import read_split
+from inspection.ml.dataset.splits import read_split
 
 IMAGES = sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[:4]
 

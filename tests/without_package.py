@@ -9,7 +9,7 @@ import sys
 
 sys.modules[sys.argv[1]] = None  # type: ignore[assignment]  # import now raises ImportError
 
-from inspection.cli import main  # noqa: E402
+from inspection.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[2:]))

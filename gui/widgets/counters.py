@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
-from inspection.status import PartCounts
+from inspection.core.status import PartCounts
 
 TITLES = {
     "parts": "Parts",

@@ -11,7 +11,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from gui.widgets.image_view import to_qimage
-from inspection.types import Image, InspectionRecord
+from inspection.core.types import Image, InspectionRecord
 
 THUMBNAIL = 96
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from inspection.types import Detection, Image
+from inspection.core.types import Detection, Image
 
 COUNTED = QColor(230, 40, 40)  # boxes that made the part fail
 IGNORED = QColor(240, 180, 0)  # near misses: below the rules' thresholds or outside the ROI

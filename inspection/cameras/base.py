@@ -7,9 +7,9 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import replace
 
-from inspection.errors import CameraError
-from inspection.status import CameraCounts
-from inspection.types import Frame
+from inspection.core.errors import CameraError
+from inspection.core.status import CameraCounts
+from inspection.core.types import Frame
 
 log = logging.getLogger(__name__)
 

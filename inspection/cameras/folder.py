@@ -7,9 +7,9 @@ from pathlib import Path
 
 from inspection.cameras.base import CameraSource, EndOfStream, GrabFailed
 from inspection.config import FolderCamera
-from inspection.errors import CameraError
-from inspection.images import UnreadableImageError, list_images, load_image
-from inspection.types import Frame
+from inspection.core.errors import CameraError
+from inspection.core.images import UnreadableImageError, list_images, load_image
+from inspection.core.types import Frame
 
 
 class FolderSource(CameraSource):

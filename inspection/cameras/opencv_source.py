@@ -15,8 +15,8 @@ import cv2
 
 from inspection.cameras.base import CameraLost, CameraSource, EndOfStream, GrabFailed
 from inspection.config import OpenCvCamera
-from inspection.errors import CameraError
-from inspection.types import Frame, Image
+from inspection.core.errors import CameraError
+from inspection.core.types import Frame, Image
 
 
 def is_live(source: int | str) -> bool:

@@ -12,8 +12,8 @@ import numpy as np
 
 from inspection.cameras.base import CameraLost, CameraSource, GrabFailed
 from inspection.config import PylonCamera
-from inspection.errors import CameraError
-from inspection.types import Frame
+from inspection.core.errors import CameraError
+from inspection.core.types import Frame
 
 # The files pylon's emulator replays (fewer than the folder source reads: no webp); the replay list
 # must match the emulator's own so that each frame can be named after its file.

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from inspection.dataset.channels import InputMode
+from inspection.core.channels import InputMode
+from inspection.core.errors import ModelError
+from inspection.core.types import Detection, Image
 from inspection.detectors.processing import FloatArray, decode, make_batch
 from inspection.detectors.reference import References
-from inspection.errors import ModelError
-from inspection.hashing import file_sha256
-from inspection.types import Detection, Image
 
-__all__ = ["Detector", "ModelInfo", "file_sha256", "model_name", "resolve_threads", "usable_cores"]
+__all__ = ["Detector", "ModelInfo", "model_name", "resolve_threads", "usable_cores"]
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,17 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from inspection.dataset.channels import INPUT_MODES, InputMode
+from inspection.core.channels import INPUT_MODES, InputMode
+from inspection.core.errors import ModelError
+from inspection.core.hashing import file_sha256
 from inspection.detectors.base import Detector, resolve_threads
+from inspection.detectors.card import ModelCard, find_card, verify_model_file
+from inspection.detectors.onnx_backend import OnnxDetector
+from inspection.detectors.openvino_backend import OpenVinoDetector
 from inspection.detectors.reference import References
-from inspection.errors import ModelError
-from inspection.hashing import file_sha256
-from inspection.registry.card import ModelCard, find_card, verify_model_file
+from inspection.detectors.region_backend import RegionDetector, network_classify, proposals_file
+from inspection.detectors.template_backend import TemplateDetector
+from inspection.detectors.ultralytics_backend import UltralyticsDetector
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 
@@ -49,8 +54,6 @@ def load_detector(
         assert found is not None  # the card was read from there
         detector = load_region_detector(path, card, found[0], device, threads)
     elif suffix in TEMPLATE_SUFFIXES:
-        from inspection.detectors.template_backend import TemplateDetector  # noqa: PLC0415
-
         detector = TemplateDetector(path)
     else:
         detector = _network(path, imgsz, device, iou, threads)
@@ -79,16 +82,10 @@ def _network(path: Path, imgsz: int, device: str, iou: float, threads: int | str
     """The backend that runs a network file, chosen by its suffix."""
     suffix = path.suffix.lower()
     if suffix == ".pt":
-        from inspection.detectors.ultralytics_backend import UltralyticsDetector  # noqa: PLC0415
-
         return UltralyticsDetector(path, imgsz, device, iou, resolve_threads(threads), task)
     if suffix == ".onnx":
-        from inspection.detectors.onnx_backend import OnnxDetector  # noqa: PLC0415
-
         return OnnxDetector(path, imgsz, device, iou, resolve_threads(threads))
     if suffix == ".xml":
-        from inspection.detectors.openvino_backend import OpenVinoDetector  # noqa: PLC0415
-
         return OpenVinoDetector(path, imgsz, device, iou, resolve_threads(threads))
     raise ModelError(
         f"{path}: unknown model format '{suffix}'; use .pt (ultralytics), .onnx, OpenVINO .xml, or a "
@@ -99,7 +96,6 @@ def _network(path: Path, imgsz: int, device: str, iou: float, threads: int | str
 def load_region_detector(path: Path, card: ModelCard, folder: Path, device: str, threads: int | str) -> Detector:
     """The region classifier in ``path`` (any backend) with the golden-template proposals of its
     registry ``folder`` (``path`` may lie elsewhere, e.g. an export under its parity check)."""
-    from inspection.detectors.region_backend import RegionDetector, network_classify, proposals_file  # noqa: PLC0415
 
     network = _network(path, card.input.imgsz, device, 0.5, threads, task="classify")
     info = dataclasses.replace(

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from inspection.errors import ModelError
+from inspection.core.errors import ModelError
 
 EXPORT_AGAIN = "export it again with 'inspection export'"
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.core.errors import ModelError, brief
+from inspection.core.hashing import file_sha256
+from inspection.detectors.base import Detector, ModelInfo, model_name
 from inspection.detectors.model_checks import check_image_input, class_names
 from inspection.detectors.processing import FloatArray
-from inspection.errors import ModelError, brief
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.core.errors import ModelError, brief
+from inspection.core.hashing import file_sha256
+from inspection.core.offline import block_openvino_telemetry
+from inspection.detectors.base import Detector, ModelInfo, model_name
 from inspection.detectors.model_checks import check_image_input, check_openvino_ir, class_names, openvino_metadata
 from inspection.detectors.processing import FloatArray
-from inspection.errors import ModelError, brief
-from inspection.offline import block_openvino_telemetry
 
 
 class OpenVinoDetector(Detector):

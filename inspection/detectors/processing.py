@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from inspection.types import Detection, Image
+from inspection.core.types import Detection, Image
 
 FloatArray = npt.NDArray[np.float32]
 PAD_VALUE = 114

@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inspection.dataset.channels import grey, stack_with_reference
-from inspection.errors import ConfigError
-from inspection.images import list_images, read_image
-from inspection.types import Image
+from inspection.core.channels import grey, stack_with_reference
+from inspection.core.errors import ConfigError
+from inspection.core.images import list_images, read_image
+from inspection.core.types import Image
 
 THUMBNAIL = 48
 

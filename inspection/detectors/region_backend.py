@@ -18,14 +18,14 @@ import cv2
 import numpy as np
 
 from calibration.golden import GoldenTemplate
-from inspection.dataset.region_crops import CROP_PX, NONE, PROPOSALS_FILE, crop_region
+from inspection.core.errors import ModelError
+from inspection.core.hashing import file_sha256
+from inspection.core.types import Detection, Image
 from inspection.detectors.base import Detector, ModelInfo
+from inspection.detectors.card import ModelCard
 from inspection.detectors.processing import FloatArray
+from inspection.detectors.region_crop import CROP_PX, NONE, PROPOSALS_FILE, crop_region
 from inspection.detectors.template_backend import TemplateDetector
-from inspection.errors import ModelError
-from inspection.hashing import file_sha256
-from inspection.registry.card import ModelCard
-from inspection.types import Detection, Image
 
 Classify = Callable[[np.ndarray], np.ndarray]  # crops (N, px, px, 3) uint8 -> probabilities (N, classes)
 WARM_BATCHES = 16  # region counts a part's batch is prepared for at load (most DeepPCB boards: up to 10)

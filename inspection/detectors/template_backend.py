@@ -19,13 +19,14 @@ from calibration.defect_kinds import DEFECT_KINDS, classify
 from calibration.golden import Comparison, GoldenTemplate, TemplateSettings
 from calibration.registration import RegistrationError
 from inspection.config import describe_validation_error
-from inspection.dataset.channels import grey
-from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.core.channels import grey
+from inspection.core.errors import ModelError, PartMismatchError
+from inspection.core.hashing import file_sha256
+from inspection.core.images import read_image
+from inspection.core.types import Detection, Image
+from inspection.detectors.base import Detector, ModelInfo, model_name
 from inspection.detectors.processing import FloatArray
 from inspection.detectors.reference import BAND_SUFFIXES
-from inspection.errors import ModelError, PartMismatchError
-from inspection.images import read_image
-from inspection.types import Detection, Image
 
 BACKEND = "golden-template"
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from inspection.detectors.base import Detector, ModelInfo, file_sha256, model_name
+from inspection.core.errors import ModelError, brief
+from inspection.core.hashing import file_sha256
+from inspection.core.offline import make_ultralytics_offline
+from inspection.detectors.base import Detector, ModelInfo, model_name
 from inspection.detectors.processing import FloatArray
-from inspection.errors import ModelError, brief
-from inspection.offline import make_ultralytics_offline
 
 
 def pick_torch_device(requested: str) -> str:

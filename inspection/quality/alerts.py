@@ -19,19 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from inspection.audit import record_action
-from inspection.errors import StationError
-from inspection.events import (
-    AlertCleared,
-    AlertRaised,
-    CameraFault,
-    Event,
-    InspectionDone,
-    LineFault,
-    StateChanged,
-    StatsUpdate,
-)
-from inspection.quality.alert_rules import (
+from inspection.config.alert_rules import (
     CameraFaults,
     ClassRate,
     ConsecutiveFails,
@@ -42,8 +30,20 @@ from inspection.quality.alert_rules import (
     SpcRule,
     title,
 )
+from inspection.core.errors import StationError
+from inspection.core.events import (
+    AlertCleared,
+    AlertRaised,
+    CameraFault,
+    Event,
+    InspectionDone,
+    LineFault,
+    StateChanged,
+    StatsUpdate,
+)
 from inspection.quality.spc import Subgroup, chart
-from inspection.quality.stats import pareto
+from inspection.quality.yield_stats import pareto
+from inspection.recorder.audit import record_action
 from inspection.recorder.queries import RecordFilter, count
 from inspection.recorder.schema import AlertRow
 

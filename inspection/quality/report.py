@@ -19,12 +19,13 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
+from jinja2 import Environment, select_autoescape
 from sqlalchemy import Engine, select
 
-from inspection.errors import StationError
-from inspection.quality.shifts import ShiftCalendar
+from inspection.config.shifts import ShiftCalendar
+from inspection.core.errors import StationError
 from inspection.quality.spc import Chart, by_time, chart
-from inspection.quality.stats import Statistics, statistics
+from inspection.quality.yield_stats import Statistics, statistics
 from inspection.recorder.archive import stored_image
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import AlertRow, DetectionRow, InspectionRow, ReviewRow
@@ -241,7 +242,6 @@ TEMPLATE = Path(__file__).with_name("shift_report.html")
 
 
 def render_html(report: ShiftReport) -> str:
-    from jinja2 import Environment, select_autoescape  # noqa: PLC0415
 
     environment = Environment(autoescape=select_autoescape(default=True))
     template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))

@@ -7,15 +7,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-# Rule name -> what it means; the name is what a chart point lists and what an alert rule names.
-RULES = {
-    "beyond_3_sigma": "one point beyond a control limit (Western Electric 1, Nelson 1)",
-    "2_of_3_beyond_2_sigma": "2 of 3 points in a row beyond 2 sigma on one side (WE 2, Nelson 5)",
-    "4_of_5_beyond_1_sigma": "4 of 5 points in a row beyond 1 sigma on one side (WE 3, Nelson 6)",
-    "8_on_one_side": "8 points in a row on one side of the centre (WE 4; Nelson 2 uses 9)",
-    "6_trending": "6 points in a row steadily rising or falling (Nelson 3)",
-}
-
 
 def _window_same_side(zs: list[float], index: int, size: int, needed: int, beyond: float) -> bool:
     """``needed`` of the ``size`` points ending at ``index`` beyond ``beyond`` sigma on one side (this one

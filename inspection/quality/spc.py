@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, case, func, select
 
+from inspection.config.shifts import ShiftCalendar
 from inspection.quality.run_rules import firing_rules
-from inspection.quality.shifts import ShiftCalendar
-from inspection.quality.stats import time_bucket, time_buckets
+from inspection.quality.yield_stats import time_bucket, time_buckets
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import DetectionRow, InspectionRow
 

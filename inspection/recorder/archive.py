@@ -10,8 +10,8 @@ from pathlib import Path
 
 import cv2
 
-from inspection.errors import StorageError
-from inspection.types import Image
+from inspection.core.errors import StorageError
+from inspection.core.types import Image
 
 TEMP_SUFFIX = ".part"
 

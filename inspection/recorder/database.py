@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
 from inspection.config import Storage
-from inspection.errors import StorageError
+from inspection.core.errors import StorageError
 from inspection.recorder.archive import check_writable
 
 log = logging.getLogger(__name__)

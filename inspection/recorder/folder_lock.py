@@ -16,7 +16,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from inspection.errors import StorageError
+from inspection.core.errors import StorageError
 
 LOCK_NAME = "station.lock"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from inspection.errors import StorageError
+from inspection.core.errors import StorageError
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
 log = logging.getLogger(__name__)

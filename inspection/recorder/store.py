@@ -16,11 +16,11 @@ import cv2
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import OperationalError
 
-from inspection.errors import StorageError, brief
+from inspection.core.errors import StorageError, brief
+from inspection.core.types import Detection, Image, InspectionRecord
 from inspection.recorder.archive import ImageArchive, Reconciliation, reconcile
 from inspection.recorder.schema import DetectionRow, InspectionRow
 from inspection.recorder.spill import PendingRows, SpillJournal, insert_pending
-from inspection.types import Detection, Image, InspectionRecord
 
 log = logging.getLogger(__name__)
 BATCH = 32

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inspection.dataset.deeppcb import read_deeppcb, write_yolo_dataset
-from inspection.training import TrainSettings, train
+from inspection.ml.dataset.deeppcb import read_deeppcb, write_yolo_dataset
+from inspection.ml.training import TrainSettings, train
 
 VALIDATION_GROUPS = {"group77000"}
 

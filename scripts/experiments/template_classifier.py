@@ -25,11 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspection.core.boxes import iou_matrix
+from inspection.core.types import Detection, Verdict
 from inspection.detectors.template_backend import TemplateDetector
-from inspection.evaluation.boxes import iou_matrix
-from inspection.evaluation.dataset import read_split
-from inspection.evaluation.metrics import Evaluation, ImageResult
-from inspection.types import Detection, Verdict
+from inspection.ml.dataset.splits import read_split
+from inspection.ml.evaluation.metrics import Evaluation, ImageResult
 
 ROOT = Path(__file__).resolve().parents[2]
 CROP = 48

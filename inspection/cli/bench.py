@@ -1,0 +1,120 @@
+"""``inspection bench``: bare detector vs full station throughput, measured in one run."""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from inspection.config import FolderCamera, PylonCamera, StationConfig, load_station_config
+from inspection.core.errors import StationError
+from inspection.core.images import list_images, read_image
+from inspection.core.types import Image
+from inspection.station.pipeline import Station
+
+
+def _replay_images(config: StationConfig) -> list[Image]:
+    camera = config.camera
+    if isinstance(camera, PylonCamera) and camera.image_folder is not None:
+        folder = camera.image_folder
+    elif isinstance(camera, FolderCamera):
+        folder = camera.path
+    else:
+        raise StationError("bench needs a replayable camera: a pylon emulator with image_folder, or a folder")
+    images = [image for path in list_images(folder) if (image := read_image(path)) is not None]
+    if not images:
+        raise StationError(f"{folder}: no readable images to benchmark with")
+    return images
+
+
+def measure(config_path: Path, parts: int) -> dict[str, object]:
+    config = load_station_config(config_path)
+    with tempfile.TemporaryDirectory(prefix="inspection-bench-") as data_dir:
+        storage = config.storage.model_copy(update={"data_dir": Path(data_dir), "database_url": None})
+        config = config.model_copy(update={"storage": storage})
+        station = Station(config)
+        try:
+            images = _replay_images(config)
+            detector = station.detector
+
+            def bare_detector(count: int) -> float:
+                started = time.perf_counter()
+                for i in range(count):
+                    detector.predict([images[i % len(images)]])
+                return time.perf_counter() - started
+
+            # Half of the bare-detector run before the station and half after, so that slow drifts of
+            # the machine (other load, clock) fall on both figures alike.
+            detector_s = bare_detector(parts // 2)
+            summary = station.run(parts=parts)
+            # From the first trigger to the last record committed; opening and closing the camera are
+            # set-up, like loading the model, and are left out of both figures.
+            station_s = summary.stats.elapsed_s
+            detector_s += bare_detector(parts - parts // 2)
+        finally:
+            station.close()
+        written = summary.records_written
+        stored_images = sum(1 for p in (Path(data_dir) / "images").rglob("*") if p.is_file())
+    cycle = summary.stats.latency("cycle")
+    detector_fps = parts / detector_s
+    station_fps = written / station_s
+    return {
+        "parts": parts,
+        "detector_fps": round(detector_fps, 2),
+        "station_fps": round(station_fps, 2),
+        "ratio": round(station_fps / detector_fps, 3),
+        "latency_ms_median": cycle.median,
+        "latency_ms_p99": cycle.p99,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "records_written": written,
+        "images_written": stored_images,
+        "camera_faults": summary.camera.faults,
+        "model": detector.info.name,
+        "backend": detector.info.backend,
+        "device": detector.info.device,
+        "imgsz": detector.info.imgsz,
+        "inference_threads": detector.info.threads,
+        "precision": detector.info.precision,
+        "machine": describe_machine(),
+    }
+
+
+def describe_machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    memory = round(psutil.virtual_memory().total / 2**30)
+    return (
+        f"{cpu}, {psutil.cpu_count(logical=True)} logical CPUs, {memory} GiB, {platform.system()} {platform.machine()}"
+    )
+
+
+def run_bench(config_path: Path, parts: int, as_json: bool) -> int:
+    if parts < 1:
+        raise StationError("--parts must be at least 1")
+    result = measure(config_path, parts)
+    if as_json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"model            {result['model']} ({result['backend']} on {result['device']}, {result['imgsz']} px, "
+        f"{result['inference_threads']} inference thread(s))"
+    )
+    print(f"machine          {result['machine']}")
+    print(f"parts            {result['parts']} per measurement")
+    print(f"detector alone   {result['detector_fps']} images/s")
+    print(f"full station     {result['station_fps']} parts/s (camera -> detector -> rules -> record + image)")
+    print(f"ratio            {result['ratio']}  (station / bare detector)")
+    print(f"cycle latency    median {result['latency_ms_median']} ms, p99 {result['latency_ms_p99']} ms")
+    print(f"peak RSS         {result['peak_rss_mb']} MB")
+    print(f"written          {result['records_written']} records, {result['images_written']} images")
+    return 0

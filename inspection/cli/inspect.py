@@ -1,0 +1,92 @@
+"""``inspection inspect``: inspect image files or folders; JSON lines for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from inspection.config import DEMO_RECIPE, ClassRule, load_recipe
+from inspection.core.errors import StationError
+from inspection.core.images import UnreadableImageError, list_images, load_image
+from inspection.detectors import load_detector
+from inspection.detectors.base import usable_cores
+from inspection.station.pipeline import detect_and_decide, recipe_floor
+
+
+def expand(paths: list[Path]) -> list[tuple[str, Path]]:
+    """Each image with the path as the user gave it (files) or as found (folders, globs)."""
+    found: list[tuple[str, Path]] = []
+    for path in paths:
+        if path.is_file():
+            found.append((str(path), path))
+            continue
+        images = list_images(path)
+        if not images:
+            raise StationError(f"{path}: no such image file, or no images in that folder or pattern")
+        found.extend((str(image), image) for image in images)
+    return found
+
+
+def inspect_paths(
+    paths: list[Path],
+    recipe_path: Path | None,
+    model: Path | None,
+    conf: float | None,
+    as_json: bool,
+    device: str = "auto",
+    reference: Path | None = None,
+) -> int:
+    if conf is not None and not 0.0 <= conf <= 1.0:
+        raise StationError(f"--conf {conf}: must be between 0 and 1")
+    recipe = load_recipe(recipe_path or DEMO_RECIPE)
+    if model is not None:
+        recipe = recipe.model_copy(update={"model": model})
+    if reference is not None:
+        recipe = recipe.model_copy(update={"reference": reference})
+    if conf is not None:
+        rules = {
+            label: ClassRule(min_confidence=conf, min_area_px=r.min_area_px, max_count=r.max_count)
+            for label, r in recipe.rules.items()
+        }
+        default = recipe.default_rule.model_copy(update={"min_confidence": conf})
+        recipe = recipe.model_copy(update={"rules": rules, "default_rule": default})
+    images = expand(paths)
+    # Nothing else runs beside it here, so the detector may use every core.
+    detector = load_detector(
+        recipe.model,
+        recipe.imgsz,
+        device,
+        recipe.iou,
+        expected_classes=recipe.classes,
+        threads=usable_cores(),
+        reference=recipe.reference,
+    )
+    detector.min_confidence = recipe_floor(recipe)
+    unreadable = 0
+    for shown, path in images:
+        try:
+            image = load_image(path)
+        except UnreadableImageError as exc:
+            reason = str(exc).removeprefix(f"{path}: ")
+            print(f"error: {shown}: {reason}; skipped", file=sys.stderr)
+            unreadable += 1
+            continue
+        decision = detect_and_decide(detector, image, recipe)[1]
+        if as_json:
+            result: dict[str, object] = {
+                "image": shown,
+                "verdict": decision.verdict.value,
+                "reasons": list(decision.reasons),
+                "detections": [d.to_json() for d in decision.kept],
+            }
+            if detector.last_reference is not None:
+                result["reference"] = detector.last_reference
+            print(json.dumps(result), flush=True)
+        else:
+            reasons = "; ".join(decision.reasons)
+            print(f"{decision.verdict.value.upper():4}  {shown}" + (f"  ({reasons})" if reasons else ""), flush=True)
+    if unreadable:
+        print(f"{unreadable} of {len(images)} image(s) could not be read", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,84 @@
+"""``inspection models list|show|register|promote``: the model registry from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inspection.detectors.card import read_card
+from inspection.ml.registry.store import list_models, promote, register_run, resolve_model, verify_folder
+
+
+def list_command(registry: Path, as_json: bool) -> int:
+    cards = list_models(registry)
+    if as_json:
+        print(json.dumps([_row(registry, card.name) for card in cards], indent=2))
+        return 0
+    if not cards:
+        print(f"no models in {registry}")
+        return 0
+    print(f"{'name':24} {'input':16} {'imgsz':>5} {'mAP50':>6} {'escapes':>8} {'FR':>6}  {'formats':22}  files")
+    for card in cards:
+        row = _row(registry, card.name)
+        print(
+            f"{card.name:24} {card.input.mode:16} {card.input.imgsz:5} {_num(row['map50']):>6} "
+            f"{_pct(row['escape_rate']):>8} {_pct(row['false_reject_rate']):>6}  "
+            f"{','.join(_labelled(row)):22}  {'ok' if row['verified'] else 'CHANGED'}"
+        )
+    return 0
+
+
+def _row(registry: Path, name: str) -> dict[str, Any]:
+    folder = registry / name
+    card = read_card(folder)
+    return {
+        "name": card.name,
+        "input": card.input.mode,
+        "imgsz": card.input.imgsz,
+        "map50": card.metrics.get("map50"),
+        "escape_rate": card.metrics.get("escape_rate"),
+        "false_reject_rate": card.metrics.get("false_reject_rate"),
+        "formats": ["pt", *card.exports],
+        "precision": {fmt: str(export.get("precision", "f32")) for fmt, export in card.exports.items()},
+        "verified": not verify_folder(folder),
+        "parent": card.parent,
+        "promoted": card.promoted[-1] if card.promoted else None,
+    }
+
+
+def _labelled(row: dict[str, Any]) -> list[str]:
+    """Formats as listed, an export that computes in another precision than f32 marked (openvino:bf16)."""
+    precision = row["precision"]
+    return [fmt if precision.get(fmt, "f32") == "f32" else f"{fmt}:{precision[fmt]}" for fmt in row["formats"]]
+
+
+def _num(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "-"
+
+
+def _pct(value: object) -> str:
+    return f"{value * 100:.1f}%" if isinstance(value, float | int) else "-"
+
+
+def show_command(registry: Path, name: str) -> int:
+    folder = resolve_model(registry, name)
+    card = read_card(folder)
+    print(yaml.safe_dump(card.model_dump(mode="json"), sort_keys=False), end="")
+    problems = verify_folder(folder)
+    print("files: " + ("all verify against their sha256" if not problems else "; ".join(problems)))
+    return 0 if not problems else 1
+
+
+def register_command(registry: Path, run: Path, name: str, parent: str | None, notes: str) -> int:
+    folder = register_run(run, name, registry, parent, notes)
+    print(f"registered {folder}")
+    return 0
+
+
+def promote_command(registry: Path, name: str, recipe: Path, fmt: str, by: str) -> int:
+    target = promote(resolve_model(registry, name), recipe, fmt, by)
+    print(f"{recipe}: model is now {target}")
+    return 0

@@ -1,0 +1,143 @@
+"""Events the station publishes; GUI, PLC and MQTT outputs subscribe without touching workers.
+
+Subscribers run on the bus's own thread, so a slow subscriber never blocks inspection: when its
+queue is full, the oldest event is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from inspection.core.status import CameraCounts, StationStatus
+from inspection.core.types import Frame, InspectionRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InspectionDone:
+    record: InspectionRecord
+    frame: Frame | None = None
+
+
+@dataclass(frozen=True)
+class RecordWritten:
+    record: InspectionRecord
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: str  # starting | running | stopping | stopped | fault
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CameraFault:
+    camera: str
+    message: str
+    counters: CameraCounts = field(default_factory=CameraCounts)
+
+
+@dataclass(frozen=True)
+class LineFault:
+    """A fault on a line output: a missed PLC handshake, a broker or database out of reach."""
+
+    source: str  # plc | mqtt | fleet
+    message: str
+    counters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatsUpdate:
+    status: StationStatus
+
+
+@dataclass(frozen=True)
+class AlertRaised:
+    id: int  # the alert's row in the database (acknowledge it by this)
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AlertCleared:
+    id: int
+    rule: str
+
+
+Event = (
+    InspectionDone | RecordWritten | StateChanged | CameraFault | LineFault | StatsUpdate | AlertRaised | AlertCleared
+)
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self, queue_size: int = 256) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=queue_size)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Register a callback; returns a function that unsubscribes it."""
+        with self._lock:
+            self._subscribers.append(callback)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._dispatch, name="event-bus", daemon=True)
+                self._thread.start()
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        if not self._subscribers:
+            return
+        while True:
+            try:
+                self._queue.put_nowait(event)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def close(self, timeout: float = 2.0) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _dispatch(self) -> None:
+        closing = False
+        while True:
+            try:
+                event = self._queue.get_nowait() if closing else self._queue.get()
+            except queue.Empty:
+                return  # closed, and nothing is left
+            if event is None:
+                # Subscribers may have published more events while handling the last ones (an alert
+                # clearing on the last part): deliver those too, then stop.
+                closing = True
+                continue
+            self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber failed")

@@ -1,0 +1,1 @@
+"""Making and measuring models: datasets, training, evaluation, the model registry, export, comparison."""

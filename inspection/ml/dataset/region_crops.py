@@ -1,0 +1,125 @@
+"""Region crops: the golden-template detector's candidate regions, cut out of stacked images, as a
+classification dataset (``train/<class>/*.png``, ``val/<class>/*.png``) for the region classifier.
+
+The template detector finds nearly every defect but also reports differences that are not defects
+(template artefacts, registration noise) and sometimes names a defect wrongly. A small classifier
+trained on its regions names each one or rejects it as ``none``. Each crop is a square around the
+region (at least ``MIN_SIDE`` px, so a tiny defect keeps its surroundings) scaled to ``CROP_PX`` with
+the stacked image's three channels (board, template, difference).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import yaml
+
+from inspection.core.boxes import Box, iou_matrix
+from inspection.core.errors import StationError
+from inspection.core.hashing import file_sha256
+from inspection.core.images import read_image
+from inspection.core.types import Detection
+from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, NONE, PROPOSALS_FILE, crop_region
+from inspection.detectors.template_backend import TemplateDetector
+from inspection.ml.dataset.layout import publishing
+from inspection.ml.dataset.splits import read_split
+
+CLASSIFIER_PX = 64  # the classifier's input: ultralytics needs a multiple of 32; crops are scaled up to it
+MATCH_IOU = 0.3  # a region overlapping a labelled box this much takes its class
+CROPS_FILE = "crops.yaml"
+
+
+def label_regions(found: list[Detection], truth: list[tuple[int, Box]], classes: list[str]) -> list[str]:
+    """The class of each region: the labelled box it overlaps most (IoU > ``MATCH_IOU``), else ``none``."""
+    if not found:
+        return []
+    if not truth:
+        return [NONE] * len(found)
+    overlap = iou_matrix([box for _, box in truth], [d.box for d in found])
+    names = []
+    for j in range(len(found)):
+        best = int(overlap[:, j].argmax())
+        names.append(classes[truth[best][0]] if overlap[best, j] > MATCH_IOU else NONE)
+    return names
+
+
+def build_region_crops(
+    data: Path, out: Path, proposals: Path, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Write the crops of every split of ``data`` (an ``image+reference`` dataset) into ``out``
+    (which must not exist), with ``crops.yaml`` (source, classes, counts) and a copy of the proposal
+    settings. Built in ``OUT.partial``; nothing is left half-written."""
+
+    data_yaml = data / "data.yaml" if data.is_dir() else data
+    spec = yaml.safe_load(data_yaml.read_text()) if data_yaml.is_file() else None
+    if not isinstance(spec, dict):
+        raise StationError(f"{data}: no data.yaml; give a dataset from 'inspection dataset import'")
+    if spec.get("input") != "image+reference":
+        raise StationError(
+            f"{data}: region crops need images stacked with their reference; import it with --input image+reference"
+        )
+    detector = TemplateDetector(proposals)
+    detector.min_confidence = 0.0
+    counts: dict[str, dict[str, int]] = {}
+    with publishing(out) as partial:
+        classes: list[str] = []
+        for split in ("train", "val"):
+            evalset = read_split(data_yaml, split)
+            classes = evalset.classes
+            tally: Counter[str] = Counter()
+            for number, item in enumerate(evalset.images, start=1):
+                stacked = read_image(item.path)
+                if stacked is None or stacked.ndim != 3 or stacked.shape[2] != 3:
+                    raise StationError(f"{item.path}: not a readable stacked (board, template, difference) image")
+                found = detector.predict_prepared([stacked])[0]
+                truth = item.boxes(stacked.shape[1], stacked.shape[0])
+                names = label_regions(found, truth, classes)
+                for index, (detection, name) in enumerate(zip(found, names, strict=True)):
+                    folder = partial / split / name
+                    folder.mkdir(parents=True, exist_ok=True)
+                    target = folder / f"{item.path.stem}_{index:03d}.png"
+                    if not cv2.imwrite(str(target), crop_region(stacked, detection.box)):
+                        raise StationError(f"{target}: could not write the crop")
+                    tally[name] += 1
+                if number % 100 == 0 or number == len(evalset.images):
+                    progress(f"{split}: {number}/{len(evalset.images)} images, {sum(tally.values())} regions")
+            counts[split] = dict(sorted(tally.items()))
+        for split in ("train", "val"):  # every class folder in both splits, so both list the same classes
+            for name in [*classes, NONE]:
+                (partial / split / name).mkdir(parents=True, exist_ok=True)
+        (partial / PROPOSALS_FILE).write_bytes(proposals.read_bytes())
+        manifest_path = data_yaml.parent / "manifest.yaml"
+        summary = {
+            "task": "classify",
+            "what": "golden-template regions cut from stacked images (board, template, difference)",
+            "source": {
+                "data_yaml": str(data_yaml.resolve()),
+                "manifest_sha256": file_sha256(manifest_path) if manifest_path.is_file() else None,
+            },
+            "proposals": {"file": PROPOSALS_FILE, "from": str(proposals), "sha256": file_sha256(proposals)},
+            "classes": classes,
+            "none_class": NONE,
+            "crop_px": CROP_PX,
+            "min_side_px": MIN_SIDE,
+            "match_iou": MATCH_IOU,
+            "counts": counts,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (partial / CROPS_FILE).write_text(yaml.safe_dump(summary, sort_keys=False))
+    return summary
+
+
+def read_crops_info(folder: Path) -> dict[str, Any] | None:
+    """The ``crops.yaml`` of a region-crop dataset, or ``None`` when the folder is not one."""
+    path = folder / CROPS_FILE
+    if not path.is_file():
+        return None
+    info = yaml.safe_load(path.read_text())
+    if not isinstance(info, dict) or info.get("task") != "classify":
+        raise StationError(f"{path}: not a region-crop dataset description")
+    return info

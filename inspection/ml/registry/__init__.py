@@ -1,0 +1,1 @@
+"""The model registry: ``models/<name>/`` folders with weights, exports and a model card."""

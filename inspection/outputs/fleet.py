@@ -1,0 +1,179 @@
+"""Forward a station's records from its local database to the fleet's central one (PostgreSQL).
+
+The station always records locally first (SQLite: inspection never waits on the network). A thread
+copies the records not yet forwarded, oldest first, in batches: in one central transaction it inserts
+the inspections it does not have yet (by id) and the detections of exactly those, then marks the batch
+forwarded locally. A crash or a lost connection between the two steps only means the batch is sent
+again, and the central database skips what it already has: no duplicates, no loss. While the central
+database is out of reach the backlog grows locally and is forwarded when it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from inspection.config import FleetSettings
+from inspection.core.errors import ConfigError, StorageError
+from inspection.recorder.database import open_database
+from inspection.recorder.schema import DetectionRow, InspectionRow
+
+log = logging.getLogger(__name__)
+
+_INSPECTION_COLUMNS = [c.name for c in InspectionRow.__table__.columns if c.name != "forwarded_at"]
+_DETECTION_COLUMNS = [c.name for c in DetectionRow.__table__.columns if c.name != "id"]
+
+
+def central_url(settings: FleetSettings) -> URL:
+    """The URL with the password from its environment variable (never written anywhere)."""
+    url = make_url(settings.database_url)
+    if settings.password_env is not None:
+        password = os.environ.get(settings.password_env)
+        if not password:
+            raise ConfigError(f"fleet: the environment variable {settings.password_env} is not set (database password)")
+        url = url.set(password=password)
+    if url.drivername.startswith("postgresql") and "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": "5"})  # a vanished host must not hang the forwarder
+    return url
+
+
+def shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+class FleetForwarder:
+    def __init__(
+        self, settings: FleetSettings, local: Engine, on_fault: Callable[[str, dict[str, int]], None] | None = None
+    ) -> None:
+        self.settings = settings
+        self.url = central_url(settings)
+        self.local = local
+        self.on_fault = on_fault
+        self.counters = {"forwarded": 0, "already_there": 0, "failures": 0}
+        self._central: Engine | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fleet-forwarder", daemon=True)
+        self._failing = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self, drain_s: float = 5.0) -> None:
+        """Forward what is left (for up to ``drain_s`` while the central database answers), then stop."""
+        self._stop.set()
+        self._thread.join(timeout=drain_s + 30)
+        deadline = time.monotonic() + drain_s
+        while time.monotonic() < deadline:
+            try:
+                if self.forward_once() == 0:
+                    break
+            except (SQLAlchemyError, StorageError, OSError):
+                break  # still out of reach: the backlog waits for the next start
+        if self._central is not None:
+            self._central.dispose()
+
+    def backlog(self) -> int:
+
+        with self.local.connect() as connection:
+            query = select(func.count()).select_from(InspectionRow).where(InspectionRow.forwarded_at.is_(None))
+            return int(connection.execute(query).scalar_one())
+
+    def _run(self) -> None:
+        wait = self.settings.interval_s
+        while not self._stop.is_set():
+            try:
+                forwarded = self.forward_once()
+            except (SQLAlchemyError, StorageError, OSError) as exc:
+                self._failed(exc)
+                wait = min(max(wait * 2, 1.0), self.settings.retry_max_s)
+                self._stop.wait(wait)
+                continue
+            if self._failing:
+                self._failing = False
+                log.warning("fleet: %s answers again; forwarding the backlog", shown(self.url))
+            wait = self.settings.interval_s
+            if forwarded < self.settings.batch:
+                self._stop.wait(wait)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.counters["failures"] += 1
+        if self._central is not None:
+            self._central.dispose()  # drop dead connections; the next try connects afresh
+        if not self._failing:
+            self._failing = True
+            message = f"central database {shown(self.url)} out of reach ({_brief(exc)}); recording locally"
+            log.warning("fleet: %s", message)
+            if self.on_fault is not None:
+                self.on_fault(message, dict(self.counters))
+
+    def _engine(self) -> Engine:
+        if self._central is None:
+            self._central = open_database(self.url.render_as_string(hide_password=False), busy_timeout_s=5.0)
+        return self._central
+
+    def forward_once(self) -> int:
+        """Forward one batch; return how many records it held."""
+        with self.local.connect() as connection:
+            rows = [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(*[InspectionRow.__table__.c[name] for name in _INSPECTION_COLUMNS])
+                    .where(InspectionRow.forwarded_at.is_(None))
+                    .order_by(InspectionRow.created_at)
+                    .limit(self.settings.batch)
+                )
+            ]
+            if not rows:
+                return 0
+            ids = [row["id"] for row in rows]
+            detections = [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(*[DetectionRow.__table__.c[name] for name in _DETECTION_COLUMNS]).where(
+                        DetectionRow.inspection_id.in_(ids)
+                    )
+                )
+            ]
+        central = self._engine()
+        with central.begin() as connection:
+            new = set(_insert_new(connection, central.dialect.name, rows))
+            fresh = [d for d in detections if d["inspection_id"] in new]
+            if fresh:
+                connection.execute(insert(DetectionRow), fresh)
+        with self.local.begin() as connection:
+            connection.execute(
+                update(InspectionRow).where(InspectionRow.id.in_(ids)).values(forwarded_at=datetime.now(UTC))
+            )
+        self.counters["forwarded"] += len(new)
+        self.counters["already_there"] += len(ids) - len(new)
+        return len(ids)
+
+
+def _insert_new(connection: Any, dialect: str, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert the inspections the central database lacks; return their ids."""
+
+    inserts: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
+        raise StorageError(f"fleet: central databases on {dialect} are not supported (PostgreSQL or SQLite)")
+    statement = (
+        inserts[dialect](InspectionRow)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(InspectionRow.id)
+    )
+    return [row[0] for row in connection.execute(statement)]
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return text[0] if text else type(exc).__name__

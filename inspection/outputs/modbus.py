@@ -1,0 +1,115 @@
+"""Modbus TCP register banks for the PLC handshake (pymodbus).
+
+- ``ServerBank``: the station is the Modbus server and the PLC polls it. The server runs on its own
+  thread and event loop; the handshake reads and writes the same registers through that loop.
+- ``ClientBank``: the station is a client and reads / writes the registers in the PLC's own memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from inspection.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+READ_HOLDING, WRITE_HOLDING = 3, 16
+WRITE_CODES = (6, 16, 23)  # write single register, write multiple registers, read/write multiple
+CALL_TIMEOUT_S = 2.0
+
+
+class ServerBank:
+    """Holding registers 0..size-1 served on ``host:port`` (any unit id)."""
+
+    def __init__(self, host: str, port: int, size: int = 256) -> None:
+        from pymodbus.server import ModbusTcpServer  # noqa: PLC0415
+        from pymodbus.simulator import DataType, SimData, SimDevice  # noqa: PLC0415
+
+        self.address = (host, port)
+        # Set when the PLC has written registers (after the write took effect): the handshake waits on it
+        # instead of reading the registers every few milliseconds.
+        self.changed = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._server: Any = None
+
+        async def serve() -> None:
+            device = SimDevice(0, simdata=[SimData(0, count=size, values=0, datatype=DataType.REGISTERS)])
+            self._server = ModbusTcpServer(device, address=(host, port), trace_pdu=self._seen)
+            try:
+                await self._server.serve_forever(background=True)
+            except BaseException as exc:  # the port is taken, or not ours to open
+                self._error = exc
+            finally:
+                self._started.set()
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._loop.create_task(serve())
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="modbus-server", daemon=True)
+        self._thread.start()
+        self._started.wait(10)
+        if self._error is not None or self._server is None:
+            self.close()
+            raise ConfigError(f"plc: cannot serve Modbus TCP on {host}:{port} ({self._error}); choose another port")
+
+    def _seen(self, sending: bool, pdu: Any) -> Any:
+        """pymodbus' trace hook: a write's response is sent once the registers hold the new values."""
+        if sending and getattr(pdu, "function_code", 0) in WRITE_CODES:
+            self.changed.set()
+        return pdu
+
+    def _call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT_S)
+
+    def read(self, address: int, count: int) -> list[int]:
+        return [int(v) for v in self._call(self._server.async_getValues(0, READ_HOLDING, address, count))]
+
+    def write(self, address: int, values: list[int]) -> None:
+        self._call(self._server.async_setValues(0, WRITE_HOLDING, address, values))
+
+    def close(self) -> None:
+        if self._server is not None and self._loop.is_running():
+            try:
+                self._call(self._server.shutdown())
+            except Exception:
+                log.debug("Modbus server shutdown", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+class ClientBank:
+    """The PLC's holding registers, read and written over one Modbus TCP connection (reconnected by
+    pymodbus when it drops; a call that fails raises, and the handshake tries again)."""
+
+    def __init__(self, host: str, port: int, unit: int = 1, timeout_s: float = 1.0) -> None:
+        from pymodbus.client import ModbusTcpClient  # noqa: PLC0415
+
+        self.unit = unit
+        self._client: Any = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
+        self.address = (host, port)
+
+    def _connected(self) -> Any:
+        if not self._client.connected and not self._client.connect():
+            raise ConnectionError(f"PLC at {self.address[0]}:{self.address[1]} does not answer")
+        return self._client
+
+    def read(self, address: int, count: int) -> list[int]:
+        response = self._connected().read_holding_registers(address, count=count, device_id=self.unit)
+        if response.isError():
+            raise ConnectionError(f"PLC refused reading {count} registers at {address}: {response}")
+        return list(response.registers)
+
+    def write(self, address: int, values: list[int]) -> None:
+        response = self._connected().write_registers(address, values, device_id=self.unit)
+        if response.isError():
+            raise ConnectionError(f"PLC refused writing {len(values)} registers at {address}: {response}")
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,242 @@
+"""MQTT output: every verdict, the station's state (retained) and its alerts, through a bounded outbox.
+
+The station only appends to the outbox (never blocks); one thread sends what it holds, oldest first,
+while the broker is connected, and removes a message only when the broker has acknowledged it (QoS 1
+or 2), so a broker outage loses nothing until the outbox is full (then the oldest message is dropped
+and counted). Delivery is at least once: after a reconnect a message may arrive twice; its ``id``
+tells. paho-mqtt reconnects with a growing back-off. Topics under ``topic_prefix``:
+``verdict``, ``state`` (retained; ``offline`` as the last will), ``alert``, and with ``commands: true``
+``command`` (in) and ``command/reply`` (out).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from inspection.config import MqttSettings
+from inspection.core.errors import ConfigError
+from inspection.core.types import InspectionRecord
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # messages in flight at once
+ACK_WAIT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool = False
+    number: int = 0  # order of arrival in the outbox
+
+
+def verdict_message(record: InspectionRecord) -> dict[str, Any]:
+    """The compact verdict: who, when, what, why."""
+    counts: dict[str, int] = {}
+    for detection in record.kept:
+        counts[detection.label] = counts.get(detection.label, 0) + 1
+    return {
+        "id": record.id,
+        "time": datetime.fromtimestamp(record.timestamp, UTC).isoformat(timespec="milliseconds"),
+        "station": record.station,
+        "recipe": record.recipe_name,
+        "recipe_version": record.recipe_version,
+        "model": record.model_name,
+        "verdict": record.verdict.value,
+        "reasons": list(record.reasons),
+        "defects": counts,
+        "serial": record.part_serial,
+        "lot": record.lot,
+    }
+
+
+def credentials(settings: MqttSettings) -> tuple[str, str] | None:
+    """(user, password) from the environment variables the settings name; an unset one is an error."""
+    if settings.username_env is None and settings.password_env is None:
+        return None
+    values = []
+    for key in (settings.username_env, settings.password_env):
+        if key is None:
+            raise ConfigError("mqtt: give both username_env and password_env (or neither)")
+        value = os.environ.get(key)
+        if not value:
+            raise ConfigError(f"mqtt: the environment variable {key} is not set (it holds the broker login)")
+        values.append(value)
+    return values[0], values[1]
+
+
+def check_settings(settings: MqttSettings) -> tuple[str, str] | None:
+    """The login; refuses a command topic without one."""
+    login = credentials(settings)
+    if settings.commands and login is None:
+        raise ConfigError(
+            "mqtt: commands: true needs a broker login (username_env and password_env); "
+            "an unauthenticated command topic would let anyone on the network stop the line"
+        )
+    return login
+
+
+class MqttOutput:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        station: str,
+        on_fault: Callable[[str, dict[str, int]], None] | None = None,
+        on_command: Callable[[dict[str, Any]], str] | None = None,
+    ) -> None:
+        import paho.mqtt.client as mqtt  # noqa: PLC0415  (only when configured)
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+
+        login = check_settings(settings)
+        self.settings = settings
+        self.prefix = settings.topic_prefix.replace("{station}", station).rstrip("/")
+        self.on_fault = on_fault
+        self.on_command = on_command if settings.commands else None
+        self.counters = {"queued": 0, "published": 0, "dropped_outbox_full": 0, "reconnects": 0, "commands": 0}
+        self._outbox: deque[Message] = deque()
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._ever_connected = False
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id or f"inspection-{station}",
+            clean_session=True,
+        )
+        if login is not None:
+            client.username_pw_set(*login)
+        if settings.tls:
+            client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None)
+        client.will_set(f"{self.prefix}/state", json.dumps({"state": "offline"}), qos=1, retain=True)
+        client.reconnect_delay_set(1, settings.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self._client = client
+        self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
+
+    # ------------------------------------------------------------ the station's side
+    def start(self) -> None:
+        self._client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
+        self._client.loop_start()
+        self._sender.start()
+
+    def record(self, record: InspectionRecord) -> None:
+        self._put(Message(f"{self.prefix}/verdict", json.dumps(verdict_message(record)).encode()))
+
+    def state(self, state: str, detail: str = "") -> None:
+        payload = {"state": state, "detail": detail, "time": datetime.now(UTC).isoformat(timespec="seconds")}
+        self._put(Message(f"{self.prefix}/state", json.dumps(payload).encode(), retain=True))
+
+    def alert(self, payload: dict[str, Any]) -> None:
+        self._put(Message(f"{self.prefix}/alert", json.dumps(payload).encode()))
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._outbox)
+
+    def close(self, drain_s: float = 3.0) -> None:
+        """Send what the outbox holds (up to ``drain_s`` while connected), then disconnect."""
+        with self._lock:
+            self._lock.wait_for(lambda: not self._outbox or not self._connected.is_set(), timeout=drain_s)
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        if self._sender.is_alive():
+            self._sender.join(timeout=ACK_WAIT_S + 1)
+        if self._outbox:
+            log.warning("MQTT: %d message(s) not sent before the station stopped", len(self._outbox))
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # ------------------------------------------------------------ internals
+    def _put(self, message: Message) -> None:
+        with self._lock:
+            if len(self._outbox) >= self.settings.outbox_size:
+                self._outbox.popleft()
+                self.counters["dropped_outbox_full"] += 1
+                if self.counters["dropped_outbox_full"] in (1, 100) or self.counters["dropped_outbox_full"] % 1000 == 0:
+                    log.warning("MQTT outbox full: %d message(s) dropped so far", self.counters["dropped_outbox_full"])
+            self.counters["queued"] += 1
+            self._outbox.append(replace(message, number=self.counters["queued"]))
+            self._lock.notify()
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                self._lock.wait_for(
+                    lambda: self._stop.is_set() or (self._outbox and self._connected.is_set()), timeout=0.5
+                )
+                batch = list(self._outbox)[:BATCH] if self._connected.is_set() else []
+            if not batch:
+                continue
+            sent = self._publish(batch)
+            if not sent:
+                continue
+            last = batch[sent - 1].number
+            with self._lock:  # a full outbox may have dropped some of the batch meanwhile
+                while self._outbox and self._outbox[0].number <= last:
+                    self._outbox.popleft()
+                self.counters["published"] += sent
+                self._lock.notify_all()
+
+    def _publish(self, batch: list[Message]) -> int:
+        """How many of the batch, from its start, the broker acknowledged."""
+        infos = [self._client.publish(m.topic, m.payload, self.settings.qos, m.retain) for m in batch]
+        done = 0
+        for info in infos:
+            try:
+                info.wait_for_publish(ACK_WAIT_S)
+            except (RuntimeError, ValueError):
+                break
+            if not info.is_published():
+                break
+            done += 1
+        return done
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            self._fault(f"broker {self.settings.host}:{self.settings.port} refused the connection ({reason})")
+            return
+        if self._ever_connected:
+            self.counters["reconnects"] += 1
+        self._ever_connected = True
+        if self.on_command is not None:
+            client.subscribe(f"{self.prefix}/command", qos=1)
+        self._connected.set()
+        with self._lock:
+            self._lock.notify_all()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was and not self._stop.is_set():
+            self._fault(f"broker {self.settings.host}:{self.settings.port} lost ({reason}); reconnecting")
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        if self.on_command is None:
+            return
+        self.counters["commands"] += 1
+        try:
+            command = json.loads(message.payload)
+            if not isinstance(command, dict):
+                raise ValueError("expected a JSON object")
+            reply = self.on_command(command)
+        except Exception as exc:  # a bad command must never reach the station as an exception
+            reply = f"refused: {exc}"
+        log.info("MQTT command %s: %s", message.payload[:200], reply)
+        client.publish(f"{self.prefix}/command/reply", json.dumps({"reply": reply}), qos=1)
+
+    def _fault(self, message: str) -> None:
+        log.warning("MQTT: %s", message)
+        if self.on_fault is not None:
+            self.on_fault(message, dict(self.counters))

@@ -1,0 +1,129 @@
+"""User accounts and roles, for the desktop app: salted, slow password hashes (scrypt), no default
+password. The first account is an admin created on purpose (``create_user`` when none exists)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import Engine, func, insert, select
+
+from inspection.core.errors import StationError
+from inspection.recorder.audit import record_action
+from inspection.recorder.schema import UserRow
+
+Role = Literal["operator", "engineer", "admin"]
+ROLES: tuple[Role, ...] = ("operator", "engineer", "admin")
+MIN_PASSWORD = 8
+# scrypt cost: n=2**15, r=8 takes about 0.1 s and 32 MiB per check: slow for a guesser, fine for a login.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+class AccessError(StationError):
+    """Wrong password, unknown user, or an action the role does not allow."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+
+    def may(self, permission: str) -> bool:
+        return permission in PERMISSIONS[self.role]
+
+
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    "operator": frozenset({"run", "review"}),
+    "engineer": frozenset({"run", "review", "recipe", "thresholds", "model", "station", "audit"}),
+    "admin": frozenset({"run", "review", "recipe", "thresholds", "model", "station", "audit", "users"}),
+}
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 << 20)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(
+        password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), maxmem=64 << 20
+    )
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def has_users(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(UserRow)).scalar_one()) > 0
+
+
+def create_user(engine: Engine, username: str, password: str, role: Role, by: User | None) -> User:
+    """Add an account. Only an admin may, except for the very first account, which must be an admin."""
+    username = username.strip()
+    first = not has_users(engine)
+    if first and role != "admin":
+        raise AccessError("the first account must be an admin")
+    if not first and (by is None or not by.may("users")):
+        raise AccessError("only an admin may add accounts")
+    if role not in ROLES:
+        raise AccessError(f"unknown role {role!r}; choose one of {list(ROLES)}")
+    if not username or len(username) > 64:
+        raise AccessError("a user name is 1 to 64 characters")
+    if len(password) < MIN_PASSWORD:
+        raise AccessError(f"a password has at least {MIN_PASSWORD} characters")
+    with engine.begin() as connection:
+        exists = connection.execute(select(UserRow.id).where(UserRow.username == username)).first()
+        if exists is not None:
+            raise AccessError(f"user {username!r} exists already")
+        connection.execute(
+            insert(UserRow).values(
+                username=username,
+                role=role,
+                password_hash=hash_password(password),
+                active=True,
+                created_at=datetime.now(UTC),
+            )
+        )
+    record_action(engine, by.username if by else username, "user_add", {"user": username, "role": role})
+    return User(username, role)
+
+
+def login(engine: Engine, username: str, password: str) -> User:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(UserRow.role, UserRow.password_hash, UserRow.active).where(UserRow.username == username.strip())
+        ).first()
+    if row is None or not row.active or not check_password(password, row.password_hash):
+        record_action(engine, username.strip() or "?", "login_failed", {})
+        raise AccessError("wrong user name or password")
+    user = User(username.strip(), row.role)
+    record_action(engine, user.username, "login", {"role": user.role})
+    return user
+
+
+def require_audited(engine: Engine, user: User | None, permission: str, detail: dict[str, str]) -> User:
+    """``require``, and a refusal goes to the audit trail (as ``denied``, with ``detail``)."""
+    try:
+        return require(user, permission)
+    except AccessError:
+        record_action(engine, user.username if user else "?", "denied", {"action": permission, **detail})
+        raise
+
+
+def require(user: User | None, permission: str) -> User:
+    """The user, if the role allows ``permission``; else AccessError."""
+    if user is None:
+        raise AccessError("log in first")
+    if not user.may(permission):
+        raise AccessError(f"{user.username} ({user.role}) may not change {permission}")
+    return user

@@ -1,0 +1,451 @@
+"""The running station: grab -> detect + decide -> record, as workers joined by bounded queues.
+
+Overflow policy: a triggered frame is never dropped. When the detection queue is full, the grab
+worker waits (the camera is not triggered again until there is room) and the wait is counted as an
+overrun. Frames of a free-running live source keep only the newest one (drops counted).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from inspection.cameras import ResilientCamera, make_camera
+from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
+from inspection.core.errors import ConfigError, PartMismatchError
+from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
+from inspection.core.status import CameraCounts, PartCounts, StationStatus
+from inspection.core.types import Decision, Detection, Frame, Image, InspectionRecord, Verdict
+from inspection.detectors import Detector, load_detector
+from inspection.outputs.handshake import PlcHandshake, Result
+from inspection.outputs.line_outputs import LineOutputs, fault_reporter
+from inspection.outputs.plc import start_handshake, switchable_recipes
+from inspection.quality.alerts import AlertMonitor
+from inspection.quality.measurement import load_measurement
+from inspection.quality.rules import decide, require_scale
+from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
+from inspection.recorder.database import open_database
+from inspection.recorder.folder_lock import DataFolderLock
+from inspection.recorder.retention import ImagePruner
+from inspection.recorder.spill import SpillJournal
+from inspection.recorder.store import (
+    RECORD_MIN_CONFIDENCE,
+    PendingRecord,
+    RecordWriter,
+    reconcile_store,
+    replay_pending,
+)
+from inspection.station.live_stats import LiveStats
+
+log = logging.getLogger(__name__)
+_END = None
+
+
+def recipe_floor(recipe: Recipe) -> float:
+    """The lowest confidence any rule looks at: the detector need not report less."""
+    rules = [recipe.default_rule, *recipe.rules.values()]
+    return min(rule.min_confidence for rule in rules)
+
+
+def detect_part(detector: Detector, image: Image) -> tuple[list[Detection], str | None]:
+    """The detections on one image, and why the part was not inspected (``None`` when it was): a part
+    that does not align with its reference image is a reject with that reason, not a fault, so the
+    station and the batch commands go on."""
+    try:
+        return detector.predict([image])[0], None
+    except PartMismatchError as exc:
+        return [], str(exc)
+
+
+def decide_part(
+    detections: list[Detection], mismatch: str | None, recipe: Recipe, mm_per_px: float | None = None
+) -> Decision:
+    if mismatch is not None:
+        return Decision(Verdict.FAIL, (mismatch,), ())
+    return decide(detections, recipe, mm_per_px)
+
+
+def detect_and_decide(
+    detector: Detector, image: Image, recipe: Recipe, mm_per_px: float | None = None
+) -> tuple[list[Detection], Decision]:
+    """The detections on one image and the recipe's verdict (``detect_part``, then ``decide_part``)."""
+    detections, mismatch = detect_part(detector, image)
+    return detections, decide_part(detections, mismatch, recipe, mm_per_px)
+
+
+def inspect_frame(
+    frame: Frame, detector: Detector, recipe: Recipe, station: str, mm_per_px: float | None = None
+) -> InspectionRecord:
+    started = time.perf_counter()
+    detections, mismatch = detect_part(detector, frame.image)
+    detected = time.perf_counter()
+    decision = decide_part(detections, mismatch, recipe, mm_per_px)
+    decided = time.perf_counter()
+    latencies = {
+        "grab": frame.grab_ms,
+        "detect": (detected - started) * 1000,
+        "decide": (decided - detected) * 1000,
+        "cycle": (time.time() - frame.timestamp) * 1000 + frame.grab_ms,
+    }
+    return InspectionRecord(
+        id=InspectionRecord.new_id(),
+        timestamp=frame.timestamp,
+        station=station,
+        camera=frame.camera,
+        recipe_name=recipe.name,
+        recipe_version=recipe.version,
+        model_name=detector.info.name,
+        model_sha256=detector.info.sha256,
+        verdict=decision.verdict,
+        reasons=decision.reasons,
+        detections=tuple(detections),
+        kept=decision.kept,
+        latencies_ms=latencies,
+        part_serial=frame.part_serial,
+        lot=frame.lot,
+        source_name=frame.source_name,
+        reference_name=detector.last_reference,
+        mm_per_px=mm_per_px,
+    )
+
+
+@dataclass
+class RunSummary:
+    stats: PartCounts
+    camera: CameraCounts
+    records_written: int
+    records_pending: int  # still in the spill journal (the database refused them to the end): next start
+    records_replayed: int  # left in the journal by an earlier run, written at this start
+    reconciliation: str
+    started_at: str
+    database: str
+    data_dir: str
+    errors: list[str] = field(default_factory=list)
+
+
+class Station:
+    """Build once from a config (every check that can fail does so here), then ``run``."""
+
+    def __init__(self, config: StationConfig, bus: EventBus | None = None) -> None:
+        self.config = config
+        self.bus = bus or EventBus()
+        self.recipe = load_recipe(config.recipe)
+        self.measurement = load_measurement(config.measurement, getattr(config.camera, "serial", None))
+        require_scale(self.recipe, self.measurement.mm_per_px)
+        storage = config.storage
+        check_writable(storage.data_dir)
+        # One station per data folder, for its whole life: nothing below runs beside another station.
+        self.folder_lock = DataFolderLock(storage.data_dir, config.station)
+        self.folder_lock.acquire()
+        try:
+            self._build(config)
+        except BaseException:
+            self.folder_lock.release()
+            raise
+
+    def _build(self, config: StationConfig) -> None:
+        storage = config.storage
+        self.database_url = storage.resolved_database_url()
+        self.engine = open_database(self.database_url)
+        policy = ArchivePolicy(storage.archive, storage.image_format, storage.jpeg_quality, storage.annotated)
+        self.archive = ImageArchive(storage.data_dir, policy)
+        self.spill = SpillJournal(storage.data_dir)
+        self.replayed = replay_pending(self.engine, self.spill)  # before reconciling: their images are known
+        self.reconciliation: Reconciliation = reconcile_store(self.engine, self.archive)
+        if self.reconciliation.orphans_moved or self.reconciliation.partial_files_removed:
+            log.warning("start-up reconciliation: %s", self.reconciliation)
+        self.pruner = ImagePruner(self.engine, storage.data_dir, storage.retention) if storage.retention else None
+        self.detector = load_detector(
+            self.recipe.model,
+            self.recipe.imgsz,
+            config.pipeline.device,
+            self.recipe.iou,
+            expected_classes=self.recipe.classes,
+            warm_up=config.pipeline.warmup,
+            threads=config.pipeline.inference_threads,
+            reference=self.recipe.reference,
+        )
+        # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
+        self.detector.min_confidence = min(recipe_floor(self.recipe), RECORD_MIN_CONFIDENCE)
+        self._stop = threading.Event()
+        reconnect: Reconnect = getattr(config.camera, "reconnect", Reconnect())
+        self.camera = ResilientCamera(
+            make_camera(config.camera),
+            self._stop,
+            reconnect.initial_s,
+            reconnect.max_s,
+            reconnect.max_consecutive_failures,
+        )
+        self.stats = LiveStats()
+        # Frames waiting for detection; ``_slots`` bounds them (queue_size) so that the end marker
+        # can always be queued behind the last frame.
+        self._frames: queue.Queue[Frame | None] = queue.Queue()
+        self._slots = threading.Semaphore(config.pipeline.queue_size)
+        self.writer = RecordWriter(
+            self.engine,
+            self.archive,
+            config.pipeline.record_queue_size,
+            on_written=self._written,
+            on_latency=self.stats.add_latency,
+            spill=self.spill,
+        )
+        self._errors: list[str] = []
+        self._last_faults = 0
+        self.switchable = switchable_recipes(config.recipes, self.recipe)
+        self.plc: PlcHandshake | None = None  # started by run() when the config has a plc section
+        self.outputs = LineOutputs(config, self.engine, self.bus)  # MQTT, fleet: each off unless configured
+        if config.plc is not None and not self.camera.source.paced_by_station:
+            raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
+        self.alerts: AlertMonitor | None = None
+        if config.alerts:
+            self.alerts = AlertMonitor(
+                list(config.alerts), self.engine, config.station, storage.data_dir, self.bus.publish
+            )
+            self.bus.subscribe(self.alerts.on_event)
+
+    # ------------------------------------------------------------ control
+    def apply_rules(self, recipe: Recipe) -> None:
+        """Use new rules from the next part on (same model and classes: only thresholds may change)."""
+        if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
+            raise ConfigError("only the rules can change while the station runs; restart it for another model")
+        require_scale(recipe, self.measurement.mm_per_px)
+        self.detector.min_confidence = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
+        self.recipe = recipe  # one reference swap: the detect thread reads it once per part
+
+    def stop(self) -> None:
+        """Stop grabbing; every part already grabbed is still inspected and recorded."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(
+        self,
+        parts: int | None = None,
+        duration_s: float | None = None,
+        on_tick: Callable[[StationStatus], None] | None = None,
+        tick_s: float = 0.5,
+    ) -> RunSummary:
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.bus.publish(StateChanged("starting"))
+        self.outputs.start(self._command)
+        if self.config.plc is not None:
+            self.plc = start_handshake(self.config.plc, fault_reporter(self.bus, "plc"), self.switchable)
+        self.camera.open()
+        self.writer.start()
+        if self.pruner is not None:
+            self.pruner.start()
+        grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
+        detector = threading.Thread(target=self._detect_loop, name="detect", daemon=True)
+        self.stats.started = time.perf_counter()
+        grabber.start()
+        detector.start()
+        self.bus.publish(StateChanged("running"))
+        deadline = time.monotonic() + duration_s if duration_s else None
+        try:
+            while detector.is_alive():
+                detector.join(tick_s)
+                if deadline and time.monotonic() >= deadline:
+                    self.stop()
+                self._publish_faults()
+                status = self.status()
+                self.bus.publish(StatsUpdate(status))
+                if on_tick is not None:
+                    on_tick(status)
+        except KeyboardInterrupt:
+            self.stop()
+            detector.join()
+        finally:
+            self.bus.publish(StateChanged("stopping"))
+            self.stop()
+            grabber.join(timeout=10)
+            detector.join()
+            self.writer.close()
+            if self.pruner is not None:
+                self.pruner.close()
+            self.outputs.records_written()
+            self.stats.finished = time.perf_counter()
+            self.camera.close()
+            if self.plc is not None:
+                self.plc.close()
+            self.bus.publish(StatsUpdate(self.status()))  # the final counts
+            self.bus.publish(StateChanged("stopped"))
+            self.outputs.close()
+        if self.writer.failure is not None:
+            self._errors.append(f"record writer: {self.writer.failure}")
+        return RunSummary(
+            stats=self.stats.snapshot(),
+            camera=self.camera.status,
+            records_written=self.writer.written,
+            records_pending=self.writer.pending,
+            records_replayed=self.replayed,
+            reconciliation=str(self.reconciliation),
+            started_at=started_at,
+            database=self.database_url,
+            data_dir=str(self.config.storage.data_dir),
+            errors=self._errors,
+        )
+
+    def status(self) -> StationStatus:
+        return StationStatus(
+            counts=self.stats.snapshot(),
+            camera=self.camera.status,
+            frames_queued=self._frames.qsize(),
+            records_queued=self.writer.depth(),
+            records_written=self.writer.written,
+            records_pending=self.writer.pending,
+            events_dropped=self.bus.dropped,
+            images_pruned=None if self.pruner is None else self.pruner.counts.images,
+            plc=None if self.plc is None else self.plc.counters.as_dict(),
+            outputs=self.outputs.status(),
+        )
+
+    def close(self) -> None:
+        try:
+            self.detector.close()
+            self.bus.close()
+            self.engine.dispose()
+        finally:
+            self.folder_lock.release()
+
+    # ------------------------------------------------------------ workers
+    def _written(self, record: InspectionRecord) -> None:
+        """On the record writer's thread, once the record is in the database."""
+        self.bus.publish(RecordWritten(record))
+        if self.pruner is not None:
+            self.pruner.nudge()
+
+    def _grab_loop(self, parts: int | None) -> None:
+        grabbed = 0
+        paced = self.camera.source.paced_by_station
+        try:
+            while not self._stop.is_set() and (parts is None or grabbed < parts):
+                if paced and not self._wait_for_slot():
+                    break  # stopping
+                trigger = None
+                if self.plc is not None:
+                    trigger = self.plc.next_trigger(self._stop)
+                    if trigger is None:
+                        self._slots.release()
+                        break  # stopping
+                    self._switch_recipe(trigger.recipe_index)
+                frame = self.camera.next_frame()
+                if frame is None:
+                    if paced:
+                        self._slots.release()
+                    if self.plc is not None:
+                        self.plc.complete(Result(None))
+                    break
+                if trigger is not None and self.plc is not None:
+                    self.plc.grabbed()
+                    frame.part_serial, frame.lot = trigger.serial or None, trigger.lot or None
+                grabbed += 1
+                self._enqueue(frame, have_slot=paced)
+        except Exception as exc:
+            log.exception("grab worker failed")
+            self._errors.append(f"camera: {exc}")
+        finally:
+            self._frames.put(_END)  # the queue is unbounded: the slots bound it
+
+    def _wait_for_slot(self) -> bool:
+        """Paced sources (software trigger) are triggered only when the detector has room."""
+        while not self._stop.is_set():
+            if self._slots.acquire(timeout=0.2):
+                return True
+        return False
+
+    def _enqueue(self, frame: Frame, have_slot: bool) -> None:
+        if have_slot:
+            self._frames.put(frame)
+            return
+        if self._slots.acquire(blocking=False):
+            self._frames.put(frame)
+            return
+        if not frame.triggered:  # live preview: the newest frame replaces the oldest waiting one
+            try:
+                self._frames.get_nowait()
+                self.stats.dropped_preview += 1
+            except queue.Empty:
+                pass
+            self._frames.put(frame)  # takes over the dropped frame's slot
+            return
+        # A part arrived while detection is behind: it waits (never dropped) and the overrun is counted.
+        self.stats.overruns += 1
+        if self.stats.overruns == 1 or self.stats.overruns % 100 == 0:
+            log.warning("overrun: detection is behind the camera (%d so far); parts wait", self.stats.overruns)
+        self._slots.acquire()
+        self._frames.put(frame)
+
+    def _detect_loop(self) -> None:
+        try:
+            while True:
+                frame = self._frames.get()
+                if frame is _END:
+                    return
+                self._slots.release()
+                if self.measurement.undistort is not None:
+                    frame.image = self.measurement.undistort(frame.image)
+                record = inspect_frame(
+                    frame, self.detector, self.recipe, self.config.station, self.measurement.mm_per_px
+                )
+                self.writer.submit(PendingRecord(record, frame.image))
+                self.stats.add_part(record.verdict.value, record.latencies_ms)
+                if self.plc is not None:
+                    self.plc.complete(Result(record.verdict.value, record.id, len(record.kept)))
+                self.outputs.record(record)
+                self.bus.publish(InspectionDone(record, frame))
+        except Exception as exc:
+            log.exception("detect worker failed")
+            if self.plc is not None:
+                self.plc.complete(Result(None))
+            self._errors.append(f"detector: {exc}")
+            self.stop()
+            self._drain()
+
+    def _drain(self) -> None:
+        """After a detector failure, keep the grab worker from blocking on a full queue."""
+        while True:
+            try:
+                frame = self._frames.get(timeout=1.0)
+                if frame is _END:
+                    return
+                self._slots.release()
+            except queue.Empty:
+                return
+
+    def _command(self, command: dict[str, object]) -> str:
+        """A command from the MQTT command topic (only with commands: true and a broker login)."""
+        match command.get("command"):
+            case "stop":
+                self.stop()
+                return "stopping"
+            case "recipe":
+                index = command.get("index")
+                if not isinstance(index, int) or index not in self.switchable:
+                    return f"refused: recipe index {index!r} is not one of {sorted(self.switchable)}"
+                self.apply_rules(self.switchable[index])
+                return f"recipe {self.recipe.name} from the next part"
+            case "start":
+                return "refused: the station is started at the cell"
+            case other:
+                return f"refused: unknown command {other!r} (stop, recipe)"
+
+    def _switch_recipe(self, index: int) -> None:
+        """The PLC's recipe index (0: keep the current one); the handshake only passes known indexes."""
+        assert self.plc is not None
+        if index and index != self.plc.active_recipe:
+            self.apply_rules(self.switchable[index])
+            self.plc.active_recipe = index
+            log.info("PLC switched to recipe %d (%s)", index, self.recipe.name)
+
+    def _publish_faults(self) -> None:
+        status = self.camera.status
+        if status.faults != self._last_faults:
+            self._last_faults = status.faults
+            self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status))

@@ -1,0 +1,63 @@
+"""Change station settings from the app (engineers): the camera, the archive policy, and the recipe's
+model (a promotion from the registry). Each edit changes one line, keeps the rest of the file as
+written, is validated before it replaces the file, and goes to the audit trail."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from inspection.config import StationConfig, load_station_config, replace_config_file
+from inspection.core.errors import ConfigError
+from inspection.core.yaml_lines import top_level_block
+from inspection.ml.registry.store import promote
+from inspection.recorder.accounts import User, require_audited
+from inspection.recorder.audit import record_action
+
+
+def _set_in_block(lines: list[str], block: str, key: str, value: str) -> str | None:
+    """Set ``block.key`` (two-level YAML) in place; returns the old value's text (None: added)."""
+    found = top_level_block(lines, block)
+    if found is None:
+        raise ConfigError(f"no '{block}:' section in the station file")
+    start, end = found
+    indent = "  "
+    for number in range(start + 1, end):
+        match = re.match(rf"^(\s+){key}\s*:\s*(.*?)\s*$", lines[number])
+        if match:
+            indent = match.group(1)
+            lines[number] = f"{indent}{key}: {value}\n"
+            return match.group(2)
+        if lines[number].strip():
+            indent = re.match(r"^(\s+)", lines[number]).group(1)  # type: ignore[union-attr]
+    lines.insert(start + 1, f"{indent}{key}: {value}\n")
+    return None
+
+
+def set_station_options(
+    engine: Engine, user: User | None, path: Path, camera_serial: str | None = None, archive: str | None = None
+) -> StationConfig:
+    editor = require_audited(engine, user, "station", {"station": str(path)})
+    lines = path.read_text().splitlines(keepends=True)
+    changes: dict[str, tuple[str | None, str]] = {}
+    if camera_serial is not None:
+        old = _set_in_block(lines, "camera", "serial", json.dumps(camera_serial))  # quoted: serials are text
+        changes["camera.serial"] = (old, camera_serial)
+    if archive is not None:
+        changes["storage.archive"] = (_set_in_block(lines, "storage", "archive", archive), archive)
+    replace_config_file(path, "".join(lines), StationConfig)
+    config = load_station_config(path)
+    detail = {"station": str(path), **{key: {"before": old, "after": new} for key, (old, new) in changes.items()}}
+    record_action(engine, editor.username, "station_change", detail)
+    return config
+
+
+def choose_model(engine: Engine, user: User | None, folder: Path, recipe: Path, fmt: str) -> Path:
+    """Promote a registered model into the recipe (engineers): verified files, audited."""
+    editor = require_audited(engine, user, "model", {"model": folder.name, "recipe": str(recipe)})
+    target = promote(folder, recipe, fmt, by=editor.username)
+    record_action(engine, editor.username, "model_change", {"recipe": str(recipe), "model": folder.name, "format": fmt})
+    return target
