@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from inspection.cli.bench import describe_machine
+from inspection.core.machine import describe_machine
 from inspection.recorder import synthetic
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from inspection.cli.bench import describe_machine
 from inspection.config import DEMO_CONFIG, StationConfig, load_station_config
+from inspection.core.machine import describe_machine
 from inspection.station.pipeline import Station
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from inspection.cli.bench import describe_machine
+from inspection.core.machine import describe_machine
 from inspection.recorder import synthetic
 from inspection.recorder.database import open_database
 

@@ -15,7 +15,7 @@ import time
 
 from export_log import history  # the same file as the export benchmark
 
-from inspection.cli.bench import describe_machine
+from inspection.core.machine import describe_machine
 from inspection.quality.yield_stats import GROUPINGS, statistics
 from inspection.recorder import synthetic
 from inspection.recorder.database import open_database

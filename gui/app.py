@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtWidgets import QApplication
+
 from gui.bridge import StationBridge
 from gui.controller import StationController
 from gui.operator_window import OperatorWindow
@@ -46,7 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     block_openvino_telemetry()
     keep_freed_memory()
     args = build_parser().parse_args(argv)
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415  (after argument errors are reported)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
@@ -70,11 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(app.exec())
 
 
-def _screenshot(app: object, window: object, controller: object, out: Path, parts: int) -> int:
+def _screenshot(app: QApplication, window: OperatorWindow, controller: StationController, out: Path, parts: int) -> int:
     """Run ``parts`` parts with the window on screen, let it settle, and save it."""
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
-
-    assert isinstance(window, OperatorWindow) and isinstance(controller, StationController)
     errors: list[str] = []
     controller.failed.connect(errors.append)
     window.start(parts)

@@ -240,7 +240,7 @@ def _writable_node(camera: Any, name: str) -> Any:
     node = _node(camera, name)
     if node is None:
         return None
-    from pypylon import genicam  # noqa: PLC0415
+    from pypylon import genicam  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     return node if genicam.IsWritable(node) else None
 

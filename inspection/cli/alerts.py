@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from inspection.cli.options import Commands, add_record_source
 from inspection.quality.alerts import acknowledge, list_alerts
 from inspection.station.records import open_records
 
@@ -28,3 +29,25 @@ def run_alerts(config_path: Path, database: str | None, action: str, args: argpa
     if not alerts:
         print("no alerts")
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    alerts = commands.add_parser(
+        "alerts",
+        help="alerts the station raised; acknowledge them",
+        description="List the alerts the station's rules raised (newest first), and acknowledge one (who, when).",
+    )
+    add_record_source(alerts, station_help=None)
+    alert_actions = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    alert_list = alert_actions.add_parser("list", help="newest first")
+    alert_list.add_argument("--open", action="store_true", help="only those nobody has acknowledged")
+    alert_list.add_argument("--json", action="store_true")
+    ack = alert_actions.add_parser("ack", help="acknowledge an alert")
+    ack.add_argument("id", type=int)
+    ack.add_argument("--by", required=True, help="who acknowledges it")
+    ack.add_argument("--note", default="", help="what was done")
+    alerts.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return run_alerts(args.config, args.database, args.alerts_command, args)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-import platform
 import resource
 import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
-from inspection.config import FolderCamera, PylonCamera, StationConfig, load_station_config
+from inspection.cli.bench_backends import run_bench_backends
+from inspection.cli.options import Commands
+from inspection.config import DEMO_CONFIG, FolderCamera, PylonCamera, StationConfig, load_station_config
 from inspection.core.errors import StationError
 from inspection.core.images import list_images, read_image
+from inspection.core.machine import describe_machine
 from inspection.core.types import Image
 from inspection.station.pipeline import Station
 
@@ -84,20 +85,6 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
     }
 
 
-def describe_machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    memory = round(psutil.virtual_memory().total / 2**30)
-    return (
-        f"{cpu}, {psutil.cpu_count(logical=True)} logical CPUs, {memory} GiB, {platform.system()} {platform.machine()}"
-    )
-
-
 def run_bench(config_path: Path, parts: int, as_json: bool) -> int:
     if parts < 1:
         raise StationError("--parts must be at least 1")
@@ -118,3 +105,31 @@ def run_bench(config_path: Path, parts: int, as_json: bool) -> int:
     print(f"peak RSS         {result['peak_rss_mb']} MB")
     print(f"written          {result['records_written']} records, {result['images_written']} images")
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="measure detector and station throughput",
+        description=(
+            "Measure, in one run on the same images and model, the bare detector throughput and the full "
+            "station throughput (camera -> record, images written), their ratio, latency and peak memory."
+        ),
+    )
+    bench.add_argument("--config", type=Path, default=DEMO_CONFIG, help="station YAML (default: demo)")
+    bench.add_argument("--parts", type=int, default=200, help="parts per measurement (default 200)")
+    bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    bench.add_argument(
+        "--backends",
+        action="store_true",
+        help="instead: compare ultralytics' PyTorch predict with the project's CPU backends (same images, verdicts)",
+    )
+    bench.add_argument("--model", help="with --backends: registry name (default: the recipe's model)")
+    bench.add_argument("--recipe", type=Path, help="with --backends: recipe (default: the demo recipe)")
+    bench.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    if args.backends:
+        return run_bench_backends(args.model, args.recipe, args.parts, args.json)
+    return run_bench(args.config, args.parts, args.json)

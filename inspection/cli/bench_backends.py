@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from inspection.cli.bench import describe_machine
 from inspection.config import DEMO_RECIPE, PROJECT_ROOT, Recipe, load_recipe
 from inspection.core.errors import StationError
 from inspection.core.images import list_images, read_image
+from inspection.core.machine import describe_machine
 from inspection.core.offline import make_ultralytics_offline
 from inspection.core.types import Detection, Image
 from inspection.detectors import Detector, load_detector
@@ -39,7 +39,7 @@ Predict = Callable[[Image], list[Detection]]
 def _ultralytics_predict(weights: Path, recipe: Recipe, imgsz: int) -> Predict:
     """ultralytics' own predict (its pre-processing, NMS and results), as its users call it."""
     make_ultralytics_offline()
-    from ultralytics import YOLO  # noqa: PLC0415
+    from ultralytics import YOLO  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     model = YOLO(str(weights))
     names = model.names
@@ -59,7 +59,7 @@ def _ultralytics_predict(weights: Path, recipe: Recipe, imgsz: int) -> Predict:
 def _ultralytics_region_predict(folder: Path, card: ModelCard, recipe: Recipe) -> tuple[Predict, Detector]:
     """The region classifier run by ultralytics' own classify predict, after the same proposals."""
     make_ultralytics_offline()
-    from ultralytics import YOLO  # noqa: PLC0415
+    from ultralytics import YOLO  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     weights = folder / "model.pt"
     model = YOLO(str(weights))

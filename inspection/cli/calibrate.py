@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from calibration.camera import CalibrationError, CalibrationLimits, CameraCalibr
 from calibration.golden import GoldenTemplate
 from calibration.registration import Motion, RegistrationError, register
 from calibration.scale import Scale, from_board, from_length, from_working_distance
+from inspection.cli.options import Commands
 from inspection.core.channels import grey
 from inspection.core.errors import StationError
 from inspection.core.images import list_images, read_image
@@ -161,3 +163,83 @@ def show_registration(image: Path, reference: Path, motion: Motion) -> int:
         f"correlation {found.score:.3f}"
     )
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="camera calibration, mm scale, golden templates",
+        description="Calibrate a camera, measure the mm-per-pixel scale, build golden templates, print boards.",
+    )
+    actions = calibrate.add_subparsers(dest="calibrate_command", metavar="ACTION", required=True)
+    board_help = "chessboard:COLSxROWS:SQUARE_MM or charuco:COLSxROWS:SQUARE_MM:MARKER_MM[:DICT] (squares, not corners)"
+    camera = actions.add_parser(
+        "camera",
+        help="intrinsics and lens distortion from views of a board",
+        description=(
+            "Calibrate from views of a chessboard or ChArUco board: intrinsics, distortion, the reprojection "
+            "error per view and overall. Unusable views are named with the reason (board not found, blurred, "
+            "board too small); too few views or too little of the image covered is an error."
+        ),
+    )
+    camera.add_argument("images", nargs="+", type=Path, help="views of the board: files, folders or globs")
+    camera.add_argument("--board", required=True, help=board_help)
+    camera.add_argument("--camera", required=True, help="the camera's serial number (the station checks it)")
+    camera.add_argument("--out", type=Path, required=True, help="calibration file to write (JSON)")
+    camera.add_argument("--min-views", type=int, help="usable views needed (default 6)")
+    scale = actions.add_parser(
+        "scale",
+        help="millimetres per pixel on the inspection plane",
+        description=(
+            "Measure the scale: from a board lying on the inspection plane (--board, --image), from a feature of "
+            "known size (--length-px, --length-mm), or from the working distance (--distance-mm, --calibration)."
+        ),
+    )
+    scale.add_argument("--calibration", type=Path, help="camera calibration file (undistorts the board view)")
+    scale.add_argument("--board", help=board_help)
+    scale.add_argument("--image", type=Path, help="a view of the board on the inspection plane")
+    scale.add_argument("--length-px", type=float, help="a feature's length in the image (pixels)")
+    scale.add_argument("--length-mm", type=float, help="the same feature's length on the part (mm)")
+    scale.add_argument("--distance-mm", type=float, help="lens to part, for a camera looking square onto it")
+    scale.add_argument("--save", action="store_true", help="write the scale into the --calibration file")
+    template = actions.add_parser(
+        "template",
+        help="a golden template from several good parts",
+        description=(
+            "Register several images of good parts to the first and write their median as OUT (a reference "
+            "image for a recipe) with the tolerance band beside it (OUT.low.png, OUT.high.png)."
+        ),
+    )
+    template.add_argument("images", nargs="+", type=Path, help="images of good parts: files, folders or globs")
+    template.add_argument("--out", type=Path, required=True, help="the template image to write (.png)")
+    template.add_argument("--edge-px", type=int, default=1, help="edge movement the band absorbs (default 1)")
+    template.add_argument("--motion", choices=["translation", "euclidean", "affine"], default="euclidean")
+    board = actions.add_parser("board", help="a printable calibration board", description="Draw a board to print.")
+    board.add_argument("--board", required=True, help=board_help)
+    board.add_argument("--px-per-mm", type=float, default=10.0, help="default 10 (254 dpi)")
+    board.add_argument("--margin-mm", type=float, default=10.0, help="white margin (default 10 mm)")
+    board.add_argument("--out", type=Path, required=True)
+    registration = actions.add_parser(
+        "register",
+        help="how far a part lies from its reference",
+        description="Register an image to a reference image: shift, rotation, scale and correlation.",
+    )
+    registration.add_argument("image", type=Path)
+    registration.add_argument("reference", type=Path)
+    registration.add_argument("--motion", choices=["translation", "euclidean", "affine"], default="euclidean")
+    calibrate.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    action = args.calibrate_command
+    if action == "camera":
+        return calibrate_camera(args.images, args.board, args.camera, args.out, args.min_views)
+    if action == "scale":
+        return measure_scale(
+            args.calibration, args.board, args.image, args.length_px, args.length_mm, args.distance_mm, args.save
+        )
+    if action == "template":
+        return build_template(args.images, args.out, args.edge_px, args.motion)
+    if action == "board":
+        return draw_board(args.board, args.px_per_mm, args.margin_mm, args.out)
+    return show_registration(args.image, args.reference, args.motion)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 from inspection.cameras.pylon import enable_emulation, list_pylon_cameras
+from inspection.cli.options import Commands
 
 
 def list_cameras(emulated: int, as_json: bool, emulator_only: bool = False) -> int:
@@ -30,3 +32,25 @@ def list_cameras(emulated: int, as_json: bool, emulator_only: bool = False) -> i
         else:
             print(f"opencv  index {camera['source']:<4} {camera['device']}")
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    cameras = commands.add_parser(
+        "cameras",
+        help="list reachable cameras",
+        description=("List Basler (pylon) cameras, emulated ones included, and local video devices."),
+    )
+    cameras.add_argument(
+        "--emulated", type=int, default=0, metavar="N", help="also create N pylon emulated cameras (PYLON_CAMEMU)"
+    )
+    cameras.add_argument(
+        "--emulator-only",
+        action="store_true",
+        help="look only at pylon's emulator (no GigE discovery broadcast on the network)",
+    )
+    cameras.add_argument("--json", action="store_true", help="JSON on stdout")
+    cameras.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return list_cameras(args.emulated, args.json, args.emulator_only)

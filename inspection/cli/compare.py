@@ -15,6 +15,7 @@ from typing import Any
 
 from inspection.cli.evaluate import model_imgsz, operating_recipe
 from inspection.cli.inspect import expand
+from inspection.cli.options import Commands
 from inspection.config import Recipe, load_recipe
 from inspection.core.errors import StationError
 from inspection.core.images import read_image
@@ -204,3 +205,24 @@ def run_compare(args: Any) -> int:
         args.report.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
         print(f"report written to {args.report} and {args.report.with_suffix('.json')}")
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="re-inspect parts with two models and report verdict flips",
+        description=(
+            "Re-inspect the same parts (images, folders, globs, or a station database's recorded images) with a "
+            "baseline and a candidate model; report verdict flips by class (new escapes and false rejects when "
+            "--labels gives the truth), the speed of each, and write a report."
+        ),
+    )
+    compare.add_argument("sources", nargs="+", type=Path, help="images, folders, globs, or a station .db file")
+    compare.add_argument("--baseline", required=True, help="registry name or model file")
+    compare.add_argument("--candidate", required=True, help="registry name or model file")
+    compare.add_argument("--recipe", type=Path, help="recipe whose rules (and reference) both models use")
+    compare.add_argument("--reference", type=Path, help="reference image(s) of the good part")
+    compare.add_argument("--labels", type=Path, help="YOLO label folder: the truth (no/empty file = defect-free)")
+    compare.add_argument("--conf", type=float, help="operating threshold instead of the recipe's rules")
+    compare.add_argument("--report", type=Path, help="write the report here (Markdown, and JSON beside it)")
+    compare.set_defaults(handler=run_compare)

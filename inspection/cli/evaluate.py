@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inspection.cli.options import REGISTRY_HELP, Commands
 from inspection.config import ClassRule, Recipe, load_recipe
 from inspection.core.errors import StationError
 from inspection.core.images import read_image
@@ -184,3 +186,32 @@ def run_evaluate(
         write_card(folder, card)
         print(f"metrics written to {folder / 'card.yaml'}")
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a model on a labelled dataset",
+        description=(
+            "Measure a model on a dataset split: mAP@0.5 and mAP@0.5:0.95 overall and per class; precision, "
+            "recall and F-score with the DeepPCB protocol (IoU > 0.33, same class) at the operating threshold; "
+            "image-level escape and false-reject rates; latency per part. Prints a table; writes JSON / Markdown."
+        ),
+    )
+    evaluate.add_argument("--model", required=True, help="registry name, registry folder, or model file")
+    evaluate.add_argument("--data", type=Path, required=True, help="dataset folder from 'inspection dataset import'")
+    evaluate.add_argument("--split", default="val", help="dataset split (default val)")
+    evaluate.add_argument("--recipe", type=Path, help="recipe whose rules give the verdicts")
+    evaluate.add_argument("--conf", type=float, help="operating threshold without a recipe (default 0.5)")
+    evaluate.add_argument("--json", type=Path, help="write the full report as JSON here")
+    evaluate.add_argument("--markdown", type=Path, help="write the table as Markdown here")
+    evaluate.add_argument("--save-to-card", action="store_true", help="store the metrics in the model's card")
+    evaluate.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help=REGISTRY_HELP)
+    evaluate.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return run_evaluate(
+        args.model, args.data, args.recipe, args.conf, args.split, args.json, args.markdown, args.save_to_card,
+        args.registry,
+    )  # fmt: skip

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
+from inspection.cli.options import Commands
 from inspection.config import DEMO_RECIPE, ClassRule, load_recipe
 from inspection.core.errors import StationError
 from inspection.core.images import UnreadableImageError, list_images, load_image
@@ -90,3 +92,32 @@ def inspect_paths(
         print(f"{unreadable} of {len(images)} image(s) could not be read", file=sys.stderr)
         return 1
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    inspect = commands.add_parser(
+        "inspect",
+        help="inspect image files or folders",
+        description=(
+            "Inspect images with the recipe's model and rules. With --json: one JSON object per image on stdout."
+        ),
+    )
+    inspect.add_argument("paths", nargs="+", type=Path, help="image files, folders or glob patterns")
+    inspect.add_argument("--recipe", type=Path, help="recipe YAML (default: the demo station's recipe)")
+    inspect.add_argument("--model", type=Path, help="model file (.pt or .onnx) instead of the recipe's")
+    inspect.add_argument(
+        "--reference",
+        type=Path,
+        help=(
+            "reference image(s) of the good part (file, folder or glob) for models that compare each part "
+            "with one; with several, each image is compared with the most similar (default: the recipe's)"
+        ),
+    )
+    inspect.add_argument("--conf", type=float, help="minimum confidence of reported detections (all classes)")
+    inspect.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
+    inspect.add_argument("--json", action="store_true", help="JSON lines on stdout")
+    inspect.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return inspect_paths(args.paths, args.recipe, args.model, args.conf, args.json, args.device, args.reference)

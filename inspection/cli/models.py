@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from inspection.cli.options import REGISTRY_HELP, Commands
 from inspection.detectors.card import read_card
-from inspection.ml.registry.store import list_models, promote, register_run, resolve_model, verify_folder
+from inspection.ml.registry.store import (
+    DEFAULT_REGISTRY,
+    list_models,
+    promote,
+    register_run,
+    resolve_model,
+    verify_folder,
+)
 
 
 def list_command(registry: Path, as_json: bool) -> int:
@@ -82,3 +91,34 @@ def promote_command(registry: Path, name: str, recipe: Path, fmt: str, by: str) 
     target = promote(resolve_model(registry, name), recipe, fmt, by)
     print(f"{recipe}: model is now {target}")
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    models = commands.add_parser("models", help="the model registry", description="List, show, register, promote.")
+    models.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help=REGISTRY_HELP)
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="registered models with their key metrics")
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="a model's card, and whether its files verify")
+    show.add_argument("name")
+    register = actions.add_parser("register", help="register a finished training run")
+    register.add_argument("run", type=Path, help="the run folder of 'inspection train'")
+    register.add_argument("--name", required=True, help="new registry name")
+    register.add_argument("--parent", help="the registered model this one replaces or was trained from")
+    register.add_argument("--notes", default="", help="free text for the card")
+    promote = actions.add_parser("promote", help="make a model the one a recipe runs")
+    promote.add_argument("name")
+    promote.add_argument("--recipe", type=Path, required=True, help="recipe YAML whose 'model:' is rewritten")
+    promote.add_argument("--format", default="openvino", choices=["pt", "onnx", "openvino"], help="default openvino")
+    promote.add_argument("--by", default="", help="who promotes it (kept in the card)")
+    models.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    if args.models_command == "list":
+        return list_command(args.registry, args.json)
+    if args.models_command == "show":
+        return show_command(args.registry, args.name)
+    if args.models_command == "register":
+        return register_command(args.registry, args.run, args.name, args.parent, args.notes)
+    return promote_command(args.registry, args.name, args.recipe, args.format, args.by)

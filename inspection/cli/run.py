@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import time
 from pathlib import Path
 from types import FrameType
 
-from inspection.config import StationConfig, load_station_config
+from inspection.cli.options import Commands
+from inspection.config import DEMO_CONFIG, StationConfig, load_station_config
 from inspection.core.status import StationStatus
 from inspection.recorder.spill import JOURNAL_NAME
 from inspection.station.pipeline import RunSummary, Station
@@ -123,3 +125,27 @@ def _run(config: StationConfig, stopping: _StopRequest, parts: int | None, durat
         print(file=sys.stderr)
     print_summary(summary)
     return 1 if summary.errors else 0
+
+
+def add_commands(commands: Commands) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the station",
+        description=(
+            "Run the station: grab parts from the camera, inspect, decide PASS/FAIL and record each part. "
+            "Ctrl-C or SIGTERM stops grabbing and writes every pending record before exiting."
+        ),
+    )
+    run.add_argument(
+        "--config", type=Path, default=DEMO_CONFIG, help=f"station YAML (default: the demo station, {DEMO_CONFIG.name})"
+    )
+    limit = run.add_mutually_exclusive_group()
+    limit.add_argument("--parts", type=int, help="stop after N parts")
+    limit.add_argument("--duration", type=float, help="stop after S seconds")
+    run.add_argument("--quiet", action="store_true", help="no live status line")
+    # keeps_quiet_stop: Ctrl-C stays quiet until the station's own stop handler is in place
+    run.set_defaults(handler=_handle, keeps_quiet_stop=True)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return run_station(args.config, args.parts, args.duration, quiet=args.quiet)

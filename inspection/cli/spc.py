@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from inspection.cli.options import Commands, add_record_filters, add_record_source, record_filter
 from inspection.config.alert_rules import RULES
 from inspection.config.shifts import ShiftCalendar
 from inspection.core.errors import StationError
@@ -114,3 +116,32 @@ def run_spc(
         raise StationError(str(exc)) from None
     print(json.dumps(chart_json(result)) if as_json else format_chart(result))
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    spc = commands.add_parser(
+        "spc",
+        help="control charts (p, u) with Western Electric / Nelson rules",
+        description=(
+            "A p-chart of the fail fraction, or a u-chart of counted defects per unit (all classes or one), per "
+            "hour, shift or run of N parts, with 3-sigma limits from a baseline (the first K subgroups, or a time "
+            "range), and the run rules that fire at each subgroup."
+        ),
+    )
+    add_record_source(spc)
+    spc.add_argument("--chart", choices=["p", "u"], default="p", help="p: fail fraction (default); u: defects per unit")
+    spc.add_argument("--class", dest="label_chart", help="u-chart of this defect class only")
+    spc.add_argument("--subgroup", default="hour", help="hour (default), shift, or parts:N")
+    spc.add_argument(
+        "--baseline", default="24", help="the first K subgroups (default 24), or SINCE..UNTIL (ISO 8601 times)"
+    )
+    spc.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    add_record_filters(spc)
+    spc.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    where = record_filter(args)
+    return run_spc(
+        args.config, args.database, where, args.chart, args.label_chart, args.subgroup, args.baseline, args.json
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
 
+from inspection.cli.options import Commands, add_record_filters, add_record_source, record_filter
 from inspection.quality.yield_stats import Grouping, statistics
 from inspection.recorder.queries import RecordFilter
 from inspection.station.records import open_records
@@ -46,3 +48,25 @@ def run_stats(config_path: Path, database: str | None, where: RecordFilter, by: 
     report = statistics(engine, where, by, config.shifts).as_dict()
     print(json.dumps(report) if as_json else format_statistics(report))
     return 0
+
+
+def add_commands(commands: Commands) -> None:
+    stats = commands.add_parser(
+        "stats",
+        help="yield, scrap rate, defect Pareto, cycle time",
+        description=(
+            "Production statistics of the filtered records, computed in the database: parts, pass, fail, "
+            "first-pass yield, scrap rate (fails less reviewed false calls), defects per unit, the defect Pareto, "
+            "cycle time min/mean/p50/p99/max, and the same counts by hour, shift (the station's shift calendar), "
+            "day, recipe, model or station."
+        ),
+    )
+    add_record_source(stats)
+    stats.add_argument("--by", choices=["hour", "shift", "day", "recipe", "model", "station"], default="shift")
+    stats.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    add_record_filters(stats)
+    stats.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return run_stats(args.config, args.database, record_filter(args), args.by, args.json)

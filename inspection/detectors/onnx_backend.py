@@ -17,7 +17,7 @@ PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CP
 
 class OnnxDetector(Detector):
     def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
-        import onnxruntime as ort  # noqa: PLC0415
+        import onnxruntime as ort  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         available = ort.get_available_providers()
         providers = ["CPUExecutionProvider"] if device == "cpu" else [p for p in PREFERRED_PROVIDERS if p in available]

@@ -24,7 +24,7 @@ class OpenVinoDetector(Detector):
     def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
         block_openvino_telemetry()
         try:
-            import openvino as ov  # noqa: PLC0415
+            import openvino as ov  # noqa: PLC0415  (heavy SDK, loaded only when used)
         except ImportError:
             raise ModelError(f"{path}: OpenVINO is not installed; install it or use the .onnx model") from None
         check_openvino_ir(path)
@@ -79,7 +79,7 @@ PRECISIONS = ("f32", "bf16")
 def cpu_has_bf16(core: Any = None) -> bool:
     """Whether OpenVINO finds native bf16 units on this CPU (AVX512_BF16 or AMX)."""
     block_openvino_telemetry()
-    import openvino as ov  # noqa: PLC0415
+    import openvino as ov  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     capabilities = (core or ov.Core()).get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return "BF16" in [str(c).upper() for c in capabilities]

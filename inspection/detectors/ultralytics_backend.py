@@ -15,7 +15,7 @@ from inspection.detectors.processing import FloatArray
 
 
 def pick_torch_device(requested: str) -> str:
-    import torch  # noqa: PLC0415
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     if requested == "auto":
         return "cuda:0" if torch.cuda.is_available() else "cpu"
@@ -29,8 +29,8 @@ class UltralyticsDetector(Detector):
         self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1, task: str = "detect"
     ) -> None:
         make_ultralytics_offline()
-        import torch  # noqa: PLC0415
-        from ultralytics.nn.tasks import load_checkpoint  # noqa: PLC0415
+        import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+        from ultralytics.nn.tasks import load_checkpoint  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         self._torch = torch
         torch.set_num_threads(threads)  # explicit: the OMP_NUM_THREADS that ultralytics sets is not a plan

@@ -71,7 +71,7 @@ def produce(
     ``precision``: what the OpenVINO export computes in (its metadata.yaml tells the backend)."""
     check_format_available(fmt)
     make_ultralytics_offline()
-    from ultralytics import YOLO  # noqa: PLC0415
+    from ultralytics import YOLO  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     source = work / "model.pt"
     shutil.copy2(weights, source)
@@ -98,7 +98,7 @@ def produce(
 
 def _tag_onnx(path: Path, input_mode: str) -> None:
     """Record the input mode in the ONNX metadata, so the file describes itself outside the registry."""
-    import onnx  # noqa: PLC0415
+    import onnx  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     model = onnx.load(str(path))
     entry = model.metadata_props.add()

@@ -176,7 +176,7 @@ def _use_every_core(trainer: Any) -> None:
     """ultralytics trains on the CPU with one thread less than there are cores (on 2 cores: one). Training
     owns the machine: use them all (measured on 2 cores, 320 px, 1,800 images: 215 s -> 120 s an epoch)."""
     if getattr(trainer.device, "type", "cpu") == "cpu":
-        import torch  # noqa: PLC0415
+        import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         torch.set_num_threads(usable_cores())
 
@@ -186,7 +186,7 @@ def _unfinished_checkpoint(run: Path, last: Path) -> dict[str, Any]:
 
     ultralytics strips the optimizer from a finished run's weights: such a run cannot go on.
     """
-    import torch  # noqa: PLC0415
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     try:
         checkpoint = torch.load(last, map_location="cpu", weights_only=False)
@@ -206,7 +206,7 @@ def _unfinished_checkpoint(run: Path, last: Path) -> dict[str, Any]:
 
 def _set_planned_epochs(run: Path, last: Path, checkpoint: dict[str, Any], epochs: int) -> None:
     """Rewrite the epoch count stored in the checkpoint (ultralytics resumes with the stored arguments)."""
-    import torch  # noqa: PLC0415
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     done = int(checkpoint.get("epoch", -1)) + 1
     if epochs <= done:

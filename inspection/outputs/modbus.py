@@ -25,8 +25,8 @@ class ServerBank:
     """Holding registers 0..size-1 served on ``host:port`` (any unit id)."""
 
     def __init__(self, host: str, port: int, size: int = 256) -> None:
-        from pymodbus.server import ModbusTcpServer  # noqa: PLC0415
-        from pymodbus.simulator import DataType, SimData, SimDevice  # noqa: PLC0415
+        from pymodbus.server import ModbusTcpServer  # noqa: PLC0415  (heavy SDK, loaded only when used)
+        from pymodbus.simulator import DataType, SimData, SimDevice  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         self.address = (host, port)
         # Set when the PLC has written registers (after the write took effect): the handshake waits on it
@@ -89,7 +89,7 @@ class ClientBank:
     pymodbus when it drops; a call that fails raises, and the handshake tries again)."""
 
     def __init__(self, host: str, port: int, unit: int = 1, timeout_s: float = 1.0) -> None:
-        from pymodbus.client import ModbusTcpClient  # noqa: PLC0415
+        from pymodbus.client import ModbusTcpClient  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         self.unit = unit
         self._client: Any = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)

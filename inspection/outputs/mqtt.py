@@ -94,7 +94,7 @@ class MqttOutput:
         on_command: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt  # noqa: PLC0415  (only when configured)
-        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         login = check_settings(settings)
         self.settings = settings

@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
-from jinja2 import Environment, select_autoescape
 from sqlalchemy import Engine, select
 
 from inspection.config.shifts import ShiftCalendar
@@ -144,10 +143,10 @@ def _figure_png(figure: Any) -> bytes:
 
 
 def _pyplot() -> Any:
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     matplotlib.use("Agg")  # files only: no window, no Qt
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     return plt
 
@@ -242,6 +241,7 @@ TEMPLATE = Path(__file__).with_name("shift_report.html")
 
 
 def render_html(report: ShiftReport) -> str:
+    from jinja2 import Environment, select_autoescape  # noqa: PLC0415  (heavy: only the HTML report needs it)
 
     environment = Environment(autoescape=select_autoescape(default=True))
     template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
@@ -256,11 +256,11 @@ def render_html(report: ShiftReport) -> str:
 
 
 def render_pdf(report: ShiftReport, out: Path) -> None:
-    from reportlab.lib import colors  # noqa: PLC0415
-    from reportlab.lib.pagesizes import A4  # noqa: PLC0415
-    from reportlab.lib.styles import getSampleStyleSheet  # noqa: PLC0415
-    from reportlab.lib.units import cm  # noqa: PLC0415
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: PLC0415
+    from reportlab.lib import colors  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    from reportlab.lib.pagesizes import A4  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    from reportlab.lib.styles import getSampleStyleSheet  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    from reportlab.lib.units import cm  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     styles = getSampleStyleSheet()
     grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 8),

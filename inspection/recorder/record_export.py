@@ -309,7 +309,7 @@ class _ParquetWriter(_Writer):
 
     def __init__(self, path: Path) -> None:
         import pyarrow as pa  # noqa: PLC0415  (large; only this format needs it)
-        import pyarrow.parquet as pq  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         super().__init__(path)
         path.mkdir(parents=True)
@@ -346,7 +346,7 @@ class _ExcelWriter(_Writer):
     """Sheets 'inspections', 'detections', 'summary' (openpyxl's write-only mode streams rows to disk)."""
 
     def __init__(self, path: Path) -> None:
-        from openpyxl import Workbook  # noqa: PLC0415
+        from openpyxl import Workbook  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         super().__init__(path)
         self.book = Workbook(write_only=True)

@@ -127,7 +127,7 @@ def register_run(
     partial.mkdir(parents=True)
     try:
         make_ultralytics_offline()
-        from ultralytics.utils.torch_utils import strip_optimizer  # noqa: PLC0415
+        from ultralytics.utils.torch_utils import strip_optimizer  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         strip_optimizer(str(best), str(partial / "model.pt"))
         card.files["model.pt"] = file_sha256(partial / "model.pt")

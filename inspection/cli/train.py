@@ -1,0 +1,78 @@
+"""``inspection train``: a YOLO detector or the region classifier, offline and resumable."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from inspection.cli.options import Commands
+from inspection.core.errors import StationError
+from inspection.ml.dataset.region_crops import CLASSIFIER_PX
+from inspection.ml.training import REGION_CLASSIFIER, TrainSettings, is_crops_dataset, train
+
+DEFAULT_EPOCHS = 20
+
+
+def add_commands(commands: Commands) -> None:
+    trainer = commands.add_parser(
+        "train",
+        help="train a detector or region classifier (offline, resumable)",
+        description=(
+            "Train a YOLO detector with ultralytics on a dataset from 'inspection dataset import', or the region "
+            "classifier on one from 'inspection dataset crops', with no network use at all. The run folder "
+            "receives weights/best.pt and last.pt after every epoch, results.csv, and train_config.yaml "
+            "(settings, dataset manifest hash). An interrupted run continues with --resume."
+        ),
+    )
+    trainer.add_argument("--data", type=Path, help="dataset folder (or its data.yaml); not with --resume")
+    trainer.add_argument("--out", type=Path, required=True, help="run folder (new, or the one to --resume)")
+    trainer.add_argument(
+        "--architecture",
+        help=(
+            "ultralytics model YAML (from scratch), or a .pt to fine-tune from; default yolov8n.yaml, or "
+            "configs/architectures/region-classifier.yaml for a dataset from 'inspection dataset crops'"
+        ),
+    )
+    trainer.add_argument(
+        "--epochs",
+        type=int,
+        help=f"default {DEFAULT_EPOCHS}; with --resume: a new planned length for the run (e.g. to fit the time left)",
+    )
+    trainer.add_argument(
+        "--imgsz", type=int, help="network input size in pixels (default 320; region crops 64, a multiple of 32)"
+    )
+    trainer.add_argument("--batch", type=int, help="default 16 (region crops 128)")
+    trainer.add_argument("--seed", type=int, default=0, help="default 0")
+    trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")
+    trainer.add_argument("--fraction", type=float, default=1.0, help="use this share of the training images")
+    trainer.add_argument("--patience", type=int, default=100, help="stop after N epochs without improvement")
+    trainer.add_argument(
+        "--resume", action="store_true", help="continue the interrupted run in --out, with its own settings"
+    )
+    trainer.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+
+    if args.resume:
+        # The run keeps its own settings; only its planned length may change.
+        best = train(TrainSettings(Path(), args.out), resume=True, new_epochs=args.epochs)
+    else:
+        if args.data is None:
+            raise StationError("train: give --data (a dataset folder from 'inspection dataset import')")
+        crops = is_crops_dataset(args.data)
+        settings = TrainSettings(
+            args.data if crops else args.data / "data.yaml" if args.data.is_dir() else args.data,
+            args.out,
+            architecture=args.architecture or str(REGION_CLASSIFIER if crops else "yolov8n.yaml"),
+            epochs=args.epochs or DEFAULT_EPOCHS,
+            imgsz=args.imgsz or (CLASSIFIER_PX if crops else 320),
+            batch=args.batch or (128 if crops else 16),
+            seed=args.seed,
+            device=None if args.device == "auto" else args.device,
+            fraction=args.fraction,
+            patience=args.patience,
+        )
+        best = train(settings)
+    print(f"best weights: {best}")
+    return 0
