@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = OperatorWindow(controller, bridge, session, records)
     window.show()
     if args.screenshot is not None:
-        return _screenshot(app, window, controller, args.screenshot, args.parts)
+        return _screenshot(window, controller, args.screenshot, args.parts)
     window.toggle_login()  # the first run asks for the administrator's account, later runs for a login
     return int(app.exec())
 
