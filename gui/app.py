@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(app.exec())
 
 
-def _screenshot(app: QApplication, window: OperatorWindow, controller: StationController, out: Path, parts: int) -> int:
+def _screenshot(window: OperatorWindow, controller: StationController, out: Path, parts: int) -> int:
     """Run ``parts`` parts with the window on screen, let it settle, and save it."""
     errors: list[str] = []
     controller.failed.connect(errors.append)
