@@ -24,6 +24,7 @@ from gui.history_view import HistoryWindow
 from inspection.config import load_station_config
 from inspection.core.errors import ConfigError
 from inspection.core.events import LineFault
+from inspection.outputs.fleet import FleetOutput
 from inspection.recorder.schema import DetectionRow, InspectionRow
 from inspection.station.pipeline import Station
 
@@ -119,17 +120,19 @@ def test_central_outage_ends_with_every_record_exactly_once(postgres: Postgres, 
     runner = threading.Thread(target=station.run, daemon=True)
     runner.start()
     try:
+        fleet = next(output for output in station.outputs.outputs if isinstance(output, FleetOutput))
+        forwarded = lambda: station.status().outputs.get("fleet", {}).get("forwarded", 0)  # noqa: E731
         deadline = time.monotonic() + 60
-        while station.outputs.fleet is None or station.outputs.fleet.counters["forwarded"] < 20:
+        while forwarded() < 20:
             assert time.monotonic() < deadline
             time.sleep(0.1)
         postgres.stop()  # the station goes on recording locally
         time.sleep(5)
-        assert station.outputs.fleet.backlog() > 0
+        assert fleet.backlog() > 0
         postgres.start()
         deadline = time.monotonic() + 60
-        while station.outputs.fleet.counters["forwarded"] < 20 or station.outputs.fleet.backlog() > 0:
-            assert time.monotonic() < deadline, station.outputs.fleet.counters
+        while forwarded() < 20 or fleet.backlog() > 0:
+            assert time.monotonic() < deadline, station.status().outputs
             time.sleep(0.1)
     finally:
         station.stop()

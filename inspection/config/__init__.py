@@ -310,6 +310,10 @@ class StationConfig(_Strict):
     plc: PlcSettings | None = Field(None, description="PLC handshake over Modbus TCP; off when absent")
     mqtt: MqttSettings | None = Field(None, description="verdicts, state and alerts over MQTT; off when absent")
     fleet: FleetSettings | None = Field(None, description="forward records to a central database; off when absent")
+    outputs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="further line outputs by their registered type name, each with its own settings",
+    )
 
 
 # ---------------------------------------------------------------- loading

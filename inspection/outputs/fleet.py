@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from inspection.config import FleetSettings
 from inspection.core.errors import ConfigError, StorageError
+from inspection.outputs.base import Output, OutputContext
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
@@ -177,3 +178,39 @@ def _insert_new(connection: Any, dialect: str, rows: list[dict[str, Any]]) -> li
 def _brief(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", exc)).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+class FleetOutput(Output):
+    """Forwarding to the fleet's central database as a line output (it reads the committed records, so
+    it takes no verdicts; once the last is written it forwards what is left while the database answers)."""
+
+    name = "fleet"
+
+    def __init__(self, context: OutputContext, settings: FleetSettings) -> None:
+        central_url(settings)  # a missing password variable: refuse now
+        self._context = context
+        self._settings = settings
+        self._forwarder: FleetForwarder | None = None
+
+    def start(self) -> None:
+        self._forwarder = FleetForwarder(self._settings, self._context.engine, self._context.fault_reporter(self.name))
+        self._forwarder.start()
+
+    def records_written(self) -> None:
+        if self._forwarder is not None:
+            self._forwarder.close()
+
+    def close(self) -> None:
+        """Already closed when the last record was written."""
+
+    def status(self) -> dict[str, int]:
+        return {} if self._forwarder is None else dict(self._forwarder.counters)
+
+    def backlog(self) -> int:
+        """Records not yet in the central database (a query: not part of the live status)."""
+        return 0 if self._forwarder is None else self._forwarder.backlog()
+
+
+def fleet_output(context: OutputContext) -> Output | None:
+    settings = context.config.fleet
+    return None if settings is None else FleetOutput(context, settings)

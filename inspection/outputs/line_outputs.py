@@ -1,86 +1,42 @@
-"""The station's optional line outputs around a run: MQTT and fleet forwarding (the PLC handshake, which
-also triggers the camera, lives in the station's grab loop). Each is off unless configured; their
-settings are checked when the station is built, their connections made when it runs."""
+"""The station's line outputs around a run, as one: each configured output from the registry, started,
+fed and closed together (the PLC handshake, which also triggers the camera, lives in the grab loop)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 
-from sqlalchemy import Engine
-
-from inspection.config import StationConfig
-from inspection.core.events import AlertCleared, AlertRaised, Event, EventBus, LineFault, StateChanged
 from inspection.core.types import InspectionRecord
-from inspection.outputs.fleet import FleetForwarder, central_url
-from inspection.outputs.mqtt import MqttOutput, check_settings
+from inspection.outputs.base import Output, OutputContext
+from inspection.outputs.registry import build_outputs
 
-Command = Callable[[dict[str, object]], str]
-
-
-def fault_reporter(bus: EventBus, source: str) -> Callable[[str, dict[str, int]], None]:
-    """A line output's fault callback: a ``LineFault`` event on the station's bus."""
-
-    def report(message: str, counters: dict[str, int]) -> None:
-        bus.publish(LineFault(source, message, dict(counters)))
-
-    return report
+log = logging.getLogger(__name__)
 
 
 class LineOutputs:
-    def __init__(self, config: StationConfig, engine: Engine, bus: EventBus) -> None:
-        if config.mqtt is not None:
-            check_settings(config.mqtt)  # a missing login or an unauthenticated command topic: refuse now
-        if config.fleet is not None:
-            central_url(config.fleet)  # a missing password variable: refuse now
-        self.config = config
-        self.engine = engine
-        self.bus = bus
-        self.mqtt: MqttOutput | None = None
-        self.fleet: FleetForwarder | None = None
-        self._unsubscribe: Callable[[], None] | None = None
+    def __init__(self, context: OutputContext) -> None:
+        self.outputs: list[Output] = build_outputs(context)  # settings checked now, connections at start
 
-    def start(self, on_command: Command) -> None:
-        if self.config.mqtt is not None:
-            self.mqtt = MqttOutput(self.config.mqtt, self.config.station, fault_reporter(self.bus, "mqtt"), on_command)
-            self.mqtt.start()
-            self._unsubscribe = self.bus.subscribe(self._to_mqtt)
-            self.mqtt.state("starting")
-        if self.config.fleet is not None:
-            self.fleet = FleetForwarder(self.config.fleet, self.engine, fault_reporter(self.bus, "fleet"))
-            self.fleet.start()
+    def start(self) -> None:
+        for output in self.outputs:
+            output.start()
 
     def record(self, record: InspectionRecord) -> None:
         """Every verdict, straight from the detect thread (the event bus may drop under load)."""
-        if self.mqtt is not None:
-            self.mqtt.record(record)
+        for output in self.outputs:
+            output.record(record)
 
     def records_written(self) -> None:
-        """After the last record is committed: forward what is left while the central database answers."""
-        if self.fleet is not None:
-            self.fleet.close()
+        for output in self.outputs:
+            output.records_written()
 
     def close(self) -> None:
-        if self.mqtt is not None:
-            if self._unsubscribe is not None:
-                self._unsubscribe()
-            self.mqtt.state("stopped")
-            self.mqtt.close()
+        for output in self.outputs:
+            try:
+                output.close()
+            except Exception:  # one output failing to close must not keep the others open
+                log.exception("closing the %s output", output.name)
 
     def status(self) -> dict[str, dict[str, int]]:
         """Each configured output's counters, by output name."""
-        snapshot: dict[str, dict[str, int]] = {}
-        if self.fleet is not None:
-            snapshot["fleet"] = dict(self.fleet.counters)
-        if self.mqtt is not None:
-            snapshot["mqtt"] = {**self.mqtt.counters, "outbox": self.mqtt.pending()}
-        return snapshot
-
-    def _to_mqtt(self, event: Event) -> None:
-        """State changes and alerts to MQTT."""
-        assert self.mqtt is not None
-        if isinstance(event, StateChanged) and event.state not in ("starting", "stopped"):
-            self.mqtt.state(event.state, event.detail)
-        elif isinstance(event, AlertRaised):
-            self.mqtt.alert({"alert": event.id, "rule": event.rule, "message": event.message, "raised": True})
-        elif isinstance(event, AlertCleared):
-            self.mqtt.alert({"alert": event.id, "rule": event.rule, "raised": False})
+        snapshot = {output.name: output.status() for output in self.outputs}
+        return {name: counters for name, counters in snapshot.items() if counters}  # not started: not shown

@@ -23,7 +23,9 @@ from typing import Any
 
 from inspection.config import MqttSettings
 from inspection.core.errors import ConfigError
+from inspection.core.events import AlertCleared, AlertRaised, Event, StateChanged
 from inspection.core.types import InspectionRecord
+from inspection.outputs.base import Output, OutputContext
 
 log = logging.getLogger(__name__)
 
@@ -240,3 +242,57 @@ class MqttOutput:
         log.warning("MQTT: %s", message)
         if self.on_fault is not None:
             self.on_fault(message, dict(self.counters))
+
+
+class MqttLineOutput(Output):
+    """The MQTT client as a line output: every verdict, the station's state changes and its alerts."""
+
+    name = "mqtt"
+
+    def __init__(self, context: OutputContext, settings: MqttSettings) -> None:
+        check_settings(settings)  # a missing login or an unauthenticated command topic: refuse now
+        self._context = context
+        self._settings = settings
+        self._client: MqttOutput | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        context = self._context
+        self._client = MqttOutput(
+            self._settings, context.config.station, context.fault_reporter(self.name), context.on_command
+        )
+        self._client.start()
+        self._unsubscribe = context.bus.subscribe(self._on_event)
+        self._client.state("starting")
+
+    def record(self, record: InspectionRecord) -> None:
+        if self._client is not None:
+            self._client.record(record)
+
+    def close(self) -> None:
+        if self._client is None:
+            return
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._client.state("stopped")
+        self._client.close()
+
+    def status(self) -> dict[str, int]:
+        if self._client is None:
+            return {}
+        return {**self._client.counters, "outbox": self._client.pending()}
+
+    def _on_event(self, event: Event) -> None:
+        """State changes and alerts to MQTT."""
+        assert self._client is not None
+        if isinstance(event, StateChanged) and event.state not in ("starting", "stopped"):
+            self._client.state(event.state, event.detail)
+        elif isinstance(event, AlertRaised):
+            self._client.alert({"alert": event.id, "rule": event.rule, "message": event.message, "raised": True})
+        elif isinstance(event, AlertCleared):
+            self._client.alert({"alert": event.id, "rule": event.rule, "raised": False})
+
+
+def mqtt_output(context: OutputContext) -> Output | None:
+    settings = context.config.mqtt
+    return None if settings is None else MqttLineOutput(context, settings)

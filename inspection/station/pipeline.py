@@ -22,8 +22,9 @@ from inspection.core.events import CameraFault, EventBus, InspectionDone, Record
 from inspection.core.status import CameraCounts, PartCounts, StationStatus
 from inspection.core.types import Decision, Detection, Frame, Image, InspectionRecord, Verdict
 from inspection.detectors import Detector, load_detector
+from inspection.outputs.base import OutputContext, fault_reporter
 from inspection.outputs.handshake import PlcHandshake, Result
-from inspection.outputs.line_outputs import LineOutputs, fault_reporter
+from inspection.outputs.line_outputs import LineOutputs
 from inspection.outputs.plc import start_handshake, switchable_recipes
 from inspection.quality.alerts import AlertMonitor
 from inspection.quality.measurement import load_measurement
@@ -198,7 +199,8 @@ class Station:
         self._last_faults = 0
         self.switchable = switchable_recipes(config.recipes, self.recipe)
         self.plc: PlcHandshake | None = None  # started by run() when the config has a plc section
-        self.outputs = LineOutputs(config, self.engine, self.bus)  # MQTT, fleet: each off unless configured
+        # MQTT, fleet and registered outputs: each off unless configured
+        self.outputs = LineOutputs(OutputContext(config, self.engine, self.bus, self._command))
         if config.plc is not None and not self.camera.source.paced_by_station:
             raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
         self.alerts: AlertMonitor | None = None
@@ -234,7 +236,7 @@ class Station:
     ) -> RunSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.bus.publish(StateChanged("starting"))
-        self.outputs.start(self._command)
+        self.outputs.start()
         if self.config.plc is not None:
             self.plc = start_handshake(self.config.plc, fault_reporter(self.bus, "plc"), self.switchable)
         self.camera.open()

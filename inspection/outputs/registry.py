@@ -1,0 +1,32 @@
+"""The line outputs a station can have, by type name. A new output is its module (an ``Output`` and a
+factory) plus one line here; its settings go under ``outputs: {name: {...}}`` in the station file
+unless it has a section of its own (mqtt, fleet)."""
+
+from __future__ import annotations
+
+from inspection.core.errors import ConfigError
+from inspection.outputs.base import Output, OutputContext, OutputFactory
+from inspection.outputs.fleet import fleet_output
+from inspection.outputs.mqtt import mqtt_output
+
+OUTPUT_TYPES: dict[str, OutputFactory] = {
+    "mqtt": mqtt_output,
+    "fleet": fleet_output,
+}
+
+
+def register_output(name: str, factory: OutputFactory) -> None:
+    """Add an output type (a plug-in, or a test) under ``name``."""
+    if name in OUTPUT_TYPES:
+        raise ValueError(f"an output type {name!r} is registered already")
+    OUTPUT_TYPES[name] = factory
+
+
+def build_outputs(context: OutputContext) -> list[Output]:
+    """Every output the station's config asks for, in registration order; an unknown name under
+    ``outputs:`` is a config error naming the known ones."""
+    unknown = sorted(set(context.config.outputs) - set(OUTPUT_TYPES))
+    if unknown:
+        raise ConfigError(f"outputs: unknown output type {unknown}; known: {sorted(OUTPUT_TYPES)}")
+    made = (factory(context) for factory in OUTPUT_TYPES.values())
+    return [output for output in made if output is not None]
