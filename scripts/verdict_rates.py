@@ -29,10 +29,12 @@ def main() -> None:
     if args.model:
         recipe = recipe.model_copy(update={"model": args.model})
     detector = load_detector(recipe.model, recipe.imgsz, "auto", recipe.iou, expected_classes=recipe.classes)
-    detector.min_confidence = min(THRESHOLDS)
     tests = sorted(args.folder.rglob("*_test.jpg"))
     templates = sorted(args.folder.rglob("*_temp.jpg"))
-    predictions = {path: detector.predict([read_image(path)])[0] for path in [*tests, *templates]}  # type: ignore[list-item]
+    predictions = {
+        path: detector.predict(read_image(path), min(THRESHOLDS)).detections  # type: ignore[arg-type]
+        for path in [*tests, *templates]
+    }
     print(f"{len(tests)} defective boards, {len(templates)} templates, model {detector.info.name}")
     print("threshold  escapes  escape rate  false rejects  false-reject rate")
     for threshold in THRESHOLDS:

@@ -46,16 +46,14 @@ def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
 @pytest.fixture(scope="module")
 def pt_detector():  # type: ignore[no-untyped-def]
     recipe = load_recipe(DEMO_RECIPE)
-    detector = load_detector(BUNDLED_MODEL, recipe.imgsz, "cpu", recipe.iou, expected_classes=recipe.classes)
-    detector.min_confidence = 0.25
-    return detector
+    return load_detector(BUNDLED_MODEL, recipe.imgsz, "cpu", recipe.iou, expected_classes=recipe.classes)
 
 
 def test_boxes_are_in_original_image_pixels(pt_detector) -> None:  # type: ignore[no-untyped-def]
     image = cv2.imread(str(sorted(SAMPLE_IMAGES.glob("*_test.jpg"))[0]), cv2.IMREAD_GRAYSCALE)
     big = cv2.resize(image, (1280, 1280), interpolation=cv2.INTER_NEAREST)
-    small_boxes = [d.box for d in pt_detector.predict([image])[0]]
-    big_boxes = [d.box for d in pt_detector.predict([big])[0]]
+    small_boxes = [d.box for d in pt_detector.predict(image, 0.25).detections]
+    big_boxes = [d.box for d in pt_detector.predict(big, 0.25).detections]
     assert small_boxes, "the bundled model finds defects on a defective board"
     for box in small_boxes:
         doubled = tuple(v * 2 for v in box)
@@ -94,11 +92,9 @@ def test_the_demo_recipe_runs_the_default_models_export_with_the_weights_verdict
     weights = load_detector(
         folder / "model.pt", recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference
     )
-    for detector in (fast, weights):
-        detector.min_confidence = 0.25
     for path in sorted(SAMPLE_IMAGES.iterdir()):
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        ours, theirs = weights.predict([image])[0], fast.predict([image])[0]
+        ours, theirs = weights.predict(image, 0.25).detections, fast.predict(image, 0.25).detections
         assert decide(ours, recipe).verdict == decide(theirs, recipe).verdict, path.name
         assert len([d for d in ours if d.confidence >= 0.5]) == len([d for d in theirs if d.confidence >= 0.5])
 
@@ -108,14 +104,13 @@ def test_camera_images_give_the_detections_of_their_stacked_form_with_templates_
     it must find exactly what the stacked dataset form finds, on the first pass and on later ones."""
     recipe = load_recipe(DEMO_RECIPE)
     detector = load_detector(recipe.model, recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference)
-    detector.min_confidence = 0.25
     assert detector.references is not None
     found = 0
     for _ in range(2):
         for path in sorted(SAMPLE_IMAGES.iterdir()):
             image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
             stacked = detector.references.stack(image)[1]
-            camera = detector.predict([image])[0]
-            assert camera == detector.predict_prepared([stacked])[0], path.name
+            camera = detector.predict(image, 0.25).detections
+            assert camera == detector.predict_prepared(stacked, 0.25), path.name
             found += len(camera)
     assert found > 0

@@ -17,8 +17,9 @@ from test_model_lifecycle import offline
 from inspection.core.hashing import file_sha256
 from inspection.core.types import Detection
 from inspection.detectors.card import read_card
-from inspection.detectors.factory import load_region_detector
+from inspection.detectors.loading import LoadRequest
 from inspection.detectors.openvino_backend import cpu_has_bf16
+from inspection.detectors.region_backend import load_region_detector
 from inspection.detectors.region_crop import CROP_PX, NONE, crop_region
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX, label_regions
 
@@ -114,7 +115,7 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
         assert card["exports"]["openvino"]["parity"]["identical_verdicts_and_boxes"] is True
         exported = folder / card["exports"]["openvino"]["file"]
         assert yaml.safe_load((exported.parent / "metadata.yaml").read_text())["precision"] == "bf16"
-        loaded = load_region_detector(exported, read_card(folder), folder, "cpu", 1)
+        loaded = load_region_detector(LoadRequest(exported, read_card(folder), folder, 0, "cpu", threads=1))
         assert loaded.info.precision == "bf16" and loaded.info.backend == "openvino"
     else:
         assert step.returncode != 0 and "no bf16 units" in step.stderr

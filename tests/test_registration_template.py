@@ -100,8 +100,9 @@ def test_template_detector_finds_the_sample_defects_and_passes_moved_templates()
     for template_path in templates():
         stem = template_path.name.removesuffix("_temp.jpg")
         board = cv2.imread(str(SAMPLE_IMAGES / f"{stem}_test.jpg"), cv2.IMREAD_GRAYSCALE)
-        detections = [d for d in detector.predict([board])[0] if d.confidence >= 0.5]
-        assert detector.last_reference == template_path.name  # compared with its own good board
+        prediction = detector.predict(board, 0.5)
+        detections = prediction.detections
+        assert prediction.reference == template_path.name  # compared with its own good board
         for class_id, box in read_boxes(stem):
             total += 1
             best = max(detections, key=lambda d: iou(d.box, box), default=None)
@@ -111,7 +112,7 @@ def test_template_detector_finds_the_sample_defects_and_passes_moved_templates()
         # The good board, moved as a part moves in its fixture, has no defects.
         template = cv2.imread(str(template_path), cv2.IMREAD_GRAYSCALE)
         shifted = moved(template, 0.7, (3.4, -2.2))
-        assert [d for d in detector.predict([shifted])[0] if d.confidence >= 0.5] == [], template_path.name
+        assert detector.predict(shifted, 0.5).detections == [], template_path.name
     assert found / total >= 0.9
     assert right_class / found >= 0.9
 

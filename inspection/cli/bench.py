@@ -16,6 +16,7 @@ from inspection.core.errors import StationError
 from inspection.core.images import list_images, read_image
 from inspection.core.machine import describe_machine
 from inspection.core.types import Image
+from inspection.station.part import recipe_floor
 from inspection.station.pipeline import Station
 
 
@@ -42,11 +43,12 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
         try:
             images = _replay_images(config)
             detector = station.detector
+            floor = recipe_floor(station.recipe)
 
             def bare_detector(count: int) -> float:
                 started = time.perf_counter()
                 for i in range(count):
-                    detector.predict([images[i % len(images)]])
+                    detector.predict(images[i % len(images)], floor)
                 return time.perf_counter() - started
 
             # Half of the bare-detector run before the station and half after, so that slow drifts of

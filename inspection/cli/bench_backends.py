@@ -25,11 +25,12 @@ from inspection.core.types import Detection, Image
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import ModelInfo, usable_cores
 from inspection.detectors.card import ModelCard, find_card, read_card
+from inspection.detectors.formats import format_of
 from inspection.detectors.reference import References
 from inspection.detectors.region_backend import RegionDetector, proposals_file
 from inspection.ml.registry.store import resolve_model
 from inspection.quality.rules import decide
-from inspection.station.pipeline import recipe_floor
+from inspection.station.part import recipe_floor
 
 SAMPLE_IMAGES = PROJECT_ROOT / "datasets" / "deeppcb-sample" / "images"
 ROUNDS = 3  # each backend runs in every round, so slow drifts of the machine fall on all alike
@@ -71,15 +72,15 @@ def _ultralytics_region_predict(folder: Path, card: ModelCard, recipe: Recipe) -
 
     info = ModelInfo(weights.name, weights, "", list(card.classes), "ultralytics-predict", "cpu", card.input.imgsz, 1)
     detector = RegionDetector(info, proposals_file(folder, card), classify, names)
-    detector.min_confidence = recipe_floor(recipe)
     detector.warm_up()  # every batch size, as the project's backends are warmed when they load
-    return (lambda image: detector.predict_prepared([image])[0]), detector
+    floor = recipe_floor(recipe)
+    return (lambda image: detector.predict_prepared(image, floor)), detector
 
 
 def _project_predict(path: Path, recipe: Recipe, imgsz: int, threads: int) -> tuple[Predict, Detector]:
     detector = load_detector(path, imgsz, "cpu", recipe.iou, threads=threads, prepared_input=True)
-    detector.min_confidence = recipe_floor(recipe)
-    return (lambda image: detector.predict_prepared([image])[0]), detector
+    floor = recipe_floor(recipe)
+    return (lambda image: detector.predict_prepared(image, floor)), detector
 
 
 def measure_backends(model: str | None, recipe_path: Path, count: int) -> dict[str, Any]:
@@ -194,8 +195,8 @@ def _recipe_model_folder(recipe: Recipe) -> Path:
 
 def _default_backend(recipe: Recipe, results: dict[str, Any]) -> str:
     """The backend the recipe's model file runs on."""
-    suffix = recipe.model.suffix.lower()
-    name = {".xml": "openvino", ".onnx": "onnxruntime"}.get(suffix, "ultralytics-predict")
+    fmt = format_of(recipe.model)
+    name = "ultralytics-predict" if fmt is None or not fmt.exportable else fmt.backend
     if name not in results:
         raise StationError(f"the recipe's model {recipe.model} has no registered {name} export to measure")
     return name

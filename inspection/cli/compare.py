@@ -23,7 +23,7 @@ from inspection.core.types import Decision, Verdict
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import usable_cores
 from inspection.ml.registry.store import DEFAULT_REGISTRY, default_file, now, resolve_model
-from inspection.station.pipeline import detect_and_decide
+from inspection.station.part import detect_and_decide
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,6 @@ def _load(
         reference = load_recipe(recipe_path).reference
     detector = load_detector(path, model_imgsz(path), "cpu", threads=usable_cores(), reference=reference)
     rules = operating_recipe(path, detector.info.classes, recipe_path if conf is None else None, conf)
-    detector.min_confidence = min(rule.min_confidence for rule in [rules.default_rule, *rules.rules.values()])
     return detector, rules
 
 

@@ -70,14 +70,13 @@ def evaluate(
             "images; import the dataset with the matching --input"
         )
     recipe = operating_recipe(model, evalset.classes, recipe_path, conf)
-    detector.min_confidence = MAP_CONFIDENCE
     evaluation = Evaluation(evalset.classes)
     for number, item in enumerate(evalset.images, start=1):
         image = read_image(item.path)
         if image is None:
             raise StationError(f"{item.path}: not a readable image")
         start = time.perf_counter()
-        detections = detector.predict_prepared([image])[0]
+        detections = detector.predict_prepared(image, MAP_CONFIDENCE)
         latency = time.perf_counter() - start
         decision = decide(detections, recipe)
         truth = item.boxes(image.shape[1], image.shape[0])

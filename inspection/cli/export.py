@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from inspection.cli.options import REGISTRY_HELP, Commands
+from inspection.detectors.formats import EXPORT_FORMATS
 from inspection.ml.model_export import export_model
 from inspection.ml.registry.store import DEFAULT_REGISTRY, resolve_model
 
@@ -22,7 +23,7 @@ def add_commands(commands: Commands) -> None:
         ),
     )
     export.add_argument("--model", required=True, help="registry name or folder")
-    export.add_argument("--format", required=True, choices=["onnx", "openvino"])
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument("--data", type=Path, help="dataset for the parity images (default: the training dataset)")
     export.add_argument(
         "--precision",

@@ -13,7 +13,7 @@ from inspection.core.errors import StationError
 from inspection.core.images import UnreadableImageError, list_images, load_image
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
-from inspection.station.pipeline import detect_and_decide, recipe_floor
+from inspection.station.part import detect_and_decide
 
 
 def expand(paths: list[Path]) -> list[tuple[str, Path]]:
@@ -64,7 +64,6 @@ def inspect_paths(
         threads=usable_cores(),
         reference=recipe.reference,
     )
-    detector.min_confidence = recipe_floor(recipe)
     unreadable = 0
     for shown, path in images:
         try:
@@ -74,7 +73,7 @@ def inspect_paths(
             print(f"error: {shown}: {reason}; skipped", file=sys.stderr)
             unreadable += 1
             continue
-        decision = detect_and_decide(detector, image, recipe)[1]
+        prediction, decision = detect_and_decide(detector, image, recipe)
         if as_json:
             result: dict[str, object] = {
                 "image": shown,
@@ -82,8 +81,8 @@ def inspect_paths(
                 "reasons": list(decision.reasons),
                 "detections": [d.to_json() for d in decision.kept],
             }
-            if detector.last_reference is not None:
-                result["reference"] = detector.last_reference
+            if prediction.reference is not None:
+                result["reference"] = prediction.reference
             print(json.dumps(result), flush=True)
         else:
             reasons = "; ".join(decision.reasons)

@@ -11,6 +11,7 @@ import yaml
 
 from inspection.cli.options import REGISTRY_HELP, Commands
 from inspection.detectors.card import read_card
+from inspection.detectors.formats import FORMAT_NAMES
 from inspection.ml.registry.store import (
     DEFAULT_REGISTRY,
     list_models,
@@ -109,7 +110,7 @@ def add_commands(commands: Commands) -> None:
     promote = actions.add_parser("promote", help="make a model the one a recipe runs")
     promote.add_argument("name")
     promote.add_argument("--recipe", type=Path, required=True, help="recipe YAML whose 'model:' is rewritten")
-    promote.add_argument("--format", default="openvino", choices=["pt", "onnx", "openvino"], help="default openvino")
+    promote.add_argument("--format", default="openvino", choices=FORMAT_NAMES, help="default openvino")
     promote.add_argument("--by", default="", help="who promotes it (kept in the card)")
     models.set_defaults(handler=_handle)
 

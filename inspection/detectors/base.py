@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from inspection.core.channels import InputMode
-from inspection.core.errors import ModelError
+from inspection.core.errors import ModelError, PartMismatchError
 from inspection.core.types import Detection, Image
-from inspection.detectors.processing import FloatArray, decode, make_batch
 from inspection.detectors.reference import References
 
-__all__ = ["Detector", "ModelInfo", "model_name", "resolve_threads", "usable_cores"]
+__all__ = [
+    "Detector", "ModelInfo", "Prediction", "model_name", "resolve_threads", "stacked_with_reference", "usable_cores",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,53 +56,56 @@ def model_name(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """What a detector says about one part: its detections, the reference image it was compared with (for
+    models that compare), how long it took, and why it could not be inspected (``mismatch``: the part does
+    not align with its reference; a reject with that reason, not a fault)."""
+
+    detections: list[Detection]
+    reference: str | None = None
+    elapsed_ms: float = 0.0
+    mismatch: str | None = None
+
+
 class Detector(ABC):
-    """Load once, warm up, then predict batches of images."""
+    """Load once (constructor: everything it needs), warm up, then predict one part at a time.
+
+    ``min_confidence`` is given with each call: the station's rules may change between two parts."""
 
     info: ModelInfo
-    iou: float = 0.5
-    min_confidence: float = 0.05  # nothing below this is reported; the station sets it from the recipe
+
+    def predict(self, image: Image, min_confidence: float) -> Prediction:
+        """A camera image (stacked with its nearest reference first where the model needs one)."""
+        started = time.perf_counter()
+        try:
+            detections, reference = self._detect(image, min_confidence)
+        except PartMismatchError as exc:
+            return Prediction([], None, (time.perf_counter() - started) * 1000, str(exc))
+        return Prediction(detections, reference, (time.perf_counter() - started) * 1000)
+
+    def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+        """An image already in the network's input form (e.g. of a stacked dataset)."""
+        return self._detect_prepared(image, min_confidence)
 
     @abstractmethod
-    def _forward(self, batch: FloatArray) -> FloatArray:
-        """Run the network on a letterboxed batch; return ``(batch, 4 + classes, anchors)``."""
+    def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
+        """The detections on a camera image, and the name of the reference it was compared with."""
 
-    references: References | None = None  # for ``image+reference`` models
-    last_reference: str | None = None  # the reference the last prepared image was stacked with
+    @abstractmethod
+    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+        """The detections on a network-ready image."""
 
-    def prepare(self, image: Image) -> Image:
-        """The network's input image: the image itself, or stacked with its nearest reference."""
-        if self.info.input_mode == "image":
-            return image
-        return self.stack_reference(image)[1]
-
-    def stack_reference(self, image: Image) -> tuple[int, Image]:
-        """The nearest reference's index, and the image stacked with it (board, reference, difference)."""
-        if self.references is None:
-            raise ModelError(f"{self.info.path}: this model needs a reference image of the good part")
-        index, stacked = self.references.stack(image)
-        self.last_reference = self.references.names[index]
-        return index, stacked
-
-    def predict(self, images: list[Image]) -> list[list[Detection]]:
-        """Detections on camera images (stacked with their reference first where the model needs one)."""
-        return self.predict_prepared([self.prepare(image) for image in images])
-
-    def predict_prepared(self, images: list[Image]) -> list[list[Detection]]:
-        """Detections on images already in the network's input form (e.g. a stacked dataset)."""
-        if not images:
-            return []
-        batch, geometry = make_batch(images, self.info.imgsz)
-        raw = self._forward(batch)
-        return [
-            decode(raw[i], geometry[i], self.info.classes, self.iou, self.min_confidence) for i in range(len(images))
-        ]
-
-    def warm_up(self, runs: int = 2) -> None:
-        """Run blank images so the first real part is not slow (allocations, kernel selection)."""
-        blank = np.zeros((self.info.imgsz, self.info.imgsz, 3), dtype=np.uint8)
-        for _ in range(runs):
-            self.predict_prepared([blank])
+    def warm_up(self) -> None:  # noqa: B027  (a detector without a network has nothing to warm)
+        """Run blank inputs so the first real part is not slow (allocations, kernel selection)."""
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release the model (optional)."""
+
+
+def stacked_with_reference(references: References | None, image: Image, path: Path) -> tuple[int, str, Image]:
+    """The nearest reference's index and name, and ``image`` stacked with it (board, reference, difference)."""
+    if references is None:
+        raise ModelError(f"{path}: this model needs a reference image of the good part")
+    index, stacked = references.stack(image)
+    return index, references.names[index], stacked

@@ -13,6 +13,7 @@ from inspection.core.atomic import write_text_atomic
 from inspection.core.channels import InputMode
 from inspection.core.errors import ModelError
 from inspection.core.hashing import file_sha256
+from inspection.detectors.formats import format_of
 
 CARD = "card.yaml"
 
@@ -77,9 +78,8 @@ def verify_model_file(model_file: Path) -> ModelCard | None:
     if found is None:
         return None
     folder, card = found
-    files = [model_file]
-    if model_file.suffix == ".xml":
-        files.append(model_file.with_suffix(".bin"))
+    fmt = format_of(model_file)
+    files = fmt.files(model_file) if fmt is not None else [model_file]
     for path in files:
         key = path.resolve().relative_to(folder.resolve()).as_posix()
         expected = card.files.get(key)

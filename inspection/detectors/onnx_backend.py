@@ -8,15 +8,16 @@ import numpy as np
 
 from inspection.core.errors import ModelError, brief
 from inspection.core.hashing import file_sha256
-from inspection.detectors.base import Detector, ModelInfo, model_name
+from inspection.detectors.base import ModelInfo, model_name
 from inspection.detectors.model_checks import check_image_input, class_names
+from inspection.detectors.network import Network
 from inspection.detectors.processing import FloatArray
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
-class OnnxDetector(Detector):
-    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
+class OnnxNetwork(Network):
+    def __init__(self, path: Path, imgsz: int, device: str = "auto", threads: int = 1) -> None:
         import onnxruntime as ort  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         available = ort.get_available_providers()
@@ -36,7 +37,6 @@ class OnnxDetector(Detector):
             imgsz = shape[2]  # a static export fixes the input size
         self._session = session
         self._input = session.get_inputs()[0].name
-        self.iou = iou
         used = session.get_providers()[0].replace("ExecutionProvider", "").lower()
         self.info = ModelInfo(
             model_name(path),
@@ -50,6 +50,6 @@ class OnnxDetector(Detector):
             input_mode=meta.get("input_mode", "image"),  # type: ignore[arg-type]
         )
 
-    def _forward(self, batch: FloatArray) -> FloatArray:
+    def forward(self, batch: FloatArray) -> FloatArray:
         outputs = self._session.run(None, {self._input: batch})
         return np.asarray(outputs[0], dtype=np.float32)

@@ -15,13 +15,14 @@ import numpy as np
 from inspection.core.errors import ModelError, brief
 from inspection.core.hashing import file_sha256
 from inspection.core.offline import block_openvino_telemetry
-from inspection.detectors.base import Detector, ModelInfo, model_name
+from inspection.detectors.base import ModelInfo, model_name
 from inspection.detectors.model_checks import check_image_input, check_openvino_ir, class_names, openvino_metadata
+from inspection.detectors.network import Network
 from inspection.detectors.processing import FloatArray
 
 
-class OpenVinoDetector(Detector):
-    def __init__(self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1) -> None:
+class OpenVinoNetwork(Network):
+    def __init__(self, path: Path, imgsz: int, device: str = "auto", threads: int = 1) -> None:
         block_openvino_telemetry()
         try:
             import openvino as ov  # noqa: PLC0415  (heavy SDK, loaded only when used)
@@ -54,7 +55,6 @@ class OpenVinoDetector(Detector):
         if shape[2].is_static:
             imgsz = shape[2].get_length()
         self._request = compiled.create_infer_request()
-        self.iou = iou
         self.info = ModelInfo(
             model_name(path),
             path,
@@ -68,7 +68,7 @@ class OpenVinoDetector(Detector):
             precision=precision if target == "CPU" else "device default",
         )
 
-    def _forward(self, batch: FloatArray) -> FloatArray:
+    def forward(self, batch: FloatArray) -> FloatArray:
         outputs = self._request.infer({0: batch})
         return np.asarray(next(iter(outputs.values())), dtype=np.float32)
 

@@ -11,6 +11,7 @@ can reach 0.5). The classifier's ``none`` class (not a defect) is never reported
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,9 +22,13 @@ from calibration.golden import GoldenTemplate
 from inspection.core.errors import ModelError
 from inspection.core.hashing import file_sha256
 from inspection.core.types import Detection, Image
-from inspection.detectors.base import Detector, ModelInfo
+from inspection.detectors.base import Detector, ModelInfo, stacked_with_reference
 from inspection.detectors.card import ModelCard
+from inspection.detectors.formats import format_of
+from inspection.detectors.loading import DetectorType, LoadRequest
+from inspection.detectors.network import Network
 from inspection.detectors.processing import FloatArray
+from inspection.detectors.reference import References
 from inspection.detectors.region_crop import CROP_PX, NONE, PROPOSALS_FILE, crop_region
 from inspection.detectors.template_backend import TemplateDetector
 
@@ -39,13 +44,13 @@ def crops_to_batch(crops: np.ndarray, size: int) -> FloatArray:
     return np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
-def network_classify(network: Detector) -> Classify:
+def network_classify(network: Network) -> Classify:
     """Run a loaded classifier network (any backend) on crops."""
     size = network.info.imgsz
 
     def classify(crops: np.ndarray) -> np.ndarray:
         batch = crops_to_batch(crops, size)
-        return np.asarray(network._forward(batch), dtype=np.float32).reshape(len(crops), -1)
+        return np.asarray(network.forward(batch), dtype=np.float32).reshape(len(crops), -1)
 
     return classify
 
@@ -65,50 +70,54 @@ def proposals_file(folder: Path, card: ModelCard) -> Path:
 
 
 class RegionDetector(Detector):
-    def __init__(self, info: ModelInfo, proposals: Path, classify: Classify, network_classes: list[str]) -> None:
+    """``classify`` names the crops; ``network``, when given, is the backend behind it (closed with the
+    detector); ``references`` are the good parts camera images are compared with."""
+
+    def __init__(
+        self,
+        info: ModelInfo,
+        proposals: Path,
+        classify: Classify,
+        network_classes: list[str],
+        references: References | None = None,
+        network: Network | None = None,
+    ) -> None:
         missing = [c for c in [*info.classes, NONE] if c not in network_classes]
         if missing:
             raise ModelError(f"{info.path}: the classifier has no class {missing}; it knows {network_classes}")
         self.info = info
         self.proposer = TemplateDetector(proposals)
-        self.proposer.min_confidence = 0.0
         self.classify = classify
+        self.references = references
+        self.network = network
         self._columns = [network_classes.index(c) for c in info.classes]
-        self.network: Detector | None = None  # the backend running the classifier, when it is one of ours
         self._templates: dict[tuple[int, tuple[int, ...]], GoldenTemplate] = {}
 
-    def _forward(self, batch: FloatArray) -> FloatArray:
-        raise NotImplementedError("the region detector runs its classifier on crops, not on whole images")
-
-    def warm_up(self, runs: int = 1) -> None:
+    def warm_up(self) -> None:
         """Run the classifier on blank crops in every batch size up to ``WARM_BATCHES``: a part's regions
         go in one batch, and OpenVINO and PyTorch prepare their kernels per input shape (about 9 ms for
         each new size on this 2-core CPU), which would otherwise stall the first part of each region count.
         Larger counts are prepared when they first come (32 sizes at load cost 110 MB more and a second)."""
         blank = np.zeros((WARM_BATCHES, CROP_PX, CROP_PX, 3), np.uint8)
-        for _ in range(runs):
-            for size in range(1, WARM_BATCHES + 1):
-                self.classify(blank[:size])
+        for size in range(1, WARM_BATCHES + 1):
+            self.classify(blank[:size])
 
-    def predict(self, images: list[Image]) -> list[list[Detection]]:
-        """Detections on camera images: each stacked with its nearest reference, whose template (tolerance
-        band, registration pyramid) is made once and kept."""
-        results = []
-        for image in images:
-            index, stacked = self.stack_reference(image)
-            key = (index, stacked.shape)
-            if key not in self._templates:
-                self._templates[key] = GoldenTemplate.from_image(stacked[:, :, 1], self.proposer.settings.edge_px)
-            results.append(self._detect(stacked, self._templates[key]))
-        return results
+    def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
+        """Stacked with its nearest reference, whose template (tolerance band, registration pyramid) is
+        made once and kept."""
+        index, name, stacked = stacked_with_reference(self.references, image, self.info.path)
+        key = (index, stacked.shape)
+        if key not in self._templates:
+            self._templates[key] = GoldenTemplate.from_image(stacked[:, :, 1], self.proposer.settings.edge_px)
+        return self._regions(stacked, self._templates[key], min_confidence), name
 
-    def predict_prepared(self, images: list[Image]) -> list[list[Detection]]:
-        """Detections on stacked (board, reference, difference) images."""
-        edge = self.proposer.settings.edge_px
-        return [self._detect(stacked, GoldenTemplate.from_image(stacked[:, :, 1], edge)) for stacked in images]
+    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+        """A stacked (board, reference, difference) image."""
+        template = GoldenTemplate.from_image(image[:, :, 1], self.proposer.settings.edge_px)
+        return self._regions(image, template, min_confidence)
 
-    def _detect(self, stacked: Image, template: GoldenTemplate) -> list[Detection]:
-        regions = self.proposer.detect(stacked[:, :, 0], template)
+    def _regions(self, stacked: Image, template: GoldenTemplate, min_confidence: float) -> list[Detection]:
+        regions = self.proposer.detect(stacked[:, :, 0], template, 0.0)
         if not regions:
             return []
         crops = np.stack([crop_region(stacked, region.box) for region in regions])
@@ -117,10 +126,34 @@ class RegionDetector(Detector):
             Detection(name, index, float(probabilities[row, index]), region.box)
             for row, region in enumerate(regions)
             for index, name in enumerate(self.info.classes)
-            if probabilities[row, index] >= self.min_confidence
+            if probabilities[row, index] >= min_confidence
         ]
         return sorted(found, key=lambda d: d.confidence, reverse=True)
 
     def close(self) -> None:
         if self.network is not None:
             self.network.close()
+
+
+def load_region_detector(request: LoadRequest) -> RegionDetector:
+    """The region classifier in ``request.path`` (any backend) with the golden-template proposals of its
+    registry folder (the file may lie elsewhere, e.g. an export under its parity check)."""
+    card, folder, fmt = request.card, request.card_folder, format_of(request.path)
+    assert card is not None and folder is not None  # claimed by its card
+    if fmt is None:
+        raise ModelError(f"{request.path}: a region classifier runs from a network file, not {request.path.suffix}")
+    network = fmt.load(request.path, card.input.imgsz, request.device, request.threads, "classify")
+    info = dataclasses.replace(
+        network.info, classes=list(card.classes), sha256=file_sha256(request.path), input_mode="image+reference"
+    )
+    references = request.references("image+reference")
+    classify = network_classify(network)
+    return RegionDetector(info, proposals_file(folder, card), classify, network.info.classes, references, network)
+
+
+REGION = DetectorType(
+    "region",
+    claims=lambda request: request.card is not None and request.card.task == "classify",
+    load=load_region_detector,
+    describe="a registered region classifier (card task: classify)",
+)

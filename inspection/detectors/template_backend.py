@@ -25,8 +25,8 @@ from inspection.core.hashing import file_sha256
 from inspection.core.images import read_image
 from inspection.core.types import Detection, Image
 from inspection.detectors.base import Detector, ModelInfo, model_name
-from inspection.detectors.processing import FloatArray
-from inspection.detectors.reference import BAND_SUFFIXES
+from inspection.detectors.loading import DetectorType
+from inspection.detectors.reference import BAND_SUFFIXES, References
 
 BACKEND = "golden-template"
 
@@ -79,7 +79,7 @@ def confidence(area_px: int, min_area_px: int) -> float:
 
 
 class TemplateDetector(Detector):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, references: References | None = None) -> None:
         self.config = read_config(path)
         self.settings = self.config.settings()
         self.info = ModelInfo(
@@ -93,28 +93,19 @@ class TemplateDetector(Detector):
             threads=1,
             input_mode="image+reference",
         )
+        self.references = references
         self._templates: dict[int, GoldenTemplate] = {}
 
-    def _forward(self, batch: FloatArray) -> FloatArray:
-        raise NotImplementedError("the template detector has no network")
-
-    def warm_up(self, runs: int = 2) -> None:
-        """Nothing to warm up (no network)."""
-
-    def predict(self, images: list[Image]) -> list[list[Detection]]:
+    def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
         if self.references is None:
             raise ModelError(f"{self.info.path}: the template detector needs a reference image of the good part")
-        results = []
-        for image in images:
-            index = self.references.nearest(image)
-            self.last_reference = self.references.names[index]
-            results.append(self.detect(image, self._template(index)))
-        return results
+        index = self.references.nearest(image)
+        return self.detect(image, self._template(index), min_confidence), self.references.names[index]
 
-    def predict_prepared(self, images: list[Image]) -> list[list[Detection]]:
-        """Stacked (image, reference, difference) inputs, as in an ``image+reference`` dataset."""
-        edge = self.settings.edge_px
-        return [self.detect(image[:, :, 0], GoldenTemplate.from_image(image[:, :, 1], edge)) for image in images]
+    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+        """A stacked (image, reference, difference) input, as in an ``image+reference`` dataset."""
+        template = GoldenTemplate.from_image(image[:, :, 1], self.settings.edge_px)
+        return self.detect(image[:, :, 0], template, min_confidence)
 
     def _template(self, index: int) -> GoldenTemplate:
         if index not in self._templates:
@@ -124,14 +115,14 @@ class TemplateDetector(Detector):
             )
         return self._templates[index]
 
-    def detect(self, image: Image, template: GoldenTemplate) -> list[Detection]:
+    def detect(self, image: Image, template: GoldenTemplate, min_confidence: float) -> list[Detection]:
         try:
             comparison = template.compare(image, self.settings)
         except RegistrationError as exc:
             raise PartMismatchError(f"the part does not match its reference image: {exc}") from None
-        return self._detections(comparison, image)
+        return self._detections(comparison, image, min_confidence)
 
-    def _detections(self, comparison: Comparison, image: Image) -> list[Detection]:
+    def _detections(self, comparison: Comparison, image: Image, min_confidence: float) -> list[Detection]:
         height, width = image.shape[:2]
         dark = self.settings.foreground == "dark"
         board = grey(image)
@@ -151,6 +142,8 @@ class TemplateDetector(Detector):
                 float(min(height, y2 + margin)),
             )
             score = confidence(region.area_px, self.settings.min_area_px)
+            if score < min_confidence:
+                continue
             found.append(Detection(kind, self.info.classes.index(kind), score, box))
         return sorted(found, key=lambda d: d.confidence, reverse=True)
 
@@ -165,3 +158,13 @@ def load_template(image: Image, path: Path | None, edge_px: int) -> GoldenTempla
                 raise ModelError(f"{low_path} / {high_path}: the reference's tolerance band is unreadable")
             return GoldenTemplate(grey(image), grey(low), grey(high))
     return GoldenTemplate.from_image(image, edge_px)
+
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml")
+
+TEMPLATE = DetectorType(
+    "template",
+    claims=lambda request: request.path.suffix.lower() in TEMPLATE_SUFFIXES,
+    load=lambda request: TemplateDetector(request.path, request.references("image+reference")),
+    describe="a golden-template settings .yaml",
+)

@@ -10,7 +10,8 @@ import numpy as np
 from inspection.core.errors import ModelError, brief
 from inspection.core.hashing import file_sha256
 from inspection.core.offline import make_ultralytics_offline
-from inspection.detectors.base import Detector, ModelInfo, model_name
+from inspection.detectors.base import ModelInfo, model_name
+from inspection.detectors.network import Network
 from inspection.detectors.processing import FloatArray
 
 
@@ -24,10 +25,8 @@ def pick_torch_device(requested: str) -> str:
     return requested
 
 
-class UltralyticsDetector(Detector):
-    def __init__(
-        self, path: Path, imgsz: int, device: str = "auto", iou: float = 0.5, threads: int = 1, task: str = "detect"
-    ) -> None:
+class UltralyticsNetwork(Network):
+    def __init__(self, path: Path, imgsz: int, device: str = "auto", threads: int = 1, task: str = "detect") -> None:
         make_ultralytics_offline()
         import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
         from ultralytics.nn.tasks import load_checkpoint  # noqa: PLC0415  (heavy SDK, loaded only when used)
@@ -47,12 +46,11 @@ class UltralyticsDetector(Detector):
             raise ModelError(f"{path}: not a YOLO {'detection' if task == 'detect' else task} model")
         classes = [names[i] for i in range(len(names))] if isinstance(names, dict) else list(names)
         self._model = model
-        self.iou = iou
         self.info = ModelInfo(
             model_name(path), path, file_sha256(path), classes, "ultralytics", self.device, imgsz, threads
         )
 
-    def _forward(self, batch: FloatArray) -> FloatArray:
+    def forward(self, batch: FloatArray) -> FloatArray:
         torch = self._torch
         with torch.inference_mode():
             tensor = torch.from_numpy(batch).to(self.device)

@@ -15,9 +15,12 @@ from inspection.core.errors import ModelError, brief
 from inspection.core.images import read_image
 from inspection.core.offline import block_openvino_telemetry, make_ultralytics_offline
 from inspection.detectors import load_detector
+from inspection.detectors.base import Detector, resolve_threads
 from inspection.detectors.card import find_card, read_card
-from inspection.detectors.factory import load_region_detector
+from inspection.detectors.formats import format_named
+from inspection.detectors.loading import LoadRequest
 from inspection.detectors.openvino_backend import PRECISIONS, cpu_has_bf16
+from inspection.detectors.region_backend import load_region_detector
 from inspection.ml.dataset.splits import read_split
 from inspection.ml.evaluation.parity import ParityReport, compare_image
 from inspection.ml.registry.store import add_export
@@ -85,7 +88,7 @@ def produce(
     if fmt == "onnx":
         _tag_onnx(path, input_mode)
         return path
-    target = work / "model_openvino"
+    target = work / format_named("openvino").registry_entry
     path.rename(target)
     if not (target / "model.xml").is_file() or not (target / "model.bin").is_file():
         raise ModelError(f"{weights}: the OpenVINO export did not produce model.xml and model.bin")
@@ -116,11 +119,11 @@ def check_parity(weights: Path, exported: Path, imgsz: int, images: list[Path]) 
     source = load_detector(weights, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
     found = find_card(weights)
     if found is not None and found[1].task == "classify":  # the export is not in the registry yet
-        target = load_region_detector(exported, found[1], found[0], "cpu", "auto")
+        request = LoadRequest(exported, found[1], found[0], 0, "cpu", threads=resolve_threads("auto"))
+        target: Detector = load_region_detector(request)
     else:
         target = load_detector(exported, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
-    for detector in (source, target):
-        detector.min_confidence = PARITY_FLOOR - 0.05
+    floor = PARITY_FLOOR - 0.05
     report = ParityReport()
     for path in images:
         image = read_image(path)
@@ -128,8 +131,8 @@ def check_parity(weights: Path, exported: Path, imgsz: int, images: list[Path]) 
             raise ModelError(f"{path}: not a readable image")
         compare_image(
             path.name,
-            source.predict_prepared([image])[0],
-            target.predict_prepared([image])[0],
+            source.predict_prepared(image, floor),
+            target.predict_prepared(image, floor),
             PARITY_FLOOR,
             PARITY_THRESHOLD,
             report,

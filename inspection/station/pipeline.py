@@ -17,18 +17,18 @@ from datetime import UTC, datetime
 
 from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
-from inspection.core.errors import ConfigError, PartMismatchError
+from inspection.core.errors import ConfigError
 from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.core.status import CameraCounts, PartCounts, StationStatus
-from inspection.core.types import Decision, Detection, Frame, Image, InspectionRecord, Verdict
-from inspection.detectors import Detector, load_detector
+from inspection.core.types import Frame, InspectionRecord
+from inspection.detectors import load_detector
 from inspection.outputs.base import OutputContext, fault_reporter
 from inspection.outputs.handshake import PlcHandshake, Result
 from inspection.outputs.line_outputs import LineOutputs
 from inspection.outputs.plc import start_handshake, switchable_recipes
 from inspection.quality.alerts import AlertMonitor
 from inspection.quality.measurement import load_measurement
-from inspection.quality.rules import decide, require_scale
+from inspection.quality.rules import require_scale
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
 from inspection.recorder.database import open_database
 from inspection.recorder.folder_lock import DataFolderLock
@@ -42,77 +42,10 @@ from inspection.recorder.store import (
     replay_pending,
 )
 from inspection.station.live_stats import LiveStats
+from inspection.station.part import inspect_frame, recipe_floor
 
 log = logging.getLogger(__name__)
 _END = None
-
-
-def recipe_floor(recipe: Recipe) -> float:
-    """The lowest confidence any rule looks at: the detector need not report less."""
-    rules = [recipe.default_rule, *recipe.rules.values()]
-    return min(rule.min_confidence for rule in rules)
-
-
-def detect_part(detector: Detector, image: Image) -> tuple[list[Detection], str | None]:
-    """The detections on one image, and why the part was not inspected (``None`` when it was): a part
-    that does not align with its reference image is a reject with that reason, not a fault, so the
-    station and the batch commands go on."""
-    try:
-        return detector.predict([image])[0], None
-    except PartMismatchError as exc:
-        return [], str(exc)
-
-
-def decide_part(
-    detections: list[Detection], mismatch: str | None, recipe: Recipe, mm_per_px: float | None = None
-) -> Decision:
-    if mismatch is not None:
-        return Decision(Verdict.FAIL, (mismatch,), ())
-    return decide(detections, recipe, mm_per_px)
-
-
-def detect_and_decide(
-    detector: Detector, image: Image, recipe: Recipe, mm_per_px: float | None = None
-) -> tuple[list[Detection], Decision]:
-    """The detections on one image and the recipe's verdict (``detect_part``, then ``decide_part``)."""
-    detections, mismatch = detect_part(detector, image)
-    return detections, decide_part(detections, mismatch, recipe, mm_per_px)
-
-
-def inspect_frame(
-    frame: Frame, detector: Detector, recipe: Recipe, station: str, mm_per_px: float | None = None
-) -> InspectionRecord:
-    started = time.perf_counter()
-    detections, mismatch = detect_part(detector, frame.image)
-    detected = time.perf_counter()
-    decision = decide_part(detections, mismatch, recipe, mm_per_px)
-    decided = time.perf_counter()
-    latencies = {
-        "grab": frame.grab_ms,
-        "detect": (detected - started) * 1000,
-        "decide": (decided - detected) * 1000,
-        "cycle": (time.time() - frame.timestamp) * 1000 + frame.grab_ms,
-    }
-    return InspectionRecord(
-        id=InspectionRecord.new_id(),
-        timestamp=frame.timestamp,
-        station=station,
-        camera=frame.camera,
-        recipe_name=recipe.name,
-        recipe_version=recipe.version,
-        model_name=detector.info.name,
-        model_sha256=detector.info.sha256,
-        verdict=decision.verdict,
-        reasons=decision.reasons,
-        detections=tuple(detections),
-        kept=decision.kept,
-        latencies_ms=latencies,
-        part_serial=frame.part_serial,
-        lot=frame.lot,
-        source_name=frame.source_name,
-        reference_name=detector.last_reference,
-        mm_per_px=mm_per_px,
-    )
 
 
 @dataclass
@@ -171,8 +104,6 @@ class Station:
             threads=config.pipeline.inference_threads,
             reference=self.recipe.reference,
         )
-        # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
-        self.detector.min_confidence = min(recipe_floor(self.recipe), RECORD_MIN_CONFIDENCE)
         self._stop = threading.Event()
         reconnect: Reconnect = getattr(config.camera, "reconnect", Reconnect())
         self.camera = ResilientCamera(
@@ -216,7 +147,6 @@ class Station:
         if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
             raise ConfigError("only the rules can change while the station runs; restart it for another model")
         require_scale(recipe, self.measurement.mm_per_px)
-        self.detector.min_confidence = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
         self.recipe = recipe  # one reference swap: the detect thread reads it once per part
 
     def stop(self) -> None:
@@ -393,8 +323,11 @@ class Station:
                 self._slots.release()
                 if self.measurement.undistort is not None:
                     frame.image = self.measurement.undistort(frame.image)
+                recipe = self.recipe  # once per part: the rules may change between parts
+                # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
+                floor = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
                 record = inspect_frame(
-                    frame, self.detector, self.recipe, self.config.station, self.measurement.mm_per_px
+                    frame, self.detector, recipe, self.config.station, floor, self.measurement.mm_per_px
                 )
                 self.writer.submit(PendingRecord(record, frame.image))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)

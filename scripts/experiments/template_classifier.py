@@ -50,7 +50,7 @@ def proposals(data: Path, split: str, detector: TemplateDetector) -> tuple[list,
     rows, crops, labels = [], [], []
     for item in evalset.images:
         image = cv2.imread(str(item.path), cv2.IMREAD_UNCHANGED)
-        found = detector.predict_prepared([image])[0]
+        found = detector.predict_prepared(image, 0.0)
         truth = item.boxes(image.shape[1], image.shape[0])
         overlap = iou_matrix([b for _, b in truth], [d.box for d in found]) if truth and found else None
         for j, detection in enumerate(found):
@@ -130,7 +130,6 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12)
     args = parser.parse_args()
     detector = TemplateDetector(ROOT / "configs" / "detectors" / "golden-template.yaml")
-    detector.min_confidence = 0.0
     _, train_crops, train_labels = proposals(args.data, "train", detector)
     rows, val_crops, val_labels = proposals(args.data, "val", detector)
     print(f"crops: train {len(train_labels)} {np.bincount(train_labels).tolist()}, val {len(val_labels)}")

@@ -64,7 +64,6 @@ def build_region_crops(
             f"{data}: region crops need images stacked with their reference; import it with --input image+reference"
         )
     detector = TemplateDetector(proposals)
-    detector.min_confidence = 0.0
     counts: dict[str, dict[str, int]] = {}
     with publishing(out) as partial:
         classes: list[str] = []
@@ -76,7 +75,7 @@ def build_region_crops(
                 stacked = read_image(item.path)
                 if stacked is None or stacked.ndim != 3 or stacked.shape[2] != 3:
                     raise StationError(f"{item.path}: not a readable stacked (board, template, difference) image")
-                found = detector.predict_prepared([stacked])[0]
+                found = detector.predict_prepared(stacked, 0.0)
                 truth = item.boxes(stacked.shape[1], stacked.shape[0])
                 names = label_regions(found, truth, classes)
                 for index, (detection, name) in enumerate(zip(found, names, strict=True)):

@@ -19,6 +19,7 @@ from inspection.core.errors import ConfigError, ModelError
 from inspection.core.hashing import file_sha256
 from inspection.core.offline import make_ultralytics_offline
 from inspection.detectors.card import CARD, InputSpec, ModelCard, read_card, write_card
+from inspection.detectors.formats import format_named
 from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, PROPOSALS_FILE
 from inspection.ml.training import TRAIN_CONFIG, weights_of
 
@@ -59,8 +60,8 @@ def resolve_model(registry: Path, name_or_path: str | Path) -> Path:
 def weights_file(folder: Path, fmt: str = "pt") -> Path:
     """The model file of one format in a registry folder."""
     card = read_card(folder)
-    if fmt == "pt":
-        return folder / "model.pt"
+    if not format_named(fmt).exportable:  # the weights themselves
+        return folder / format_named(fmt).main_file
     export = card.exports.get(fmt)
     if export is None:
         raise ModelError(f"{folder.name}: has no {fmt} export; make one with 'inspection export --format {fmt}'")
@@ -73,7 +74,7 @@ def default_file(folder: Path) -> Path:
     for fmt in ("openvino", "onnx"):
         if fmt in exports:
             return folder / str(exports[fmt]["file"])
-    return folder / "model.pt"
+    return folder / format_named("pt").main_file
 
 
 def register_run(
@@ -157,7 +158,8 @@ def _epochs_run(results: Path) -> int | None:
 def add_export(folder: Path, produced: Path, fmt: str, parity: dict[str, Any], precision: str = "f32") -> Path:
     """Move a checked export into the folder and list it (with its hashes and parity) in the card."""
     card = read_card(folder)
-    target = folder / ("model.onnx" if fmt == "onnx" else "model_openvino")
+    described = format_named(fmt)
+    target = folder / described.registry_entry
     staging = folder / (target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True) if staging.is_dir() else staging.unlink(missing_ok=True)
     shutil.move(str(produced), staging)
@@ -168,7 +170,7 @@ def add_export(folder: Path, produced: Path, fmt: str, parity: dict[str, Any], p
     files = [target] if target.is_file() else sorted(p for p in target.rglob("*") if p.is_file())
     for path in files:
         card.files[path.relative_to(folder).as_posix()] = file_sha256(path)
-    main = target if fmt == "onnx" else target / "model.xml"
+    main = folder / described.main_file
     card.exports[fmt] = {
         "file": main.relative_to(folder).as_posix(),
         "precision": precision,
