@@ -64,7 +64,7 @@ def test_sigkill_while_recording_then_restart_is_consistent(tmp_path: Path) -> N
     # A restart reconciles the archive: every image left in it has its row.
     station = Station(load_station_config(config))
     try:
-        reconciliation = station.reconciliation
+        reconciliation = station.store.reconciliation
     finally:
         station.close()
     assert reconciliation.rows_missing_image == 0
@@ -88,7 +88,7 @@ def test_reconciliation_moves_unrecorded_images_aside_and_drops_partial_files(tm
     (day / "999999_cafe.png.part").write_bytes(b"half-written")
     station = Station(load_station_config(config))
     station.close()
-    result = station.reconciliation
+    result = station.store.reconciliation
     assert (result.orphans_moved, result.partial_files_removed, result.rows_missing_image) == (1, 1, 0)
     assert (data / "orphans" / day.relative_to(data / "images") / "999999_deadbeef.png").is_file()
 

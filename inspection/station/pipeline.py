@@ -15,13 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from inspection.cameras import ResilientCamera, make_camera
-from inspection.config import Recipe, Reconnect, StationConfig, load_recipe
+from inspection.config import Recipe, StationConfig, load_recipe
 from inspection.core.errors import ConfigError
 from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.core.status import CameraCounts, PartCounts, StationStatus
 from inspection.core.types import Frame, InspectionRecord
-from inspection.detectors import load_detector
 from inspection.outputs.base import OutputContext, fault_reporter
 from inspection.outputs.handshake import PlcHandshake, Result
 from inspection.outputs.line_outputs import LineOutputs
@@ -29,18 +27,14 @@ from inspection.outputs.plc import start_handshake, switchable_recipes
 from inspection.quality.alerts import AlertMonitor
 from inspection.quality.measurement import load_measurement
 from inspection.quality.rules import require_scale
-from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation, check_writable
-from inspection.recorder.database import open_database
+from inspection.recorder.archive import check_writable
 from inspection.recorder.folder_lock import DataFolderLock
-from inspection.recorder.retention import ImagePruner
-from inspection.recorder.spill import SpillJournal
 from inspection.recorder.store import (
     RECORD_MIN_CONFIDENCE,
     PendingRecord,
     RecordWriter,
-    reconcile_store,
-    replay_pending,
 )
+from inspection.station.builder import open_camera, open_detector, open_record_store
 from inspection.station.live_stats import LiveStats
 from inspection.station.part import inspect_frame, recipe_floor
 
@@ -84,35 +78,15 @@ class Station:
 
     def _build(self, config: StationConfig) -> None:
         storage = config.storage
-        self.database_url = storage.resolved_database_url()
-        self.engine = open_database(self.database_url)
-        policy = ArchivePolicy(storage.archive, storage.image_format, storage.jpeg_quality, storage.annotated)
-        self.archive = ImageArchive(storage.data_dir, policy)
-        self.spill = SpillJournal(storage.data_dir)
-        self.replayed = replay_pending(self.engine, self.spill)  # before reconciling: their images are known
-        self.reconciliation: Reconciliation = reconcile_store(self.engine, self.archive)
-        if self.reconciliation.orphans_moved or self.reconciliation.partial_files_removed:
-            log.warning("start-up reconciliation: %s", self.reconciliation)
-        self.pruner = ImagePruner(self.engine, storage.data_dir, storage.retention) if storage.retention else None
-        self.detector = load_detector(
-            self.recipe.model,
-            self.recipe.imgsz,
-            config.pipeline.device,
-            self.recipe.iou,
-            expected_classes=self.recipe.classes,
-            warm_up=config.pipeline.warmup,
-            threads=config.pipeline.inference_threads,
-            reference=self.recipe.reference,
-        )
+        self.store = open_record_store(storage)
+        self.engine = self.store.engine
+        self.database_url = self.store.database_url
+        self.pruner = self.store.pruner
+        self.detector = open_detector(self.recipe, config.pipeline)
         self._stop = threading.Event()
-        reconnect: Reconnect = getattr(config.camera, "reconnect", Reconnect())
-        self.camera = ResilientCamera(
-            make_camera(config.camera),
-            self._stop,
-            reconnect.initial_s,
-            reconnect.max_s,
-            reconnect.max_consecutive_failures,
-        )
+        self.camera = open_camera(config, self._stop)
+        if config.plc is not None and not self.camera.source.paced_by_station:
+            raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
         self.stats = LiveStats()
         # Frames waiting for detection; ``_slots`` bounds them (queue_size) so that the end marker
         # can always be queued behind the last frame.
@@ -120,11 +94,11 @@ class Station:
         self._slots = threading.Semaphore(config.pipeline.queue_size)
         self.writer = RecordWriter(
             self.engine,
-            self.archive,
+            self.store.archive,
             config.pipeline.record_queue_size,
             on_written=self._written,
             on_latency=self.stats.add_latency,
-            spill=self.spill,
+            spill=self.store.spill,
         )
         self._errors: list[str] = []
         self._last_faults = 0
@@ -132,8 +106,6 @@ class Station:
         self.plc: PlcHandshake | None = None  # started by run() when the config has a plc section
         # MQTT, fleet and registered outputs: each off unless configured
         self.outputs = LineOutputs(OutputContext(config, self.engine, self.bus, self._command))
-        if config.plc is not None and not self.camera.source.paced_by_station:
-            raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
         self.alerts: AlertMonitor | None = None
         if config.alerts:
             self.alerts = AlertMonitor(
@@ -165,20 +137,7 @@ class Station:
         tick_s: float = 0.5,
     ) -> RunSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self.bus.publish(StateChanged("starting"))
-        self.outputs.start()
-        if self.config.plc is not None:
-            self.plc = start_handshake(self.config.plc, fault_reporter(self.bus, "plc"), self.switchable)
-        self.camera.open()
-        self.writer.start()
-        if self.pruner is not None:
-            self.pruner.start()
-        grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
-        detector = threading.Thread(target=self._detect_loop, name="detect", daemon=True)
-        self.stats.started = time.perf_counter()
-        grabber.start()
-        detector.start()
-        self.bus.publish(StateChanged("running"))
+        grabber, detector = self._start(parts)
         deadline = time.monotonic() + duration_s if duration_s else None
         try:
             while detector.is_alive():
@@ -194,30 +153,55 @@ class Station:
             self.stop()
             detector.join()
         finally:
-            self.bus.publish(StateChanged("stopping"))
-            self.stop()
-            grabber.join(timeout=10)
-            detector.join()
-            self.writer.close()
-            if self.pruner is not None:
-                self.pruner.close()
-            self.outputs.records_written()
-            self.stats.finished = time.perf_counter()
-            self.camera.close()
-            if self.plc is not None:
-                self.plc.close()
-            self.bus.publish(StatsUpdate(self.status()))  # the final counts
-            self.bus.publish(StateChanged("stopped"))
-            self.outputs.close()
+            self._finish(grabber, detector)
         if self.writer.failure is not None:
             self._errors.append(f"record writer: {self.writer.failure}")
+        return self._summary(started_at)
+
+    def _start(self, parts: int | None) -> tuple[threading.Thread, threading.Thread]:
+        """Outputs, PLC, camera, writer and pruner started, then the grab and detect workers."""
+        self.bus.publish(StateChanged("starting"))
+        self.outputs.start()
+        if self.config.plc is not None:
+            self.plc = start_handshake(self.config.plc, fault_reporter(self.bus, "plc"), self.switchable)
+        self.camera.open()
+        self.writer.start()
+        if self.pruner is not None:
+            self.pruner.start()
+        grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
+        detector = threading.Thread(target=self._detect_loop, name="detect", daemon=True)
+        self.stats.started = time.perf_counter()
+        grabber.start()
+        detector.start()
+        self.bus.publish(StateChanged("running"))
+        return grabber, detector
+
+    def _finish(self, grabber: threading.Thread, detector: threading.Thread) -> None:
+        """Every grabbed part inspected and recorded, then everything stopped in the reverse order."""
+        self.bus.publish(StateChanged("stopping"))
+        self.stop()
+        grabber.join(timeout=10)
+        detector.join()
+        self.writer.close()
+        if self.pruner is not None:
+            self.pruner.close()
+        self.outputs.records_written()
+        self.stats.finished = time.perf_counter()
+        self.camera.close()
+        if self.plc is not None:
+            self.plc.close()
+        self.bus.publish(StatsUpdate(self.status()))  # the final counts
+        self.bus.publish(StateChanged("stopped"))
+        self.outputs.close()
+
+    def _summary(self, started_at: str) -> RunSummary:
         return RunSummary(
             stats=self.stats.snapshot(),
             camera=self.camera.status,
             records_written=self.writer.written,
             records_pending=self.writer.pending,
-            records_replayed=self.replayed,
-            reconciliation=str(self.reconciliation),
+            records_replayed=self.store.replayed,
+            reconciliation=str(self.store.reconciliation),
             started_at=started_at,
             database=self.database_url,
             data_dir=str(self.config.storage.data_dir),

@@ -1,0 +1,71 @@
+"""The parts a station is composed of, each made (and checked) from the station's config: the record
+store (database, image archive, spill journal, retention), the detector and the camera. Everything that
+can fail at start fails here, with its reason, before anything runs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from inspection.cameras import ResilientCamera, make_camera
+from inspection.config import PipelineSettings, Recipe, Reconnect, StationConfig, Storage
+from inspection.detectors import Detector, load_detector
+from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation
+from inspection.recorder.database import open_database
+from inspection.recorder.retention import ImagePruner
+from inspection.recorder.spill import SpillJournal
+from inspection.recorder.store import reconcile_store, replay_pending
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordStore:
+    """Where the station's records go, opened and made consistent: records a previous run left in the
+    spill journal written first, then the database and the image folder reconciled."""
+
+    database_url: str
+    engine: Engine
+    archive: ImageArchive
+    spill: SpillJournal
+    replayed: int  # records of the journal written at this start
+    reconciliation: Reconciliation
+    pruner: ImagePruner | None  # deletes old images to keep the disk free (storage.retention)
+
+
+def open_record_store(storage: Storage) -> RecordStore:
+    url = storage.resolved_database_url()
+    engine = open_database(url)
+    policy = ArchivePolicy(storage.archive, storage.image_format, storage.jpeg_quality, storage.annotated)
+    archive = ImageArchive(storage.data_dir, policy)
+    spill = SpillJournal(storage.data_dir)
+    replayed = replay_pending(engine, spill)  # before reconciling: their images are known then
+    reconciliation = reconcile_store(engine, archive)
+    if reconciliation.orphans_moved or reconciliation.partial_files_removed:
+        log.warning("start-up reconciliation: %s", reconciliation)
+    pruner = ImagePruner(engine, storage.data_dir, storage.retention) if storage.retention else None
+    return RecordStore(url, engine, archive, spill, replayed, reconciliation, pruner)
+
+
+def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> Detector:
+    return load_detector(
+        recipe.model,
+        recipe.imgsz,
+        pipeline.device,
+        recipe.iou,
+        expected_classes=recipe.classes,
+        warm_up=pipeline.warmup,
+        threads=pipeline.inference_threads,
+        reference=recipe.reference,
+    )
+
+
+def open_camera(config: StationConfig, stop: threading.Event) -> ResilientCamera:
+    """The configured camera behind the wrapper that reconnects it (not opened yet)."""
+    reconnect: Reconnect = getattr(config.camera, "reconnect", Reconnect())
+    return ResilientCamera(
+        make_camera(config.camera), stop, reconnect.initial_s, reconnect.max_s, reconnect.max_consecutive_failures
+    )
