@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from inspection.core.types import Detection, Image
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import ModelInfo, usable_cores
 from inspection.detectors.card import ModelCard, find_card, read_card
-from inspection.detectors.formats import format_of
+from inspection.detectors.formats import EXPORT_FORMATS, format_of
 from inspection.detectors.reference import References
 from inspection.detectors.region_backend import RegionDetector, proposals_file
 from inspection.ml.registry.store import resolve_model
@@ -87,81 +88,28 @@ def measure_backends(model: str | None, recipe_path: Path, count: int) -> dict[s
     recipe = load_recipe(recipe_path)
     folder = resolve_model(PROJECT_ROOT / "models", model) if model else _recipe_model_folder(recipe)
     card = read_card(folder)
-    imgsz = card.input.imgsz
     images = _network_images(recipe, card.input.mode)
     threads = usable_cores()
-    two_stage: list[Detector] = []  # region detectors: their classifier stage is timed on its own
-    if card.task == "classify":
-        predict_pt, region = _ultralytics_region_predict(folder, card, recipe)
-        two_stage.append(region)
-    else:
-        predict_pt = _ultralytics_predict(folder / "model.pt", recipe, imgsz)
-    import torch  # noqa: PLC0415  (after ultralytics, which sets its thread default)
-
-    shipped = torch.get_num_threads()
-    backends: dict[str, tuple[Predict, str]] = {
-        "ultralytics-predict": (predict_pt, f"PyTorch, {shipped} thread(s) as shipped"),
-        f"ultralytics-predict-{threads}-threads": (predict_pt, f"PyTorch, {threads} threads"),
-    }
-    for fmt in ("onnx", "openvino"):
-        if fmt in card.exports:
-            predict, detector = _project_predict(folder / str(card.exports[fmt]["file"]), recipe, imgsz, threads)
-            backends[detector.info.backend] = (predict, f"{detector.info.threads} threads, {detector.info.precision}")
-            if card.task == "classify":
-                two_stage.append(detector)
-    seconds = dict.fromkeys(backends, 0.0)
-    network_seconds = dict.fromkeys(backends, 0.0)
-    current = [""]  # the backend being measured (both ultralytics entries share one detector)
+    backends, two_stage, shipped = _backends(folder, card, recipe, threads)
+    clock = StageClock(dict.fromkeys(backends, 0.0))
     for region in two_stage:
-        region.classify = _timed(region.classify, network_seconds, current)  # type: ignore[attr-defined]
-    verdicts: dict[str, list[str]] = {name: [] for name in backends}
-    for name, (predict, _) in backends.items():
-        torch.set_num_threads(threads if name.endswith("-threads") else shipped)
-        current[0] = name
-        for image in images[:3]:
-            predict(image)  # warm-up
-    network_seconds.update(dict.fromkeys(backends, 0.0))  # the warm-up does not count
-    per_round = max(1, count // ROUNDS)
-    for round_number in range(ROUNDS):
-        for name, (predict, _) in backends.items():
-            torch.set_num_threads(threads if name.endswith("-threads") else shipped)
-            batch = [images[(round_number * per_round + i) % len(images)] for i in range(per_round)]
-            current[0] = name
-            started = time.perf_counter()
-            outputs = [predict(image) for image in batch]
-            seconds[name] += time.perf_counter() - started
-            verdicts[name] += [decide(detections, recipe).verdict.value for detections in outputs]
-    torch.set_num_threads(shipped)
-    reference = verdicts["ultralytics-predict"]
-    measured = per_round * ROUNDS
+        region.classify = _timed(region.classify, clock)  # type: ignore[attr-defined]
+    seconds, verdicts, measured = _measure(backends, images, count, recipe, (threads, shipped), clock)
+    network_seconds = clock.seconds
     results: dict[str, dict[str, Any]] = {
         name: {
             "fps": round(measured / seconds[name], 1),
-            "verdicts_identical": verdicts[name] == reference,
+            "verdicts_identical": verdicts[name] == verdicts["ultralytics-predict"],
             "fails": verdicts[name].count("fail"),
             "settings": settings,
         }
         for name, (_, settings) in backends.items()
     }
     default = _default_backend(recipe, results)
-    stages: dict[str, Any] = {}
-    if two_stage:
-        # Two stages: the golden-template proposals are the same code whatever the backend; what a backend
-        # runs is the classifier. fps is per part; network_fps counts only the classifier's time.
-        for name in backends:
-            results[name]["network_fps"] = round(measured / network_seconds[name], 1)
-        shipped_name = "ultralytics-predict"
-        stages = {
-            "default_speedup_whole_part": round(results[default]["fps"] / results[shipped_name]["fps"], 2),
-            "note": "two stages: default_speedup compares the classifier stage (network_fps), which is all a "
-            "backend runs; default_speedup_whole_part includes the golden-template proposals, the same for all",
-        }
-        speed_key = "network_fps"
-    else:
-        speed_key = "fps"
+    stages, speed_key = _two_stage_figures(results, network_seconds, measured, default) if two_stage else ({}, "fps")
     return {
         "model": folder.name,
-        "imgsz": imgsz,
+        "imgsz": card.input.imgsz,
         "images": measured,
         "distinct_images": len(images),
         "backends": results,
@@ -175,13 +123,100 @@ def measure_backends(model: str | None, recipe_path: Path, count: int) -> dict[s
     }
 
 
-def _timed(classify: Callable[[np.ndarray], np.ndarray], seconds: dict[str, float], current: list[str]) -> Any:
+def _backends(
+    folder: Path, card: ModelCard, recipe: Recipe, threads: int
+) -> tuple[dict[str, tuple[Predict, str]], list[Detector], int]:
+    """Each backend's predict and settings, the region detectors among them (their classifier stage is
+    timed on its own), and PyTorch's thread count as ultralytics ships it."""
+    imgsz = card.input.imgsz
+    two_stage: list[Detector] = []
+    if card.task == "classify":
+        predict_pt, region = _ultralytics_region_predict(folder, card, recipe)
+        two_stage.append(region)
+    else:
+        predict_pt = _ultralytics_predict(folder / "model.pt", recipe, imgsz)
+    import torch  # noqa: PLC0415  (heavy SDK; after ultralytics, which sets its thread default)
+
+    shipped = torch.get_num_threads()
+    backends: dict[str, tuple[Predict, str]] = {
+        "ultralytics-predict": (predict_pt, f"PyTorch, {shipped} thread(s) as shipped"),
+        f"ultralytics-predict-{threads}-threads": (predict_pt, f"PyTorch, {threads} threads"),
+    }
+    for fmt in EXPORT_FORMATS:
+        if fmt in card.exports:
+            predict, detector = _project_predict(folder / str(card.exports[fmt]["file"]), recipe, imgsz, threads)
+            backends[detector.info.backend] = (predict, f"{detector.info.threads} threads, {detector.info.precision}")
+            if card.task == "classify":
+                two_stage.append(detector)
+    return backends, two_stage, shipped
+
+
+def _measure(
+    backends: dict[str, tuple[Predict, str]],
+    images: list[Image],
+    count: int,
+    recipe: Recipe,
+    thread_counts: tuple[int, int],
+    clock: StageClock,
+) -> tuple[dict[str, float], dict[str, list[str]], int]:
+    """Seconds and verdicts of each backend on the same images, in interleaved rounds (slow drifts of the
+    machine fall on all alike), after a warm-up; and the number of images each measured."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    threads, shipped = thread_counts
+    seconds = dict.fromkeys(backends, 0.0)
+    verdicts: dict[str, list[str]] = {name: [] for name in backends}
+    for name, (predict, _) in backends.items():
+        torch.set_num_threads(threads if name.endswith("-threads") else shipped)
+        clock.current = name
+        for image in images[:3]:
+            predict(image)  # warm-up
+    clock.seconds.update(dict.fromkeys(backends, 0.0))  # the warm-up does not count
+    per_round = max(1, count // ROUNDS)
+    for round_number in range(ROUNDS):
+        for name, (predict, _) in backends.items():
+            torch.set_num_threads(threads if name.endswith("-threads") else shipped)
+            batch = [images[(round_number * per_round + i) % len(images)] for i in range(per_round)]
+            clock.current = name
+            started = time.perf_counter()
+            outputs = [predict(image) for image in batch]
+            seconds[name] += time.perf_counter() - started
+            verdicts[name] += [decide(detections, recipe).verdict.value for detections in outputs]
+    torch.set_num_threads(shipped)
+    return seconds, verdicts, per_round * ROUNDS
+
+
+def _two_stage_figures(
+    results: dict[str, dict[str, Any]], network_seconds: dict[str, float], measured: int, default: str
+) -> tuple[dict[str, Any], str]:
+    """Two stages: the golden-template proposals are the same code whatever the backend; what a backend
+    runs is the classifier. fps is per part; network_fps counts only the classifier's time."""
+    for name in results:
+        results[name]["network_fps"] = round(measured / network_seconds[name], 1)
+    stages = {
+        "default_speedup_whole_part": round(results[default]["fps"] / results["ultralytics-predict"]["fps"], 2),
+        "note": "two stages: default_speedup compares the classifier stage (network_fps), which is all a "
+        "backend runs; default_speedup_whole_part includes the golden-template proposals, the same for all",
+    }
+    return stages, "network_fps"
+
+
+@dataclass
+class StageClock:
+    """Seconds the classifier stage took, by backend; ``current``: the backend being measured (both
+    ultralytics entries share one detector)."""
+
+    seconds: dict[str, float]
+    current: str = ""
+
+
+def _timed(classify: Callable[[np.ndarray], np.ndarray], clock: StageClock) -> Any:
     def run(crops: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         try:
             return classify(crops)
         finally:
-            seconds[current[0]] += time.perf_counter() - started
+            clock.seconds[clock.current] += time.perf_counter() - started
 
     return run
 

@@ -172,7 +172,16 @@ def add_commands(commands: Commands) -> None:
         description="Calibrate a camera, measure the mm-per-pixel scale, build golden templates, print boards.",
     )
     actions = calibrate.add_subparsers(dest="calibrate_command", metavar="ACTION", required=True)
-    board_help = "chessboard:COLSxROWS:SQUARE_MM or charuco:COLSxROWS:SQUARE_MM:MARKER_MM[:DICT] (squares, not corners)"
+    _add_camera_and_scale(actions)
+    _add_template_board_register(actions)
+    calibrate.set_defaults(handler=_handle)
+
+
+BOARD_HELP = "chessboard:COLSxROWS:SQUARE_MM or charuco:COLSxROWS:SQUARE_MM:MARKER_MM[:DICT] (squares, not corners)"
+
+
+def _add_camera_and_scale(actions: Commands) -> None:
+    board_help = BOARD_HELP
     camera = actions.add_parser(
         "camera",
         help="intrinsics and lens distortion from views of a board",
@@ -202,6 +211,10 @@ def add_commands(commands: Commands) -> None:
     scale.add_argument("--length-mm", type=float, help="the same feature's length on the part (mm)")
     scale.add_argument("--distance-mm", type=float, help="lens to part, for a camera looking square onto it")
     scale.add_argument("--save", action="store_true", help="write the scale into the --calibration file")
+
+
+def _add_template_board_register(actions: Commands) -> None:
+    board_help = BOARD_HELP
     template = actions.add_parser(
         "template",
         help="a golden template from several good parts",
@@ -227,7 +240,6 @@ def add_commands(commands: Commands) -> None:
     registration.add_argument("image", type=Path)
     registration.add_argument("reference", type=Path)
     registration.add_argument("--motion", choices=["translation", "euclidean", "affine"], default="euclidean")
-    calibrate.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:

@@ -16,8 +16,14 @@ from inspection.recorder.database import open_database, require_existing
 
 def add_commands(commands: Commands) -> None:
     dataset = commands.add_parser("dataset", help="build training datasets", description="Build training datasets.")
-    dataset_commands = dataset.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
-    importer = dataset_commands.add_parser(
+    actions = dataset.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
+    _add_import(actions)
+    _add_crops(actions)
+    _add_from_records(actions)
+
+
+def _add_import(actions: Commands) -> None:
+    importer = actions.add_parser(
         "import",
         help="convert a labelled dataset into the project's layout",
         description=(
@@ -52,7 +58,9 @@ def add_commands(commands: Commands) -> None:
     )
     importer.set_defaults(handler=_import)
 
-    crops = dataset_commands.add_parser(
+
+def _add_crops(actions: Commands) -> None:
+    crops = actions.add_parser(
         "crops",
         help="cut the golden-template detector's regions out as a classification dataset",
         description=(
@@ -74,7 +82,9 @@ def add_commands(commands: Commands) -> None:
     )
     crops.set_defaults(handler=_crops)
 
-    from_records = dataset_commands.add_parser(
+
+def _add_from_records(actions: Commands) -> None:
+    from_records = actions.add_parser(
         "from-records",
         help="turn recorded parts and their reviews into a training dataset",
         description=(
