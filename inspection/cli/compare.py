@@ -92,43 +92,9 @@ def compare(
         "baseline": _load(baseline, registry, recipe_path, reference, conf),
         "candidate": _load(candidate, registry, recipe_path, reference, conf),
     }
-    decisions: dict[str, list[Decision]] = {"baseline": [], "candidate": []}
-    seconds = {"baseline": 0.0, "candidate": 0.0}
-    unreadable = []
-    for number, part in enumerate(parts, start=1):
-        image = read_image(part.path)
-        if image is None:
-            unreadable.append(part.name)
-            continue
-        for role, (detector, rules) in models.items():
-            start = time.perf_counter()
-            decision = detect_and_decide(detector, image, rules)[1]
-            seconds[role] += time.perf_counter() - start
-            decisions[role].append(decision)
-        if number % 50 == 0:
-            print(f"compared {number}/{len(parts)} parts", file=sys.stderr)
+    decisions, seconds, unreadable = _decide_all(parts, models)
     readable = [p for p in parts if p.name not in set(unreadable)]
-    flips: list[dict[str, Any]] = []
-    counts: Counter[str] = Counter()
-    by_class: dict[str, Counter[str]] = {"fail_to_pass": Counter(), "pass_to_fail": Counter()}
-    for part, old, new in zip(readable, decisions["baseline"], decisions["candidate"], strict=True):
-        if old.verdict == new.verdict:
-            continue
-        kind = "fail_to_pass" if old.verdict == Verdict.FAIL else "pass_to_fail"
-        classes = sorted({d.label for d in (old.kept if kind == "fail_to_pass" else new.kept)})
-        by_class[kind].update(classes)
-        effect = _effect(kind, part.defective)
-        counts[effect] += 1
-        flips.append(
-            {
-                "part": part.name,
-                "flip": kind,
-                "effect": effect,
-                "classes": classes,
-                "baseline_reasons": list(old.reasons),
-                "candidate_reasons": list(new.reasons),
-            }
-        )
+    flips, counts, by_class = _flips(readable, decisions["baseline"], decisions["candidate"])
     n = len(readable)
     return {
         "baseline": str(baseline),
@@ -152,6 +118,56 @@ def compare(
         "flip_list": flips,
         "compared": now(),
     }
+
+
+def _decide_all(
+    parts: list[Part], models: dict[str, tuple[Detector, Recipe]]
+) -> tuple[dict[str, list[Decision]], dict[str, float], list[str]]:
+    """Each model's verdict on every readable part, its seconds, and the parts that could not be read."""
+    decisions: dict[str, list[Decision]] = {role: [] for role in models}
+    seconds = dict.fromkeys(models, 0.0)
+    unreadable = []
+    for number, part in enumerate(parts, start=1):
+        image = read_image(part.path)
+        if image is None:
+            unreadable.append(part.name)
+            continue
+        for role, (detector, rules) in models.items():
+            start = time.perf_counter()
+            decision = detect_and_decide(detector, image, rules)[1]
+            seconds[role] += time.perf_counter() - start
+            decisions[role].append(decision)
+        if number % 50 == 0:
+            print(f"compared {number}/{len(parts)} parts", file=sys.stderr)
+    return decisions, seconds, unreadable
+
+
+def _flips(
+    parts: list[Part], old_decisions: list[Decision], new_decisions: list[Decision]
+) -> tuple[list[dict[str, Any]], Counter[str], dict[str, Counter[str]]]:
+    """The parts whose verdict flipped, the count of each effect, and the classes behind each kind of flip."""
+    flips: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    by_class: dict[str, Counter[str]] = {"fail_to_pass": Counter(), "pass_to_fail": Counter()}
+    for part, old, new in zip(parts, old_decisions, new_decisions, strict=True):
+        if old.verdict == new.verdict:
+            continue
+        kind = "fail_to_pass" if old.verdict == Verdict.FAIL else "pass_to_fail"
+        classes = sorted({d.label for d in (old.kept if kind == "fail_to_pass" else new.kept)})
+        by_class[kind].update(classes)
+        effect = _effect(kind, part.defective)
+        counts[effect] += 1
+        flips.append(
+            {
+                "part": part.name,
+                "flip": kind,
+                "effect": effect,
+                "classes": classes,
+                "baseline_reasons": list(old.reasons),
+                "candidate_reasons": list(new.reasons),
+            }
+        )
+    return flips, counts, by_class
 
 
 def _fail_rate(decisions: list[Decision]) -> float:

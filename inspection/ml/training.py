@@ -93,7 +93,7 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
     elif run.exists() and any(run.iterdir()):
         raise StationError(f"{run}: already holds a run; resume it with --resume or choose a new --out")
     make_ultralytics_offline()
-    from ultralytics import YOLO  # noqa: PLC0415  (heavy, imported only here)
+    from ultralytics import YOLO  # noqa: PLC0415  (heavy SDK, imported only here)
 
     if resume:
         if new_epochs is not None:
@@ -114,7 +114,14 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
     _add_callbacks(model)
     if info["task"] == "classify":
         _check_classifier_classes(model, info["classes"], settings.architecture)
-    arguments = dict(
+    model.train(**_train_arguments(settings, run, info["task"]))
+    return best
+
+
+def _train_arguments(settings: TrainSettings, run: Path, task: str) -> dict[str, Any]:
+    """ultralytics' train settings: offline (nothing it would download), the run's own, and augmentation
+    that suits binarised boards."""
+    arguments: dict[str, Any] = dict(
         data=str(settings.data_yaml.resolve()),
         project=str(run.parent),
         name=run.name,
@@ -146,10 +153,9 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
         cache="ram",
         verbose=True,
     )
-    if info["task"] == "classify":
+    if task == "classify":
         arguments.update(CLASSIFY_AUGMENTATION)
-    model.train(**arguments)
-    return best
+    return arguments
 
 
 # Region crops are centred on their region at a fixed scale: a random resized crop would cut the defect

@@ -140,35 +140,10 @@ def write_layout(
     if not items:
         raise StationError(f"{source}: no labelled images found")
     check_images(items, source)
-    own_split = all(item.split is not None for item in items) and any(item.split == "val" for item in items)
-    if own_split and val_groups is None:
-        split_of = {item.image: str(item.split) for item in items}
-        split_note: dict[str, object] = {"by": "the source's own split"}
-    else:
-        val = choose_validation([item.group for item in items], val_groups, allow_no_val)
-        split_of = {item.image: "val" if item.group in val else "train" for item in items}
-        split_note = {
-            "by": "group",
-            "train": sorted({i.group for i in items} - val),
-            "val": sorted(val),
-        }
+    split_of, split_note = _splits(items, val_groups, allow_no_val)
     progress(f"{len(items)} images, {sum(len(i.labels) for i in items)} boxes, {len(classes)} classes")
     with publishing(out) as partial:
-        for split in ("train", "val"):
-            (partial / "images" / split).mkdir(parents=True)
-            (partial / "labels" / split).mkdir(parents=True)
-        names: dict[str, Path] = {}
-        files = {}
-        for number, item in enumerate(items, start=1):
-            split = split_of[item.image]
-            name = _unique_name(item, names)
-            image_dir, label_dir = partial / "images" / split, partial / "labels" / split
-            os.symlink(item.image.resolve(), image_dir / name)
-            lines = [f"{c} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}" for c, cx, cy, w, h in item.labels]
-            (label_dir / (Path(name).stem + ".txt")).write_text("\n".join(lines) + ("\n" if lines else ""))
-            files[f"{split}/{name}"] = file_sha256(item.image)
-            if number % 500 == 0:
-                progress(f"written {number}/{len(items)} images")
+        files = _write_items(partial, items, split_of, progress)
         manifest = {
             "format": fmt,
             "source": str(source.resolve()),
@@ -191,6 +166,40 @@ def write_layout(
         )
     progress(f"dataset written to {out} ({MANIFEST}, data.yaml)")
     return out / MANIFEST
+
+
+def _splits(
+    items: list[Item], val_groups: set[str] | None, allow_no_val: bool
+) -> tuple[dict[Path, str], dict[str, object]]:
+    """Each image's split, and how it was chosen (the source's own split, else by group)."""
+    own_split = all(item.split is not None for item in items) and any(item.split == "val" for item in items)
+    if own_split and val_groups is None:
+        return {item.image: str(item.split) for item in items}, {"by": "the source's own split"}
+    val = choose_validation([item.group for item in items], val_groups, allow_no_val)
+    split_of = {item.image: "val" if item.group in val else "train" for item in items}
+    return split_of, {"by": "group", "train": sorted({i.group for i in items} - val), "val": sorted(val)}
+
+
+def _write_items(
+    partial: Path, items: list[Item], split_of: dict[Path, str], progress: Callable[[str], None]
+) -> dict[str, str]:
+    """Image symlinks and YOLO label files in ``partial``; returns the sha256 of each image by its name."""
+    for split in ("train", "val"):
+        (partial / "images" / split).mkdir(parents=True)
+        (partial / "labels" / split).mkdir(parents=True)
+    names: dict[str, Path] = {}
+    files = {}
+    for number, item in enumerate(items, start=1):
+        split = split_of[item.image]
+        name = _unique_name(item, names)
+        image_dir, label_dir = partial / "images" / split, partial / "labels" / split
+        os.symlink(item.image.resolve(), image_dir / name)
+        lines = [f"{c} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}" for c, cx, cy, w, h in item.labels]
+        (label_dir / (Path(name).stem + ".txt")).write_text("\n".join(lines) + ("\n" if lines else ""))
+        files[f"{split}/{name}"] = file_sha256(item.image)
+        if number % 500 == 0:
+            progress(f"written {number}/{len(items)} images")
+    return files
 
 
 def _unique_name(item: Item, taken: dict[str, Path]) -> str:

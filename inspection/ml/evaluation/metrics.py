@@ -85,48 +85,28 @@ class Evaluation:
     results: list[ImageResult] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        from ultralytics.utils.metrics import ap_per_class  # noqa: PLC0415  (pulls in torch)
-
         n = len(self.classes)
-        tp_rows: list[np.ndarray] = []
-        conf: list[float] = []
-        pred_cls: list[int] = []
-        target_cls: list[int] = []
+        ap, target_cls = self._average_precision()
         protocol = np.zeros((n, 3), dtype=np.int64)
         agnostic = np.zeros((1, 3), dtype=np.int64)
         for result in self.results:
-            tp_rows.append(correct_matrix(result.truth, result.detections))
-            conf.extend(d.confidence for d in result.detections)
-            pred_cls.extend(d.class_id for d in result.detections)
-            target_cls.extend(cls for cls, _ in result.truth)
             protocol += protocol_counts(result.truth, result.kept, n)
             agnostic += protocol_counts(
                 [(0, box) for _, box in result.truth], [replace(d, class_id=0) for d in result.kept], 1
             )
-        tp = np.concatenate(tp_rows) if tp_rows else np.zeros((0, len(IOU_THRESHOLDS)), dtype=bool)
-        ap = np.zeros((n, len(IOU_THRESHOLDS)))
-        if target_cls:
-            output = ap_per_class(tp, np.asarray(conf), np.asarray(pred_cls), np.asarray(target_cls))
-            for row, cls in zip(output[5], output[6], strict=True):
-                ap[int(cls)] = row
         present = sorted(set(target_cls))
-        per_class = {}
-        for cls, name in enumerate(self.classes):
-            per_class[name] = {
+        per_class = {
+            name: {
                 "boxes": target_cls.count(cls),
                 "ap50": round(float(ap[cls, 0]), 4),
                 "ap50_95": round(float(ap[cls].mean()), 4),
                 **_prf(protocol[cls]),
             }
-        defective = [r for r in self.results if r.truth]
-        clean = [r for r in self.results if not r.truth]
-        escapes = [r.name for r in defective if r.verdict == Verdict.PASS]
-        false_rejects = [r.name for r in clean if r.verdict == Verdict.FAIL]
-        latencies = np.asarray([r.latency_s for r in self.results]) * 1000
+            for cls, name in enumerate(self.classes)
+        }
         return {
             "images": len(self.results),
-            "defective_images": len(defective),
-            "defect_free_images": len(clean),
+            **self._image_level(),
             "boxes": len(target_cls),
             "map50": round(float(ap[present, 0].mean()), 4) if present else 0.0,
             "map50_95": round(float(ap[present].mean()), 4) if present else 0.0,
@@ -135,16 +115,54 @@ class Evaluation:
                 **_prf(protocol.sum(0)),
                 "class_agnostic": _prf(agnostic[0]),
             },
+            **self._verdict_rates(),
+            "latency_ms": self._latency(),
+            "per_class": per_class,
+        }
+
+    def _average_precision(self) -> tuple[np.ndarray, list[int]]:
+        """AP per class at each IoU threshold (ultralytics' interpolation), and the class of every true box."""
+        from ultralytics.utils.metrics import ap_per_class  # noqa: PLC0415  (heavy SDK: pulls in torch)
+
+        tp_rows: list[np.ndarray] = []
+        conf: list[float] = []
+        pred_cls: list[int] = []
+        target_cls: list[int] = []
+        for result in self.results:
+            tp_rows.append(correct_matrix(result.truth, result.detections))
+            conf.extend(d.confidence for d in result.detections)
+            pred_cls.extend(d.class_id for d in result.detections)
+            target_cls.extend(cls for cls, _ in result.truth)
+        tp = np.concatenate(tp_rows) if tp_rows else np.zeros((0, len(IOU_THRESHOLDS)), dtype=bool)
+        ap = np.zeros((len(self.classes), len(IOU_THRESHOLDS)))
+        if target_cls:
+            output = ap_per_class(tp, np.asarray(conf), np.asarray(pred_cls), np.asarray(target_cls))
+            for row, cls in zip(output[5], output[6], strict=True):
+                ap[int(cls)] = row
+        return ap, target_cls
+
+    def _image_level(self) -> dict[str, int]:
+        defective = sum(1 for r in self.results if r.truth)
+        return {"defective_images": defective, "defect_free_images": len(self.results) - defective}
+
+    def _verdict_rates(self) -> dict[str, Any]:
+        defective = [r for r in self.results if r.truth]
+        clean = [r for r in self.results if not r.truth]
+        escapes = [r.name for r in defective if r.verdict == Verdict.PASS]
+        false_rejects = [r.name for r in clean if r.verdict == Verdict.FAIL]
+        return {
             "escape_rate": round(len(escapes) / len(defective), 4) if defective else None,
             "false_reject_rate": round(len(false_rejects) / len(clean), 4) if clean else None,
             "escapes": escapes,
             "false_rejects": false_rejects,
-            "latency_ms": {
-                "mean": round(float(latencies.mean()), 2),
-                "p50": round(float(np.percentile(latencies, 50)), 2),
-                "p95": round(float(np.percentile(latencies, 95)), 2),
-            },
-            "per_class": per_class,
+        }
+
+    def _latency(self) -> dict[str, float]:
+        latencies = np.asarray([r.latency_s for r in self.results]) * 1000
+        return {
+            "mean": round(float(latencies.mean()), 2),
+            "p50": round(float(np.percentile(latencies, 50)), 2),
+            "p95": round(float(np.percentile(latencies, 95)), 2),
         }
 
 

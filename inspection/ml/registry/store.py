@@ -94,18 +94,41 @@ def register_run(
     if parent is not None:
         resolve_model(registry, parent)
     dataset = config.get("dataset", {})
-    results = run / "results.csv"
-    task = dataset.get("task", "detect")
     proposals = Path(dataset.get("crops", "")) / PROPOSALS_FILE
-    if task == "classify" and not proposals.is_file():
+    if dataset.get("task", "detect") == "classify" and not proposals.is_file():
         raise ModelError(f"{run}: trained on region crops, but {proposals} (their proposal settings) is gone")
+    card = _new_card(run, name, config, parent, notes)
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        make_ultralytics_offline()
+        from ultralytics.utils.torch_utils import strip_optimizer  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+        strip_optimizer(str(best), str(partial / "model.pt"))
+        card.files["model.pt"] = file_sha256(partial / "model.pt")
+        if card.task == "classify":
+            shutil.copy2(proposals, partial / PROPOSALS_FILE)
+            card.files[PROPOSALS_FILE] = file_sha256(partial / PROPOSALS_FILE)
+        write_card(partial, card)
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return folder
+
+
+def _new_card(run: Path, name: str, config: dict[str, Any], parent: str | None, notes: str) -> ModelCard:
+    """The card of a run about to be registered: what it is, what it takes, how it was trained."""
+    dataset = config.get("dataset", {})
+    task = dataset.get("task", "detect")
     imgsz = int(config["imgsz"])
     if task == "classify":  # ultralytics trains classifiers at the next multiple of 32 (48 -> 64)
         imgsz = -(-imgsz // CLASSIFY_STRIDE) * CLASSIFY_STRIDE
     input_spec = InputSpec(imgsz=imgsz, mode=dataset.get("input", "image"))
     if task == "classify":
         input_spec.preprocessing = REGION_PREPROCESSING
-    card = ModelCard(
+    return ModelCard(
         name=name,
         architecture=_architecture(str(config["architecture"])),
         task=task,
@@ -117,30 +140,12 @@ def register_run(
             "data_yaml": dataset.get("data_yaml"),
             **({"crops": dataset["crops"], "crops_sha256": dataset.get("crops_sha256")} if task == "classify" else {}),
             "settings": {k: config[k] for k in ("epochs", "imgsz", "batch", "seed", "architecture") if k in config},
-            "epochs_run": _epochs_run(results),
+            "epochs_run": _epochs_run(run / "results.csv"),
             "notes": notes,
         },
         parent=parent,
         created=now(),
     )
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        make_ultralytics_offline()
-        from ultralytics.utils.torch_utils import strip_optimizer  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
-        strip_optimizer(str(best), str(partial / "model.pt"))
-        card.files["model.pt"] = file_sha256(partial / "model.pt")
-        if task == "classify":
-            shutil.copy2(proposals, partial / PROPOSALS_FILE)
-            card.files[PROPOSALS_FILE] = file_sha256(partial / PROPOSALS_FILE)
-        write_card(partial, card)
-        partial.rename(folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return folder
 
 
 def _architecture(source: str) -> str:
