@@ -45,9 +45,9 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
     from gui.bridge import StationBridge  # noqa: PLC0415
     from gui.controller import StationController  # noqa: PLC0415
     from gui.operator_window import OperatorWindow  # noqa: PLC0415
+    from gui.services import Services  # noqa: PLC0415
     from gui.session import Session  # noqa: PLC0415
     from inspection.recorder.accounts import User  # noqa: PLC0415
-    from inspection.recorder.database import open_station_database  # noqa: PLC0415
 
     application = QApplication.instance() or QApplication([])  # must exist (and live) before any widget
     assert application is not None
@@ -55,7 +55,7 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
         bridge = StationBridge()
         controller = StationController(config_path, bridge)
         controller.config = with_data_dir(controller.config, folder)
-        session = Session(open_station_database(controller.config.storage))
+        session = Session(Services.open(controller.config.storage))
         session.user = User("bench", "operator")
         window = OperatorWindow(controller, bridge, session)
         window.show()

@@ -40,11 +40,12 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
     from gui.history_view import HistoryWindow  # noqa: PLC0415
+    from gui.services import Records  # noqa: PLC0415
 
     app = QApplication([])
     engine = open_database(url)
     started = time.perf_counter()
-    window = HistoryWindow(engine, folder)
+    window = HistoryWindow(Records(engine, folder))
     window.show()
     app.processEvents()
     print(f"open (count + first page, {window.model.total} records): {1000 * (time.perf_counter() - started):.0f} ms")

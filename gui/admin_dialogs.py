@@ -20,8 +20,7 @@ from gui.session import Session
 from gui.timefmt import local_time
 from gui.widgets.forms import dialog_buttons, error_label
 from inspection.core.errors import StationError
-from inspection.recorder.accounts import ROLES, Role, create_user, require
-from inspection.recorder.audit import entries
+from inspection.recorder.accounts import ROLES, Role, require
 
 
 class AuditDialog(QDialog):
@@ -29,7 +28,7 @@ class AuditDialog(QDialog):
         super().__init__(parent)
         require(session.user, "audit")
         self.setWindowTitle("Audit trail")
-        rows = entries(session.engine, limit=1000)
+        rows = session.services.accounts.audit_trail(limit=1000)
         self.table = QTableWidget(len(rows), 4)
         self.table.setHorizontalHeaderLabels(["time", "user", "action", "detail"])
         for row, entry in enumerate(rows):
@@ -70,7 +69,9 @@ class AddUserDialog(QDialog):
     def submit(self) -> None:
         role: Role = next(r for r in ROLES if r == self.role.currentText())
         try:
-            create_user(self.session.engine, self.username.text(), self.password.text(), role, self.session.user)
+            self.session.services.accounts.create_user(
+                self.username.text(), self.password.text(), role, self.session.user
+            )
         except StationError as exc:
             self.error.setText(str(exc))
             return

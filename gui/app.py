@@ -19,13 +19,13 @@ from PySide6.QtWidgets import QApplication
 from gui.bridge import StationBridge
 from gui.controller import StationController
 from gui.operator_window import OperatorWindow
+from gui.services import Services
 from gui.session import Session
 from inspection.config import DEMO_CONFIG
 from inspection.core.errors import StationError, one_line
 from inspection.core.memory import keep_freed_memory
 from inspection.core.offline import block_openvino_telemetry
 from inspection.recorder.accounts import User
-from inspection.recorder.database import open_station_database
 from inspection.station.records import open_records
 
 
@@ -53,17 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         bridge = StationBridge()
         controller = StationController(DEMO_CONFIG if args.demo else args.config, bridge)
-        engine = open_station_database(controller.config.storage)
-        records = open_records(controller.config_path, args.records)[1] if args.records else engine
+        records = open_records(controller.config_path, args.records)[1] if args.records else None
+        services = Services.open(controller.config.storage, records)
     except StationError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    session = Session(engine, args.idle_minutes)
+    session = Session(services, args.idle_minutes)
     app.installEventFilter(session)
     if args.screenshot is not None:
         # Unattended: a session of its own that may only run the station (no account is created).
         session.user = User("screenshot", "operator")
-    window = OperatorWindow(controller, bridge, session, records)
+    window = OperatorWindow(controller, bridge, session)
     window.show()
     if args.screenshot is not None:
         return _screenshot(window, controller, args.screenshot, args.parts)

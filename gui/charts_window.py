@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
-from sqlalchemy import Engine
 
-from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
+from gui.services import Records
+from inspection.quality.yield_stats import TimeBucket
 from inspection.recorder.queries import RecordFilter
 
 RANGES = {
@@ -20,10 +20,10 @@ RANGES = {
 
 
 class ChartsWindow(QMainWindow):
-    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+    def __init__(self, records: Records, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Yield and defects")
-        self.engine = engine
+        self.records = records
         self.range = QComboBox()
         self.range.addItems(list(RANGES))
         self.summary = QLabel("")
@@ -52,8 +52,8 @@ class ChartsWindow(QMainWindow):
     def refresh(self) -> None:
         span = RANGES[self.range.currentText()]
         where = RecordFilter(since=datetime.now(UTC) - span if span is not None else None)
-        self.hours = time_buckets(self.engine, where, 60)
-        self.pareto = pareto(self.engine, where)
+        self.hours = self.records.time_buckets(where, 60)
+        self.pareto = self.records.pareto(where)
         parts = sum(h.counts.parts for h in self.hours)
         passed = sum(h.counts.passed for h in self.hours)
         self.summary.setText(

@@ -18,12 +18,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine
 
 from gui.record_detail import RecordDetailDialog
+from gui.services import Records
 from gui.session import Session
 from gui.timefmt import local_time
-from inspection.recorder import queries
 from inspection.recorder.queries import RecordFilter, RecordSummary
 
 PAGE = 200
@@ -39,9 +38,9 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class HistoryModel(QAbstractTableModel):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, records: Records) -> None:
         super().__init__()
-        self.engine = engine
+        self.records = records
         self.where = RecordFilter()
         self.rows: list[RecordSummary] = []
         self.total = 0
@@ -52,7 +51,7 @@ class HistoryModel(QAbstractTableModel):
         self.where = where
         self.rows = []
         self._exhausted = False
-        self.total = queries.count(self.engine, where)
+        self.total = self.records.count(where)
         self.endResetModel()
         self.fetchMore(QModelIndex())
 
@@ -69,7 +68,7 @@ class HistoryModel(QAbstractTableModel):
         if parent.isValid() or self._exhausted:
             return
         after = (self.rows[-1].created_at, self.rows[-1].id) if self.rows else None
-        more = queries.page(self.engine, self.where, PAGE, after)
+        more = self.records.page(self.where, PAGE, after)
         if len(more) < PAGE:
             self._exhausted = True
         if more:
@@ -102,8 +101,7 @@ class HistoryModel(QAbstractTableModel):
 class HistoryWindow(QMainWindow):
     def __init__(
         self,
-        engine: Engine,
-        data_dir: Any,
+        records: Records,
         session: Session | None = None,
         classes: list[str] | None = None,
         parent: QWidget | None = None,
@@ -112,9 +110,8 @@ class HistoryWindow(QMainWindow):
         self.session = session
         self.classes = classes or []
         self.setWindowTitle("Inspection history")
-        self.engine = engine
-        self.data_dir = data_dir
-        self.model = HistoryModel(engine)
+        self.records = records
+        self.model = HistoryModel(records)
         self.range = QComboBox()
         self.range.addItems(list(RANGES))
         self.verdict = QComboBox()
@@ -155,10 +152,10 @@ class HistoryWindow(QMainWindow):
 
     def refresh_labels(self) -> None:
         self.label.clear()
-        self.label.addItems(["any class", *queries.labels(self.engine)])
+        self.label.addItems(["any class", *self.records.labels()])
         chosen = self.station.currentText()
         self.station.clear()
-        self.station.addItems(["any station", *queries.stations(self.engine)])
+        self.station.addItems(["any station", *self.records.stations()])
         if chosen:
             self.station.setCurrentText(chosen)
 
@@ -180,7 +177,7 @@ class HistoryWindow(QMainWindow):
 
     def open_row(self, index: QModelIndex) -> RecordDetailDialog | None:
         record = self.model.rows[index.row()]
-        detail = queries.detail(self.engine, record.id, self.data_dir)
+        detail = self.records.detail(record.id)
         if detail is None:
             return None
         dialog = RecordDetailDialog.from_database(detail, self, self.session, self.classes)

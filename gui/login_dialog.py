@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 from gui.session import Session
 from gui.widgets.forms import dialog_buttons, error_label
 from inspection.core.errors import StationError
-from inspection.recorder.accounts import MIN_PASSWORD, create_user
+from inspection.recorder.accounts import MIN_PASSWORD
 
 
 class LoginDialog(QDialog):
@@ -70,7 +70,7 @@ class FirstAdminDialog(QDialog):
             self.error.setText("the two passwords differ")
             return
         try:
-            create_user(self.session.engine, self.username.text(), self.password.text(), "admin", None)
+            self.session.services.accounts.create_user(self.username.text(), self.password.text(), "admin", None)
             self.session.log_in(self.username.text(), self.password.text())
         except StationError as exc:
             self.error.setText(str(exc))

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine
 
 from gui.admin_dialogs import AddUserDialog, AuditDialog
 from gui.bridge import StationBridge
@@ -40,8 +39,7 @@ from inspection.core.events import InspectionDone
 from inspection.core.status import CameraCounts, StationStatus
 from inspection.core.types import Image, InspectionRecord
 from inspection.detectors.base import model_name
-from inspection.quality.alerts import acknowledge
-from inspection.recorder.accounts import User, has_users
+from inspection.recorder.accounts import User
 from inspection.station.pipeline import RunSummary
 
 LIVE_VIEW_HZ = 10
@@ -55,18 +53,30 @@ STATE_STYLE = {
 
 
 class OperatorWindow(QMainWindow):
-    def __init__(
-        self, controller: StationController, bridge: StationBridge, session: Session, records: Engine | None = None
-    ) -> None:
+    def __init__(self, controller: StationController, bridge: StationBridge, session: Session) -> None:
         super().__init__()
         self.controller = controller
-        self.records = records or session.engine  # what history and charts read (a fleet's central database)
         self.bridge = bridge
         self.session = session
         self.latest: InspectionDone | None = None  # the newest part shown (for the rules preview)
         self.recipe = load_recipe(controller.config.recipe)
         self.shown = 0  # parts drawn in the live view (the newest only; never a backlog)
         self.setWindowTitle(f"Inspection station — {controller.config.station}")
+        self._make_widgets()
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        left = QVBoxLayout()
+        left.addWidget(self.image, 1)
+        left.addWidget(self.fails)
+        layout.addLayout(left, 1)
+        layout.addWidget(self._side_panel())
+        self.setCentralWidget(central)
+        self.resize(1280, 800)
+        self._connect_buttons()
+        self._connect_station(controller, bridge, session)
+        self._apply_permissions(session.user)
+
+    def _make_widgets(self) -> None:
 
         self.image = ImageView()
         self.fails = FailStrip()
@@ -85,7 +95,7 @@ class OperatorWindow(QMainWindow):
         self.counters = CountersPanel()
         self.state = QLabel("stopped")
         self.state.setStyleSheet("font-size: 18pt; font-weight: bold;" + STATE_STYLE["stopped"])
-        self.camera_name = describe_camera(controller.config)
+        self.camera_name = describe_camera(self.controller.config)
         self.camera = QLabel(f"camera {self.camera_name}")
         self.faults = QLabel("faults: 0")
         self.faults.setWordWrap(True)
@@ -99,6 +109,9 @@ class OperatorWindow(QMainWindow):
             button.setMinimumHeight(56)
             button.setStyleSheet("font-size: 18pt;")
         self.stop_button.setEnabled(False)
+
+    def _side_panel(self) -> QWidget:
+        """Verdict, counters, state, recipe and messages; the tools and start/stop at the bottom."""
         recipe = QLabel(
             f"Recipe <b>{self.recipe.name}</b> v{self.recipe.version}<br>Model <b>{model_name(self.recipe.model)}</b>"
         )
@@ -136,16 +149,9 @@ class OperatorWindow(QMainWindow):
         panel = QWidget()
         panel.setLayout(side)
         panel.setFixedWidth(420)
-        central = QWidget()
-        layout = QHBoxLayout(central)
-        left = QVBoxLayout()
-        left.addWidget(self.image, 1)
-        left.addWidget(self.fails)
-        layout.addLayout(left, 1)
-        layout.addWidget(panel)
-        self.setCentralWidget(central)
-        self.resize(1280, 800)
+        return panel
 
+    def _connect_buttons(self) -> None:
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.history_button.clicked.connect(self.open_history)
@@ -155,6 +161,8 @@ class OperatorWindow(QMainWindow):
         self.settings_button.clicked.connect(self.open_settings)
         self.audit_button.clicked.connect(self.open_audit)
         self.users_button.clicked.connect(self.open_users)
+
+    def _connect_station(self, controller: StationController, bridge: StationBridge, session: Session) -> None:
         session.changed.connect(self._apply_permissions)
         bridge.failed_part.connect(self.fails.add)
         self.fails.opened.connect(self.open_part)
@@ -175,7 +183,6 @@ class OperatorWindow(QMainWindow):
         controller.failed.connect(self._show_error)
         session.audit_failed.connect(self.message.setText)
         controller.finished.connect(self._finished)
-        self._apply_permissions(session.user)
 
     # ------------------------------------------------------------ actions
     def start(self, parts: int | None = None) -> None:
@@ -196,8 +203,7 @@ class OperatorWindow(QMainWindow):
 
     def open_history(self) -> HistoryWindow:
         if self.history is None:
-            storage = self.controller.config.storage
-            self.history = HistoryWindow(self.records, storage.data_dir, self.session, self.recipe.classes)
+            self.history = HistoryWindow(self.session.services.records, self.session, self.recipe.classes)
         else:
             self.history.refresh_labels()
             self.history.apply_filter()
@@ -207,7 +213,7 @@ class OperatorWindow(QMainWindow):
 
     def open_charts(self) -> ChartsWindow:
         if self.charts is None:
-            self.charts = ChartsWindow(self.records)
+            self.charts = ChartsWindow(self.session.services.records)
         else:
             self.charts.refresh()
         self.charts.show()
@@ -223,7 +229,7 @@ class OperatorWindow(QMainWindow):
         if self.session.user is not None:
             self.session.log_out()
             return
-        first_run = not has_users(self.session.engine)
+        first_run = not self.session.services.accounts.has_users()
         dialog = FirstAdminDialog(self.session, self) if first_run else LoginDialog(self.session, self)
         dialog.open()
         self.login_dialog: QDialog = dialog
@@ -338,7 +344,7 @@ class OperatorWindow(QMainWindow):
         if self.session.user is None:
             return
         try:
-            acknowledge(self.session.engine, alert_id, self.session.user.username)
+            self.session.services.edits.acknowledge_alert(alert_id, self.session.user.username)
         except StationError as exc:  # e.g. acknowledged meanwhile with 'inspection alerts ack'
             self.message.setText(str(exc))
         self.alert_banner.remove(alert_id)

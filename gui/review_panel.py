@@ -19,7 +19,7 @@ from gui.session import Session
 from gui.widgets.image_view import ImageView
 from inspection.core.errors import StationError
 from inspection.core.types import Detection
-from inspection.recorder.reviews import OUTCOMES, Outcome, ReviewBox, add_review
+from inspection.recorder.reviews import OUTCOMES, Outcome, ReviewBox
 
 OUTCOME_TITLES = {"correct": "Correct", "false_call": "False call", "escape": "Escape"}
 
@@ -113,8 +113,7 @@ class ReviewPanel(QWidget):
             self.message.setText("Choose correct, false call or escape first.")
             return
         try:
-            review = add_review(
-                self.session.engine,
+            review = self.session.services.edits.review(
                 self.session.user,
                 self.inspection_id,
                 self.outcome,

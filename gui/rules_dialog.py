@@ -25,7 +25,6 @@ from inspection.config import ClassRule, Recipe, load_recipe
 from inspection.core.errors import StationError
 from inspection.core.events import InspectionDone
 from inspection.quality.rules import decide
-from inspection.station.recipe_edit import update_rules
 
 DEFAULT_ROW = "(default)"
 
@@ -138,8 +137,8 @@ class RulesDialog(QDialog):
     def save(self) -> None:
         recipe = self.edited()
         try:
-            self.saved = update_rules(
-                self.session.engine, self.session.user, self.recipe_path, recipe.default_rule, recipe.rules
+            self.saved = self.session.services.edits.rules(
+                self.session.user, self.recipe_path, recipe.default_rule, recipe.rules
             )
         except StationError as exc:
             self.error.setText(str(exc))

@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from inspection.recorder.accounts import User, login
-from inspection.recorder.audit import record_action
+from gui.services import Services
+from inspection.recorder.accounts import User
 
 log = logging.getLogger(__name__)
 ACTIVITY = {
@@ -24,9 +22,9 @@ class Session(QObject):
     changed = Signal(object)  # User or None
     audit_failed = Signal(str)  # a one-line message: an action was done but its audit entry is missing
 
-    def __init__(self, engine: Engine, idle_minutes: float = 15.0) -> None:
+    def __init__(self, services: Services, idle_minutes: float = 15.0) -> None:
         super().__init__()
-        self.engine = engine
+        self.services = services
         self.user: User | None = None
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
@@ -37,7 +35,7 @@ class Session(QObject):
         return self.user is not None and self.user.may(permission)
 
     def log_in(self, username: str, password: str) -> User:
-        self.user = login(self.engine, username, password)
+        self.user = self.services.accounts.login(username, password)
         self._idle.start()
         self.changed.emit(self.user)
         return self.user
@@ -55,10 +53,8 @@ class Session(QObject):
     def audit(self, action: str, detail: dict[str, object]) -> bool:
         """Record an action in the audit trail; a database that cannot take it is reported through
         ``audit_failed`` (the action itself stands: stopping the line never waits on a database write)."""
-        try:
-            record_action(self.engine, self.user.username if self.user else "?", action, detail)
-        except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        reason = self.services.accounts.audit(self.user.username if self.user else "?", action, detail)
+        if reason is not None:
             log.error("audit entry %r not written: %s", action, reason)
             self.audit_failed.emit(f"The audit trail could not record '{action}' ({reason}); tell the engineer.")
             return False

@@ -14,7 +14,6 @@ from inspection.config import PylonCamera, StationConfig, load_recipe
 from inspection.core.errors import StationError
 from inspection.detectors.base import model_name
 from inspection.ml.registry.store import DEFAULT_REGISTRY, list_models
-from inspection.station.station_edit import choose_model, set_station_options
 
 KEEP = "(keep)"
 
@@ -67,13 +66,12 @@ class SettingsDialog(QDialog):
             serial = None if self.camera.currentText() == KEEP else self.camera.currentText()
             archive = self.archive.currentText()
             if serial is not None or archive != self.config.storage.archive:
-                self.config = set_station_options(
-                    self.session.engine, self.session.user, self.config_path, serial,
+                self.config = self.session.services.edits.station_options(
+                    self.session.user, self.config_path, serial,
                     archive if archive != self.config.storage.archive else None,
                 )  # fmt: skip
             if self.model.currentText() != KEEP:
-                choose_model(
-                    self.session.engine,
+                self.session.services.edits.model(
                     self.session.user,
                     self.registry / self.model.currentText(),
                     self.config.recipe,

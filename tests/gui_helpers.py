@@ -9,10 +9,10 @@ from conftest import DEMO_RECIPE, ROOT, write_station
 from gui.bridge import StationBridge
 from gui.controller import StationController
 from gui.operator_window import OperatorWindow
+from gui.services import Services
 from gui.session import Session
 from inspection.config import load_station_config
 from inspection.recorder.accounts import Role, create_user, has_users
-from inspection.recorder.database import open_station_database
 
 PASSWORDS = {"admin": "admin-pass-1", "engineer": "engineer-pass", "operator": "operator-pass"}
 
@@ -25,8 +25,9 @@ def station_with_own_recipe(tmp_path: Path) -> Path:
 
 
 def logged_in(config: Path, role: Role) -> Session:
-    engine = open_station_database(load_station_config(config).storage)
-    session = Session(engine)
+    services = Services.open(load_station_config(config).storage)
+    session = Session(services)
+    engine = services.engine
     if not has_users(engine):
         admin = create_user(engine, "ada", PASSWORDS["admin"], "admin", None)
         create_user(engine, "eric", PASSWORDS["engineer"], "engineer", admin)

@@ -21,6 +21,7 @@ from postgres_server import PASSWORD, Postgres
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from gui.history_view import HistoryWindow
+from gui.services import Records
 from inspection.config import load_station_config
 from inspection.core.errors import ConfigError
 from inspection.core.events import LineFault
@@ -85,7 +86,7 @@ def test_three_station_processes_forward_concurrently(qtbot, postgres: Postgres,
         central_ids = set(connection.execute(select(InspectionRow.id)).scalars())
         central_detections = connection.execute(select(func.count()).select_from(DetectionRow)).scalar_one()
     # The desktop app's history reads the central database with a station filter.
-    window = HistoryWindow(engine, tmp_path)
+    window = HistoryWindow(Records(engine, tmp_path))
     qtbot.addWidget(window)
     assert window.model.total == 3 * 30 + 15
     assert [window.station.itemText(i) for i in range(window.station.count())] == [

@@ -11,6 +11,7 @@ pytest.importorskip("pytestqt")
 
 from gui.history_view import HistoryWindow
 from gui.record_detail import RecordDetailDialog
+from gui.services import Records
 from inspection.config import load_station_config
 from inspection.recorder import queries
 from inspection.recorder.database import open_database
@@ -30,7 +31,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_filters_page_and_open_a_record(qtbot, recorded: Path) -> None:  # type: ignore[no-untyped-def]
     storage = load_station_config(recorded).storage
     engine = open_database(storage.resolved_database_url())
-    window = HistoryWindow(engine, storage.data_dir)
+    window = HistoryWindow(Records(engine, storage.data_dir))
     qtbot.addWidget(window)
     assert window.model.total == PARTS and window.model.rowCount() == PARTS
     failed = queries.count(engine, RecordFilter(verdict="fail"))
@@ -96,7 +97,7 @@ def test_charts_show_yield_and_pareto_computed_in_the_database(qtbot, recorded: 
 
     storage = load_station_config(recorded).storage
     engine = open_database(storage.resolved_database_url())
-    window = ChartsWindow(engine)
+    window = ChartsWindow(Records(engine, storage.data_dir))
     qtbot.addWidget(window)
     assert sum(h.counts.parts for h in window.hours) == PARTS
     passed = queries.count(engine, RecordFilter(verdict="pass"))

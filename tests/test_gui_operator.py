@@ -42,7 +42,7 @@ def test_start_see_verdicts_arrive_then_stop(window: OperatorWindow, qtbot, tmp_
         recorded, failed = db.execute("SELECT count(*), sum(verdict = 'fail') FROM inspections").fetchone()
     assert parts == recorded > 0  # the counters are the station's own: every grabbed part recorded
     assert int(window.counters.value("fail")) == failed
-    trail = [(e.username, e.action) for e in entries(window.session.engine)]
+    trail = [(e.username, e.action) for e in entries(window.session.services.engine)]
     assert ("olga", "start") in trail and ("olga", "stop") in trail
 
 

@@ -14,12 +14,12 @@ from gui_helpers import PASSWORDS, logged_in, operator_window, station_with_own_
 
 from gui.login_dialog import FirstAdminDialog, LoginDialog
 from gui.rules_dialog import RulesDialog
+from gui.services import Services
 from gui.session import Session
 from gui.widgets.image_view import ImageView
 from inspection.config import load_recipe, load_station_config
 from inspection.recorder.accounts import has_users
 from inspection.recorder.audit import entries
-from inspection.recorder.database import open_station_database
 from inspection.recorder.reviews import latest_reviews
 
 
@@ -55,7 +55,7 @@ def test_an_operator_cannot_change_a_threshold_an_engineer_can_both_audited(qtbo
     assert recipe.default_rule.min_confidence == 0.99 and recipe.rules["short"].max_count == 2
     assert "# Bare PCB inspection" in recipe_path.read_text()  # comments kept
 
-    trail = entries(engineer.session.engine)
+    trail = entries(engineer.session.services.engine)
     denied = [e for e in trail if e.action == "denied"]
     changed = [e for e in trail if e.action == "threshold_change"]
     assert [e.username for e in denied] == ["olga"] and denied[0].detail["action"] == "thresholds"
@@ -88,7 +88,7 @@ def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, 
     review.save()
     assert review.message.text().startswith("Saved"), review.message.text()
 
-    stored = latest_reviews(window.session.engine)[record.id]
+    stored = latest_reviews(window.session.services.engine)[record.id]
     assert stored.reviewer == "olga" and stored.outcome == "correct"
     assert stored.boxes is not None and stored.boxes[0].label == "spur" and stored.boxes[-1].x1 == 10
 
@@ -103,8 +103,9 @@ def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, 
 
 def test_first_run_creates_the_admin_then_logins_and_idle_logout(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = station_with_own_recipe(tmp_path)
-    engine = open_station_database(load_station_config(config).storage)
-    session = Session(engine, idle_minutes=0.002)  # 120 ms
+    services = Services.open(load_station_config(config).storage)
+    engine = services.engine
+    session = Session(services, idle_minutes=0.002)  # 120 ms
     first = FirstAdminDialog(session)
     qtbot.addWidget(first)
     first.username.setText("root")
@@ -168,5 +169,5 @@ def test_settings_camera_archive_and_model_choice_by_an_engineer(qtbot, tmp_path
     changed = load_station_config(config)
     assert changed.camera.serial == "0815-0001" and changed.storage.archive == "fail"  # type: ignore[union-attr]
     assert load_recipe(changed.recipe).model == registry / "deeppcb-yolov8n" / "model_openvino" / "model.xml"
-    trail = {(e.username, e.action) for e in entries(engineer.engine)}
+    trail = {(e.username, e.action) for e in entries(engineer.services.engine)}
     assert {("olga", "denied"), ("eric", "station_change"), ("eric", "model_change")} <= trail

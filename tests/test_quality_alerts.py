@@ -214,6 +214,6 @@ def test_the_operator_window_shows_alerts_and_acknowledges_them(qtbot, tmp_path:
     assert window.alert_banner.alerts[min(window.alert_banner.alerts)].endswith("(cleared)")
     newest = max(window.alert_banner.alerts)
     window.alert_banner.button.click()
-    engine = window.session.engine
+    engine = window.session.services.engine
     acknowledged = {row["id"]: row["acknowledged_by"] for row in list_alerts(engine)}
     assert acknowledged[newest] == "olga" and list(window.alert_banner.alerts) == [min(acknowledged)]

@@ -1,0 +1,120 @@
+"""What the app's windows ask of the station's data, in one place: they never hold a database engine or
+import SQLAlchemy. ``Records`` reads the records (the station's own, or a fleet's central database);
+``Accounts`` logs in, adds users and keeps the audit trail; ``StationEdits`` makes the audited changes a
+logged-in user may make at the cell (reviews, rules, model, station options, alert acknowledgements)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from inspection.config import ClassRule, Recipe, StationConfig, Storage
+from inspection.quality.alerts import acknowledge
+from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
+from inspection.recorder import queries
+from inspection.recorder.accounts import Role, User, create_user, has_users, login
+from inspection.recorder.audit import AuditEntry, entries, record_action
+from inspection.recorder.database import open_station_database
+from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummary
+from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review
+from inspection.station.recipe_edit import update_rules
+from inspection.station.station_edit import choose_model, set_station_options
+
+
+class Records:
+    def __init__(self, engine: Engine, data_dir: Path) -> None:
+        self._engine = engine
+        self.data_dir = data_dir  # where the station's images are
+
+    def count(self, where: RecordFilter) -> int:
+        return queries.count(self._engine, where)
+
+    def page(self, where: RecordFilter, limit: int, after: tuple[datetime, str] | None = None) -> list[RecordSummary]:
+        return queries.page(self._engine, where, limit, after)
+
+    def detail(self, record_id: str) -> RecordDetail | None:
+        return queries.detail(self._engine, record_id, self.data_dir)
+
+    def labels(self) -> list[str]:
+        return queries.labels(self._engine)
+
+    def stations(self) -> list[str]:
+        return queries.stations(self._engine)
+
+    def time_buckets(self, where: RecordFilter, minutes: int) -> list[TimeBucket]:
+        return time_buckets(self._engine, where, minutes)
+
+    def pareto(self, where: RecordFilter) -> list[tuple[str, int]]:
+        return pareto(self._engine, where)
+
+
+class Accounts:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def has_users(self) -> bool:
+        return has_users(self._engine)
+
+    def login(self, username: str, password: str) -> User:
+        return login(self._engine, username, password)
+
+    def create_user(self, username: str, password: str, role: Role, by: User | None) -> User:
+        return create_user(self._engine, username, password, role, by)
+
+    def audit(self, username: str, action: str, detail: dict[str, Any]) -> str | None:
+        """Record an action; returns why it could not be recorded (None when it was)."""
+        try:
+            record_action(self._engine, username, action, detail)
+        except SQLAlchemyError as exc:
+            return str(getattr(exc, "orig", exc)).splitlines()[0]
+        return None
+
+    def audit_trail(self, limit: int) -> list[AuditEntry]:
+        return entries(self._engine, limit=limit)
+
+
+class StationEdits:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def review(
+        self, user: User | None, record_id: str, outcome: Outcome, boxes: list[ReviewBox] | None, note: str
+    ) -> Review:
+        return add_review(self._engine, user, record_id, outcome, boxes, note)
+
+    def rules(self, user: User | None, recipe: Path, default: ClassRule, rules: dict[str, ClassRule]) -> Recipe:
+        return update_rules(self._engine, user, recipe, default, rules)
+
+    def station_options(
+        self, user: User | None, station: Path, camera_serial: str | None, archive: str | None
+    ) -> StationConfig:
+        return set_station_options(self._engine, user, station, camera_serial, archive)
+
+    def model(self, user: User | None, folder: Path, recipe: Path, fmt: str) -> Path:
+        return choose_model(self._engine, user, folder, recipe, fmt)
+
+    def acknowledge_alert(self, alert_id: int, by: str) -> None:
+        acknowledge(self._engine, alert_id, by)
+
+
+@dataclass(frozen=True)
+class Services:
+    records: Records
+    accounts: Accounts
+    edits: StationEdits
+    engine: Engine  # the station's own database (for tests and tools; windows use the services above)
+
+    @classmethod
+    def of(cls, engine: Engine, data_dir: Path, records: Engine | None = None) -> Services:
+        """Services on the station's database; ``records``: another database the history and charts
+        read instead (a fleet's central one)."""
+        return cls(Records(records or engine, data_dir), Accounts(engine), StationEdits(engine), engine)
+
+    @classmethod
+    def open(cls, storage: Storage, records: Engine | None = None) -> Services:
+        return cls.of(open_station_database(storage), storage.data_dir, records)
