@@ -95,3 +95,36 @@ def test_every_module_lives_in_a_layer() -> None:
     contract = (ROOT / "pyproject.toml").read_text()
     for package in layered:
         assert f"inspection.{package}" in contract, package
+
+
+MAX_FUNCTION_LINES = 60  # code lines: no blank lines, comments or docstring
+MAX_MODULE_LINES = 400
+
+
+def _code_lines(function: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> int:
+    first = function.body[0]
+    docstring = (
+        range(first.lineno, (first.end_lineno or first.lineno) + 1)
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        else range(0)
+    )
+    span = range(function.lineno, (function.end_lineno or function.lineno) + 1)
+    return sum(
+        1 for n in span if n not in docstring and lines[n - 1].strip() and not lines[n - 1].strip().startswith("#")
+    )
+
+
+def test_functions_and_modules_stay_small() -> None:
+    """Small functions and modules (outside migrations and tests): a long one says it does several things."""
+    too_long = []
+    for path in _sources():
+        source = path.read_text()
+        lines = source.splitlines()
+        if len(lines) > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(ROOT)}: {len(lines)} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                count = _code_lines(node, lines)
+                if count > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {count} code lines")
+    assert too_long == []
