@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from calibration.images import grey
+from calibration.greyscale import grey
 
 Points = npt.NDArray[np.float32]
 

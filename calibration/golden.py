@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from calibration.images import grey
+from calibration.greyscale import grey
 from calibration.registration import Motion, Prepared, Registration, is_blank, register
 
 Grey = npt.NDArray[np.uint8]

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from calibration.images import grey
+from calibration.greyscale import grey
 
 FloatImage = npt.NDArray[np.float32]
 Motion = Literal["translation", "euclidean", "affine"]

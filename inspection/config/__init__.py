@@ -6,7 +6,7 @@ Relative paths in a file are resolved against that file's folder, so a config ca
 together with its recipes, models and images.
 """
 
-from inspection.config.camera import CameraConfig, FolderCamera, OpenCvCamera, PylonCamera, Reconnect, Trigger
+from inspection.config.cameras import CameraConfig, FolderCamera, OpenCvCamera, PylonCamera, Reconnect, Trigger
 from inspection.config.files import (
     DEMO_CONFIG,
     DEMO_RECIPE,

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from inspection.config.alert_rules import AlertRule
-from inspection.config.camera import CameraConfig, FolderCamera, PylonCamera
+from inspection.config.cameras import CameraConfig, FolderCamera, PylonCamera
 from inspection.config.files import Strict, resolve, validated
 from inspection.config.line import FleetSettings, MqttSettings, PlcSettings
 from inspection.config.shifts import ShiftCalendar

@@ -12,7 +12,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from calibration.images import grey
+from calibration.greyscale import grey
 from inspection.core.types import Image
 
 __all__ = ["INPUT_MODES", "InputMode", "grey", "shifted", "stack_with_reference"]

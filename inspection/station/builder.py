@@ -17,7 +17,7 @@ from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliat
 from inspection.recorder.database import open_database
 from inspection.recorder.retention import ImagePruner
 from inspection.recorder.spill import SpillJournal
-from inspection.recorder.store import reconcile_store, replay_pending
+from inspection.recorder.writer import reconcile_store, replay_pending
 
 log = logging.getLogger(__name__)
 

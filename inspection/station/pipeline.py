@@ -29,7 +29,7 @@ from inspection.quality.measurement import load_measurement
 from inspection.quality.rules import require_scale
 from inspection.recorder.archive import check_writable
 from inspection.recorder.folder_lock import DataFolderLock
-from inspection.recorder.store import (
+from inspection.recorder.writer import (
     RECORD_MIN_CONFIDENCE,
     PendingRecord,
     RecordWriter,
