@@ -4,7 +4,6 @@ state with the fault counters, start/stop, the active recipe and model."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -360,16 +359,7 @@ class OperatorWindow(QMainWindow):
 
 
 def describe_camera(config: StationConfig) -> str:
-    camera = config.camera
-    for attribute in ("serial", "source", "path"):
-        value = getattr(camera, attribute, None)
-        if value:
-            text = Path(str(value)).name if attribute == "path" else str(value)
-            if "://" in text and "@" in text:  # never show stream credentials
-                scheme, rest = text.split("://", 1)
-                text = f"{scheme}://{rest.split('@', 1)[1]}"
-            return f"{camera.type} {text}"
-    return camera.type
+    return config.camera.label()
 
 
 def _faults(counters: CameraCounts) -> str:

@@ -24,7 +24,21 @@ class Reconnect(Strict):
     max_consecutive_failures: int = Field(5, ge=1, description="grab failures in a row before reopening")
 
 
-class PylonCamera(Strict):
+class CameraSettings(Strict):
+    """What every camera's settings answer, whatever the kind: the camera's serial (a calibration file
+    names it), how it reconnects, and a short name for people (no credentials)."""
+
+    def serial_number(self) -> str | None:
+        return None
+
+    def reconnect_policy(self) -> Reconnect:
+        return Reconnect()
+
+    def label(self) -> str:
+        raise NotImplementedError
+
+
+class PylonCamera(CameraSettings):
     type: Literal["pylon"] = "pylon"
     serial: str | None = Field(None, description="serial number; or user_name; or neither for the first camera")
     user_name: str | None = None
@@ -47,8 +61,17 @@ class PylonCamera(Strict):
     timeout_ms: int = Field(2000, gt=0)
     reconnect: Reconnect = Reconnect()
 
+    def serial_number(self) -> str | None:
+        return self.serial
 
-class OpenCvCamera(Strict):
+    def reconnect_policy(self) -> Reconnect:
+        return self.reconnect
+
+    def label(self) -> str:
+        return f"pylon {self.serial or self.user_name or 'first camera'}"
+
+
+class OpenCvCamera(CameraSettings):
     type: Literal["opencv"] = "opencv"
     source: int | str = Field(description="USB device index, video file path, or rtsp:// / http:// URL")
     width: int | None = Field(None, gt=0)
@@ -57,8 +80,18 @@ class OpenCvCamera(Strict):
     loop: bool = Field(False, description="video files: start again at the end")
     reconnect: Reconnect = Reconnect()
 
+    def reconnect_policy(self) -> Reconnect:
+        return self.reconnect
 
-class FolderCamera(Strict):
+    def label(self) -> str:
+        text = str(self.source)
+        if "://" in text and "@" in text:  # never show stream credentials
+            scheme, rest = text.split("://", 1)
+            text = f"{scheme}://{rest.split('@', 1)[1]}"
+        return f"opencv {text}"
+
+
+class FolderCamera(CameraSettings):
     type: Literal["folder"] = "folder"
     path: Path = Field(description="a folder or a glob pattern of images")
     loop: bool = False
@@ -69,6 +102,9 @@ class FolderCamera(Strict):
         gt=0,
         description="larger images (read from the header) are refused before decoding, counted as a fault",
     )
+
+    def label(self) -> str:
+        return f"folder {self.path.name}"
 
 
 CameraConfig = Annotated[PylonCamera | OpenCvCamera | FolderCamera, Field(discriminator="type")]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from inspection.cameras import ResilientCamera, make_camera
-from inspection.config import PipelineSettings, Recipe, Reconnect, StationConfig, Storage
+from inspection.config import PipelineSettings, Recipe, StationConfig, Storage
 from inspection.detectors import Detector, load_detector
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation
 from inspection.recorder.database import open_database
@@ -65,7 +65,7 @@ def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> Detector:
 
 def open_camera(config: StationConfig, stop: threading.Event) -> ResilientCamera:
     """The configured camera behind the wrapper that reconnects it (not opened yet)."""
-    reconnect: Reconnect = getattr(config.camera, "reconnect", Reconnect())
+    reconnect = config.camera.reconnect_policy()
     return ResilientCamera(
         make_camera(config.camera), stop, reconnect.initial_s, reconnect.max_s, reconnect.max_consecutive_failures
     )

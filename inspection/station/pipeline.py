@@ -63,7 +63,7 @@ class Station:
         self.config = config
         self.bus = bus or EventBus()
         self.recipe = load_recipe(config.recipe)
-        self.measurement = load_measurement(config.measurement, getattr(config.camera, "serial", None))
+        self.measurement = load_measurement(config.measurement, config.camera.serial_number())
         require_scale(self.recipe, self.measurement.mm_per_px)
         storage = config.storage
         check_writable(storage.data_dir)
