@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inspection.config import ClassRule, Recipe, load_recipe, load_station_config
+from inspection.cameras import make_camera
+from inspection.config import ClassRule, OtherCamera, Recipe, load_recipe, load_station_config
 from inspection.core.errors import ConfigError
 from inspection.core.types import Detection, Verdict
 from inspection.quality.rules import decide
@@ -94,6 +95,14 @@ def test_relative_paths_resolve_against_the_file(tmp_path: Path) -> None:
 
 def test_camera_type_is_a_discriminated_choice(tmp_path: Path) -> None:
     path = tmp_path / "station.yaml"
-    path.write_text(yaml.safe_dump({"camera": {"type": "webcam"}, "recipe": "r.yaml"}))
+    path.write_text(yaml.safe_dump({"camera": {"path": "imgs"}, "recipe": "r.yaml"}))
     with pytest.raises(ConfigError, match="camera"):
-        load_station_config(path)
+        load_station_config(path)  # no type
+    path.write_text(yaml.safe_dump({"camera": {"type": "folder", "path": "imgs", "exposure": 3}, "recipe": "r.yaml"}))
+    with pytest.raises(ConfigError, match=r"unknown key 'camera\.folder\.exposure'"):
+        load_station_config(path)  # a built-in type's settings are checked as before
+    path.write_text(yaml.safe_dump({"camera": {"type": "webcam", "device": 0}, "recipe": "r.yaml"}))
+    camera = load_station_config(path).camera  # a plug-in's type: checked by that type when the station is built
+    assert isinstance(camera, OtherCamera) and camera.settings() == {"type": "webcam", "device": 0}
+    with pytest.raises(ConfigError, match=r"unknown camera type 'webcam'; known: \['folder', 'opencv', 'pylon'\]"):
+        make_camera(camera)

@@ -1,6 +1,6 @@
-"""The extension points of docs/architecture.md, used as a plug-in would: a detector type and a line output
-added through their registries (no file of the station edited), then a real station run with them, on the
-pylon emulator, into a real SQLite file."""
+"""The extension points of docs/architecture.md, used as a plug-in would: a detector type, a line output and
+a camera type added through their registries (no file of the station edited), then real station runs with
+them (on the pylon emulator, or the plug-in camera) into a real SQLite file."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import sqlite3
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pytest
 import yaml
 from conftest import DEMO_RECIPE, run_station, write_station
 
-from inspection.config import load_station_config
+from inspection.cameras import CameraSource
+from inspection.cameras import registry as cameras
+from inspection.config import OtherCamera, load_station_config
 from inspection.core.errors import ConfigError
 from inspection.core.hashing import file_sha256
-from inspection.core.types import Detection, Image, InspectionRecord
+from inspection.core.types import Detection, Frame, Image, InspectionRecord
 from inspection.detectors import factory
 from inspection.detectors.base import Detector, ModelInfo
 from inspection.detectors.loading import DetectorType, LoadRequest
@@ -74,6 +77,28 @@ class TallyOutput(Output):
         return {"records": len(self.records)}
 
 
+class FlatCamera(CameraSource):
+    """Software-triggered frames of one grey level (its settings: ``level``), as a plug-in camera would."""
+
+    paced_by_station = True
+
+    def __init__(self, settings: OtherCamera) -> None:
+        self.level = int(settings.settings()["level"])
+        self.name = f"flat-{self.level}"
+        self.grabbed = 0
+
+    def open(self) -> None:
+        self.grabbed = 0
+
+    def grab(self) -> Frame | None:
+        self.grabbed += 1
+        image = np.full((64, 64), self.level, np.uint8)
+        return Frame(image, self.name, self.grabbed, source_name=f"flat{self.grabbed}.png")
+
+    def close(self) -> None:
+        pass
+
+
 def tally(context: OutputContext) -> Output | None:
     settings = context.settings("tally")
     return None if settings is None else TallyOutput(settings)
@@ -93,10 +118,13 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
         )
     )
     registry.register_output("tally", tally)
+    monkeypatch.setattr(cameras, "CAMERA_TYPES", dict(cameras.CAMERA_TYPES))
+    cameras.register_camera("flat", FlatCamera)
     TallyOutput.made.clear()
 
 
 def plugin_station(tmp_path: Path, threshold: float, **overrides: object) -> Path:
+    tmp_path.mkdir(exist_ok=True)
     model = tmp_path / "model.corner"
     model.write_text(str(threshold))
     recipe = yaml.safe_load(DEMO_RECIPE.read_text())
@@ -129,3 +157,13 @@ def test_an_unknown_output_type_is_refused_with_the_known_ones(plugins: None, tm
     config = load_station_config(plugin_station(tmp_path, threshold=1.0, outputs={"opcua": {}}))
     with pytest.raises(ConfigError, match=r"unknown output type \['opcua'\]; known: \['fleet', 'mqtt', 'tally'\]"):
         Station(config)
+
+
+def test_a_registered_camera_feeds_the_station(plugins: None, tmp_path: Path) -> None:
+    dark = plugin_station(tmp_path / "dark", threshold=100.0, camera={"type": "flat", "level": 40})
+    bright = plugin_station(tmp_path / "bright", threshold=100.0, camera={"type": "flat", "level": 200})
+    assert run_station(dark, parts=3).stats.failed == 3
+    summary = run_station(bright, parts=3)
+    assert summary.stats.passed == 3 and summary.camera.frames == 3
+    with sqlite3.connect(tmp_path / "bright" / "data" / "inspection.db") as db:
+        assert {row[0] for row in db.execute("SELECT camera FROM inspections")} == {"flat-200"}

@@ -6,7 +6,15 @@ Relative paths in a file are resolved against that file's folder, so a config ca
 together with its recipes, models and images.
 """
 
-from inspection.config.cameras import CameraConfig, FolderCamera, OpenCvCamera, PylonCamera, Reconnect, Trigger
+from inspection.config.cameras import (
+    CameraConfig,
+    FolderCamera,
+    OpenCvCamera,
+    OtherCamera,
+    PylonCamera,
+    Reconnect,
+    Trigger,
+)
 from inspection.config.files import (
     DEMO_CONFIG,
     DEMO_RECIPE,
@@ -21,7 +29,7 @@ from inspection.config.storage import Measurement, PipelineSettings, Retention, 
 
 __all__ = [
     "DEMO_CONFIG", "DEMO_RECIPE", "PROJECT_ROOT", "Box", "CameraConfig", "ClassRule", "FleetSettings", "FolderCamera",
-    "Measurement", "MqttSettings", "OpenCvCamera", "PipelineSettings", "PlcSettings", "PylonCamera", "Recipe",
-    "Reconnect", "Retention", "StationConfig", "Storage", "Trigger", "describe_validation_error", "load_recipe",
-    "load_station_config", "replace_config_file",
+    "Measurement", "MqttSettings", "OpenCvCamera", "OtherCamera", "PipelineSettings", "PlcSettings", "PylonCamera",
+    "Recipe", "Reconnect", "Retention", "StationConfig", "Storage", "Trigger", "describe_validation_error",
+    "load_recipe", "load_station_config", "replace_config_file",
 ]  # fmt: skip

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Discriminator, Field, Tag
 
 from inspection.config.files import Strict
 from inspection.core.images import DEFAULT_MAX_IMAGE_PIXELS
@@ -107,4 +107,36 @@ class FolderCamera(CameraSettings):
         return f"folder {self.path.name}"
 
 
-CameraConfig = Annotated[PylonCamera | OpenCvCamera | FolderCamera, Field(discriminator="type")]
+class OtherCamera(CameraSettings):
+    """A camera type the station's own settings do not know: a plug-in's. Its settings are kept as given
+    and checked by that camera type when the station is built (an unknown type is refused then, naming
+    the known ones)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str
+
+    def settings(self) -> dict[str, Any]:
+        """Every key of the block, ``type`` included."""
+        return {"type": self.type, **(self.model_extra or {})}
+
+    def label(self) -> str:
+        return self.type
+
+
+BUILT_IN_CAMERAS = ("pylon", "opencv", "folder")
+
+
+def _camera_kind(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if kind is None:
+        return None  # pydantic reports the missing 'type'
+    return str(kind) if kind in BUILT_IN_CAMERAS else "other"
+
+
+CameraConfig = Annotated[
+    Annotated[PylonCamera, Tag("pylon")]
+    | Annotated[OpenCvCamera, Tag("opencv")]
+    | Annotated[FolderCamera, Tag("folder")]
+    | Annotated[OtherCamera, Tag("other")],
+    Discriminator(_camera_kind),
+]
