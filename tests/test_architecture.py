@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +130,20 @@ def test_functions_and_modules_stay_small() -> None:
                 if count > MAX_FUNCTION_LINES:
                     too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {count} code lines")
     assert too_long == []
+
+
+def test_docs_name_only_paths_and_modules_that_exist() -> None:
+    """README and docs name files and modules of the tree as it is (no path left from an older layout)."""
+    stale = []
+    documents = [ROOT / "README.md"] + [
+        path for folder in ("docs", "models", "datasets", "configs") for path in sorted((ROOT / folder).rglob("*.md"))
+    ]
+    for document in documents:
+        text = document.read_text()
+        for path in set(re.findall(r"\b(?:inspection|gui|calibration|tests|benchmarks|scripts)/[\w./-]*\w", text)):
+            if not (ROOT / path).exists():
+                stale.append(f"{document.relative_to(ROOT)}: {path}")
+        for module in set(re.findall(r"\binspection(?:\.[a-z_]+)+", text)):
+            if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
+                stale.append(f"{document.relative_to(ROOT)}: {module}")
+    assert stale == []
