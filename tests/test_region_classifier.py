@@ -115,7 +115,9 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
         assert card["exports"]["openvino"]["parity"]["identical_verdicts_and_boxes"] is True
         exported = folder / card["exports"]["openvino"]["file"]
         assert yaml.safe_load((exported.parent / "metadata.yaml").read_text())["precision"] == "bf16"
-        loaded = load_region_detector(LoadRequest(exported, read_card(folder), folder, 0, "cpu", threads=1))
+        loaded = load_region_detector(
+            LoadRequest(exported, read_card(folder), folder, 0, "cpu", threads=1, prepared_input=True)
+        )
         assert loaded.info.precision == "bf16" and loaded.info.backend == "openvino"
     else:
         assert step.returncode != 0 and "no bf16 units" in step.stderr

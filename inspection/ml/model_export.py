@@ -119,7 +119,9 @@ def check_parity(weights: Path, exported: Path, imgsz: int, images: list[Path]) 
     source = load_detector(weights, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
     found = find_card(weights)
     if found is not None and found[1].task == "classify":  # the export is not in the registry yet
-        request = LoadRequest(exported, found[1], found[0], 0, "cpu", threads=resolve_threads("auto"))
+        request = LoadRequest(
+            exported, found[1], found[0], 0, "cpu", threads=resolve_threads("auto"), prepared_input=True
+        )
         target: Detector = load_region_detector(request)
     else:
         target = load_detector(exported, imgsz, "cpu", warm_up=False, threads="auto", prepared_input=True)
