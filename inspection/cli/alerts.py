@@ -11,14 +11,17 @@ from inspection.quality.alerts import acknowledge, list_alerts
 from inspection.station.records import open_records
 
 
-def run_alerts(config_path: Path, database: str | None, action: str, args: argparse.Namespace) -> int:
+def acknowledge_alert(config_path: Path, database: str | None, alert_id: int, by: str, note: str) -> int:
     _config, engine = open_records(config_path, database)
-    if action == "ack":
-        acknowledge(engine, args.id, args.by, args.note)
-        print(f"alert {args.id} acknowledged by {args.by}")
-        return 0
-    alerts = list_alerts(engine, open_only=args.open)
-    if args.json:
+    acknowledge(engine, alert_id, by, note)
+    print(f"alert {alert_id} acknowledged by {by}")
+    return 0
+
+
+def show_alerts(config_path: Path, database: str | None, open_only: bool, as_json: bool) -> int:
+    _config, engine = open_records(config_path, database)
+    alerts = list_alerts(engine, open_only=open_only)
+    if as_json:
         print(json.dumps(alerts, default=str))
         return 0
     for alert in alerts:
@@ -50,4 +53,6 @@ def add_commands(commands: Commands) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    return run_alerts(args.config, args.database, args.alerts_command, args)
+    if args.alerts_command == "ack":
+        return acknowledge_alert(args.config, args.database, args.id, args.by, args.note)
+    return show_alerts(args.config, args.database, args.open, args.json)

@@ -4,6 +4,7 @@ is known), and the speed of each. The "test it on the twin, not on the line" ste
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import sys
@@ -210,7 +211,7 @@ def _effects(effects: dict[str, int]) -> str:
     return " (" + ", ".join(f"{n} {kind}" for kind, n in sorted(effects.items())) + ")" if effects else ""
 
 
-def run_compare(args: Any) -> int:
+def run_compare(args: argparse.Namespace) -> int:
     report = compare(args.baseline, args.candidate, args.sources, args.recipe, args.reference, args.labels, args.conf)
     text = format_report(report)
     print(text)
