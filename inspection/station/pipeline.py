@@ -23,7 +23,8 @@ from inspection.core.types import Frame, InspectionRecord
 from inspection.outputs.base import OutputContext, fault_reporter
 from inspection.outputs.handshake import PlcHandshake, Result
 from inspection.outputs.line_outputs import LineOutputs
-from inspection.outputs.plc import start_handshake, switchable_recipes
+from inspection.outputs.line_trigger import CameraPaced, LineTrigger, PlcTrigger
+from inspection.outputs.plc import switchable_recipes
 from inspection.quality.alerts import AlertMonitor
 from inspection.quality.measurement import load_measurement
 from inspection.quality.rules import require_scale
@@ -103,7 +104,7 @@ class Station:
         self._errors: list[str] = []
         self._last_faults = 0
         self.switchable = switchable_recipes(config.recipes, self.recipe)
-        self.plc: PlcHandshake | None = None  # started by run() when the config has a plc section
+        self.trigger: LineTrigger = CameraPaced()  # the PLC's handshake from run() on, with a plc section
         # MQTT, fleet and registered outputs: each off unless configured
         self.outputs = LineOutputs(OutputContext(config, self.engine, self.bus, self._command))
         self.alerts: AlertMonitor | None = None
@@ -120,6 +121,11 @@ class Station:
             raise ConfigError("only the rules can change while the station runs; restart it for another model")
         require_scale(recipe, self.measurement.mm_per_px)
         self.recipe = recipe  # one reference swap: the detect thread reads it once per part
+
+    @property
+    def plc(self) -> PlcHandshake | None:
+        """The PLC handshake while the station runs with one (None: no PLC)."""
+        return self.trigger.handshake if isinstance(self.trigger, PlcTrigger) else None
 
     def stop(self) -> None:
         """Stop grabbing; every part already grabbed is still inspected and recorded."""
@@ -163,7 +169,9 @@ class Station:
         self.bus.publish(StateChanged("starting"))
         self.outputs.start()
         if self.config.plc is not None:
-            self.plc = start_handshake(self.config.plc, fault_reporter(self.bus, "plc"), self.switchable)
+            self.trigger = PlcTrigger(
+                self.config.plc, fault_reporter(self.bus, "plc"), self.switchable, self.apply_rules
+            )
         self.camera.open()
         self.writer.start()
         if self.pruner is not None:
@@ -188,8 +196,7 @@ class Station:
         self.outputs.records_written()
         self.stats.finished = time.perf_counter()
         self.camera.close()
-        if self.plc is not None:
-            self.plc.close()
+        self.trigger.close()
         self.bus.publish(StatsUpdate(self.status()))  # the final counts
         self.bus.publish(StateChanged("stopped"))
         self.outputs.close()
@@ -218,7 +225,7 @@ class Station:
             records_pending=self.writer.pending,
             events_dropped=self.bus.dropped,
             images_pruned=None if self.pruner is None else self.pruner.counts.images,
-            plc=None if self.plc is None else self.plc.counters.as_dict(),
+            plc=self.trigger.counters(),
             outputs=self.outputs.status(),
         )
 
@@ -244,23 +251,20 @@ class Station:
             while not self._stop.is_set() and (parts is None or grabbed < parts):
                 if paced and not self._wait_for_slot():
                     break  # stopping
-                trigger = None
-                if self.plc is not None:
-                    trigger = self.plc.next_trigger(self._stop)
-                    if trigger is None:
+                request = self.trigger.wait(self._stop)
+                if request is None:
+                    if paced:
                         self._slots.release()
-                        break  # stopping
-                    self._switch_recipe(trigger.recipe_index)
+                    break  # stopping
                 frame = self.camera.next_frame()
                 if frame is None:
                     if paced:
                         self._slots.release()
-                    if self.plc is not None:
-                        self.plc.complete(Result(None))
+                    self.trigger.complete(Result(None))
                     break
-                if trigger is not None and self.plc is not None:
-                    self.plc.grabbed()
-                    frame.part_serial, frame.lot = trigger.serial or None, trigger.lot or None
+                if request.from_line:
+                    self.trigger.grabbed()
+                    frame.part_serial, frame.lot = request.serial, request.lot
                 grabbed += 1
                 self._enqueue(frame, have_slot=paced)
         except Exception as exc:
@@ -315,14 +319,12 @@ class Station:
                 )
                 self.writer.submit(PendingRecord(record, frame.image))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
-                if self.plc is not None:
-                    self.plc.complete(Result(record.verdict.value, record.id, len(record.kept)))
+                self.trigger.complete(Result(record.verdict.value, record.id, len(record.kept)))
                 self.outputs.record(record)
                 self.bus.publish(InspectionDone(record, frame))
         except Exception as exc:
             log.exception("detect worker failed")
-            if self.plc is not None:
-                self.plc.complete(Result(None))
+            self.trigger.complete(Result(None))
             self._errors.append(f"detector: {exc}")
             self.stop()
             self._drain()
@@ -354,14 +356,6 @@ class Station:
                 return "refused: the station is started at the cell"
             case other:
                 return f"refused: unknown command {other!r} (stop, recipe)"
-
-    def _switch_recipe(self, index: int) -> None:
-        """The PLC's recipe index (0: keep the current one); the handshake only passes known indexes."""
-        assert self.plc is not None
-        if index and index != self.plc.active_recipe:
-            self.apply_rules(self.switchable[index])
-            self.plc.active_recipe = index
-            log.info("PLC switched to recipe %d (%s)", index, self.recipe.name)
 
     def _publish_faults(self) -> None:
         status = self.camera.status

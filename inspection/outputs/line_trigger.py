@@ -1,0 +1,92 @@
+"""What starts a part and hears its result. With a PLC, the handshake: the PLC triggers each part (with
+its serial, lot and recipe index) and reads back the verdict. Without one, the camera paces itself and
+nobody waits for results. The station's grab and detect loops talk to this one interface."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inspection.config import PlcSettings, Recipe
+from inspection.outputs.base import FaultCallback
+from inspection.outputs.handshake import PlcHandshake, Result
+from inspection.outputs.plc import start_handshake
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PartRequest:
+    """One part asked for: by the line (``serial`` and ``lot`` as the PLC gave them) or by nobody."""
+
+    from_line: bool
+    serial: str | None = None
+    lot: str | None = None
+
+
+class LineTrigger(ABC):
+    @abstractmethod
+    def wait(self, stop: threading.Event) -> PartRequest | None:
+        """The next part to grab; None when ``stop`` is set first."""
+
+    def grabbed(self) -> None:  # noqa: B027  (only a line that waits for the picture needs it)
+        """The requested part's picture is taken."""
+
+    def complete(self, result: Result) -> None:  # noqa: B027  (only a line that reads results needs it)
+        """The part's verdict (``Result(None)``: none will come); from the detect thread, never blocks."""
+
+    def close(self) -> None:  # noqa: B027  (nothing to close without a line)
+        """Tell the line the station has gone."""
+
+    def counters(self) -> dict[str, int] | None:
+        """The handshake's counters (None: no line)."""
+        return None
+
+
+class CameraPaced(LineTrigger):
+    """No PLC: every part is asked for at once (a software-triggered camera is still paced by the free
+    slots of the detection queue, a hardware-triggered one by its trigger line)."""
+
+    def wait(self, stop: threading.Event) -> PartRequest | None:
+        return None if stop.is_set() else PartRequest(from_line=False)
+
+
+class PlcTrigger(LineTrigger):
+    """The PLC handshake; a trigger naming another known recipe switches the rules from that part on."""
+
+    def __init__(
+        self,
+        settings: PlcSettings,
+        on_fault: FaultCallback,
+        recipes: dict[int, Recipe],
+        switch_rules: Callable[[Recipe], None],
+    ) -> None:
+        self.recipes = recipes
+        self._switch_rules = switch_rules
+        self.handshake: PlcHandshake = start_handshake(settings, on_fault, recipes)
+
+    def wait(self, stop: threading.Event) -> PartRequest | None:
+        trigger = self.handshake.next_trigger(stop)
+        if trigger is None:
+            return None
+        index = trigger.recipe_index  # 0: keep the current one; the handshake only passes known indexes
+        if index and index != self.handshake.active_recipe:
+            self._switch_rules(self.recipes[index])
+            self.handshake.active_recipe = index
+            log.info("PLC switched to recipe %d (%s)", index, self.recipes[index].name)
+        return PartRequest(from_line=True, serial=trigger.serial or None, lot=trigger.lot or None)
+
+    def grabbed(self) -> None:
+        self.handshake.grabbed()
+
+    def complete(self, result: Result) -> None:
+        self.handshake.complete(result)
+
+    def close(self) -> None:
+        self.handshake.close()
+
+    def counters(self) -> dict[str, int] | None:
+        return self.handshake.counters.as_dict()
