@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, write_station
 from sqlalchemy import Engine, insert
 
 from inspection.config.shifts import ShiftCalendar
@@ -135,3 +135,27 @@ def test_stats_command(small: Engine) -> None:
     assert report["totals"]["parts"] == 6
     table = run_cli("stats", "--database", str(small.url), "--by", "shift", "--verdict", "fail")
     assert table.returncode == 0 and "first-pass yield 0.00%" in table.stdout and "| shift |" in table.stdout
+
+
+def test_since_and_until_honour_the_zone_given_across_a_dst_change(tmp_path: Path) -> None:
+    """Europe's clocks went forward on 2026-03-29: 06:00 in Berlin is 05:00 UTC on the 28th, 04:00 UTC on the
+    30th. Records are stored in UTC; a bound is read in the zone it names, else the plant's (the shift
+    calendar's zone, else this machine's: TZ here)."""
+    engine = open_database(f"sqlite:///{tmp_path / 'dst.db'}")
+    for when in ("2026-03-28T04:30", "2026-03-28T05:30", "2026-03-30T03:30", "2026-03-30T04:30"):
+        part(engine, datetime.fromisoformat(when).replace(tzinfo=UTC), "pass", 10.0, [])
+    berlin = {"TZ": "Europe/Berlin"}
+
+    def parts(*window: str, config: Path | None = None) -> int:
+        where = ("--config", str(config)) if config else ()
+        result = run_cli("stats", "--database", str(engine.url), *where, "--json", *window, env=berlin)
+        assert result.returncode == 0, result.stderr
+        return int(json.loads(result.stdout)["totals"]["parts"])
+
+    assert parts("--since", "2026-03-30T06:00") == 1  # 04:00 UTC (summer time)
+    assert parts("--since", "2026-03-30T06:00+02:00") == 1
+    assert parts("--since", "2026-03-30T04:00+00:00") == 1
+    assert parts("--since", "2026-03-28T06:00", "--until", "2026-03-29") == 1  # 05:00 UTC (winter time)
+    assert parts("--since", "2026-03-28T06:00", "--until", "2026-03-30T06:00") == 2
+    tokyo = write_station(tmp_path, shifts={"timezone": "Asia/Tokyo"})  # the plant's zone wins over TZ
+    assert parts("--since", "2026-03-30T12:00", "--until", "2026-03-30T13:00", config=tokyo) == 1  # 03:00-04:00 UTC

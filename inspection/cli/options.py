@@ -4,11 +4,11 @@ of the quality commands (where records come from, which records)."""
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TypeAlias
 
-from inspection.config import DEMO_CONFIG
+from inspection.config import DEMO_CONFIG, load_station_config
 from inspection.core.errors import StationError
 from inspection.ml.registry.store import DEFAULT_REGISTRY
 from inspection.recorder.queries import RecordFilter
@@ -19,7 +19,9 @@ Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_record_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", help="ISO 8601 date/time (local time unless it names a zone)")
+    parser.add_argument(
+        "--since", help="ISO 8601 date/time (the plant's time, shifts.timezone, unless it names a zone)"
+    )
     parser.add_argument("--until", help="ISO 8601 date/time, exclusive")
     parser.add_argument("--verdict", choices=["pass", "fail"])
     parser.add_argument("--label", help="records with a counted detection of this class")
@@ -40,21 +42,26 @@ def add_record_source(parser: argparse.ArgumentParser, station_help: str | None 
         parser.add_argument("--station", help=station_help)
 
 
-def _moment(text: str | None) -> datetime | None:
+def moment(text: str | None, zone: tzinfo | None = None) -> datetime | None:
+    """An ISO 8601 date or time; without a zone of its own it is a time in ``zone`` (None: this machine's)."""
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise StationError(f"{text!r}: not an ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T06:00)") from None
-    return moment if moment.tzinfo else moment.astimezone()
+    if parsed.tzinfo is not None:
+        return parsed
+    return parsed.replace(tzinfo=zone) if zone is not None else parsed.astimezone()
 
 
 def record_filter(args: argparse.Namespace) -> RecordFilter:
-    """The RecordFilter that the options of ``add_record_filters`` ask for."""
+    """The RecordFilter that the options of ``add_record_filters`` ask for. A time without a zone is the
+    plant's local time: the zone of the station's shift calendar (``shifts.timezone``), else this machine's."""
+    zone = load_station_config(args.config).shifts.zone() if args.since or args.until else None
     return RecordFilter(
-        since=_moment(args.since),
-        until=_moment(args.until),
+        since=moment(args.since, zone),
+        until=moment(args.until, zone),
         verdict=args.verdict,
         label=args.label,
         part_serial=args.serial,

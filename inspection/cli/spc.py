@@ -6,13 +6,12 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from inspection.cli.options import Commands, add_record_filters, add_record_source, record_filter
+from inspection.cli.options import Commands, add_record_filters, add_record_source, moment, record_filter
 from inspection.config.alert_rules import RULES
 from inspection.config.shifts import ShiftCalendar
 from inspection.core.errors import StationError
@@ -42,8 +41,8 @@ def baseline_of(
         return groups[:count]
     since, _, until = spec.partition("..")
     try:
-        bounds = [datetime.fromisoformat(t).astimezone() if t else None for t in (since, until)]
-    except ValueError:
+        bounds = [moment(t) if t else None for t in (since, until)]
+    except StationError:
         raise StationError(f"--baseline {spec!r}: a number of subgroups, or SINCE..UNTIL in ISO 8601") from None
     found = make(replace(where, since=bounds[0], until=bounds[1]))
     if not found:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +15,12 @@ from inspection.recorder.archive import stored_image
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
 _Query = TypeVar("_Query", bound=Select)  # type: ignore[type-arg]  # any selected columns
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment in UTC, as the records store it: SQLite keeps a time's wall clock and drops its zone, so a
+    bound given in another zone would be compared as if it were UTC. A naive moment is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,9 @@ class RecordFilter:
     def apply(self, query: _Query) -> _Query:
         conditions = []
         if self.since is not None:
-            conditions.append(InspectionRow.created_at >= self.since)
+            conditions.append(InspectionRow.created_at >= as_utc(self.since))
         if self.until is not None:
-            conditions.append(InspectionRow.created_at < self.until)
+            conditions.append(InspectionRow.created_at < as_utc(self.until))
         if self.verdict:
             conditions.append(InspectionRow.verdict == self.verdict)
         if self.part_serial:
