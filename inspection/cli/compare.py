@@ -24,6 +24,7 @@ from inspection.core.types import Decision, Verdict
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import usable_cores
 from inspection.ml.registry.store import DEFAULT_REGISTRY, default_file, now, resolve_model
+from inspection.recorder.archive import stored_image
 from inspection.station.part import detect_and_decide
 
 
@@ -63,7 +64,15 @@ def _recorded(database: Path) -> list[tuple[str, Path]]:
             ).fetchall()
     except sqlite3.DatabaseError as exc:
         raise StationError(f"{database}: not a station database ({exc})") from None
-    return [(f"record {record_id}", database.parent / image) for record_id, image in rows]
+    found = [(f"record {record_id}", stored_image(database.parent, image)) for record_id, image in rows]
+    kept = [(shown, path) for shown, path in found if path is not None]
+    if len(kept) < len(found):  # never followed: a path outside the data folder, or a file that is gone
+        print(
+            f"warning: {len(found) - len(kept)} recorded image(s) skipped: missing, or outside the data folder "
+            f"{database.parent.resolve()}",
+            file=sys.stderr,
+        )
+    return kept
 
 
 def _load(
