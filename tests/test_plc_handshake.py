@@ -242,3 +242,34 @@ def test_buffered_results_keep_trigger_order(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         rows = dict(db.execute("SELECT id, part_serial FROM inspections").fetchall())
     assert len(rows) == 100 and all(rows[i] == serial for i, serial in serial_of.items())
+
+
+@pytest.mark.parametrize("plc_station", ["server"], indirect=True)
+def test_a_rogue_client_cannot_write_results_or_stall_the_line(plc_station: Any) -> None:
+    """Another client on the network: its writes into the station's output block and a garbage recipe
+    index are refused with a Modbus exception, counted and raised; the PLC's next trigger still works."""
+    station, plc, faults, database = plc_station
+    plc.wait(lambda s: Status.TRIGGER_READY in s)
+    rogue = ModbusTcpClient("127.0.0.1", port=plc.client.comm_params.port)
+    assert rogue.connect()
+    before = plc.outputs()
+    spoofed = rogue.write_registers(OUT, [int(Status.RESULTS_VALID | Status.PASS)])
+    assert spoofed.isError() and spoofed.exception_code == 2  # illegal data address
+    assert plc.outputs() == before  # nothing changed in the station's outputs
+    garbage = rogue.write_registers(1, [65535])  # the recipe index register
+    assert garbage.isError() and garbage.exception_code == 3  # illegal data value
+    assert plc.client.read_holding_registers(1, count=1).registers == [0]  # the last good index kept
+    rogue.close()
+
+    words = plc.trigger("SN-AFTER", "LOT-1")  # the line goes on
+    assert Status.RESULTS_VALID in Status(words[0]) and words[OUT_ERROR] == ErrorCode.NONE
+    record_id = words_id(words[OUT_ID : OUT_ID + 8])
+    plc.acknowledge()
+    refused = [f for f in faults if f.message.startswith("refused:")]
+    assert len(refused) == 2 and refused[-1].counters == {"refused_writes": 2}
+    assert "output block" in refused[0].message and "recipe index 65535" in refused[1].message
+    plc_counters = station.status().plc
+    assert plc_counters is not None and plc_counters["refused_writes"] == 2
+    time.sleep(0.3)
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT part_serial FROM inspections WHERE id = ?", (record_id,)).fetchone() == ("SN-AFTER",)

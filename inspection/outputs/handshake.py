@@ -64,6 +64,8 @@ IDLE_WAKE_S = 0.05  # the detect thread's note that a triggered picture was take
 class RegisterBank(Protocol):
     """Where the handshake's registers live: the station's own Modbus server, or a PLC it writes to."""
 
+    refused_writes: int  # client writes the station's server refused (a PLC's memory: always 0)
+
     def read(self, address: int, count: int) -> list[int]: ...
 
     def write(self, address: int, values: list[int]) -> None: ...

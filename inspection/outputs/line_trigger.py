@@ -89,4 +89,4 @@ class PlcTrigger(LineTrigger):
         self.handshake.close()
 
     def counters(self) -> dict[str, int] | None:
-        return self.handshake.counters.as_dict()
+        return {**self.handshake.counters.as_dict(), "refused_writes": self.handshake.bank.refused_writes}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from inspection.core.errors import ConfigError
@@ -21,10 +23,22 @@ WRITE_CODES = (6, 16, 23)  # write single register, write multiple registers, re
 CALL_TIMEOUT_S = 2.0
 
 
+@dataclass(frozen=True)
+class WriteGuard:
+    """The client writes a station's server refuses (with a Modbus exception, counted and reported): any
+    into the station's own output block (only the station writes its results there), and input words that
+    ``check`` rejects (e.g. an unknown recipe index; the register keeps its last good value)."""
+
+    protected: range
+    check: Callable[[int, list[int]], str | None]  # (address, values) -> why refused, or None
+    on_refused: Callable[[str, int], None]  # (why, refused writes so far)
+
+
 class ServerBank:
     """Holding registers 0..size-1 served on ``host:port`` (any unit id)."""
 
-    def __init__(self, host: str, port: int, size: int = 256) -> None:
+    def __init__(self, host: str, port: int, size: int = 256, guard: WriteGuard | None = None) -> None:
+        from pymodbus.constants import ExcCodes  # noqa: PLC0415  (heavy SDK, loaded only when used)
         from pymodbus.server import ModbusTcpServer  # noqa: PLC0415  (heavy SDK, loaded only when used)
         from pymodbus.simulator import DataType, SimData, SimDevice  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
@@ -36,9 +50,14 @@ class ServerBank:
         self._started = threading.Event()
         self._error: BaseException | None = None
         self._server: Any = None
+        self._guard = guard
+        self._own_write = False  # set while the station writes (on the server's loop, without a pause)
+        self.refused_writes = 0
+        self._refusals = {"address": ExcCodes.ILLEGAL_ADDRESS, "value": ExcCodes.ILLEGAL_VALUE}
 
         async def serve() -> None:
-            device = SimDevice(0, simdata=[SimData(0, count=size, values=0, datatype=DataType.REGISTERS)])
+            registers = [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)]
+            device = SimDevice(0, simdata=registers, action=self._check_access)
             self._server = ModbusTcpServer(device, address=(host, port), trace_pdu=self._seen)
             try:
                 await self._server.serve_forever(background=True)
@@ -65,6 +84,33 @@ class ServerBank:
             self.changed.set()
         return pdu
 
+    async def _check_access(
+        self, function_code: int, start: int, address: int, count: int, registers: list[int], values: Any
+    ) -> Any:
+        """pymodbus' access hook, for every request and the station's own writes alike."""
+        if values is None or self._own_write or self._guard is None:
+            return None
+        written = list(values) if isinstance(values, list) else [values]
+        if any(address + i in self._guard.protected for i in range(len(written))):
+            into = f"a client wrote {len(written)} register(s) at {address} into the station's output block"
+            return self._refuse(into, "address")
+        why = self._guard.check(address, written)
+        return None if why is None else self._refuse(why, "value")
+
+    def _refuse(self, why: str, kind: str) -> Any:
+        """Count and report a refused write; the Modbus exception code the client gets."""
+        assert self._guard is not None
+        self.refused_writes += 1
+        self._guard.on_refused(f"refused: {why}", self.refused_writes)
+        return self._refusals[kind]
+
+    async def _station_write(self, address: int, values: list[int]) -> None:
+        self._own_write = True  # no await suspends before the write is done: no client request comes between
+        try:
+            await self._server.async_setValues(0, WRITE_HOLDING, address, values)
+        finally:
+            self._own_write = False
+
     def _call(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT_S)
 
@@ -72,7 +118,7 @@ class ServerBank:
         return [int(v) for v in self._call(self._server.async_getValues(0, READ_HOLDING, address, count))]
 
     def write(self, address: int, values: list[int]) -> None:
-        self._call(self._server.async_setValues(0, WRITE_HOLDING, address, values))
+        self._call(self._station_write(address, values))
 
     def close(self) -> None:
         if self._server is not None and self._loop.is_running():
@@ -92,6 +138,7 @@ class ClientBank:
         from pymodbus.client import ModbusTcpClient  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
         self.unit = unit
+        self.refused_writes = 0  # the PLC's memory: its own program guards it
         self._client: Any = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
         self.address = (host, port)
 

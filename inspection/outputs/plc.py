@@ -3,13 +3,18 @@ recipes the line may switch to."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from inspection.config import PlcSettings, Recipe, load_recipe
+from inspection.config.plc_registers import IN_RECIPE, OUTPUT_WORDS
 from inspection.core.errors import ConfigError
+from inspection.outputs.base import FaultCallback
 from inspection.outputs.handshake import PlcHandshake, RegisterBank
-from inspection.outputs.modbus import ClientBank, ServerBank
+from inspection.outputs.modbus import ClientBank, ServerBank, WriteGuard
+
+log = logging.getLogger(__name__)
 
 
 def switchable_recipes(paths: dict[int, Path], recipe: Recipe) -> dict[int, Recipe]:
@@ -27,18 +32,37 @@ def switchable_recipes(paths: dict[int, Path], recipe: Recipe) -> dict[int, Reci
     return recipes
 
 
-def open_bank(settings: PlcSettings) -> RegisterBank:
-
+def open_bank(settings: PlcSettings, guard: WriteGuard | None = None) -> RegisterBank:
     if settings.mode == "server":
-        return ServerBank(settings.host, settings.port)
+        return ServerBank(settings.host, settings.port, guard=guard)
     return ClientBank(settings.host, settings.port, settings.unit)
+
+
+def write_guard(settings: PlcSettings, on_fault: FaultCallback, recipes: dict[int, Recipe]) -> WriteGuard:
+    """What the station's server refuses from its clients: writes into its output block, and a recipe
+    index that is not one of the station's (so a garbage index cannot stall every later trigger)."""
+    recipe_address = settings.input_base + IN_RECIPE
+
+    def check(address: int, values: list[int]) -> str | None:
+        if address <= recipe_address < address + len(values):
+            index = values[recipe_address - address]
+            if index and index not in recipes:
+                return f"recipe index {index} is not one of the station's {sorted(recipes) or '(none)'}"
+        return None
+
+    def refused(why: str, count: int) -> None:
+        log.warning("PLC link: %s (%d refused write(s) so far)", why, count)
+        on_fault(why, {"refused_writes": count})
+
+    protected = range(settings.output_base, settings.output_base + OUTPUT_WORDS)
+    return WriteGuard(protected, check, refused)
 
 
 def start_handshake(
     settings: PlcSettings, on_fault: Callable[[str, dict[str, int]], None], recipes: dict[int, Recipe]
 ) -> PlcHandshake:
     handshake = PlcHandshake(
-        open_bank(settings),
+        open_bank(settings, write_guard(settings, on_fault, recipes)),
         settings.input_base,
         settings.output_base,
         settings.poll_ms / 1000.0,
