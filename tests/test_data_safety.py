@@ -222,8 +222,8 @@ def test_sigkill_while_records_wait_in_the_journal_loses_none(tmp_path: Path) ->
     # The next start writes them before anything else; every record has its image.
     restarted = Station(load_station_config(config))
     try:
-        assert restarted.replayed == len(waiting)
-        assert restarted.reconciliation.rows_missing_image == 0
+        assert restarted.store.replayed == len(waiting)
+        assert restarted.store.reconciliation.rows_missing_image == 0
     finally:
         restarted.close()
     assert _rows(db) == committed + len(waiting)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,16 @@ from conftest import run_cli, run_station, write_station
 from inspection.config import load_station_config
 from inspection.ml.dataset.splits import read_split
 from inspection.recorder import queries
-from inspection.recorder.accounts import AccessError, User, check_password, create_user, has_users, login, require
+from inspection.recorder.accounts import (
+    MAX_FAILED_LOGINS,
+    AccessError,
+    User,
+    check_password,
+    create_user,
+    has_users,
+    login,
+    require,
+)
 from inspection.recorder.audit import entries
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter
@@ -49,6 +59,29 @@ def test_first_account_is_an_admin_and_only_admins_add_more(station: Path) -> No
     assert ("olga", "login_failed") in actions and ("olga", "login") in actions and ("ada", "user_add") in actions
     with pytest.raises(AccessError, match="may not change thresholds"):
         require(operator, "thresholds")
+
+
+def test_a_guessed_account_locks_and_the_lock_grows(tmp_path: Path) -> None:
+    """Five wrong passwords lock the account for 30 s, the right one included; a further failure after the
+    lock doubles it; a good login starts the count again. Every refusal is in the audit trail."""
+    engine = open_database(f"sqlite:///{tmp_path / 'accounts.db'}")
+    create_user(engine, "ada", "admin-pass-1", "admin", None)
+    for _ in range(MAX_FAILED_LOGINS):
+        with pytest.raises(AccessError, match="wrong user name or password"):
+            login(engine, "ada", "guess")
+    with pytest.raises(AccessError, match=r"locked for (29|30) s after 5 failed logins"):
+        login(engine, "ada", "admin-pass-1")
+    later = datetime.now(UTC) + timedelta(seconds=31)
+    with pytest.raises(AccessError, match="wrong user name or password"):
+        login(engine, "ada", "guess", now=later)  # the lock is over: one more guess ...
+    # ... and it locks for twice as long, 60 s from that failure (recorded now, 31 s before ``later``)
+    with pytest.raises(AccessError, match=r"locked for (29|30) s after 6 failed logins"):
+        login(engine, "ada", "admin-pass-1", now=later)
+    assert login(engine, "ada", "admin-pass-1", now=later + timedelta(seconds=31)) == User("ada", "admin")
+    with pytest.raises(AccessError, match="wrong user name or password"):
+        login(engine, "ada", "guess")  # counted from the good login: not locked
+    actions = [e.action for e in entries(engine) if e.username == "ada"]
+    assert actions.count("login_locked") == 2 and actions.count("login_failed") == 7
 
 
 def test_passwords_are_salted_and_slow_hashes() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,13 +15,18 @@ from sqlalchemy import Engine, func, insert, select
 
 from inspection.core.errors import StationError
 from inspection.recorder.audit import record_action
-from inspection.recorder.schema import UserRow
+from inspection.recorder.schema import AuditRow, UserRow
 
 Role = Literal["operator", "engineer", "admin"]
 ROLES: tuple[Role, ...] = ("operator", "engineer", "admin")
 MIN_PASSWORD = 8
 # scrypt cost: n=2**15, r=8 takes about 0.1 s and 32 MiB per check: slow for a guesser, fine for a login.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# After this many failed logins in a row an account is locked for LOCKOUT_S, doubled with each further
+# failure up to LOCKOUT_MAX_S; the right password does not open it meanwhile. Counted from the audit trail.
+MAX_FAILED_LOGINS = 5
+LOCKOUT_S = 30.0
+LOCKOUT_MAX_S = 900.0
 
 
 class AccessError(StationError):
@@ -98,7 +104,14 @@ def create_user(engine: Engine, username: str, password: str, role: Role, by: Us
     return User(username, role)
 
 
-def login(engine: Engine, username: str, password: str) -> User:
+def login(engine: Engine, username: str, password: str, now: datetime | None = None) -> User:
+    username = username.strip()
+    remaining, failures = locked_for(engine, username, now or datetime.now(UTC))
+    if remaining > 0:
+        record_action(engine, username or "?", "login_locked", {"failed": failures, "retry_in_s": math.ceil(remaining)})
+        raise AccessError(
+            f"user {username!r} is locked for {math.ceil(remaining)} s after {failures} failed logins; try again then"
+        )
     with engine.connect() as connection:
         row = connection.execute(
             select(UserRow.role, UserRow.password_hash, UserRow.active).where(UserRow.username == username.strip())
@@ -109,6 +122,25 @@ def login(engine: Engine, username: str, password: str) -> User:
     user = User(username.strip(), row.role)
     record_action(engine, user.username, "login", {"role": user.role})
     return user
+
+
+def locked_for(engine: Engine, username: str, now: datetime) -> tuple[float, int]:
+    """Seconds the account stays locked (0: not locked), and its failed logins since the last good one."""
+    query = (
+        select(AuditRow.action, AuditRow.created_at)
+        .where(AuditRow.username == username, AuditRow.action.in_(("login", "login_failed")))
+        .order_by(AuditRow.id.desc())
+        .limit(MAX_FAILED_LOGINS + 16)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    failures = next((i for i, row in enumerate(rows) if row.action == "login"), len(rows))
+    if failures < MAX_FAILED_LOGINS:
+        return 0.0, failures
+    last = rows[0].created_at
+    last = last.replace(tzinfo=UTC) if last.tzinfo is None else last  # SQLite gives the UTC wall clock back
+    wait = min(LOCKOUT_S * 2 ** (failures - MAX_FAILED_LOGINS), LOCKOUT_MAX_S)
+    return max(0.0, (last - now).total_seconds() + wait), failures
 
 
 def require_audited(engine: Engine, user: User | None, permission: str, detail: dict[str, str]) -> User:
