@@ -24,7 +24,7 @@ def require_mosquitto() -> str:
 class Broker:
     """One broker with persistence (queued QoS 1 messages survive its restart) on a free port."""
 
-    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(self, folder: Path, users: dict[str, str] | None = None, anonymous: bool = False) -> None:
         self.binary = require_mosquitto()
         self.port = free_port()
         folder.mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,7 @@ class Broker:
             passwords.write_text("")
             for user, password in users.items():
                 subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
-            lines += ["allow_anonymous false", f"password_file {passwords}"]
+            lines += [f"allow_anonymous {'true' if anonymous else 'false'}", f"password_file {passwords}"]
         else:
             lines.append("allow_anonymous true")
         self.config = folder / "mosquitto.conf"

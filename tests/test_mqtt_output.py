@@ -1,11 +1,14 @@
 """MQTT output with Debian's mosquitto on loopback and the real station (pylon emulator, bundled model,
 SQLite): every verdict arrives, also across a 10-second broker outage (the outbox drains after the
-restart); state is retained; a command topic needs a login; the login never reaches logs or records."""
+restart); state is retained; a command topic needs a login and signed commands (on a broker that lets
+anyone in, an unsigned, forged, stale or replayed command is refused and audited); the login never reaches
+logs or records."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -21,9 +24,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from inspection.config import load_station_config
 from inspection.core.errors import ConfigError
 from inspection.core.events import LineFault
+from inspection.outputs.signed_commands import CommandRefused, CommandVerifier, sign
 from inspection.station.pipeline import Station
 
 PREFIX = "inspection/test-station"
+KEY = b"a-test-signing-key-of-more-than-32-characters"
+COMMANDS = {
+    "username_env": "TEST_MQTT_USER", "password_env": "TEST_MQTT_PASSWORD", "commands": True,
+    "command_key_env": "TEST_MQTT_KEY",
+}  # fmt: skip
 
 
 class Subscriber:
@@ -117,17 +126,15 @@ def test_retained_state_and_authenticated_commands(
     secret = "s3cret-Pa55word"
     monkeypatch.setenv("TEST_MQTT_USER", "station")
     monkeypatch.setenv("TEST_MQTT_PASSWORD", secret)
+    monkeypatch.setenv("TEST_MQTT_KEY", KEY.decode())
     broker = Broker(tmp_path / "broker", users={"station": secret, "operator": "op-pass"})
-    settings = {
-        "port": broker.port, "username_env": "TEST_MQTT_USER", "password_env": "TEST_MQTT_PASSWORD",
-        "commands": True,
-    }  # fmt: skip
+    settings = {**COMMANDS, "port": broker.port}
     station, runner, _faults = start_station(write_station(tmp_path, mqtt=settings))
     operator = Subscriber(broker.port, [f"{PREFIX}/state", f"{PREFIX}/command/reply"], ("operator", "op-pass"))
     try:
         operator.wait(lambda: any(m["state"] == "running" for m in operator.on(f"{PREFIX}/state")))
-        operator.client.publish(f"{PREFIX}/command", json.dumps({"command": "recipe", "index": 9}), qos=1)
-        operator.client.publish(f"{PREFIX}/command", json.dumps({"command": "stop"}), qos=1)
+        operator.client.publish(f"{PREFIX}/command", json.dumps(sign({"command": "recipe", "index": 9}, KEY)), qos=1)
+        operator.client.publish(f"{PREFIX}/command", json.dumps(sign({"command": "stop"}, KEY)), qos=1)
         runner.join(30)
         assert not runner.is_alive()  # the stop command stopped it
         replies = [m["reply"] for m in operator.on(f"{PREFIX}/command/reply")]
@@ -145,11 +152,76 @@ def test_retained_state_and_authenticated_commands(
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+            assert KEY not in path.read_bytes(), path
+
+
+def test_on_an_open_broker_only_signed_fresh_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broker that lets anyone in (common): an anonymous client's unsigned, forged, stale and replayed
+    commands are refused and audited with the reason; a signed one is executed and audited."""
+    monkeypatch.setenv("TEST_MQTT_USER", "station")
+    monkeypatch.setenv("TEST_MQTT_PASSWORD", "station-pass")
+    monkeypatch.setenv("TEST_MQTT_KEY", KEY.decode())
+    broker = Broker(tmp_path / "broker", users={"station": "station-pass"}, anonymous=True)
+    station, runner, _faults = start_station(write_station(tmp_path, mqtt={**COMMANDS, "port": broker.port}))
+    anyone = Subscriber(broker.port, [f"{PREFIX}/state", f"{PREFIX}/command/reply"])  # no login
+    signed = sign({"command": "stop"}, KEY)
+    recipe = sign({"command": "recipe", "index": 9}, KEY)
+    attempts = [
+        {"command": "stop"},  # unsigned, as in the probe
+        {**signed, "signature": "0" * 64},  # forged
+        sign({"command": "stop"}, b"a-guessed-key-that-is-long-enough-00000"),  # another key
+        sign({"command": "stop"}, KEY, moment=int(time.time()) - 3600),  # an old message
+        recipe,  # signed: executed (the station refuses the unknown index itself)
+        recipe,  # the same message again: replayed
+    ]
+    try:
+        anyone.wait(lambda: any(m["state"] == "running" for m in anyone.on(f"{PREFIX}/state")))
+        for message in attempts:
+            anyone.client.publish(f"{PREFIX}/command", json.dumps(message), qos=1)
+        anyone.wait(lambda: len(anyone.on(f"{PREFIX}/command/reply")) == len(attempts))
+        assert runner.is_alive()  # none of them stopped the line
+        anyone.client.publish(f"{PREFIX}/command", json.dumps(signed), qos=1)
+        runner.join(30)
+        assert not runner.is_alive()  # the signed one did
+    finally:
+        stop_station(station, runner)
+    replies = [m["reply"] for m in anyone.on(f"{PREFIX}/command/reply")]
+    anyone.close()
+    broker.stop()
+    assert replies[0].startswith("refused: unsigned") and replies[1] == replies[2] == "refused: bad signature"
+    assert re.match(r"refused: made 360[01] s ago", replies[3])
+    assert replies[4].startswith("refused: recipe index 9 is not one of") and replies[5].startswith("refused: replayed")
+    assert replies[6] == "stopping"
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        trail = [
+            (a, json.loads(d)) for a, d in db.execute("SELECT action, detail FROM audit_log WHERE username = 'mqtt'")
+        ]
+    assert [a for a, _ in trail] == ["command_refused"] * 4 + ["command", "command_refused", "command"]
+    assert trail[0][1]["reason"].startswith("unsigned") and trail[5][1]["reason"].startswith("replayed")
+    assert trail[6][1] == {"source": f"mqtt {PREFIX}/command", "command": {"command": "stop"}, "reply": "stopping"}
+
+
+def test_a_replayed_command_is_refused() -> None:
+    verifier = CommandVerifier(KEY, window_s=30)
+    message = json.dumps(sign({"command": "stop"}, KEY, moment=1_000_000)).encode()
+    assert verifier.verify(message, now=1_000_010) == {"command": "stop"}
+    with pytest.raises(CommandRefused, match="replayed"):
+        verifier.verify(message, now=1_000_020)
+    with pytest.raises(CommandRefused, match="made 31 s ago; a command is valid for 30 s"):
+        verifier.verify(json.dumps(sign({"command": "stop"}, KEY, moment=1_000_000)).encode(), now=1_000_031)
 
 
 def test_a_command_topic_without_login_refuses_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="commands: true needs a broker login"):
         Station(load_station_config(write_station(tmp_path, mqtt={"port": 1883, "commands": True})))
+    monkeypatch.setenv("TEST_MQTT_USER", "station")
+    monkeypatch.setenv("TEST_MQTT_PASSWORD", "station-pass")
+    monkeypatch.delenv("TEST_MQTT_KEY", raising=False)
+    with pytest.raises(ConfigError, match="commands: true needs a signing key"):  # ... and without a key
+        Station(load_station_config(write_station(tmp_path, mqtt={**COMMANDS, "port": 1883})))
+    monkeypatch.setenv("TEST_MQTT_KEY", "too-short")
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        Station(load_station_config(write_station(tmp_path, mqtt={**COMMANDS, "port": 1883})))
     monkeypatch.delenv("NO_SUCH_VARIABLE", raising=False)
     settings = {"port": 1883, "username_env": "NO_SUCH_VARIABLE", "password_env": "NO_SUCH_VARIABLE"}
     with pytest.raises(ConfigError, match="NO_SUCH_VARIABLE is not set"):

@@ -58,7 +58,13 @@ class MqttSettings(Strict):
     outbox_size: int = Field(10000, ge=10, description="messages kept while the broker is out of reach")
     keepalive_s: int = Field(30, ge=5)
     reconnect_max_s: int = Field(30, ge=1, description="the back-off between reconnects grows up to this")
-    commands: bool = Field(False, description="accept stop / recipe commands on <prefix>/command (needs a login)")
+    commands: bool = Field(
+        False, description="accept stop / recipe commands on <prefix>/command (needs a login and a signing key)"
+    )
+    command_key_env: str | None = Field(
+        None, description="environment variable holding the key commands are signed with (HMAC-SHA256)"
+    )
+    command_window_s: float = Field(30.0, gt=0.0, le=600.0, description="a signed command is valid this long")
 
 
 class FleetSettings(Strict):

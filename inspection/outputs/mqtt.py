@@ -21,11 +21,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from inspection.config import MqttSettings
 from inspection.core.errors import ConfigError
 from inspection.core.events import AlertCleared, AlertRaised, Event, StateChanged
 from inspection.core.types import InspectionRecord
 from inspection.outputs.base import Output, OutputContext
+from inspection.outputs.signed_commands import MIN_KEY_CHARS, CommandRefused, CommandVerifier
+from inspection.recorder.audit import record_action
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +81,29 @@ def credentials(settings: MqttSettings) -> tuple[str, str] | None:
 
 
 def check_settings(settings: MqttSettings) -> tuple[str, str] | None:
-    """The login; refuses a command topic without one."""
+    """The login; refuses a command topic without one, or without a signing key."""
     login = credentials(settings)
     if settings.commands and login is None:
         raise ConfigError(
             "mqtt: commands: true needs a broker login (username_env and password_env); "
             "an unauthenticated command topic would let anyone on the network stop the line"
         )
+    if settings.commands:
+        command_key(settings)
     return login
+
+
+def command_key(settings: MqttSettings) -> bytes:
+    """The key commands are signed with, from the environment variable the settings name."""
+    name = settings.command_key_env
+    value = os.environ.get(name or "", "") if name else ""
+    if len(value) < MIN_KEY_CHARS:
+        where = f"the environment variable {name} holds" if name else "command_key_env names a variable holding"
+        raise ConfigError(
+            f"mqtt: commands: true needs a signing key: {where} no key of at least {MIN_KEY_CHARS} characters; "
+            "without one, anyone who can publish to the broker could stop the line"
+        )
+    return value.encode()
 
 
 class MqttOutput:
@@ -94,6 +113,7 @@ class MqttOutput:
         station: str,
         on_fault: Callable[[str, dict[str, int]], None] | None = None,
         on_command: Callable[[dict[str, Any]], str] | None = None,
+        on_audit: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt  # noqa: PLC0415  (only when configured)
         from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415  (heavy SDK, loaded only when used)
@@ -103,6 +123,10 @@ class MqttOutput:
         self.prefix = settings.topic_prefix.replace("{station}", station).rstrip("/")
         self.on_fault = on_fault
         self.on_command = on_command if settings.commands else None
+        self.on_audit = on_audit
+        self._verifier = (
+            CommandVerifier(command_key(settings), settings.command_window_s) if settings.commands else None
+        )
         self.counters = {"queued": 0, "published": 0, "dropped_outbox_full": 0, "reconnects": 0, "commands": 0}
         self._outbox: deque[Message] = deque()
         self._lock = threading.Condition()
@@ -225,18 +249,26 @@ class MqttOutput:
             self._fault(f"broker {self.settings.host}:{self.settings.port} lost ({reason}); reconnecting")
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        if self.on_command is None:
+        if self.on_command is None or self._verifier is None:
             return
         self.counters["commands"] += 1
         try:
-            command = json.loads(message.payload)
-            if not isinstance(command, dict):
-                raise ValueError("expected a JSON object")
-            reply = self.on_command(command)
-        except Exception as exc:  # a bad command must never reach the station as an exception
+            command = self._verifier.verify(message.payload)
+        except CommandRefused as exc:
             reply = f"refused: {exc}"
-        log.info("MQTT command %s: %s", message.payload[:200], reply)
+            self._audit("command_refused", {"reason": str(exc), "payload": bytes(message.payload[:200]).hex()})
+        else:
+            try:
+                reply = self.on_command(command)
+            except Exception as exc:  # a bad command must never reach the station as an exception
+                reply = f"refused: {exc}"
+            self._audit("command", {"command": command, "reply": reply})
+        log.info("MQTT command: %s", reply)
         client.publish(f"{self.prefix}/command/reply", json.dumps({"reply": reply}), qos=1)
+
+    def _audit(self, action: str, detail: dict[str, Any]) -> None:
+        if self.on_audit is not None:
+            self.on_audit(action, {"source": f"mqtt {self.prefix}/command", **detail})
 
     def _fault(self, message: str) -> None:
         log.warning("MQTT: %s", message)
@@ -259,8 +291,9 @@ class MqttLineOutput(Output):
     def start(self) -> None:
         context = self._context
         self._client = MqttOutput(
-            self._settings, context.config.station, context.fault_reporter(self.name), context.on_command
-        )
+            self._settings, context.config.station, context.fault_reporter(self.name), context.on_command,
+            self._audit,
+        )  # fmt: skip
         self._client.start()
         self._unsubscribe = context.bus.subscribe(self._on_event)
         self._client.state("starting")
@@ -268,6 +301,13 @@ class MqttLineOutput(Output):
     def record(self, record: InspectionRecord) -> None:
         if self._client is not None:
             self._client.record(record)
+
+    def _audit(self, action: str, detail: dict[str, Any]) -> None:
+        """Every command, executed or refused, in the station's audit trail (on paho's thread)."""
+        try:
+            record_action(self._context.engine, "mqtt", action, detail)
+        except SQLAlchemyError as exc:
+            log.error("audit entry %r not written: %s", action, str(getattr(exc, "orig", exc)).splitlines()[0])
 
     def close(self) -> None:
         if self._client is None:
