@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli, run_station, write_station
+from conftest import DEMO_RECIPE, ROOT, run_cli, run_station, write_station
+from sqlalchemy import select
 
 from inspection.config import load_station_config
 from inspection.ml.dataset.splits import read_split
@@ -26,6 +29,7 @@ from inspection.recorder.audit import entries
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter
 from inspection.recorder.reviews import ReviewBox, add_review, latest_reviews
+from inspection.recorder.schema import InspectionRow, RecipeRow
 
 PARTS = 16
 
@@ -132,3 +136,29 @@ def test_from_records_without_reviews_uses_the_station_boxes(station: Path, tmp_
     assert manifest["counts"]["images"] == failed and manifest["counts"]["val_images"] >= 1
     bad = run_cli("dataset", "from-records", str(tmp_path / "x"), "--config", str(station), "--since", "yesterday")
     assert bad.returncode == 2 and "not an ISO 8601" in bad.stderr
+
+
+def test_a_hand_edited_recipe_shows_as_a_new_recipe_hash(tmp_path: Path) -> None:
+    """What judged a part is in its record: the hash of the effective recipe (rules, model, references),
+    its content kept once. A hand edit of the rules (same name, same version) gives a new hash, and
+    ``stats --by recipe`` tells the two apart."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(DEMO_RECIPE.read_text().replace("../../", f"{ROOT}/"))
+    config = write_station(tmp_path, recipe=str(recipe))
+    assert run_station(config, parts=3).records_written == 3
+    recipe.write_text(recipe.read_text().replace("min_area_px: 25", "min_area_px: 1000000"))  # the probe's edit
+    assert run_station(config, parts=3).records_written == 3
+    engine = engine_of(config)
+    with engine.connect() as connection:
+        hashes = [
+            row[0] for row in connection.execute(select(InspectionRow.recipe_sha256).order_by(InspectionRow.created_at))
+        ]
+        stored = dict(connection.execute(select(RecipeRow.sha256, RecipeRow.content)).all())
+    assert len(set(hashes[:3])) == 1 and len(set(hashes[3:])) == 1 and hashes[0] != hashes[3]
+    assert set(stored) == set(hashes)
+    assert '"min_area_px":1000000.0' in stored[hashes[3]] and '"min_area_px":25.0' in stored[hashes[0]]
+    assert all(hashlib.sha256(content.encode()).hexdigest() == sha for sha, content in stored.items())
+    result = run_cli("stats", "--config", str(config), "--by", "recipe", "--json")
+    assert result.returncode == 0, result.stderr
+    groups = {group["group"]: group["parts"] for group in json.loads(result.stdout)["groups"]}
+    assert groups == {f"deeppcb-bare-board@{hashes[0][:12]}": 3, f"deeppcb-bare-board@{hashes[3][:12]}": 3}

@@ -84,6 +84,7 @@ class InspectionRecord:
     image_path: str | None = None
     annotated_path: str | None = None
     kept: tuple[Detection, ...] = ()  # the detections that counted towards the verdict
+    recipe_sha256: str | None = None  # the effective recipe that judged it (rules, model, references)
 
     @staticmethod
     def new_id() -> str:

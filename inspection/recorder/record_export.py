@@ -39,6 +39,7 @@ INSPECTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("camera", "string", "camera that took the image"),
     ("recipe_name", "string", "recipe"),
     ("recipe_version", "string", "recipe version"),
+    ("recipe_sha256", "string", "sha256 of the effective recipe (rules, model, references); content in recipes"),
     ("model_name", "string", "model (registry folder/file)"),
     ("model_sha256", "string", "sha256 of the model file"),
     ("part_serial", "string", "part serial, when known"),

@@ -21,6 +21,9 @@ class InspectionRow(Base):
     camera: Mapped[str] = mapped_column(String(128))
     recipe_name: Mapped[str] = mapped_column(String(128), index=True)
     recipe_version: Mapped[str] = mapped_column(String(32))
+    recipe_sha256: Mapped[str | None] = mapped_column(
+        String(64), index=True, doc="the effective recipe (rules, model, references); its content in recipes"
+    )
     model_name: Mapped[str] = mapped_column(String(128))
     model_sha256: Mapped[str] = mapped_column(String(64), index=True)
     part_serial: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -80,6 +83,17 @@ Index(
 )
 # Covers the defect Pareto (counted detections by class) without reading the detection rows.
 Index("ix_detections_counted_label", DetectionRow.counted, DetectionRow.label)
+
+
+class RecipeRow(Base):
+    """Each effective recipe a record names, once: what judged the parts (a hand edit is a new hash)."""
+
+    __tablename__ = "recipes"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    content: Mapped[str] = mapped_column(Text, doc="canonical JSON: the recipe, its model's and references' sha256")
+    first_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ReviewRow(Base):

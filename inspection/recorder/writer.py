@@ -291,6 +291,7 @@ def _inspection_row(record: InspectionRecord) -> dict[str, Any]:
         "camera": record.camera,
         "recipe_name": record.recipe_name,
         "recipe_version": record.recipe_version,
+        "recipe_sha256": record.recipe_sha256,
         "model_name": record.model_name,
         "model_sha256": record.model_sha256,
         "part_serial": record.part_serial,

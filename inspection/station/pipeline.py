@@ -30,6 +30,7 @@ from inspection.quality.measurement import load_measurement
 from inspection.quality.rules import require_scale
 from inspection.recorder.archive import check_writable
 from inspection.recorder.folder_lock import DataFolderLock
+from inspection.recorder.recipes import effective_recipe, remember_recipe
 from inspection.recorder.writer import (
     RECORD_MIN_CONFIDENCE,
     PendingRecord,
@@ -63,7 +64,8 @@ class Station:
     def __init__(self, config: StationConfig, bus: EventBus | None = None) -> None:
         self.config = config
         self.bus = bus or EventBus()
-        self.recipe = load_recipe(config.recipe)
+        recipe = load_recipe(config.recipe)
+        self._judging: tuple[Recipe, str | None] = (recipe, None)  # the recipe and its hash, swapped as one
         self.measurement = load_measurement(config.measurement, config.camera.serial_number())
         require_scale(self.recipe, self.measurement.mm_per_px)
         storage = config.storage
@@ -84,6 +86,7 @@ class Station:
         self.database_url = self.store.database_url
         self.pruner = self.store.pruner
         self.detector = open_detector(self.recipe, config.pipeline)
+        self._judging = (self.recipe, self._remembered(self.recipe))
         self._stop = threading.Event()
         self.camera = open_camera(config, self._stop)
         if config.plc is not None and not self.camera.source.paced_by_station:
@@ -120,7 +123,18 @@ class Station:
         if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
             raise ConfigError("only the rules can change while the station runs; restart it for another model")
         require_scale(recipe, self.measurement.mm_per_px)
-        self.recipe = recipe  # one reference swap: the detect thread reads it once per part
+        self._judging = (recipe, self._remembered(recipe))  # one swap: the detect thread reads it once per part
+
+    @property
+    def recipe(self) -> Recipe:
+        """The recipe that judges the next part."""
+        return self._judging[0]
+
+    def _remembered(self, recipe: Recipe) -> str:
+        """The hash of the effective recipe (rules, model, references), its content stored once."""
+        effective = effective_recipe(recipe, self.detector.info.sha256)
+        remember_recipe(self.engine, effective)
+        return effective.sha256
 
     @property
     def plc(self) -> PlcHandshake | None:
@@ -311,12 +325,13 @@ class Station:
                 self._slots.release()
                 if self.measurement.undistort is not None:
                     frame.image = self.measurement.undistort(frame.image)
-                recipe = self.recipe  # once per part: the rules may change between parts
+                recipe, recipe_sha256 = self._judging  # once per part: the rules may change between parts
                 # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
                 floor = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
                 record = inspect_frame(
                     frame, self.detector, recipe, self.config.station, floor, self.measurement.mm_per_px
                 )
+                record.recipe_sha256 = recipe_sha256
                 self.writer.submit(PendingRecord(record, frame.image))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
                 self.trigger.complete(Result(record.verdict.value, record.id, len(record.kept)))
