@@ -26,6 +26,7 @@ from typing import Protocol
 from inspection import __version__
 from inspection.cli import (
     alerts,
+    audit,
     bench,
     calibrate,
     cameras,
@@ -62,7 +63,7 @@ log = logging.getLogger("inspection")
 # Every command module adds its own commands (parser and handler); this order is the order of --help.
 COMMAND_MODULES: tuple[CommandModule, ...] = (
     run, inspect, cameras, dataset, train, evaluate, export, models, compare, plc, gui, bench, calibrate,
-    export_log, stats, spc, alerts, report,
+    export_log, stats, spc, alerts, audit, report,
 )  # fmt: skip
 
 

@@ -148,3 +148,6 @@ class AuditRow(Base):
     username: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text, doc="JSON")
+    chain: Mapped[str | None] = mapped_column(
+        String(64), doc="HMAC-SHA256 (the station's audit key) over the previous entry's chain and this entry"
+    )
