@@ -1,6 +1,7 @@
-"""The audit trail is tamper-evident: entries chained by a keyed hash (the key beside the database, not in
-it); an entry changed or deleted with sqlite3 is found by ``inspection audit verify``; two processes
-writing at once still make one chain."""
+"""The audit trail and the accounts are tamper-evident: entries chained by a keyed hash (the key beside the
+database, not in it), accounts sealed with it; an entry changed or deleted with sqlite3 is found by
+``inspection audit verify``, a role changed with sqlite3 is refused at login; two processes writing at
+once still make one chain."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, run_cli
 
-from inspection.recorder.accounts import create_user, login
-from inspection.recorder.audit import KEY_FILE, record_action, verify
+from inspection.recorder.accounts import AccessError, User, create_user, login
+from inspection.recorder.audit import KEY_FILE, entries, record_action, verify
 from inspection.recorder.database import open_database
 
 WRITER = """
@@ -75,3 +77,33 @@ def test_two_processes_writing_at_once_make_one_chain(tmp_path: Path) -> None:
     assert [writer.wait(120) for writer in writers] == [0, 0]
     report = verify(open_database(url))
     assert report.intact and report.entries == 5 + 80, report
+
+
+def test_a_role_changed_in_the_database_is_refused_at_login(tmp_path: Path) -> None:
+    url = trail(tmp_path)
+    engine = open_database(url)
+    with sqlite3.connect(tmp_path / "station.db") as db:
+        db.execute("UPDATE users SET role = 'admin' WHERE username = 'olga'")  # the probe's promotion
+    with pytest.raises(AccessError, match="changed outside the station"):
+        login(engine, "olga", "operator-pass")
+    with sqlite3.connect(tmp_path / "station.db") as db:
+        db.execute("UPDATE users SET role = 'operator', seal = NULL WHERE username = 'olga'")  # hide the seal too
+    with pytest.raises(AccessError, match="changed outside the station"):
+        login(engine, "olga", "operator-pass")
+    assert login(engine, "ada", "admin-pass-1") == User("ada", "admin")  # the untouched account still works
+    assert ("olga", "login_refused") in [(e.username, e.action) for e in entries(engine)]
+
+
+def test_accounts_from_before_the_seals_are_sealed_once(tmp_path: Path) -> None:
+    url = trail(tmp_path)
+    engine = open_database(url)
+    with sqlite3.connect(tmp_path / "station.db") as db:
+        db.execute("UPDATE users SET seal = NULL")  # as a database written by an older version
+    (tmp_path / "users.sealed").unlink()
+    assert login(engine, "olga", "operator-pass") == User("olga", "operator")  # sealed now, once
+    assert (tmp_path / "users.sealed").is_file()
+    with sqlite3.connect(tmp_path / "station.db") as db:
+        assert db.execute("SELECT count(*) FROM users WHERE seal IS NULL").fetchone() == (0,)
+        db.execute("UPDATE users SET role = 'engineer' WHERE username = 'olga'")
+    with pytest.raises(AccessError, match="changed outside the station"):
+        login(engine, "olga", "operator-pass")

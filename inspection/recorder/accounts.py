@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from inspection.core.errors import StationError
-from inspection.recorder.audit import record_action
+from inspection.recorder.audit import audit_key, record_action
 from inspection.recorder.schema import AuditRow, UserRow
 
 Role = Literal["operator", "engineer", "admin"]
@@ -87,6 +89,8 @@ def create_user(engine: Engine, username: str, password: str, role: Role, by: Us
         raise AccessError("a user name is 1 to 64 characters")
     if len(password) < MIN_PASSWORD:
         raise AccessError(f"a password has at least {MIN_PASSWORD} characters")
+    hashed = hash_password(password)
+    key = audit_key(engine)
     with engine.begin() as connection:
         exists = connection.execute(select(UserRow.id).where(UserRow.username == username)).first()
         if exists is not None:
@@ -95,11 +99,14 @@ def create_user(engine: Engine, username: str, password: str, role: Role, by: Us
             insert(UserRow).values(
                 username=username,
                 role=role,
-                password_hash=hash_password(password),
+                password_hash=hashed,
                 active=True,
                 created_at=datetime.now(UTC),
+                seal=None if key is None else seal_of(key, username, role, hashed, True),
             )
         )
+    if key is not None:
+        _mark_sealed(engine)
     record_action(engine, by.username if by else username, "user_add", {"user": username, "role": role})
     return User(username, role)
 
@@ -114,14 +121,66 @@ def login(engine: Engine, username: str, password: str, now: datetime | None = N
         )
     with engine.connect() as connection:
         row = connection.execute(
-            select(UserRow.role, UserRow.password_hash, UserRow.active).where(UserRow.username == username.strip())
+            select(UserRow.role, UserRow.password_hash, UserRow.active, UserRow.seal).where(
+                UserRow.username == username
+            )
         ).first()
     if row is None or not row.active or not check_password(password, row.password_hash):
-        record_action(engine, username.strip() or "?", "login_failed", {})
+        record_action(engine, username or "?", "login_failed", {})
         raise AccessError("wrong user name or password")
-    user = User(username.strip(), row.role)
+    if not _seal_holds(engine, username, row.role, row.password_hash, row.active, row.seal):
+        record_action(engine, username, "login_refused", {"reason": "account changed outside the station"})
+        raise AccessError(
+            f"user {username!r}: the account was changed outside the station (its seal does not match); "
+            "an admin must add it again"
+        )
+    user = User(username, row.role)
     record_action(engine, user.username, "login", {"role": user.role})
     return user
+
+
+def seal_of(key: bytes, username: str, role: str, password_hash: str, active: bool) -> str:
+    fields = json.dumps([username, role, password_hash, bool(active)], separators=(",", ":"))
+    return hmac.new(key, fields.encode(), hashlib.sha256).hexdigest()
+
+
+def _seal_holds(engine: Engine, username: str, role: str, password_hash: str, active: bool, seal: str | None) -> bool:
+    """Whether the account is as the station wrote it. Accounts made before seals existed are sealed at the
+    first login after the upgrade (once: a marker beside the key says so); after that an unsealed one is
+    refused."""
+    key = audit_key(engine)
+    if key is None:
+        return True  # no place for a key (a database without a file of its own)
+    if seal is not None:
+        return hmac.compare_digest(seal, seal_of(key, username, role, password_hash, active))
+    marker = _sealed_marker(engine)
+    if marker is None or marker.exists():
+        return False
+    _seal_all(engine, key)
+    return True
+
+
+def _sealed_marker(engine: Engine) -> Path | None:
+    """``users.sealed`` beside the audit key: from then on every account must carry a seal."""
+    database = engine.url.database
+    return None if not database else Path(database).resolve().parent / "users.sealed"
+
+
+def _seal_all(engine: Engine, key: bytes) -> None:
+    columns = (UserRow.id, UserRow.username, UserRow.role, UserRow.password_hash, UserRow.active)
+    with engine.begin() as connection:
+        rows = connection.execute(select(*columns)).all()
+        for row in rows:
+            seal = seal_of(key, row.username, row.role, row.password_hash, row.active)
+            connection.execute(update(UserRow).where(UserRow.id == row.id).values(seal=seal))
+    _mark_sealed(engine)
+    record_action(engine, "station", "users_sealed", {"accounts": len(rows)})
+
+
+def _mark_sealed(engine: Engine) -> None:
+    marker = _sealed_marker(engine)
+    if marker is not None and not marker.exists():
+        marker.write_text("every account of this station's database carries a seal (see audit.key)\n")
 
 
 def locked_for(engine: Engine, username: str, now: datetime) -> tuple[float, int]:

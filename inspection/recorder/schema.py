@@ -136,6 +136,9 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(256), doc="scrypt, salted")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seal: Mapped[str | None] = mapped_column(
+        String(64), doc="HMAC-SHA256 (the audit key) over name, role, hash and active: edits outside show"
+    )
 
 
 class AuditRow(Base):
