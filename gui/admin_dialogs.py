@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QTableWidget,
     QTableWidgetItem,
@@ -21,6 +23,7 @@ from gui.timefmt import local_time
 from gui.widgets.forms import dialog_buttons, error_label
 from inspection.core.errors import StationError
 from inspection.recorder.accounts import ROLES, Role, require
+from inspection.recorder.audit import ChainReport
 
 
 class AuditDialog(QDialog):
@@ -29,21 +32,40 @@ class AuditDialog(QDialog):
         require(session.user, "audit")
         self.setWindowTitle("Audit trail")
         rows = session.services.accounts.audit_trail(limit=1000)
-        self.table = QTableWidget(len(rows), 4)
-        self.table.setHorizontalHeaderLabels(["time", "user", "action", "detail"])
+        report = session.services.accounts.audit_chain()
+        self.table = QTableWidget(len(rows), 5)
+        self.table.setHorizontalHeaderLabels(["entry", "time", "user", "action", "detail"])
+        self.table.verticalHeader().setVisible(False)
         for row, entry in enumerate(rows):
             values = (
+                str(entry.id),
                 local_time(entry.created_at),
                 entry.username,
                 entry.action,
                 json.dumps(entry.detail),
             )
+            untrusted = report.broken_at is not None and entry.id >= report.broken_at
             for column, value in enumerate(values):
-                self.table.setItem(row, column, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                if untrusted:
+                    item.setForeground(QColor("#c62828"))
+                self.table.setItem(row, column, item)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.chain = QLabel(_chain_text(report))
+        self.chain.setWordWrap(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.chain)
         layout.addWidget(self.table)
         self.resize(1000, 600)
+
+
+def _chain_text(report: ChainReport) -> str:
+    if report.intact:
+        return f"The trail is whole: {report.entries} entries, each chained to the one before."
+    return (
+        f"<b style='color:#c62828'>The trail was tampered with at entry {report.broken_at}: {report.problem}.</b> "
+        "Entries from there on cannot be trusted; tell the quality engineer (inspection audit verify)."
+    )
 
 
 class AddUserDialog(QDialog):

@@ -18,7 +18,7 @@ from inspection.quality.alerts import acknowledge
 from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
 from inspection.recorder import queries
 from inspection.recorder.accounts import Role, User, create_user, has_users, login
-from inspection.recorder.audit import AuditEntry, entries, record_action
+from inspection.recorder.audit import AuditEntry, ChainReport, entries, record_action, verify
 from inspection.recorder.database import open_station_database
 from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummary
 from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review
@@ -76,6 +76,10 @@ class Accounts:
 
     def audit_trail(self, limit: int) -> list[AuditEntry]:
         return entries(self._engine, limit=limit)
+
+    def audit_chain(self) -> ChainReport:
+        """Whether the trail is whole (its keyed hash chain), and where it breaks."""
+        return verify(self._engine)
 
 
 class StationEdits:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,17 @@ def test_settings_camera_archive_and_model_choice_by_an_engineer(qtbot, tmp_path
     assert load_recipe(changed.recipe).model == registry / "deeppcb-yolov8n" / "model_openvino" / "model.xml"
     trail = {(e.username, e.action) for e in entries(engineer.services.engine)}
     assert {("olga", "denied"), ("eric", "station_change"), ("eric", "model_change")} <= trail
+
+
+def test_the_audit_view_says_when_the_trail_was_tampered_with(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = station_with_own_recipe(tmp_path)
+    engineer = operator_window(qtbot, config, "engineer")
+    dialog = engineer.open_audit()
+    qtbot.addWidget(dialog)
+    assert dialog.chain.text().startswith("The trail is whole:")
+    database = load_station_config(config).storage.resolved_database_url().removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE audit_log SET action = 'nothing' WHERE id = 1")  # e.g. hide the first account's creation
+    dialog = engineer.open_audit()
+    qtbot.addWidget(dialog)
+    assert "tampered with at entry 1: it was changed" in dialog.chain.text()

@@ -30,6 +30,7 @@ class AuditEntry:
     username: str
     action: str
     detail: dict[str, Any]
+    id: int = 0  # the entry's number (what ``verify`` names)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def entries(engine: Engine, limit: int = 500, action: str | None = None) -> list
         query = query.where(AuditRow.action == action)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [AuditEntry(r.created_at, r.username, r.action, json.loads(r.detail)) for r in rows]
+    return [AuditEntry(r.created_at, r.username, r.action, json.loads(r.detail), r.id) for r in rows]
 
 
 def verify(engine: Engine) -> ChainReport:
