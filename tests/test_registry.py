@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEMO_RECIPE, ROOT, run_cli
+from conftest import DEMO_RECIPE, ROOT, run_cli, write_station
 
+from inspection.config import load_station_config
 from inspection.core.errors import ModelError
 from inspection.detectors import load_detector
 from inspection.detectors.card import read_card
+from inspection.recorder.audit import entries
+from inspection.recorder.database import open_station_database
 
 BUNDLED = ROOT / "models" / "deeppcb-yolov8n"
 
@@ -58,8 +62,15 @@ def test_promote_rewrites_only_the_model_line_and_notes_it_in_the_card(registry:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(DEMO_RECIPE.read_text().replace("../../models", str(ROOT / "models")))
     before = recipe.read_text().splitlines()
-    result = run_cli("models", "--registry", str(registry), "promote", BUNDLED.name, "--recipe", str(recipe))
+    station = write_station(tmp_path)
+    promote = ("promote", BUNDLED.name, "--recipe", str(recipe), "--config", str(station))
+    result = run_cli("models", "--registry", str(registry), *promote)
     assert result.returncode == 0, result.stderr
+    # Audited like the app's model choice: who (the OS user, no --by given), how, what.
+    trail = entries(open_station_database(load_station_config(station).storage))
+    (entry,) = [e for e in trail if e.action == "model_promote"]
+    assert entry.username == getpass.getuser() == entry.detail["os_user"]
+    assert entry.detail["command"].startswith("inspection models --registry") and entry.detail["model"] == BUNDLED.name
     after = recipe.read_text().splitlines()
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert len(changed) == 1 and changed[0][1].startswith("model: ")

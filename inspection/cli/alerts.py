@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from inspection.cli.actor import actor
 from inspection.cli.options import Commands, add_record_source
 from inspection.quality.alerts import acknowledge, list_alerts
 from inspection.station.records import open_records
@@ -13,7 +14,7 @@ from inspection.station.records import open_records
 
 def acknowledge_alert(config_path: Path, database: str | None, alert_id: int, by: str, note: str) -> int:
     _config, engine = open_records(config_path, database)
-    acknowledge(engine, alert_id, by, note)
+    acknowledge(engine, alert_id, by, note, how=actor())
     print(f"alert {alert_id} acknowledged by {by}")
     return 0
 

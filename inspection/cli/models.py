@@ -9,7 +9,9 @@ from typing import Any
 
 import yaml
 
+from inspection.cli.actor import actor
 from inspection.cli.options import REGISTRY_HELP, Commands
+from inspection.config import load_station_config
 from inspection.detectors.card import read_card
 from inspection.detectors.formats import FORMAT_NAMES
 from inspection.ml.registry.store import (
@@ -20,6 +22,8 @@ from inspection.ml.registry.store import (
     resolve_model,
     verify_folder,
 )
+from inspection.recorder.audit import record_action
+from inspection.recorder.database import open_station_database
 
 
 def list_command(registry: Path, as_json: bool) -> int:
@@ -88,8 +92,15 @@ def register_command(registry: Path, run: Path, name: str, parent: str | None, n
     return 0
 
 
-def promote_command(registry: Path, name: str, recipe: Path, fmt: str, by: str) -> int:
-    target = promote(resolve_model(registry, name), recipe, fmt, by)
+def promote_command(registry: Path, name: str, recipe: Path, fmt: str, by: str, station: Path | None) -> int:
+    """Promote, and record it in the station's audit trail when ``station`` is given (who, from which OS
+    user and command line)."""
+    how = actor()
+    target = promote(resolve_model(registry, name), recipe, fmt, by or how["os_user"])
+    if station is not None:
+        engine = open_station_database(load_station_config(station).storage)
+        detail = {"model": name, "recipe": str(recipe.resolve()), "format": fmt, "file": str(target), **how}
+        record_action(engine, by or how["os_user"], "model_promote", detail)
     print(f"{recipe}: model is now {target}")
     return 0
 
@@ -111,7 +122,10 @@ def add_commands(commands: Commands) -> None:
     promote.add_argument("name")
     promote.add_argument("--recipe", type=Path, required=True, help="recipe YAML whose 'model:' is rewritten")
     promote.add_argument("--format", default="openvino", choices=FORMAT_NAMES, help="default openvino")
-    promote.add_argument("--by", default="", help="who promotes it (kept in the card)")
+    promote.add_argument("--by", default="", help="who promotes it (kept in the card; default: the OS user)")
+    promote.add_argument(
+        "--config", type=Path, help="the station whose audit trail records the promotion (with the OS user)"
+    )
     models.set_defaults(handler=_handle)
 
 
@@ -122,4 +136,4 @@ def _handle(args: argparse.Namespace) -> int:
         return show_command(args.registry, args.name)
     if args.models_command == "register":
         return register_command(args.registry, args.run, args.name, args.parent, args.notes)
-    return promote_command(args.registry, args.name, args.recipe, args.format, args.by)
+    return promote_command(args.registry, args.name, args.recipe, args.format, args.by, args.config)

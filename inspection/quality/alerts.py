@@ -225,7 +225,7 @@ def list_alerts(engine: Engine, open_only: bool = False, limit: int = 100) -> li
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
-def acknowledge(engine: Engine, alert_id: int, by: str, note: str = "") -> None:
+def acknowledge(engine: Engine, alert_id: int, by: str, note: str = "", how: dict[str, str] | None = None) -> None:
     """A person has seen the alert; recorded with the time, and in the audit trail."""
     if not by.strip():
         raise StationError("say who acknowledges the alert (--by NAME)")
@@ -240,4 +240,4 @@ def acknowledge(engine: Engine, alert_id: int, by: str, note: str = "") -> None:
             .where(AlertRow.id == alert_id)
             .values(acknowledged_by=by, acknowledged_at=datetime.now(UTC), note=note)
         )
-    record_action(engine, by, "alert_ack", {"alert": alert_id, "rule": row["rule"], "note": note})
+    record_action(engine, by, "alert_ack", {"alert": alert_id, "rule": row["rule"], "note": note, **(how or {})})
