@@ -266,10 +266,46 @@ def test_a_rogue_client_cannot_write_results_or_stall_the_line(plc_station: Any)
     record_id = words_id(words[OUT_ID : OUT_ID + 8])
     plc.acknowledge()
     refused = [f for f in faults if f.message.startswith("refused:")]
-    assert len(refused) == 2 and refused[-1].counters == {"refused_writes": 2}
+    assert len(refused) == 2 and refused[-1].counters == {"refused_writes": 2, "refused_connections": 0}
     assert "output block" in refused[0].message and "recipe index 65535" in refused[1].message
     plc_counters = station.status().plc
     assert plc_counters is not None and plc_counters["refused_writes"] == 2
     time.sleep(0.3)
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT part_serial FROM inspections WHERE id = ?", (record_id,)).fetchone() == ("SN-AFTER",)
+
+
+def test_only_the_allowed_clients_may_connect(tmp_path: Path) -> None:
+    """plc.allowed_clients: the PLC's address is served; a client from any other address is cut off at
+    connect, counted and raised (here from 127.0.0.2, which loopback also reaches)."""
+    port = free_port()
+    plc_settings = {"mode": "server", "host": "127.0.0.1", "port": port, "allowed_clients": ["127.0.0.1"]}
+    station = Station(load_station_config(write_station(tmp_path, plc=plc_settings)))
+    faults: list[LineFault] = []
+    station.bus.subscribe(lambda event: faults.append(event) if isinstance(event, LineFault) else None)
+    runner = threading.Thread(target=station.run, daemon=True)
+    runner.start()
+    try:
+        plc = Plc(port)
+        assert Status(plc.outputs()[0])  # the allowed PLC reads its registers
+        rogue = ModbusTcpClient("127.0.0.1", port=port, source_address=("127.0.0.2", 0), retries=0, timeout=1)
+        rogue.connect()
+        try:
+            response = rogue.read_holding_registers(OUT, count=1)
+        except Exception:  # pymodbus raises its own connection errors once the station has cut it off
+            response = None
+        assert response is None or response.isError()
+        rogue.close()
+        deadline = time.monotonic() + 5
+        while not any("127.0.0.2" in f.message for f in faults):
+            assert time.monotonic() < deadline, faults
+            time.sleep(0.05)
+        counters = station.status().plc
+        assert counters is not None and counters["refused_connections"] >= 1
+        words = plc.trigger("SN-1", "LOT-1")  # the PLC goes on
+        assert Status.RESULTS_VALID in Status(words[0])
+        plc.acknowledge()
+    finally:
+        station.stop()
+        runner.join(30)
+        station.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,20 @@ class PlcSettings(Strict):
     buffer: int = Field(
         1, ge=1, le=64, description="parts in flight: 1 waits for each acknowledgement; more buffers the results"
     )
+
+    allowed_clients: list[str] | None = Field(
+        None, description="server: the client addresses that may connect (the PLC's); others are refused"
+    )
+
+    @field_validator("allowed_clients")
+    @classmethod
+    def _addresses(cls, value: list[str] | None) -> list[str] | None:
+        for text in value or []:
+            try:
+                ipaddress.ip_address(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an IP address") from None
+        return value
 
     @model_validator(mode="after")
     def _blocks_apart(self) -> PlcSettings:

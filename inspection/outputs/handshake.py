@@ -65,6 +65,7 @@ class RegisterBank(Protocol):
     """Where the handshake's registers live: the station's own Modbus server, or a PLC it writes to."""
 
     refused_writes: int  # client writes the station's server refused (a PLC's memory: always 0)
+    refused_connections: int  # clients not in plc.allowed_clients
 
     def read(self, address: int, count: int) -> list[int]: ...
 

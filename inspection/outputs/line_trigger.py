@@ -89,4 +89,6 @@ class PlcTrigger(LineTrigger):
         self.handshake.close()
 
     def counters(self) -> dict[str, int] | None:
-        return {**self.handshake.counters.as_dict(), "refused_writes": self.handshake.bank.refused_writes}
+        bank = self.handshake.bank
+        return {**self.handshake.counters.as_dict(), "refused_writes": bank.refused_writes,
+                "refused_connections": bank.refused_connections}  # fmt: skip

@@ -31,7 +31,8 @@ class WriteGuard:
 
     protected: range
     check: Callable[[int, list[int]], str | None]  # (address, values) -> why refused, or None
-    on_refused: Callable[[str, int], None]  # (why, refused writes so far)
+    on_refused: Callable[[str, dict[str, int]], None]  # (why, the refusal counters so far)
+    allowed_clients: frozenset[str] | None = None  # client addresses that may connect (None: any)
 
 
 class ServerBank:
@@ -53,12 +54,14 @@ class ServerBank:
         self._guard = guard
         self._own_write = False  # set while the station writes (on the server's loop, without a pause)
         self.refused_writes = 0
+        self.refused_connections = 0
         self._refusals = {"address": ExcCodes.ILLEGAL_ADDRESS, "value": ExcCodes.ILLEGAL_VALUE}
 
         async def serve() -> None:
             registers = [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)]
             device = SimDevice(0, simdata=registers, action=self._check_access)
-            self._server = ModbusTcpServer(device, address=(host, port), trace_pdu=self._seen)
+            server_class = _screening_server(self) if guard is not None and guard.allowed_clients is not None else None
+            self._server = (server_class or ModbusTcpServer)(device, address=(host, port), trace_pdu=self._seen)
             try:
                 await self._server.serve_forever(background=True)
             except BaseException as exc:  # the port is taken, or not ours to open
@@ -101,8 +104,20 @@ class ServerBank:
         """Count and report a refused write; the Modbus exception code the client gets."""
         assert self._guard is not None
         self.refused_writes += 1
-        self._guard.on_refused(f"refused: {why}", self.refused_writes)
+        self._guard.on_refused(f"refused: {why}", self.refusals())
         return self._refusals[kind]
+
+    def refusals(self) -> dict[str, int]:
+        return {"refused_writes": self.refused_writes, "refused_connections": self.refused_connections}
+
+    def admits(self, peer: str) -> bool:
+        """Whether a client at ``peer`` may connect (plc.allowed_clients); a refusal is counted and reported."""
+        assert self._guard is not None and self._guard.allowed_clients is not None
+        if peer in self._guard.allowed_clients:
+            return True
+        self.refused_connections += 1
+        self._guard.on_refused(f"refused: a connection from {peer} (not in plc.allowed_clients)", self.refusals())
+        return False
 
     async def _station_write(self, address: int, values: list[int]) -> None:
         self._own_write = True  # no await suspends before the write is done: no client request comes between
@@ -139,6 +154,7 @@ class ClientBank:
 
         self.unit = unit
         self.refused_writes = 0  # the PLC's memory: its own program guards it
+        self.refused_connections = 0
         self._client: Any = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
         self.address = (host, port)
 
@@ -160,3 +176,24 @@ class ClientBank:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _screening_server(bank: ServerBank) -> Any:
+    """A Modbus TCP server class that closes a connection from an address the bank does not admit, before
+    it can send anything."""
+    from pymodbus.server import ModbusTcpServer  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    from pymodbus.server.requesthandler import ServerRequestHandler  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    class ScreeningHandler(ServerRequestHandler):  # type: ignore[misc]
+        def connection_made(self, transport: Any) -> None:
+            peer = transport.get_extra_info("peername")
+            if not bank.admits(str(peer[0]) if peer else "?"):
+                transport.close()
+                return
+            super().connection_made(transport)
+
+    class ScreeningServer(ModbusTcpServer):  # type: ignore[misc]
+        def callback_new_connection(self) -> Any:
+            return ScreeningHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]
+
+    return ScreeningServer

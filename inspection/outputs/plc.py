@@ -50,12 +50,13 @@ def write_guard(settings: PlcSettings, on_fault: FaultCallback, recipes: dict[in
                 return f"recipe index {index} is not one of the station's {sorted(recipes) or '(none)'}"
         return None
 
-    def refused(why: str, count: int) -> None:
-        log.warning("PLC link: %s (%d refused write(s) so far)", why, count)
-        on_fault(why, {"refused_writes": count})
+    def refused(why: str, counters: dict[str, int]) -> None:
+        log.warning("PLC link: %s (%s)", why, counters)
+        on_fault(why, counters)
 
     protected = range(settings.output_base, settings.output_base + OUTPUT_WORDS)
-    return WriteGuard(protected, check, refused)
+    allowed = frozenset(settings.allowed_clients) if settings.allowed_clients is not None else None
+    return WriteGuard(protected, check, refused, allowed)
 
 
 def start_handshake(
