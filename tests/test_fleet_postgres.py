@@ -13,12 +13,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import ROOT, run_cli, write_station
 from postgres_server import PASSWORD, Postgres
 from sqlalchemy import Engine, create_engine, func, select, text
+from test_quality_stats import part
 
 from gui.history_view import HistoryWindow
 from gui.services import Records
@@ -26,6 +29,9 @@ from inspection.config import load_station_config
 from inspection.core.errors import ConfigError
 from inspection.core.events import LineFault
 from inspection.outputs.fleet import FleetOutput
+from inspection.quality.yield_stats import statistics
+from inspection.recorder.database import open_database
+from inspection.recorder.queries import RecordFilter
 from inspection.recorder.schema import DetectionRow, InspectionRow
 from inspection.station.pipeline import Station
 
@@ -164,3 +170,21 @@ def test_a_password_in_the_fleet_url_is_refused(tmp_path: Path) -> None:
     config = write_station(tmp_path, fleet={"database_url": "postgresql+psycopg://station:secret@db.plant/fleet"})
     with pytest.raises(ConfigError, match="put no password in the file"):
         load_station_config(config)
+
+
+def test_time_bounds_in_a_zone_select_the_same_parts_on_postgresql(postgres: Postgres) -> None:
+    """The DST case of tests/test_quality_stats.py on PostgreSQL: bounds in Berlin time (summer time since
+    2026-03-29) and with explicit offsets pick the parts stored in UTC."""
+    engine = open_database(postgres.url.replace("fleet@", f"fleet:{PASSWORD}@"))
+    for when in ("2026-03-28T04:30", "2026-03-28T05:30", "2026-03-30T03:30", "2026-03-30T04:30"):
+        part(engine, datetime.fromisoformat(when).replace(tzinfo=UTC), "pass", 10.0, [])
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def parts(since: datetime, until: datetime | None = None) -> int:
+        return statistics(engine, RecordFilter(since=since, until=until), "day").totals.parts
+
+    assert parts(datetime(2026, 3, 30, 6, 0, tzinfo=berlin)) == 1  # 04:00 UTC
+    assert parts(datetime.fromisoformat("2026-03-30T06:00+02:00")) == 1
+    assert parts(datetime(2026, 3, 28, 6, 0, tzinfo=berlin), datetime(2026, 3, 29, tzinfo=berlin)) == 1  # 05:00 UTC
+    assert parts(datetime(2026, 3, 28, 6, 0, tzinfo=berlin), datetime(2026, 3, 30, 6, 0, tzinfo=berlin)) == 2
+    engine.dispose()
