@@ -228,7 +228,13 @@ class OperatorWindow(QMainWindow):
         if self.session.user is not None:
             self.session.log_out()
             return
-        first_run = not self.session.services.accounts.has_users()
+        accounts = self.session.services.accounts
+        if accounts.accounts_were_removed():
+            self.message.setText(
+                "This station's accounts were removed outside the app; restore its database from a backup."
+            )
+            return
+        first_run = not accounts.has_users()
         dialog = FirstAdminDialog(self.session, self) if first_run else LoginDialog(self.session, self)
         dialog.open()
         self.login_dialog: QDialog = dialog

@@ -17,7 +17,7 @@ from inspection.config import ClassRule, Recipe, StationConfig, Storage
 from inspection.quality.alerts import acknowledge
 from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
 from inspection.recorder import queries
-from inspection.recorder.accounts import Role, User, create_user, has_users, login
+from inspection.recorder.accounts import Role, User, accounts_were_removed, create_user, has_users, login
 from inspection.recorder.audit import AuditEntry, ChainReport, entries, record_action, verify
 from inspection.recorder.database import open_station_database
 from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummary
@@ -59,6 +59,10 @@ class Accounts:
 
     def has_users(self) -> bool:
         return has_users(self._engine)
+
+    def accounts_were_removed(self) -> bool:
+        """No account now, but there were some (removed outside the station): no first-run admin then."""
+        return accounts_were_removed(self._engine)
 
     def login(self, username: str, password: str) -> User:
         return login(self._engine, username, password)

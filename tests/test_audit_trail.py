@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from inspection.recorder.accounts import AccessError, User, create_user, login
+from inspection.recorder.accounts import AccessError, User, accounts_were_removed, create_user, login
 from inspection.recorder.audit import KEY_FILE, entries, record_action, verify
 from inspection.recorder.database import open_database
 
@@ -107,3 +107,19 @@ def test_accounts_from_before_the_seals_are_sealed_once(tmp_path: Path) -> None:
         db.execute("UPDATE users SET role = 'engineer' WHERE username = 'olga'")
     with pytest.raises(AccessError, match="changed outside the station"):
         login(engine, "olga", "operator-pass")
+
+
+def test_accounts_deleted_in_the_database_do_not_open_a_first_run_admin(tmp_path: Path) -> None:
+    """'delete from users' must not let the next person make themselves admin: a database that had
+    accounts gets no first admin again."""
+    url = trail(tmp_path)
+    engine = open_database(url)
+    with sqlite3.connect(tmp_path / "station.db") as db:
+        db.execute("DELETE FROM users")
+    assert accounts_were_removed(engine)
+    with pytest.raises(AccessError, match="removed outside the station"):
+        create_user(engine, "mallory", "mallory-pass", "admin", None)
+    (tmp_path / "fresh").mkdir()
+    fresh = open_database(f"sqlite:///{tmp_path / 'fresh' / 'station.db'}")
+    assert not accounts_were_removed(fresh)  # a database that never had accounts: the first admin is made
+    assert create_user(fresh, "ada", "admin-pass-1", "admin", None) == User("ada", "admin")

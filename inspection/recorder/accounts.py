@@ -75,10 +75,21 @@ def has_users(engine: Engine) -> bool:
         return int(connection.execute(select(func.count()).select_from(UserRow)).scalar_one()) > 0
 
 
+def accounts_were_removed(engine: Engine) -> bool:
+    """The database has no account, but it had some: the marker beside its audit key says so."""
+    marker = _sealed_marker(engine)
+    return marker is not None and marker.exists() and not has_users(engine)
+
+
 def create_user(engine: Engine, username: str, password: str, role: Role, by: User | None) -> User:
     """Add an account. Only an admin may, except for the very first account, which must be an admin."""
     username = username.strip()
     first = not has_users(engine)
+    if first and accounts_were_removed(engine):
+        raise AccessError(
+            "this station had accounts, and they were removed outside the station: restore its database from "
+            "a backup (a first admin is made only for a database that never had one)"
+        )
     if first and role != "admin":
         raise AccessError("the first account must be an admin")
     if not first and (by is None or not by.may("users")):
