@@ -3,6 +3,7 @@ hand, once (no storm), clear, re-arm; acknowledgement is recorded; a real statio
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from inspection.core.events import AlertCleared, AlertRaised, CameraFault, Inspe
 from inspection.core.status import CameraCounts, PartCounts, StationStatus
 from inspection.core.types import Detection, InspectionRecord, Verdict
 from inspection.quality.alerts import AlertMonitor, acknowledge, list_alerts
+from inspection.recorder.accounts import create_user
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import AuditRow
 from inspection.recorder.synthetic import History, fill
@@ -217,3 +219,31 @@ def test_the_operator_window_shows_alerts_and_acknowledges_them(qtbot, tmp_path:
     engine = window.session.services.engine
     acknowledged = {row["id"]: row["acknowledged_by"] for row in list_alerts(engine)}
     assert acknowledged[newest] == "olga" and list(window.alert_banner.alerts) == [min(acknowledged)]
+
+
+def test_at_a_station_with_accounts_the_cli_ack_names_an_account_or_the_os_user(tmp_path: Path) -> None:
+    """``--by`` is no longer free text where the station has accounts: an account and its password (with
+    the app's lockout and audit), or no --by and the OS user is recorded."""
+    config = write_station(
+        tmp_path,
+        recipe=str(template_recipe(tmp_path)),
+        alerts=[{"rule": "consecutive_fails", "count": 1, "name": "any fail"}],
+    )
+    run_station(config, parts=4)
+    engine = open_database(f"sqlite:///{tmp_path / 'data' / 'inspection.db'}")
+    admin = create_user(engine, "ada", "admin-pass-1", "admin", None)
+    create_user(engine, "olga", "operator-pass", "operator", admin)
+    first, second = [str(a["id"]) for a in list_alerts(engine)][:2]
+    ack = lambda *args, env=None: run_cli("alerts", "--config", str(config), "ack", *args, env=env)  # noqa: E731
+    assert "not an account of this station" in ack(first, "--by", "operator-1").stderr
+    assert "give its password at a terminal, or --password-env" in ack(first, "--by", "olga").stderr
+    wrong = ack(first, "--by", "olga", "--password-env", "PW", env={"PW": "guess"})
+    assert wrong.returncode == 2 and "wrong user name or password" in wrong.stderr
+    right = ack(first, "--by", "olga", "--password-env", "PW", env={"PW": "operator-pass"})
+    assert right.returncode == 0 and "acknowledged by olga" in right.stdout, right.stderr
+    anonymous = ack(second)
+    assert anonymous.returncode == 0 and f"acknowledged by os:{getpass.getuser()}" in anonymous.stdout
+    with engine.connect() as connection:
+        trail = [(r.username, r.action) for r in connection.execute(select(AuditRow.username, AuditRow.action))]
+    assert ("olga", "login_failed") in trail and ("olga", "login") in trail and ("olga", "alert_ack") in trail
+    assert (f"os:{getpass.getuser()}", "alert_ack") in trail

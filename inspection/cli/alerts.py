@@ -6,16 +6,19 @@ import argparse
 import json
 from pathlib import Path
 
-from inspection.cli.actor import actor
+from inspection.cli.actor import actor, who
 from inspection.cli.options import Commands, add_record_source
 from inspection.quality.alerts import acknowledge, list_alerts
 from inspection.station.records import open_records
 
 
-def acknowledge_alert(config_path: Path, database: str | None, alert_id: int, by: str, note: str) -> int:
+def acknowledge_alert(
+    config_path: Path, database: str | None, alert_id: int, by: str | None, note: str, password_env: str | None
+) -> int:
     _config, engine = open_records(config_path, database)
-    acknowledge(engine, alert_id, by, note, how=actor())
-    print(f"alert {alert_id} acknowledged by {by}")
+    name = who(engine, by, password_env)
+    acknowledge(engine, alert_id, name, note, how=actor())
+    print(f"alert {alert_id} acknowledged by {name}")
     return 0
 
 
@@ -48,12 +51,15 @@ def add_commands(commands: Commands) -> None:
     alert_list.add_argument("--json", action="store_true")
     ack = alert_actions.add_parser("ack", help="acknowledge an alert")
     ack.add_argument("id", type=int)
-    ack.add_argument("--by", required=True, help="who acknowledges it")
+    ack.add_argument(
+        "--by", help="who acknowledges it: a station account (its password is asked), else the OS user is recorded"
+    )
+    ack.add_argument("--password-env", help="environment variable holding the --by account's password (scripts)")
     ack.add_argument("--note", default="", help="what was done")
     alerts.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     if args.alerts_command == "ack":
-        return acknowledge_alert(args.config, args.database, args.id, args.by, args.note)
+        return acknowledge_alert(args.config, args.database, args.id, args.by, args.note, args.password_env)
     return show_alerts(args.config, args.database, args.open, args.json)

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from inspection.cli.actor import actor
+from inspection.cli.actor import actor, who
 from inspection.cli.options import REGISTRY_HELP, Commands
 from inspection.config import load_station_config
 from inspection.detectors.card import read_card
@@ -92,15 +92,18 @@ def register_command(registry: Path, run: Path, name: str, parent: str | None, n
     return 0
 
 
-def promote_command(registry: Path, name: str, recipe: Path, fmt: str, by: str, station: Path | None) -> int:
+def promote_command(
+    registry: Path, name: str, recipe: Path, fmt: str, by: str, station: Path | None, password_env: str | None = None
+) -> int:
     """Promote, and record it in the station's audit trail when ``station`` is given (who, from which OS
-    user and command line)."""
+    user and command line; a station account named by ``by`` must give its password)."""
     how = actor()
-    target = promote(resolve_model(registry, name), recipe, fmt, by or how["os_user"])
-    if station is not None:
-        engine = open_station_database(load_station_config(station).storage)
+    engine = open_station_database(load_station_config(station).storage) if station is not None else None
+    person = who(engine, by or None, password_env) if engine is not None else by or how["os_user"]
+    target = promote(resolve_model(registry, name), recipe, fmt, person)
+    if engine is not None:
         detail = {"model": name, "recipe": str(recipe.resolve()), "format": fmt, "file": str(target), **how}
-        record_action(engine, by or how["os_user"], "model_promote", detail)
+        record_action(engine, person, "model_promote", detail)
     print(f"{recipe}: model is now {target}")
     return 0
 
@@ -126,6 +129,7 @@ def add_commands(commands: Commands) -> None:
     promote.add_argument(
         "--config", type=Path, help="the station whose audit trail records the promotion (with the OS user)"
     )
+    promote.add_argument("--password-env", help="with --config: variable holding the --by account's password")
     models.set_defaults(handler=_handle)
 
 
@@ -136,4 +140,4 @@ def _handle(args: argparse.Namespace) -> int:
         return show_command(args.registry, args.name)
     if args.models_command == "register":
         return register_command(args.registry, args.run, args.name, args.parent, args.notes)
-    return promote_command(args.registry, args.name, args.recipe, args.format, args.by, args.config)
+    return promote_command(args.registry, args.name, args.recipe, args.format, args.by, args.config, args.password_env)
