@@ -287,7 +287,7 @@ def test_only_the_allowed_clients_may_connect(tmp_path: Path) -> None:
     runner.start()
     try:
         plc = Plc(port)
-        assert Status(plc.outputs()[0])  # the allowed PLC reads its registers
+        plc.wait(lambda s: Status.TRIGGER_READY in s)  # the allowed PLC reads its registers
         rogue = ModbusTcpClient("127.0.0.1", port=port, source_address=("127.0.0.2", 0), retries=0, timeout=1)
         rogue.connect()
         try:
