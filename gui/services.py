@@ -19,7 +19,7 @@ from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
 from inspection.recorder import queries
 from inspection.recorder.accounts import Role, User, accounts_were_removed, create_user, has_users, login
 from inspection.recorder.audit import AuditEntry, ChainReport, entries, record_action, verify
-from inspection.recorder.database import open_station_database
+from inspection.recorder.database import error_reason, open_station_database
 from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummary
 from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review
 from inspection.station.recipe_edit import update_rules
@@ -75,7 +75,7 @@ class Accounts:
         try:
             record_action(self._engine, username, action, detail)
         except SQLAlchemyError as exc:
-            return str(getattr(exc, "orig", exc)).splitlines()[0]
+            return error_reason(exc)
         return None
 
     def audit_trail(self, limit: int) -> list[AuditEntry]:

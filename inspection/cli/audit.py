@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 
 from inspection.cli.options import Commands, add_record_source
-from inspection.recorder.audit import KEY_FILE, audit_key, verify
+from inspection.recorder.audit import KEY_FILE, key_folder, verify
 from inspection.station.records import open_records
 
 
 def verify_trail(config_path: Path, database: str | None) -> int:
     _config, engine = open_records(config_path, database)
-    if audit_key(engine, create=False) is None and engine.dialect.name != "sqlite":
+    if key_folder(engine) is None:
         print(f"{engine.url.render_as_string()}: not chained (the chain's key lives beside a SQLite file)")
         return 1
     report = verify(engine)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from inspection.config import FleetSettings
 from inspection.core.errors import ConfigError, StorageError
 from inspection.outputs.base import Output, OutputContext
-from inspection.recorder.database import open_database
+from inspection.recorder.database import error_reason, open_database
 from inspection.recorder.schema import DetectionRow, InspectionRow
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class FleetForwarder:
             self._central.dispose()  # drop dead connections; the next try connects afresh
         if not self._failing:
             self._failing = True
-            message = f"central database {shown(self.url)} out of reach ({_brief(exc)}); recording locally"
+            message = f"central database {shown(self.url)} out of reach ({error_reason(exc)}); recording locally"
             log.warning("fleet: %s", message)
             if self.on_fault is not None:
                 self.on_fault(message, dict(self.counters))
@@ -173,11 +173,6 @@ def _insert_new(connection: Any, dialect: str, rows: list[dict[str, Any]]) -> li
         .returning(InspectionRow.id)
     )
     return [row[0] for row in connection.execute(statement)]
-
-
-def _brief(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", exc)).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 class FleetOutput(Output):

@@ -30,6 +30,7 @@ from inspection.core.types import InspectionRecord
 from inspection.outputs.base import Output, OutputContext
 from inspection.outputs.signed_commands import MIN_KEY_CHARS, CommandRefused, CommandVerifier
 from inspection.recorder.audit import record_action
+from inspection.recorder.database import error_reason
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +308,7 @@ class MqttLineOutput(Output):
         try:
             record_action(self._context.engine, "mqtt", action, detail)
         except SQLAlchemyError as exc:
-            log.error("audit entry %r not written: %s", action, str(getattr(exc, "orig", exc)).splitlines()[0])
+            log.error("audit entry %r not written: %s", action, error_reason(exc))
 
     def close(self) -> None:
         if self._client is None:

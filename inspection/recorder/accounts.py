@@ -16,7 +16,7 @@ from typing import Literal
 from sqlalchemy import Engine, func, insert, select, update
 
 from inspection.core.errors import StationError
-from inspection.recorder.audit import audit_key, record_action
+from inspection.recorder.audit import audit_key, key_folder, record_action
 from inspection.recorder.schema import AuditRow, UserRow
 
 Role = Literal["operator", "engineer", "admin"]
@@ -173,8 +173,8 @@ def _seal_holds(engine: Engine, username: str, role: str, password_hash: str, ac
 
 def _sealed_marker(engine: Engine) -> Path | None:
     """``users.sealed`` beside the audit key: from then on every account must carry a seal."""
-    database = engine.url.database
-    return None if not database else Path(database).resolve().parent / "users.sealed"
+    folder = key_folder(engine)
+    return None if folder is None else folder / "users.sealed"
 
 
 def _seal_all(engine: Engine, key: bytes) -> None:

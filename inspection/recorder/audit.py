@@ -99,10 +99,10 @@ def verify(engine: Engine) -> ChainReport:
 def audit_key(engine: Engine, create: bool = True) -> bytes | None:
     """The station's audit key: ``audit.key`` beside the SQLite file, made (mode 600) when first needed.
     None for a database without a file of its own (the chain needs a place outside the database)."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    folder = key_folder(engine)
+    if folder is None:
         return None
-    path = Path(database).resolve().parent / KEY_FILE
+    path = folder / KEY_FILE
     if not path.exists() and create:
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -116,6 +116,14 @@ def audit_key(engine: Engine, create: bool = True) -> bytes | None:
     if not path.exists():
         return None
     return path.read_text().strip().encode()
+
+
+def key_folder(engine: Engine) -> Path | None:
+    """Where the station's keys and markers live: beside its SQLite file (None: no file of its own)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).resolve().parent
 
 
 def _previous_chain(connection: Connection, entry_id: int) -> str:

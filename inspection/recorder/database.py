@@ -166,6 +166,12 @@ def _quick_check(connection: sqlite3.Connection, limit_s: float) -> list[str]:
     return [] if messages == ["ok"] else messages
 
 
+def error_reason(exc: BaseException) -> str:
+    """The first line of what the database driver said (SQLAlchemy wraps it in a long message with the SQL)."""
+    text = str(getattr(exc, "orig", exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _explain(url: str, exc: Exception) -> str:
     original = getattr(exc, "orig", exc)
     text = str(original)

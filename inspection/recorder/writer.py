@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from inspection.core.errors import StorageError, brief
 from inspection.core.types import Detection, Image, InspectionRecord
 from inspection.recorder.archive import ImageArchive, Reconciliation, reconcile
+from inspection.recorder.database import error_reason
 from inspection.recorder.schema import DetectionRow, InspectionRow
 from inspection.recorder.spill import PendingRows, SpillJournal, insert_pending
 
@@ -160,7 +161,7 @@ class RecordWriter:
                 if detections:
                     connection.execute(insert(DetectionRow), detections)
         except OperationalError as exc:  # locked, busy, unreachable: keep them and try again
-            log.warning("database unavailable (%s); records wait in %s", _reason(exc), self.spill.path)
+            log.warning("database unavailable (%s); records wait in %s", error_reason(exc), self.spill.path)
             self._keep(batch, rows)
             self._retry.failed()
             return
@@ -179,7 +180,7 @@ class RecordWriter:
                 insert_pending(connection, records)
         except OperationalError as exc:
             self._retry.failed()
-            log.info("database still unavailable (%s); %d record(s) wait", _reason(exc), self.spill.count)
+            log.info("database still unavailable (%s); %d record(s) wait", error_reason(exc), self.spill.count)
             return
         self.spill.clear()
         self._retry.reset()
@@ -253,11 +254,6 @@ class _Backoff:
         return max(0.0, self.next_at - time.monotonic())
 
 
-def _reason(exc: OperationalError) -> str:
-    text = str(getattr(exc, "orig", exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def replay_pending(engine: Engine, spill: SpillJournal) -> int:
     """At start (under the data-folder lock): write what an earlier run left in the journal; the number
     written. A database that still refuses them stops the start with the reason (nothing is lost)."""
@@ -269,7 +265,7 @@ def replay_pending(engine: Engine, spill: SpillJournal) -> int:
             written = insert_pending(connection, records)
     except OperationalError as exc:
         raise StorageError(
-            f"{spill.path}: {len(records)} record(s) of an earlier run cannot be written yet ({_reason(exc)}); "
+            f"{spill.path}: {len(records)} record(s) of an earlier run cannot be written yet ({error_reason(exc)}); "
             "they stay there: free the database and start again"
         ) from None
     spill.clear()
