@@ -40,9 +40,9 @@ class CornerDetector(Detector):
         self.seen = 0
 
     def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
-        return self._detect_prepared(image, min_confidence), None
+        return self.predict_prepared(image, min_confidence), None
 
-    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+    def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
         self.seen += 1
         if image.mean() >= self.threshold:
             return []

@@ -84,17 +84,13 @@ class Detector(ABC):
             return Prediction([], None, (time.perf_counter() - started) * 1000, str(exc))
         return Prediction(detections, reference, (time.perf_counter() - started) * 1000)
 
+    @abstractmethod
     def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
-        """An image already in the network's input form (e.g. of a stacked dataset)."""
-        return self._detect_prepared(image, min_confidence)
+        """The detections on an image already in the network's input form (e.g. of a stacked dataset)."""
 
     @abstractmethod
     def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
         """The detections on a camera image, and the name of the reference it was compared with."""
-
-    @abstractmethod
-    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
-        """The detections on a network-ready image."""
 
     def warm_up(self) -> None:  # noqa: B027  (a detector without a network has nothing to warm)
         """Run blank inputs so the first real part is not slow (allocations, kernel selection)."""

@@ -25,11 +25,11 @@ class NetworkDetector(Detector):
 
     def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
         if self.info.input_mode == "image":
-            return self._detect_prepared(image, min_confidence), None
+            return self.predict_prepared(image, min_confidence), None
         _, name, stacked = stacked_with_reference(self.references, image, self.info.path)
-        return self._detect_prepared(stacked, min_confidence), name
+        return self.predict_prepared(stacked, min_confidence), name
 
-    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+    def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
         batch, geometry = make_batch([image], self.info.imgsz)
         raw = self.network.forward(batch)
         return decode(raw[0], geometry[0], self.info.classes, self.iou, min_confidence)
@@ -37,7 +37,7 @@ class NetworkDetector(Detector):
     def warm_up(self, runs: int = 2) -> None:
         blank = np.zeros((self.info.imgsz, self.info.imgsz, 3), dtype=np.uint8)
         for _ in range(runs):
-            self._detect_prepared(blank, 1.0)
+            self.predict_prepared(blank, 1.0)
 
     def close(self) -> None:
         self.network.close()

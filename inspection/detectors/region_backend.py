@@ -111,7 +111,7 @@ class RegionDetector(Detector):
             self._templates[key] = GoldenTemplate.from_image(stacked[:, :, 1], self.proposer.settings.edge_px)
         return self._regions(stacked, self._templates[key], min_confidence), name
 
-    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+    def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
         """A stacked (board, reference, difference) image."""
         template = GoldenTemplate.from_image(image[:, :, 1], self.proposer.settings.edge_px)
         return self._regions(image, template, min_confidence)

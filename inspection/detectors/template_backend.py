@@ -102,7 +102,7 @@ class TemplateDetector(Detector):
         index = self.references.nearest(image)
         return self.detect(image, self._template(index), min_confidence), self.references.names[index]
 
-    def _detect_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+    def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
         """A stacked (image, reference, difference) input, as in an ``image+reference`` dataset."""
         template = GoldenTemplate.from_image(image[:, :, 1], self.settings.edge_px)
         return self.detect(image[:, :, 0], template, min_confidence)
