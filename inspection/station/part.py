@@ -35,9 +35,16 @@ def detect_and_decide(
 
 
 def inspect_frame(
-    frame: Frame, detector: Detector, recipe: Recipe, station: str, floor: float, mm_per_px: float | None = None
+    frame: Frame,
+    detector: Detector,
+    recipe: Recipe,
+    station: str,
+    floor: float,
+    mm_per_px: float | None = None,
+    recipe_sha256: str | None = None,
 ) -> InspectionRecord:
-    """The record of one grabbed part; ``floor``: the lowest confidence recorded (near misses included)."""
+    """The record of one grabbed part; ``floor``: the lowest confidence recorded (near misses included);
+    ``recipe_sha256``: the effective recipe's hash, recorded with it."""
     prediction = detector.predict(frame.image, floor)
     detected = time.perf_counter()
     decision = decide_part(prediction, recipe, mm_per_px)
@@ -66,4 +73,5 @@ def inspect_frame(
         source_name=frame.source_name,
         reference_name=prediction.reference,
         mm_per_px=mm_per_px,
+        recipe_sha256=recipe_sha256,
     )

@@ -329,9 +329,8 @@ class Station:
                 # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
                 floor = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
                 record = inspect_frame(
-                    frame, self.detector, recipe, self.config.station, floor, self.measurement.mm_per_px
+                    frame, self.detector, recipe, self.config.station, floor, self.measurement.mm_per_px, recipe_sha256
                 )
-                record.recipe_sha256 = recipe_sha256
                 self.writer.submit(PendingRecord(record, frame.image))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
                 self.trigger.complete(Result(record.verdict.value, record.id, len(record.kept)))
