@@ -33,6 +33,7 @@ class TemplateSettings:
     min_area_px: int = 12  # smaller difference regions are noise
     merge_px: int = 4  # differences closer than this form one region
     motion: Motion = "euclidean"
+    finest_level: int = 1  # registration refined down to this pyramid level (1: half resolution, ~0.1 px)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class GoldenTemplate:
         if not self.blank:
             prepared = Prepared.of(part)  # once, for the blank check and the registration
             if not is_blank(prepared.full):
-                registration = register(prepared, self.prepared, settings.motion)
+                registration = register(prepared, self.prepared, settings.motion, finest=settings.finest_level)
         aligned, low, high = (
             np.asarray(registration.warp(layer, part.shape), np.uint8) for layer in (self.image, self.low, self.high)
         )

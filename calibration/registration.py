@@ -152,6 +152,7 @@ def register(
     min_score: float = 0.5,
     max_shift: float = 0.25,
     max_angle_deg: float = 5.0,
+    finest: int = 0,
 ) -> Registration:
     """The warp that maps ``reference`` onto ``image`` (same size or not; grey or BGR, any depth; either
     may come made ready with ``Prepared.of``, e.g. a reference that many parts are registered to).
@@ -160,7 +161,8 @@ def register(
     and angle are reported). Rotations of up to about 5 degrees and shifts of up to ``max_shift`` of
     the image's smaller side are found. A part with almost no structure (a nearly blank board) may not
     register at all: then the better of the coarse shift and no movement is kept, since a fixture
-    holds the part. A pair whose best alignment correlates below ``min_score`` is refused.
+    holds the part. A pair whose best alignment correlates below ``min_score`` is refused. ``finest``: the
+    last pyramid level refined (0: full resolution; 1: half, about 0.1 px and four times faster).
     """
     img = _prepared(image, levels, blur_sigma)
     ref = _prepared(reference, levels, blur_sigma)
@@ -174,9 +176,10 @@ def register(
     if math.hypot(*(start[:, :2] @ centre + start[:, 2] - centre)) > max_shift * min(img.shape):
         start = np.eye(2, 3, dtype=np.float32)  # a spurious peak: parts do not move that far in a fixture
     candidates = [start, np.eye(2, 3, dtype=np.float32)]
-    refined = _refine(img, ref, start, motion, levels)
+    refined = _refine(img, ref, start, motion, levels, finest)
     if refined is not None:
         candidates.insert(0, refined)
+    # At full resolution: on coarser levels a periodic board can prefer a warp pixels off.
     scored = [(_correlation(img.levels[1], ref.levels[1], warp), index) for index, warp in enumerate(candidates)]
     score, best = max(scored)
     if score < min_score:
@@ -201,12 +204,13 @@ def _at_factor(warp: npt.NDArray[np.float32], factor: int) -> npt.NDArray[np.flo
 
 
 def _refine(
-    img: Prepared, ref: Prepared, warp: npt.NDArray[np.float32], motion: Motion, levels: int
+    img: Prepared, ref: Prepared, warp: npt.NDArray[np.float32], motion: Motion, levels: int, finest: int = 0
 ) -> npt.NDArray[np.float32] | None:
-    """ECC, coarse to fine, from ``warp``; None when the finest level does not converge."""
+    """ECC, coarse to fine (down to level ``finest``), from ``warp``; None when the finest level does not
+    converge."""
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
     warp = warp.copy()
-    for level in reversed(range(levels)):
+    for level in reversed(range(min(finest, levels - 1), levels)):
         factor = 2**level
         try:
             # ECC finds W with ref(W(x)) ~ img(x): W maps image coordinates to reference coordinates.
@@ -217,7 +221,7 @@ def _refine(
             warp = cv2.invertAffineTransform(found).astype(np.float32)
             warp[:, 2] *= factor
         except cv2.error:
-            if level == 0:
+            if level == min(finest, levels - 1):
                 return None
     return warp
 
@@ -225,10 +229,10 @@ def _refine(
 def _correlation(img: FloatImage, ref: FloatImage, warp: npt.NDArray[np.float32]) -> float:
     """Zero-mean normalised correlation of ``img`` and the warped ``ref`` (what ECC maximises)."""
     moved = _warped(ref, warp, (img.shape[1], img.shape[0]))
-    a = img - img.mean()
-    b = moved - moved.mean()
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float((a * b).sum()) / norm if norm > 0 else 0.0
+    a = img.ravel() - np.float32(img.mean())
+    b = moved.ravel() - np.float32(moved.mean())
+    norm = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))  # BLAS dot products: no temporaries
+    return float(np.dot(a, b)) / norm if norm > 0 else 0.0
 
 
 def _level(image: FloatImage, factor: int, blur_sigma: float) -> FloatImage:

@@ -63,6 +63,7 @@ def inspect_paths(
         expected_classes=recipe.classes,
         threads=usable_cores(),
         reference=recipe.reference,
+        alignment=recipe.reference_alignment,
     )
     unreadable = 0
     for shown, path in images:

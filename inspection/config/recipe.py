@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -47,6 +47,13 @@ class Recipe(Strict):
         description=(
             "reference image(s) of the good part (file, folder or glob), for models that compare each part "
             "with it; with several, each part is compared with the most similar one"
+        ),
+    )
+    reference_alignment: Literal["none", "translation", "euclidean"] = Field(
+        "euclidean",
+        description=(
+            "how the reference is registered to each part before a model compares them (none: trust the "
+            "fixture to the pixel)"
         ),
     )
     imgsz: int = Field(640, ge=32, le=4096, description="detector input size (pixels, square)")

@@ -9,6 +9,7 @@ from inspection.core.errors import ModelError
 from inspection.detectors.base import Detector, resolve_threads
 from inspection.detectors.card import find_card, verify_model_file
 from inspection.detectors.loading import DetectorType, LoadRequest
+from inspection.detectors.reference import Alignment
 from inspection.detectors.network_detector import NETWORK
 from inspection.detectors.region_backend import REGION
 from inspection.detectors.template_backend import TEMPLATE
@@ -34,10 +35,12 @@ def load_detector(
     threads: int | str = "auto",
     reference: Path | None = None,
     prepared_input: bool = False,
+    alignment: Alignment = "euclidean",
 ) -> Detector:
     """Load a model file (``.pt``, ``.onnx``, OpenVINO ``.xml``, a golden-template ``.yaml``, or what a
     registered type claims), check it against its model card and its classes against the recipe's,
-    attach the reference images, warm up."""
+    attach the reference images (each registered to the part with ``alignment`` before they are compared),
+    warm up."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(
@@ -47,7 +50,7 @@ def load_detector(
     found = find_card(path) if card is not None else None
     request = LoadRequest(
         path, card, found[0] if found else None, imgsz, device, iou, resolve_threads(threads), reference,
-        prepared_input,
+        prepared_input, alignment,
     )  # fmt: skip
     kind = next((kind for kind in DETECTOR_TYPES if kind.claims(request)), None)
     if kind is None:

@@ -12,7 +12,7 @@ from inspection.core.channels import INPUT_MODES, InputMode
 from inspection.core.errors import ModelError
 from inspection.detectors.base import Detector
 from inspection.detectors.card import ModelCard
-from inspection.detectors.reference import References
+from inspection.detectors.reference import Alignment, References
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class LoadRequest:
     threads: int = 1
     reference: Path | None = None
     prepared_input: bool = False
+    alignment: Alignment = "euclidean"  # how each part's reference is registered to it before stacking
 
     def references(self, mode: InputMode) -> References | None:
         """The good parts a model of input ``mode`` compares camera images with (None when it needs none)."""
@@ -47,7 +48,7 @@ class LoadRequest:
                 f"{self.path}: this model compares each part with a reference image of the good part; set "
                 "'reference' in the recipe (or pass --reference)"
             )
-        return References.load(self.reference)
+        return References.load(self.reference, self.alignment)
 
     def input_mode(self, default: str) -> InputMode:
         """The card's input mode, else ``default`` (what the file itself says), checked."""

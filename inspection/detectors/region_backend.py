@@ -19,10 +19,11 @@ import cv2
 import numpy as np
 
 from calibration.golden import GoldenTemplate
+from inspection.core.channels import grey, stack_with_reference
 from inspection.core.errors import ModelError
 from inspection.core.hashing import file_sha256
 from inspection.core.types import Detection, Image
-from inspection.detectors.base import Detector, ModelInfo, stacked_with_reference
+from inspection.detectors.base import Detector, ModelInfo
 from inspection.detectors.card import ModelCard
 from inspection.detectors.formats import format_of
 from inspection.detectors.loading import DetectorType, LoadRequest
@@ -34,6 +35,17 @@ from inspection.detectors.template_backend import TemplateDetector
 
 Classify = Callable[[np.ndarray], np.ndarray]  # crops (N, px, px, 3) uint8 -> probabilities (N, classes)
 WARM_BATCHES = 16  # region counts a part's batch is prepared for at load (most DeepPCB boards: up to 10)
+
+
+def proposed_crops(proposer: TemplateDetector, board: Image, template: GoldenTemplate) -> tuple[list[Detection], Image]:
+    """The template detector's regions on ``board`` (grey) and their crops (N, px, px, 3) of the board
+    stacked with the template registered onto it: the classifier sees the part and its good state aligned,
+    however the part lay in the fixture (the detector and the crop dataset both cut them here)."""
+    regions, aligned = proposer.detect_aligned(board, template, 0.0)
+    if not regions:
+        return [], np.zeros((0, CROP_PX, CROP_PX, 3), np.uint8)
+    stacked = stack_with_reference(board, aligned)
+    return regions, np.stack([crop_region(stacked, region.box) for region in regions])
 
 
 def crops_to_batch(crops: np.ndarray, size: int) -> FloatArray:
@@ -103,24 +115,29 @@ class RegionDetector(Detector):
             self.classify(blank[:size])
 
     def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
-        """Stacked with its nearest reference, whose template (tolerance band, registration pyramid) is
+        """Compared with its nearest reference, whose template (tolerance band, registration pyramid) is
         made once and kept."""
-        index, name, stacked = stacked_with_reference(self.references, image, self.info.path)
-        key = (index, stacked.shape)
+        if self.references is None:
+            raise ModelError(f"{self.info.path}: this model needs a reference image of the good part")
+        board = grey(image)
+        index = self.references.nearest(board)
+        key = (index, board.shape)
         if key not in self._templates:
-            self._templates[key] = GoldenTemplate.from_image(stacked[:, :, 1], self.proposer.settings.edge_px)
-        return self._regions(stacked, self._templates[key], min_confidence), name
+            reference = self.references.images[index]
+            if reference.shape != board.shape:
+                reference = cv2.resize(reference, (board.shape[1], board.shape[0]), interpolation=cv2.INTER_AREA)
+            self._templates[key] = GoldenTemplate.from_image(reference, self.proposer.settings.edge_px)
+        return self._regions(board, self._templates[key], min_confidence), self.references.names[index]
 
     def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
         """A stacked (board, reference, difference) image."""
         template = GoldenTemplate.from_image(image[:, :, 1], self.proposer.settings.edge_px)
-        return self._regions(image, template, min_confidence)
+        return self._regions(image[:, :, 0], template, min_confidence)
 
-    def _regions(self, stacked: Image, template: GoldenTemplate, min_confidence: float) -> list[Detection]:
-        regions = self.proposer.detect(stacked[:, :, 0], template, 0.0)
+    def _regions(self, board: Image, template: GoldenTemplate, min_confidence: float) -> list[Detection]:
+        regions, crops = proposed_crops(self.proposer, board, template)
         if not regions:
             return []
-        crops = np.stack([crop_region(stacked, region.box) for region in regions])
         probabilities = self.classify(crops)[:, self._columns]
         found = [
             Detection(name, index, float(probabilities[row, index]), region.box)

@@ -116,11 +116,17 @@ class TemplateDetector(Detector):
         return self._templates[index]
 
     def detect(self, image: Image, template: GoldenTemplate, min_confidence: float) -> list[Detection]:
+        return self.detect_aligned(image, template, min_confidence)[0]
+
+    def detect_aligned(
+        self, image: Image, template: GoldenTemplate, min_confidence: float
+    ) -> tuple[list[Detection], Image]:
+        """The detections, and the good part registered onto ``image``'s pixel grid (what it was compared with)."""
         try:
             comparison = template.compare(image, self.settings)
         except RegistrationError as exc:
             raise PartMismatchError(f"the part does not match its reference image: {exc}") from None
-        return self._detections(comparison, image, min_confidence)
+        return self._detections(comparison, image, min_confidence), comparison.aligned
 
     def _detections(self, comparison: Comparison, image: Image, min_confidence: float) -> list[Detection]:
         height, width = image.shape[:2]

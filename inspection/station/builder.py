@@ -60,6 +60,7 @@ def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> Detector:
         warm_up=pipeline.warmup,
         threads=pipeline.inference_threads,
         reference=recipe.reference,
+        alignment=recipe.reference_alignment,
     )
 
 

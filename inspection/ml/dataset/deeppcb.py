@@ -15,7 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inspection.core.channels import InputMode, shifted, stack_with_reference
+from inspection.core.channels import InputMode, stack_with_reference
+from inspection.core.errors import PartMismatchError
+from inspection.core.recapture import DEFAULT_RECAPTURE
+from inspection.detectors.reference import aligned_reference
 
 DEEPPCB_CLASSES: tuple[str, ...] = ("open", "short", "mousebite", "spur", "copper", "pin-hole")
 IMAGE_SIZE = 640
@@ -120,8 +123,9 @@ def write_yolo_dataset(
     """Write images and YOLO labels for the pairs; returns the data.yaml path.
 
     ``image``: the source images are symlinked. ``image+reference``: each image is written as a
-    3-channel PNG stacked with its reference: a ``_test`` image with its template, a template with a
-    copy of itself shifted by up to a pixel (seeded by its name, so imports are repeatable).
+    3-channel PNG stacked with its reference registered onto it: a ``_test`` image with its template, a
+    re-capture of the template (``inspection.core.recapture``, seeded by its name, so imports are
+    repeatable) with the template.
     """
     for split in ("train", "val"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
@@ -140,18 +144,32 @@ def write_yolo_dataset(
                 _link(pair.template_image, images / pair.template_image.name)
             continue
         template = _read_grey(pair.template_image)
-        stacked = stack_with_reference(_read_grey(pair.test_image), template)
-        _write_png(images / (pair.test_image.stem + ".png"), stacked)
+        _write_png(images / (pair.test_image.stem + ".png"), registered_stack(_read_grey(pair.test_image), template))
         if include_templates:
             rng = np.random.default_rng(zlib.crc32(pair.template_image.name.encode()))
-            stacked = stack_with_reference(template, shifted(template, rng))
-            _write_png(images / (pair.template_image.stem + ".png"), stacked)
+            _write_png(images / (pair.template_image.stem + ".png"), registered_stack(recaptured(template, rng), template))
     data_yaml = out / "data.yaml"
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(DEEPPCB_CLASSES))
     data_yaml.write_text(
         f"path: {out.resolve()}\ntrain: images/train\nval: images/val\ninput: {input_mode}\nnames:\n{names}\n"
     )
     return data_yaml
+
+
+def recaptured(template: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The defect-free board captured again (moved, turned, re-binarised, re-encoded): a good part as the
+    station sees it, so a model learns that what registration leaves of such changes is not a defect."""
+    return DEFAULT_RECAPTURE.apply(template, rng)
+
+
+def registered_stack(board: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """(board, template registered onto it, difference), as the station stacks a part with its reference.
+    DeepPCB's pairs are not aligned to the pixel (measured: up to 6 px apart)."""
+    try:
+        reference = aligned_reference(board, template, "euclidean")
+    except PartMismatchError:
+        reference = template  # cannot happen for a DeepPCB pair; keep the pair as it comes
+    return stack_with_reference(board, reference)
 
 
 def _read_grey(path: Path) -> np.ndarray:

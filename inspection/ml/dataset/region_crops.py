@@ -24,7 +24,9 @@ from inspection.core.errors import StationError
 from inspection.core.hashing import file_sha256
 from inspection.core.images import read_image
 from inspection.core.types import Detection
-from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, NONE, PROPOSALS_FILE, crop_region
+from calibration.golden import GoldenTemplate
+from inspection.detectors.region_backend import proposed_crops
+from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, NONE, PROPOSALS_FILE
 from inspection.detectors.template_backend import TemplateDetector
 from inspection.ml.dataset.layout import publishing
 from inspection.ml.dataset.splits import read_split
@@ -75,14 +77,15 @@ def build_region_crops(
                 stacked = read_image(item.path)
                 if stacked is None or stacked.ndim != 3 or stacked.shape[2] != 3:
                     raise StationError(f"{item.path}: not a readable stacked (board, template, difference) image")
-                found = detector.predict_prepared(stacked, 0.0)
+                template = GoldenTemplate.from_image(stacked[:, :, 1], detector.settings.edge_px)
+                found, crops = proposed_crops(detector, stacked[:, :, 0], template)
                 truth = item.boxes(stacked.shape[1], stacked.shape[0])
                 names = label_regions(found, truth, classes)
-                for index, (detection, name) in enumerate(zip(found, names, strict=True)):
+                for index, name in enumerate(names):
                     folder = partial / split / name
                     folder.mkdir(parents=True, exist_ok=True)
                     target = folder / f"{item.path.stem}_{index:03d}.png"
-                    if not cv2.imwrite(str(target), crop_region(stacked, detection.box)):
+                    if not cv2.imwrite(str(target), crops[index]):
                         raise StationError(f"{target}: could not write the crop")
                     tally[name] += 1
                 if number % 100 == 0 or number == len(evalset.images):
