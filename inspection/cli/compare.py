@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inspection.cli.evaluate import model_imgsz, operating_recipe
 from inspection.cli.inspect import expand
 from inspection.cli.options import Commands
 from inspection.config import Recipe, load_recipe
@@ -24,6 +23,7 @@ from inspection.core.types import Decision, Verdict
 from inspection.detectors import Detector, load_detector
 from inspection.detectors.base import usable_cores
 from inspection.ml.registry.store import DEFAULT_REGISTRY, default_file, now, resolve_model
+from inspection.ml.scoring import model_imgsz, operating_recipe
 from inspection.recorder.archive import stored_image
 from inspection.station.part import detect_and_decide
 

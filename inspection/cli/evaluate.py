@@ -5,103 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from inspection.cli.options import REGISTRY_HELP, Commands
-from inspection.config import ClassRule, Recipe, load_recipe
 from inspection.core.errors import StationError
-from inspection.core.images import read_image
-from inspection.detectors import load_detector
-from inspection.detectors.base import usable_cores
-from inspection.detectors.card import find_card, read_card, write_card
-from inspection.ml.dataset.splits import read_split
-from inspection.ml.evaluation.metrics import Evaluation, ImageResult
-from inspection.ml.registry.store import DEFAULT_REGISTRY, now, resolve_model, weights_file
-from inspection.quality.rules import decide
-
-MAP_CONFIDENCE = 0.001  # mAP needs the whole precision-recall curve
-
-
-def model_path(model: str, registry: Path, fmt: str = "pt") -> Path:
-    """A model file, or a registry name/folder -> its file of format ``fmt``."""
-    candidate = Path(model)
-    if candidate.is_file():
-        return candidate
-    return weights_file(resolve_model(registry, model), fmt)
-
-
-def model_imgsz(model: Path, default: int = 640) -> int:
-    """The input size on the model's card (exports fix their own; bare .pt files get ``default``)."""
-    found = find_card(model)
-    return found[1].input.imgsz if found else default
-
-
-def operating_recipe(model: Path, classes: list[str], recipe_path: Path | None, conf: float | None) -> Recipe:
-    """The recipe whose rules give the verdicts: the one given, or 'any defect >= conf (0.5) fails'."""
-    if recipe_path is not None:
-        recipe = load_recipe(recipe_path)
-        if recipe.classes != classes:
-            raise StationError(f"{recipe_path}: recipe classes {recipe.classes} differ from the model's {classes}")
-        return recipe.model_copy(update={"model": model})
-    return Recipe(name="evaluation", model=model, classes=classes, default_rule=ClassRule(min_confidence=conf or 0.5))
-
-
-def evaluate(
-    model: Path,
-    data: Path,
-    recipe_path: Path | None = None,
-    conf: float | None = None,
-    split: str = "val",
-    device: str = "cpu",
-    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
-) -> dict[str, Any]:
-    evalset = read_split(data, split)
-    detector = load_detector(model, model_imgsz(model), device, threads=usable_cores(), prepared_input=True)
-    if detector.info.classes != evalset.classes:
-        raise StationError(
-            f"{model}: model classes {detector.info.classes} differ from the dataset's {evalset.classes}"
-        )
-    if detector.info.input_mode != evalset.input_mode:
-        raise StationError(
-            f"{model}: the model takes '{detector.info.input_mode}' input but {data} holds '{evalset.input_mode}' "
-            "images; import the dataset with the matching --input"
-        )
-    recipe = operating_recipe(model, evalset.classes, recipe_path, conf)
-    evaluation = Evaluation(evalset.classes)
-    for number, item in enumerate(evalset.images, start=1):
-        image = read_image(item.path)
-        if image is None:
-            raise StationError(f"{item.path}: not a readable image")
-        start = time.perf_counter()
-        detections = detector.predict_prepared(image, MAP_CONFIDENCE)
-        latency = time.perf_counter() - start
-        decision = decide(detections, recipe)
-        truth = item.boxes(image.shape[1], image.shape[0])
-        evaluation.results.append(
-            ImageResult(item.path.name, truth, detections, list(decision.kept), decision.verdict, latency)
-        )
-        if number % 50 == 0 or number == len(evalset.images):
-            progress(f"evaluated {number}/{len(evalset.images)} images")
-    summary = evaluation.summary()
-    rule = recipe.default_rule
-    return {
-        "model": detector.info.name,  # <model folder>/<file>: the same on every machine
-        "model_sha256": detector.info.sha256,
-        "backend": f"{detector.info.backend} ({detector.info.device}, {detector.info.threads} threads, "
-        f"{detector.info.precision})",
-        "data": str(data),
-        "split": split,
-        "operating_point": {
-            "recipe": str(recipe_path) if recipe_path else None,
-            "min_confidence": rule.min_confidence,
-            "min_area_px": rule.min_area_px,
-        },
-        "evaluated": now(),
-        **summary,
-    }
+from inspection.detectors.card import read_card, write_card
+from inspection.ml.cross_groups import REPORT_JSON, REPORT_MD, CrossGroupSettings, format_summary, run_cross_groups
+from inspection.ml.dataset.region_crops import CLASSIFIER_PX
+from inspection.ml.registry.store import DEFAULT_REGISTRY, resolve_model
+from inspection.ml.scoring import RECAPTURES, evaluate, model_path
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -134,6 +47,7 @@ def format_table(report: dict[str, Any]) -> str:
         *_agnostic_line(protocol),
         f"Escapes (defective image judged PASS): {_rate(escape)} of {report['defective_images']}; "
         f"false rejects (defect-free image judged FAIL): {_rate(false_reject)} of {report['defect_free_images']}.",
+        *_recapture_line(report.get("recapture")),
         f"Latency per part ({report['backend']}): mean {latency['mean']} ms, p50 {latency['p50']} ms, "
         f"p95 {latency['p95']} ms.",
     ]
@@ -151,6 +65,18 @@ def _agnostic_line(protocol: dict[str, Any]) -> list[str]:
     ]
 
 
+def _recapture_line(recapture: dict[str, Any] | None) -> list[str]:
+    """False rejects on re-captured good boards; absent from reports written before it existed."""
+    if not recapture or not recapture["inspected"]:
+        return []
+    sim = recapture["simulation"]
+    return [
+        f"False rejects on re-captured good boards (moved up to {sim['max_shift_px']} px, turned up to "
+        f"{sim['max_angle_deg']} degree, re-binarised, re-encoded; reference alignment {recapture['alignment']}): "
+        f"{_rate(recapture['false_reject_rate'])} of {recapture['inspected']}."
+    ]
+
+
 def _rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
@@ -165,9 +91,10 @@ def run_evaluate(
     markdown_out: Path | None,
     save_to_card: bool,
     registry: Path = DEFAULT_REGISTRY,
+    recaptures: int = RECAPTURES,
 ) -> int:
     path = model_path(model, registry)
-    report = evaluate(path, data, recipe, conf, split)
+    report = evaluate(path, data, recipe, conf, split, recaptures=recaptures)
     table = format_table(report)
     print(table)
     if json_out is not None:
@@ -180,6 +107,8 @@ def run_evaluate(
         folder = resolve_model(registry, model)
         card = read_card(folder)
         kept = {k: v for k, v in report.items() if k not in ("escapes", "false_rejects")}
+        if kept.get("recapture"):
+            kept["recapture"] = {k: v for k, v in kept["recapture"].items() if k != "false_rejects"}
         counts = {"escape_count": len(report["escapes"]), "false_reject_count": len(report["false_rejects"])}
         card.metrics = {**kept, **counts}
         write_card(folder, card)
@@ -197,20 +126,53 @@ def add_commands(commands: Commands) -> None:
             "image-level escape and false-reject rates; latency per part. Prints a table; writes JSON / Markdown."
         ),
     )
-    evaluate.add_argument("--model", required=True, help="registry name, registry folder, or model file")
-    evaluate.add_argument("--data", type=Path, required=True, help="dataset folder from 'inspection dataset import'")
+    evaluate.add_argument("--model", help="registry name, registry folder, or model file")
+    evaluate.add_argument("--data", type=Path, help="dataset folder from 'inspection dataset import'")
     evaluate.add_argument("--split", default="val", help="dataset split (default val)")
     evaluate.add_argument("--recipe", type=Path, help="recipe whose rules give the verdicts")
     evaluate.add_argument("--conf", type=float, help="operating threshold without a recipe (default 0.5)")
     evaluate.add_argument("--json", type=Path, help="write the full report as JSON here")
     evaluate.add_argument("--markdown", type=Path, help="write the table as Markdown here")
+    evaluate.add_argument(
+        "--recaptures",
+        type=int,
+        default=RECAPTURES,
+        help=f"inspect each good board of the split this often, captured again (simulated), for false rejects "
+        f"(default {RECAPTURES}; 0: skip)",
+    )
     evaluate.add_argument("--save-to-card", action="store_true", help="store the metrics in the model's card")
     evaluate.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help=REGISTRY_HELP)
+    logo = evaluate.add_argument_group(
+        "leave-one-group-out",
+        "train the default detector's region classifier once per board group with that group held out, score "
+        "each fold on its group, report every fold, the mean and the worst (resumable: run it again to go on)",
+    )
+    logo.add_argument("--cross-groups", type=Path, metavar="DEEPPCB", help="the DeepPCB data (groupNNNNN folders)")
+    logo.add_argument("--out", type=Path, default=Path("runs/cross-groups"), help="work folder (default %(default)s)")
+    logo.add_argument("--epochs", type=int, default=4, help="epochs per fold (default %(default)s)")
+    logo.add_argument("--groups", nargs="+", default=[], help="only these folds (default: every group)")
+    logo.add_argument("--pairs-per-group", type=int, default=0, help="use only this many pairs of each group")
+    logo.add_argument("--imgsz", type=int, default=CLASSIFIER_PX, help="classifier input (default %(default)s)")
     evaluate.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
+    if args.cross_groups is not None:
+        return _handle_cross_groups(args)
+    if args.model is None or args.data is None:
+        raise StationError("evaluate: give --model and --data (or --cross-groups DEEPPCB for leave-one-group-out)")
     return run_evaluate(
         args.model, args.data, args.recipe, args.conf, args.split, args.json, args.markdown, args.save_to_card,
-        args.registry,
+        args.registry, args.recaptures,
     )  # fmt: skip
+
+
+def _handle_cross_groups(args: argparse.Namespace) -> int:
+    settings = CrossGroupSettings(
+        args.cross_groups, args.out, epochs=args.epochs, imgsz=args.imgsz, groups=tuple(args.groups),
+        pairs_per_group=args.pairs_per_group, recaptures=args.recaptures,
+    )  # fmt: skip
+    summary = run_cross_groups(settings, progress=lambda line: print(line, file=sys.stderr))
+    print(format_summary(summary))
+    print(f"report: {args.out / REPORT_JSON} and {args.out / REPORT_MD}")
+    return 0

@@ -38,9 +38,7 @@ def aligned_reference(board: Image, reference: Image, alignment: Alignment, prep
     if alignment == "none" or is_blank(reference) or is_blank(board):
         return reference  # nothing to align on (an empty area): the fixture holds it
     try:
-        registration = register(
-            Prepared.of(board), prepared or Prepared.of(reference), alignment, finest=FINEST_LEVEL
-        )
+        registration = register(Prepared.of(board), prepared or Prepared.of(reference), alignment, finest=FINEST_LEVEL)
     except RegistrationError as exc:
         raise PartMismatchError(f"the part does not match its reference image: {exc}") from None
     return _closest(board, reference, _candidates(registration.matrix))
@@ -63,8 +61,12 @@ def _closest(board: Image, reference: Image, candidates: list[np.ndarray | None]
     best: tuple[int, Image] | None = None
     height, width = board.shape[:2]
     for matrix in candidates:
-        moved = reference if matrix is None else cv2.warpAffine(
-            reference, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        moved = (
+            reference
+            if matrix is None
+            else cv2.warpAffine(
+                reference, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
         )
         differing = int(np.count_nonzero(cv2.absdiff(board, moved) > CLEAR_DIFFERENCE))
         if best is None or differing < best[0]:

@@ -147,7 +147,8 @@ def write_yolo_dataset(
         _write_png(images / (pair.test_image.stem + ".png"), registered_stack(_read_grey(pair.test_image), template))
         if include_templates:
             rng = np.random.default_rng(zlib.crc32(pair.template_image.name.encode()))
-            _write_png(images / (pair.template_image.stem + ".png"), registered_stack(recaptured(template, rng), template))
+            clean = registered_stack(recaptured(template, rng), template)
+            _write_png(images / (pair.template_image.stem + ".png"), clean)
     data_yaml = out / "data.yaml"
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(DEEPPCB_CLASSES))
     data_yaml.write_text(

@@ -19,12 +19,12 @@ from typing import Any
 import cv2
 import yaml
 
+from calibration.golden import GoldenTemplate
 from inspection.core.boxes import Box, iou_matrix
 from inspection.core.errors import StationError
 from inspection.core.hashing import file_sha256
 from inspection.core.images import read_image
 from inspection.core.types import Detection
-from calibration.golden import GoldenTemplate
 from inspection.detectors.region_backend import proposed_crops
 from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, NONE, PROPOSALS_FILE
 from inspection.detectors.template_backend import TemplateDetector

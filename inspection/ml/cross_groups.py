@@ -1,0 +1,309 @@
+"""Leave-one-group-out: how the default detector does on boards of a group it never saw.
+
+DeepPCB's boards come in groups (one board design each). A model scored on a group it was tuned on says
+little about a new board; this protocol trains the default detector's region classifier once per group with
+that group held out, scores it there (``inspection.ml.scoring``: mAP, per class, the DeepPCB F-score,
+escapes, false rejects on the split and on re-captured good boards) and reports every fold, the mean and
+the worst. The work is cut to what changes between folds: the boards are stacked with their registered
+templates and the template detector's regions are cut out once; each fold only links them into its split.
+
+Every finished step stays in the work folder, so an interrupted run goes on where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inspection.config import PROJECT_ROOT
+from inspection.core.errors import StationError
+from inspection.detectors.region_crop import NONE
+from inspection.ml.dataset.deeppcb import read_deeppcb, write_yolo_dataset
+from inspection.ml.dataset.layout import report_problems
+from inspection.ml.dataset.region_crops import CLASSIFIER_PX, CROPS_FILE, build_region_crops
+from inspection.ml.registry.store import register_run, weights_file
+from inspection.ml.scoring import RECAPTURES, evaluate
+from inspection.ml.training import REGION_CLASSIFIER, TrainSettings, train, weights_of
+
+PROPOSALS = PROJECT_ROOT / "configs" / "detectors" / "golden-template.yaml"
+REPORT_JSON = "cross-groups.json"
+REPORT_MD = "cross-groups.md"
+HEADLINE = ("map50", "map50_95", "f_score", "escape_rate", "false_reject_rate", "recapture_false_reject_rate")
+
+
+@dataclass(frozen=True)
+class CrossGroupSettings:
+    source: Path  # DeepPCB layout (groupNNNNN/NNNNN/*_test.jpg)
+    out: Path  # work folder
+    epochs: int = 4
+    imgsz: int = CLASSIFIER_PX
+    batch: int = 128
+    seed: int = 0
+    groups: tuple[str, ...] = ()  # the folds (default: every group)
+    pairs_per_group: int = 0  # 0: all; fewer for a quick run (the test)
+    recaptures: int = RECAPTURES
+    proposals: Path = PROPOSALS
+
+
+def run_cross_groups(settings: CrossGroupSettings, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every fold, then the summary (written as ``cross-groups.json`` and ``.md`` in the work folder)."""
+    pairs = _pairs(settings)
+    group_of = {image.stem: pair.group for pair in pairs for image in (pair.test_image, pair.template_image)}
+    groups = sorted({pair.group for pair in pairs})
+    folds = list(settings.groups) or groups
+    unknown = sorted(set(folds) - set(groups))
+    if unknown:
+        raise StationError(f"{settings.source}: no board group {unknown}; it holds {groups}")
+    stacked, crops = _shared_inputs(settings, pairs, progress)
+    reports = {}
+    for number, group in enumerate(folds, start=1):
+        progress(f"fold {number}/{len(folds)}: {group} held out")
+        reports[group] = _fold(settings, group, group_of, stacked, crops, progress)
+    summary = summarise(reports, settings)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    (settings.out / REPORT_JSON).write_text(json.dumps(summary, indent=2) + "\n")
+    (settings.out / REPORT_MD).write_text(format_summary(summary) + "\n")
+    return summary
+
+
+def _pairs(settings: CrossGroupSettings) -> list[Any]:
+    if not settings.source.is_dir():
+        raise StationError(f"{settings.source}: not a folder; give the DeepPCB data (groupNNNNN folders)")
+    result = read_deeppcb(settings.source)
+    report_problems(result.problems, settings.source)
+    if not result.pairs:
+        raise StationError(f"{settings.source}: no DeepPCB pairs found (trainval.txt or groupNNNNN/NNNNN/*_test.jpg)")
+    if not settings.pairs_per_group:
+        return list(result.pairs)
+    kept: dict[str, list[Any]] = {}
+    for pair in result.pairs:
+        kept.setdefault(pair.group, [])
+        if len(kept[pair.group]) < settings.pairs_per_group:
+            kept[pair.group].append(pair)
+    return [pair for group in sorted(kept) for pair in kept[group]]
+
+
+def _shared_inputs(
+    settings: CrossGroupSettings, pairs: list[Any], progress: Callable[[str], None]
+) -> tuple[Path, Path]:
+    """Every board stacked with its registered template (defect-free examples: re-captures), and every
+    region the template detector proposes on them, cut out: the same for every fold."""
+    stacked = settings.out / "stacked"
+    if not (stacked / "data.yaml").is_file():
+        progress(f"stacking {2 * len(pairs)} boards with their registered templates")
+        partial = stacked.with_name("stacked.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        result = read_deeppcb(settings.source)
+        result.pairs = pairs
+        first = sorted({pair.group for pair in pairs})[0]  # a split for the crop builder; folds re-split
+        write_yolo_dataset(result, partial, {first}, input_mode="image+reference")
+        spec = yaml.safe_load((partial / "data.yaml").read_text())
+        spec["path"] = str(stacked.resolve())
+        (partial / "data.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+        partial.rename(stacked)
+    crops = settings.out / "regions"
+    if not (crops / CROPS_FILE).is_file():
+        progress("cutting out the template detector's regions")
+        shutil.rmtree(crops, ignore_errors=True)
+        build_region_crops(stacked, crops, settings.proposals, progress)
+    return stacked, crops
+
+
+def _fold(
+    settings: CrossGroupSettings,
+    group: str,
+    group_of: dict[str, str],
+    stacked: Path,
+    crops: Path,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    folder = settings.out / "folds" / group
+    report_path = folder / "report.json"
+    if report_path.is_file():
+        progress(f"{group}: done already ({report_path})")
+        report: dict[str, Any] = json.loads(report_path.read_text())
+        return report
+    dataset = _split_dataset(stacked, folder / "dataset", group, group_of)
+    fold_crops = _split_crops(crops, folder / "regions", group, group_of)
+    model = _trained_model(settings, folder, fold_crops, group)
+    report = evaluate(weights_file(model), dataset, progress=progress, recaptures=settings.recaptures)
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _split_dataset(stacked: Path, out: Path, held_out: str, group_of: dict[str, str]) -> Path:
+    """The stacked dataset with ``held_out`` as its validation split (links, no copies)."""
+    if (out / "data.yaml").is_file():
+        return out
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    for kind in ("images", "labels"):
+        _link_split(stacked / kind, partial / kind, held_out, group_of, lambda f: f.stem)
+    spec = yaml.safe_load((stacked / "data.yaml").read_text())
+    spec["path"] = str(out.resolve())
+    (partial / "data.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    partial.rename(out)
+    return out
+
+
+def _split_crops(crops: Path, out: Path, held_out: str, group_of: dict[str, str]) -> Path:
+    """The region crops with the held-out group's as the validation split (links), and their description."""
+    if (out / CROPS_FILE).is_file():
+        return out
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    info = yaml.safe_load((crops / CROPS_FILE).read_text())
+    _link_split(crops, partial, held_out, group_of, lambda f: f.stem.rsplit("_", 1)[0])
+    for split in ("train", "val"):  # every class in both splits
+        for name in [*info["classes"], NONE]:
+            (partial / split / name).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(crops / info["proposals"]["file"], partial / info["proposals"]["file"])
+    info["counts"] = {
+        split: {name.name: len(list(name.iterdir())) for name in sorted((partial / split).iterdir())}
+        for split in ("train", "val")
+    }
+    info["held_out"] = held_out
+    (partial / CROPS_FILE).write_text(yaml.safe_dump(info, sort_keys=False))
+    partial.rename(out)
+    return out
+
+
+def _link_split(
+    source: Path, target: Path, held_out: str, group_of: dict[str, str], stem: Callable[[Path], str]
+) -> None:
+    """Link the files of ``source/train`` and ``source/val`` (any depth) into ``target``: those of the
+    held-out group under ``val``, the rest under ``train``."""
+    for split in ("train", "val"):
+        root = source / split
+        if not root.is_dir():
+            continue
+        for file in sorted(root.rglob("*")):
+            group = group_of.get(stem(file)) if file.is_file() else None
+            if group is None:
+                continue
+            link = target / ("val" if group == held_out else "train") / file.relative_to(root)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.is_symlink():
+                os.symlink(file.resolve(), link)
+
+
+def _trained_model(settings: CrossGroupSettings, folder: Path, crops: Path, group: str) -> Path:
+    """The fold's classifier, registered in the fold's own registry (trained, or resumed, first)."""
+    registry, name = folder / "registry", f"logo-{group}"
+    model = registry / name
+    if model.is_dir():
+        return model
+    run = folder / "train"
+    best, last = weights_of(run)
+    if not _finished(run, settings.epochs):
+        if last.is_file():
+            train(TrainSettings(crops, run), resume=True)
+        else:
+            shutil.rmtree(run, ignore_errors=True)
+            train(_train_settings(settings, crops, run))
+    if not best.is_file():
+        raise StationError(f"{run}: training ended without weights/best.pt")
+    return register_run(run, name, registry, notes=f"leave-one-group-out fold: {group} held out")
+
+
+def _train_settings(settings: CrossGroupSettings, crops: Path, run: Path) -> TrainSettings:
+    return TrainSettings(
+        crops, run, architecture=str(REGION_CLASSIFIER), epochs=settings.epochs, imgsz=settings.imgsz,
+        batch=settings.batch, seed=settings.seed,
+    )  # fmt: skip
+
+
+def _finished(run: Path, epochs: int) -> bool:
+    results = run / "results.csv"
+    return results.is_file() and len(results.read_text().splitlines()) - 1 >= epochs and weights_of(run)[0].is_file()
+
+
+def headline(report: dict[str, Any]) -> dict[str, float | None]:
+    """The figures a fold is judged by."""
+    recapture = report.get("recapture") or {}
+    return {
+        "map50": report["map50"],
+        "map50_95": report["map50_95"],
+        "f_score": report["deeppcb_protocol"]["f_score"],
+        "escape_rate": report["escape_rate"],
+        "false_reject_rate": report["false_reject_rate"],
+        "recapture_false_reject_rate": recapture.get("false_reject_rate"),
+    }
+
+
+def _spread(values: list[float | None], worst_is_low: bool) -> dict[str, float | None]:
+    known = [v for v in values if v is not None]
+    if not known:
+        return {"mean": None, "worst": None}
+    return {"mean": round(statistics.fmean(known), 4), "worst": min(known) if worst_is_low else max(known)}
+
+
+def summarise(reports: dict[str, dict[str, Any]], settings: CrossGroupSettings) -> dict[str, Any]:
+    """Per fold, per class, and the mean and worst over the folds."""
+    folds = {group: headline(report) for group, report in reports.items()}
+    overall = {
+        key: _spread([f[key] for f in folds.values()], key in ("map50", "map50_95", "f_score")) for key in HEADLINE
+    }
+    classes = sorted({name for report in reports.values() for name in report["per_class"]})
+    first: dict[str, Any] = next(iter(reports.values()), {"per_class": {}})
+    order = [name for name in first["per_class"] if name in classes]
+    per_class = {
+        name: {
+            metric: _spread([r["per_class"][name][metric] for r in reports.values() if name in r["per_class"]], True)
+            for metric in ("ap50", "ap50_95")
+        }
+        for name in order
+    }
+    return {
+        "protocol": "leave-one-group-out",
+        "source": str(settings.source),
+        "epochs_per_fold": settings.epochs,
+        "pairs_per_group": settings.pairs_per_group or "all",
+        "recaptures_per_good_board": settings.recaptures,
+        "folds": folds,
+        "per_fold_per_class": {g: {n: r["per_class"][n]["ap50"] for n in order} for g, r in reports.items()},
+        "overall": overall,
+        "per_class": per_class,
+        "fold_reports": {g: str(settings.out / "folds" / g / "report.json") for g in reports},
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The Markdown tables: one row per fold, then mean and worst; per class AP@0.5."""
+
+    def cell(value: float | None, rate: bool = False) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value * 100:.1f}%" if rate else f"{value:.3f}"
+
+    lines = [
+        f"Leave-one-group-out on {summary['source']} ({summary['epochs_per_fold']} epochs per fold, "
+        f"{summary['pairs_per_group']} pairs per group, {summary['recaptures_per_good_board']} re-captures per "
+        "good board)",
+        "",
+        "| held-out group | mAP@0.5 | mAP@.5:.95 | F (IoU>0.33) | escapes | false rejects | FR re-captured |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rows = [(group, fold) for group, fold in summary["folds"].items()]
+    rows += [(f"**{kind}**", {k: v[kind] for k, v in summary["overall"].items()}) for kind in ("mean", "worst")]
+    for name, fold in rows:
+        lines.append(
+            f"| {name} | {cell(fold['map50'])} | {cell(fold['map50_95'])} | {cell(fold['f_score'])} | "
+            f"{cell(fold['escape_rate'], True)} | {cell(fold['false_reject_rate'], True)} | "
+            f"{cell(fold['recapture_false_reject_rate'], True)} |"
+        )
+    names = list(summary["per_class"])
+    lines += ["", "| AP@0.5 per class | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
+    for group, values in summary["per_fold_per_class"].items():
+        lines.append(f"| {group} | " + " | ".join(cell(values.get(n)) for n in names) + " |")
+    for kind in ("mean", "worst"):
+        lines.append(f"| **{kind}** | " + " | ".join(cell(summary["per_class"][n]["ap50"][kind]) for n in names) + " |")
+    return "\n".join(lines)
