@@ -182,9 +182,21 @@ def register(
     # At full resolution: on coarser levels a periodic board can prefer a warp pixels off.
     scored = [(_correlation(img.levels[1], ref.levels[1], warp), index) for index, warp in enumerate(candidates)]
     score, best = max(scored)
+    if score < min_score and _sparse(img.full) and _sparse(ref.full):
+        # A few specks on an empty area (a board region with almost no copper): correlation says little
+        # there, and the fixture holds the part.
+        return Registration(np.eye(2, 3, dtype=np.float64), float(scored[-1][0]))
     if score < min_score:
         raise RegistrationError(f"the images do not align (correlation {score:.2f} < {min_score:.2f})")
     return Registration(candidates[best].astype(np.float64), float(score))
+
+
+SPARSE_STD = 0.1  # grey 0..1: under 1% of the pixels differ from the background
+
+
+def _sparse(image: FloatImage) -> bool:
+    """Almost no structure to register on (but not blank): a few specks on an even background."""
+    return float(image.std()) < SPARSE_STD
 
 
 def _prepared(image: npt.NDArray[np.generic] | Prepared, levels: int, blur_sigma: float) -> Prepared:

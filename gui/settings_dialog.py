@@ -13,7 +13,7 @@ from inspection.cameras.pylon import enable_emulation, list_pylon_cameras
 from inspection.config import PylonCamera, StationConfig, load_recipe
 from inspection.core.errors import StationError
 from inspection.detectors.base import model_name
-from inspection.ml.registry.store import DEFAULT_REGISTRY, list_models
+from inspection.ml.registry.store import AUTO_FORMAT, DEFAULT_REGISTRY, list_models
 
 KEEP = "(keep)"
 
@@ -75,7 +75,7 @@ class SettingsDialog(QDialog):
                     self.session.user,
                     self.registry / self.model.currentText(),
                     self.config.recipe,
-                    "openvino",
+                    AUTO_FORMAT,  # the model folder: the station runs it as its device calls for
                 )
         except StationError as exc:
             self.error.setText(str(exc))

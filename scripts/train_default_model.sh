@@ -9,7 +9,8 @@
 # (group 77000 held out), cut the template detector's regions out as 48 x 48 crops, train the region
 # classifier, register it, evaluate the two stages on the held-out group (metrics go into its card), export
 # to ONNX and OpenVINO (in bf16 where this CPU has bf16 units) with the parity check, compare it with the
-# previous default on the bundled sample boards, and promote its OpenVINO export into the demo recipe. An
+# previous default on the bundled sample boards, and promote it into the demo recipe (as a registry model:
+# the station runs it on the GPU when there is one, else its fastest CPU export). An
 # interrupted training continues where it stopped when the script is run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +35,5 @@ OPENVINO_PRECISION=$(.venv/bin/python -c \
     'from inspection.detectors.openvino_backend import cpu_has_bf16; print("bf16" if cpu_has_bf16() else "f32")')
 export OPENVINO_PRECISION
 scripts/check_registered_model.sh "$NAME" "$PARENT" "$WORK/dataset" "$WORK"
-inspection models promote "$NAME" --recipe configs/recipes/deeppcb.yaml --format openvino --by "$(whoami)"
+inspection models promote "$NAME" --recipe configs/recipes/deeppcb.yaml --by "$(whoami)"
 inspection models show "$NAME"

@@ -25,6 +25,8 @@ def test_bench_json_reports_both_throughputs(station_yaml: Path) -> None:
         assert figures[key] > 0, key
     assert abs(figures["ratio"] - figures["station_fps"] / figures["detector_fps"]) < 0.01
     assert figures["records_written"] == figures["images_written"] == 12
+    assert figures["latency_ms_p99_at_80pct"] > 0 and figures["paced_parts_per_s"] > 0
+    assert figures["backend_selected"]["device"] in ("cpu", "cuda:0") and figures["backend_selected"]["reason"]
 
 
 def test_every_command_has_help() -> None:

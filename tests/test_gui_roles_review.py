@@ -169,7 +169,7 @@ def test_settings_camera_archive_and_model_choice_by_an_engineer(qtbot, tmp_path
     assert dialog.error.text() == "", dialog.error.text()
     changed = load_station_config(config)
     assert changed.camera.serial == "0815-0001" and changed.storage.archive == "fail"  # type: ignore[union-attr]
-    assert load_recipe(changed.recipe).model == registry / "deeppcb-yolov8n" / "model_openvino" / "model.xml"
+    assert load_recipe(changed.recipe).model == registry / "deeppcb-yolov8n"  # the folder: its backend by device
     trail = {(e.username, e.action) for e in entries(engineer.services.engine)}
     assert {("olga", "denied"), ("eric", "station_change"), ("eric", "model_change")} <= trail
 

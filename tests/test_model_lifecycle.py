@@ -102,7 +102,7 @@ def test_import_train_evaluate_export_register_compare_promote(tmp_path: Path) -
     assert step.returncode == 0, step.stderr
     promoted = recipe.read_text()
     assert "# Bare PCB inspection" in promoted  # comments kept
-    assert yaml.safe_load(promoted)["model"].endswith("models/candidate/model_openvino/model.xml")
+    assert yaml.safe_load(promoted)["model"].endswith("models/candidate")
     assert yaml.safe_load((folder / "card.yaml").read_text())["promoted"][0]["by"] == "qa"
 
     # The station's inspect runs the promoted model with the recipe's reference images.

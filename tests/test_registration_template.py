@@ -160,3 +160,15 @@ def test_blank_areas_compare_without_registration_and_boxes_are_exact() -> None:
     regions = GoldenTemplate.from_image(blank).compare(part).regions
     assert [(r.box, r.area_px, r.polarity) for r in regions] == [((30, 40, 45, 50), 150, "extra")]
     assert GoldenTemplate.from_image(blank).compare(blank).regions == []
+
+
+def test_a_board_with_almost_no_copper_is_kept_where_the_fixture_put_it() -> None:
+    """DeepPCB 77000053: a few specks of copper on white, whose best alignment correlates at 0.49; no
+    movement is kept rather than refusing the part (a blank image still raises)."""
+    pair = ROOT.parent / "shared" / "datasets" / "deeppcb" / "group77000" / "77000" / "77000053_test.jpg"
+    board = cv2.imread(str(pair), cv2.IMREAD_GRAYSCALE)
+    template = cv2.imread(str(pair.with_name("77000053_temp.jpg")), cv2.IMREAD_GRAYSCALE)
+    found = register(board, template, finest=1)
+    assert found.shift == (0.0, 0.0) and found.angle_deg == 0.0 and found.score < 0.5
+    with pytest.raises(RegistrationError):
+        register(np.full((320, 320), 255, np.uint8), template)

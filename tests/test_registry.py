@@ -74,8 +74,9 @@ def test_promote_rewrites_only_the_model_line_and_notes_it_in_the_card(registry:
     after = recipe.read_text().splitlines()
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert len(changed) == 1 and changed[0][1].startswith("model: ")
-    assert yaml.safe_load(recipe.read_text())["model"] == "models/deeppcb-yolov8n/model_openvino/model.xml"
-    assert read_card(registry / BUNDLED.name).promoted[-1]["format"] == "openvino"
+    # The model folder: the station runs it as its device calls for (ml.registry.selection).
+    assert yaml.safe_load(recipe.read_text())["model"] == "models/deeppcb-yolov8n"
+    assert read_card(registry / BUNDLED.name).promoted[-1]["format"] == "auto"
 
 
 def test_promote_refuses_a_model_whose_files_changed(registry: Path, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from inspection.detectors.card import ModelCard, find_card, read_card
 from inspection.detectors.formats import EXPORT_FORMATS, format_of
 from inspection.detectors.reference import References
 from inspection.detectors.region_backend import RegionDetector, proposals_file
+from inspection.ml.registry.selection import resolve_model_file
 from inspection.ml.registry.store import resolve_model
 from inspection.quality.rules import decide
 from inspection.station.part import recipe_floor
@@ -86,6 +87,8 @@ def _project_predict(path: Path, recipe: Recipe, imgsz: int, threads: int) -> tu
 
 def measure_backends(model: str | None, recipe_path: Path, count: int) -> dict[str, Any]:
     recipe = load_recipe(recipe_path)
+    # The file the station would run here (a registry model: its fastest CPU export).
+    recipe = recipe.model_copy(update={"model": resolve_model_file(recipe.model, "cpu").path})
     folder = resolve_model(PROJECT_ROOT / "models", model) if model else _recipe_model_folder(recipe)
     card = read_card(folder)
     images = _network_images(recipe, card.input.mode)

@@ -13,6 +13,7 @@ from inspection.core.errors import StationError
 from inspection.core.images import UnreadableImageError, list_images, load_image
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
+from inspection.ml.registry.selection import resolve_model_file
 from inspection.station.part import detect_and_decide
 
 
@@ -55,10 +56,11 @@ def inspect_paths(
         recipe = recipe.model_copy(update={"rules": rules, "default_rule": default})
     images = expand(paths)
     # Nothing else runs beside it here, so the detector may use every core.
+    choice = resolve_model_file(recipe.model, device)
     detector = load_detector(
-        recipe.model,
+        choice.path,
         recipe.imgsz,
-        device,
+        choice.device,
         recipe.iou,
         expected_classes=recipe.classes,
         threads=usable_cores(),
@@ -104,7 +106,11 @@ def add_commands(commands: Commands) -> None:
     )
     inspect.add_argument("paths", nargs="+", type=Path, help="image files, folders or glob patterns")
     inspect.add_argument("--recipe", type=Path, help="recipe YAML (default: the demo station's recipe)")
-    inspect.add_argument("--model", type=Path, help="model file (.pt or .onnx) instead of the recipe's")
+    inspect.add_argument(
+        "--model",
+        type=Path,
+        help="model file (.pt, .onnx, OpenVINO .xml), registry model folder or name, instead of the recipe's",
+    )
     inspect.add_argument(
         "--reference",
         type=Path,

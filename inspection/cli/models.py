@@ -15,6 +15,7 @@ from inspection.config import load_station_config
 from inspection.detectors.card import read_card
 from inspection.detectors.formats import FORMAT_NAMES
 from inspection.ml.registry.store import (
+    AUTO_FORMAT,
     DEFAULT_REGISTRY,
     list_models,
     promote,
@@ -124,7 +125,13 @@ def add_commands(commands: Commands) -> None:
     promote = actions.add_parser("promote", help="make a model the one a recipe runs")
     promote.add_argument("name")
     promote.add_argument("--recipe", type=Path, required=True, help="recipe YAML whose 'model:' is rewritten")
-    promote.add_argument("--format", default="openvino", choices=FORMAT_NAMES, help="default openvino")
+    promote.add_argument(
+        "--format",
+        default=AUTO_FORMAT,
+        choices=[AUTO_FORMAT, *FORMAT_NAMES],
+        help="auto (default): the model folder, run as the device calls for (GPU: the weights; CPU: the fastest "
+        "export); or one file format",
+    )
     promote.add_argument("--by", default="", help="who promotes it (kept in the card; default: the OS user)")
     promote.add_argument(
         "--config", type=Path, help="the station whose audit trail records the promotion (with the OS user)"

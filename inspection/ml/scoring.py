@@ -82,21 +82,26 @@ def evaluate(
         )
     recipe = operating_recipe(model, evalset.classes, recipe_path, conf)
     evaluation = Evaluation(evalset.classes)
+    mismatched: list[str] = []
     for number, item in enumerate(evalset.images, start=1):
         image = read_image(item.path)
         if image is None:
             raise StationError(f"{item.path}: not a readable image")
         start = time.perf_counter()
-        detections = detector.predict_prepared(image, MAP_CONFIDENCE)
+        try:
+            detections = detector.predict_prepared(image, MAP_CONFIDENCE)
+            decision = decide(detections, recipe)
+            kept, verdict = list(decision.kept), decision.verdict
+        except PartMismatchError:  # the station rejects a part that does not register to its reference
+            detections, kept, verdict = [], [], Verdict.FAIL
+            mismatched.append(item.path.name)
         latency = time.perf_counter() - start
-        decision = decide(detections, recipe)
         truth = item.boxes(image.shape[1], image.shape[0])
-        evaluation.results.append(
-            ImageResult(item.path.name, truth, detections, list(decision.kept), decision.verdict, latency)
-        )
+        evaluation.results.append(ImageResult(item.path.name, truth, detections, kept, verdict, latency))
         if number % 50 == 0 or number == len(evalset.images):
             progress(f"evaluated {number}/{len(evalset.images)} images")
     summary = evaluation.summary()
+    summary["not_registered"] = mismatched  # judged FAIL: they did not align with their reference
     summary["recapture"] = recapture_false_rejects(detector, evalset, recipe, recaptures, alignment, progress)
     rule = recipe.default_rule
     return {
@@ -172,11 +177,10 @@ def recapture_false_rejects(
 
 
 def _passes(detector: Detector, mode: str, board: Image, template: Image, recipe: Recipe, alignment: Alignment) -> bool:
-    if mode != "image+reference":
-        return decide(detector.predict_prepared(board, MAP_CONFIDENCE), recipe).verdict == Verdict.PASS
     try:
-        reference = aligned_reference(board, template, alignment)
-    except PartMismatchError:
+        if mode != "image+reference":
+            return decide(detector.predict_prepared(board, MAP_CONFIDENCE), recipe).verdict == Verdict.PASS
+        stacked = stack_with_reference(board, aligned_reference(board, template, alignment))
+        return decide(detector.predict_prepared(stacked, MAP_CONFIDENCE), recipe).verdict == Verdict.PASS
+    except PartMismatchError:  # a reject at the station
         return False
-    stacked = stack_with_reference(board, reference)
-    return decide(detector.predict_prepared(stacked, MAP_CONFIDENCE), recipe).verdict == Verdict.PASS

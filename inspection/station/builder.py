@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import PipelineSettings, Recipe, StationConfig, Storage
 from inspection.detectors import Detector, load_detector
+from inspection.ml.registry.selection import BackendChoice, resolve_model_file
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation
 from inspection.recorder.database import open_database
 from inspection.recorder.retention import ImagePruner
@@ -50,11 +51,14 @@ def open_record_store(storage: Storage) -> RecordStore:
     return RecordStore(url, engine, archive, spill, replayed, reconciliation, pruner)
 
 
-def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> Detector:
-    return load_detector(
-        recipe.model,
+def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> tuple[Detector, BackendChoice]:
+    """The recipe's model, loaded: a file as it is, a registry model in the backend its device calls for."""
+    choice = resolve_model_file(recipe.model, pipeline.device)
+    log.info("model %s on %s: %s", choice.path, choice.device, choice.reason)
+    detector = load_detector(
+        choice.path,
         recipe.imgsz,
-        pipeline.device,
+        choice.device,
         recipe.iou,
         expected_classes=recipe.classes,
         warm_up=pipeline.warmup,
@@ -62,6 +66,7 @@ def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> Detector:
         reference=recipe.reference,
         alignment=recipe.reference_alignment,
     )
+    return detector, choice
 
 
 def open_camera(config: StationConfig, stop: threading.Event) -> ResilientCamera:

@@ -85,7 +85,7 @@ class Station:
         self.engine = self.store.engine
         self.database_url = self.store.database_url
         self.pruner = self.store.pruner
-        self.detector = open_detector(self.recipe, config.pipeline)
+        self.detector, self.backend_choice = open_detector(self.recipe, config.pipeline)
         self._judging = (self.recipe, self._remembered(self.recipe))
         self._stop = threading.Event()
         self.camera = open_camera(config, self._stop)

@@ -21,7 +21,7 @@ import yaml
 
 from calibration.golden import GoldenTemplate
 from inspection.core.boxes import Box, iou_matrix
-from inspection.core.errors import StationError
+from inspection.core.errors import PartMismatchError, StationError
 from inspection.core.hashing import file_sha256
 from inspection.core.images import read_image
 from inspection.core.types import Detection
@@ -67,6 +67,7 @@ def build_region_crops(
         )
     detector = TemplateDetector(proposals)
     counts: dict[str, dict[str, int]] = {}
+    unaligned: list[str] = []
     with publishing(out) as partial:
         classes: list[str] = []
         for split in ("train", "val"):
@@ -78,7 +79,12 @@ def build_region_crops(
                 if stacked is None or stacked.ndim != 3 or stacked.shape[2] != 3:
                     raise StationError(f"{item.path}: not a readable stacked (board, template, difference) image")
                 template = GoldenTemplate.from_image(stacked[:, :, 1], detector.settings.edge_px)
-                found, crops = proposed_crops(detector, stacked[:, :, 0], template)
+                try:
+                    found, crops = proposed_crops(detector, stacked[:, :, 0], template)
+                except PartMismatchError as exc:  # the station rejects such a part; nothing to learn from it
+                    progress(f"{item.path.name}: left out ({exc})")
+                    unaligned.append(item.path.name)
+                    continue
                 truth = item.boxes(stacked.shape[1], stacked.shape[0])
                 names = label_regions(found, truth, classes)
                 for index, name in enumerate(names):
@@ -110,6 +116,7 @@ def build_region_crops(
             "min_side_px": MIN_SIDE,
             "match_iou": MATCH_IOU,
             "counts": counts,
+            "left_out_unaligned": unaligned,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (partial / CROPS_FILE).write_text(yaml.safe_dump(summary, sort_keys=False))

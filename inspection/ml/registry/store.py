@@ -206,14 +206,18 @@ def verify_folder(folder: Path) -> list[str]:
     return problems
 
 
+AUTO_FORMAT = "auto"  # promote the model folder: the backend follows the device (ml.registry.selection)
+
+
 def promote(folder: Path, recipe_path: Path, fmt: str = "onnx", by: str = "") -> Path:
-    """Point the recipe's ``model:`` line at this model's ``fmt`` file (the rest of the file is kept
-    as written, comments included) and note the promotion in the card."""
+    """Point the recipe's ``model:`` line at this model's ``fmt`` file, or with ``fmt`` ``auto`` at the
+    model's folder, whose backend the station then picks by device (the rest of the file is kept as
+    written, comments included), and note the promotion in the card."""
     problems = verify_folder(folder)
     if problems:
         raise ModelError(f"{folder.name}: refusing to promote, files do not verify: {'; '.join(problems)}")
     card = read_card(folder)
-    target = weights_file(folder, fmt)
+    target = folder if fmt == AUTO_FORMAT else weights_file(folder, fmt)
     recipe = load_recipe(recipe_path)
     if card.input.mode == "image+reference" and recipe.reference is None:
         raise ConfigError(
