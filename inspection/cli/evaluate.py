@@ -123,7 +123,9 @@ def add_commands(commands: Commands) -> None:
         description=(
             "Measure a model on a dataset split: mAP@0.5 and mAP@0.5:0.95 overall and per class; precision, "
             "recall and F-score with the DeepPCB protocol (IoU > 0.33, same class) at the operating threshold; "
-            "image-level escape and false-reject rates; latency per part. Prints a table; writes JSON / Markdown."
+            "image-level escape and false-reject rates, and false rejects on re-captured good boards (moved, "
+            "turned, re-binarised, re-encoded; compared with the original); latency per part. Prints a table; "
+            "writes JSON / Markdown. With --cross-groups: the leave-one-group-out protocol instead."
         ),
     )
     evaluate.add_argument("--model", help="registry name, registry folder, or model file")

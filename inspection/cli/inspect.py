@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from inspection.cli.options import Commands
-from inspection.config import DEMO_RECIPE, ClassRule, load_recipe
+from inspection.config import DEMO_RECIPE, ClassRule, Recipe, load_recipe
 from inspection.core.errors import StationError
 from inspection.core.images import UnreadableImageError, list_images, load_image
 from inspection.detectors import load_detector
@@ -31,18 +31,10 @@ def expand(paths: list[Path]) -> list[tuple[str, Path]]:
     return found
 
 
-def inspect_paths(
-    paths: list[Path],
-    recipe_path: Path | None,
-    model: Path | None,
-    conf: float | None,
-    as_json: bool,
-    device: str = "auto",
-    reference: Path | None = None,
-) -> int:
+def _with_overrides(recipe: Recipe, model: Path | None, reference: Path | None, conf: float | None) -> Recipe:
+    """The recipe with the command line's model, reference and threshold."""
     if conf is not None and not 0.0 <= conf <= 1.0:
         raise StationError(f"--conf {conf}: must be between 0 and 1")
-    recipe = load_recipe(recipe_path or DEMO_RECIPE)
     if model is not None:
         recipe = recipe.model_copy(update={"model": model})
     if reference is not None:
@@ -54,6 +46,19 @@ def inspect_paths(
         }
         default = recipe.default_rule.model_copy(update={"min_confidence": conf})
         recipe = recipe.model_copy(update={"rules": rules, "default_rule": default})
+    return recipe
+
+
+def inspect_paths(
+    paths: list[Path],
+    recipe_path: Path | None,
+    model: Path | None,
+    conf: float | None,
+    as_json: bool,
+    device: str = "auto",
+    reference: Path | None = None,
+) -> int:
+    recipe = _with_overrides(load_recipe(recipe_path or DEMO_RECIPE), model, reference, conf)
     images = expand(paths)
     # Nothing else runs beside it here, so the detector may use every core.
     choice = resolve_model_file(recipe.model, device)

@@ -81,25 +81,7 @@ def evaluate(
             "images; import the dataset with the matching --input"
         )
     recipe = operating_recipe(model, evalset.classes, recipe_path, conf)
-    evaluation = Evaluation(evalset.classes)
-    mismatched: list[str] = []
-    for number, item in enumerate(evalset.images, start=1):
-        image = read_image(item.path)
-        if image is None:
-            raise StationError(f"{item.path}: not a readable image")
-        start = time.perf_counter()
-        try:
-            detections = detector.predict_prepared(image, MAP_CONFIDENCE)
-            decision = decide(detections, recipe)
-            kept, verdict = list(decision.kept), decision.verdict
-        except PartMismatchError:  # the station rejects a part that does not register to its reference
-            detections, kept, verdict = [], [], Verdict.FAIL
-            mismatched.append(item.path.name)
-        latency = time.perf_counter() - start
-        truth = item.boxes(image.shape[1], image.shape[0])
-        evaluation.results.append(ImageResult(item.path.name, truth, detections, kept, verdict, latency))
-        if number % 50 == 0 or number == len(evalset.images):
-            progress(f"evaluated {number}/{len(evalset.images)} images")
+    evaluation, mismatched = score_images(detector, evalset, recipe, progress)
     summary = evaluation.summary()
     summary["not_registered"] = mismatched  # judged FAIL: they did not align with their reference
     summary["recapture"] = recapture_false_rejects(detector, evalset, recipe, recaptures, alignment, progress)
@@ -119,6 +101,33 @@ def evaluate(
         "evaluated": now(),
         **summary,
     }
+
+
+def score_images(
+    detector: Detector, evalset: EvalSet, recipe: Recipe, progress: Callable[[str], None]
+) -> tuple[Evaluation, list[str]]:
+    """Every image of the split through the detector and the rules; and the names of those that did not
+    register to their reference (judged FAIL with no detections, as the station rejects them)."""
+    evaluation = Evaluation(evalset.classes)
+    mismatched: list[str] = []
+    for number, item in enumerate(evalset.images, start=1):
+        image = read_image(item.path)
+        if image is None:
+            raise StationError(f"{item.path}: not a readable image")
+        start = time.perf_counter()
+        try:
+            detections = detector.predict_prepared(image, MAP_CONFIDENCE)
+            decision = decide(detections, recipe)
+            kept, verdict = list(decision.kept), decision.verdict
+        except PartMismatchError:
+            detections, kept, verdict = [], [], Verdict.FAIL
+            mismatched.append(item.path.name)
+        latency = time.perf_counter() - start
+        truth = item.boxes(image.shape[1], image.shape[0])
+        evaluation.results.append(ImageResult(item.path.name, truth, detections, kept, verdict, latency))
+        if number % 50 == 0 or number == len(evalset.images):
+            progress(f"evaluated {number}/{len(evalset.images)} images")
+    return evaluation, mismatched
 
 
 def good_boards(evalset: EvalSet) -> list[tuple[str, Image]]:

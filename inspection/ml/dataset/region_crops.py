@@ -29,7 +29,7 @@ from inspection.detectors.region_backend import proposed_crops
 from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, NONE, PROPOSALS_FILE
 from inspection.detectors.template_backend import TemplateDetector
 from inspection.ml.dataset.layout import publishing
-from inspection.ml.dataset.splits import read_split
+from inspection.ml.dataset.splits import EvalSet, read_split
 
 CLASSIFIER_PX = 64  # the classifier's input: ultralytics needs a multiple of 32; crops are scaled up to it
 MATCH_IOU = 0.3  # a region overlapping a labelled box this much takes its class
@@ -48,6 +48,41 @@ def label_regions(found: list[Detection], truth: list[tuple[int, Box]], classes:
         best = int(overlap[:, j].argmax())
         names.append(classes[truth[best][0]] if overlap[best, j] > MATCH_IOU else NONE)
     return names
+
+
+def _crop_split(
+    detector: TemplateDetector,
+    evalset: EvalSet,
+    out: Path,
+    unaligned: list[str],
+    progress: Callable[[str], None],
+    split: str,
+) -> dict[str, int]:
+    """The crops of one split, filed by class under ``out``; their count by class. A board that does not
+    register to its template is left out (named in ``unaligned``): the station rejects such a part."""
+    tally: Counter[str] = Counter()
+    for number, item in enumerate(evalset.images, start=1):
+        stacked = read_image(item.path)
+        if stacked is None or stacked.ndim != 3 or stacked.shape[2] != 3:
+            raise StationError(f"{item.path}: not a readable stacked (board, template, difference) image")
+        template = GoldenTemplate.from_image(stacked[:, :, 1], detector.settings.edge_px)
+        try:
+            found, crops = proposed_crops(detector, stacked[:, :, 0], template)
+        except PartMismatchError as exc:
+            progress(f"{item.path.name}: left out ({exc})")
+            unaligned.append(item.path.name)
+            continue
+        names = label_regions(found, item.boxes(stacked.shape[1], stacked.shape[0]), evalset.classes)
+        for index, name in enumerate(names):
+            folder = out / name
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{item.path.stem}_{index:03d}.png"
+            if not cv2.imwrite(str(target), crops[index]):
+                raise StationError(f"{target}: could not write the crop")
+            tally[name] += 1
+        if number % 100 == 0 or number == len(evalset.images):
+            progress(f"{split}: {number}/{len(evalset.images)} images, {sum(tally.values())} regions")
+    return dict(sorted(tally.items()))
 
 
 def build_region_crops(
@@ -73,30 +108,7 @@ def build_region_crops(
         for split in ("train", "val"):
             evalset = read_split(data_yaml, split)
             classes = evalset.classes
-            tally: Counter[str] = Counter()
-            for number, item in enumerate(evalset.images, start=1):
-                stacked = read_image(item.path)
-                if stacked is None or stacked.ndim != 3 or stacked.shape[2] != 3:
-                    raise StationError(f"{item.path}: not a readable stacked (board, template, difference) image")
-                template = GoldenTemplate.from_image(stacked[:, :, 1], detector.settings.edge_px)
-                try:
-                    found, crops = proposed_crops(detector, stacked[:, :, 0], template)
-                except PartMismatchError as exc:  # the station rejects such a part; nothing to learn from it
-                    progress(f"{item.path.name}: left out ({exc})")
-                    unaligned.append(item.path.name)
-                    continue
-                truth = item.boxes(stacked.shape[1], stacked.shape[0])
-                names = label_regions(found, truth, classes)
-                for index, name in enumerate(names):
-                    folder = partial / split / name
-                    folder.mkdir(parents=True, exist_ok=True)
-                    target = folder / f"{item.path.stem}_{index:03d}.png"
-                    if not cv2.imwrite(str(target), crops[index]):
-                        raise StationError(f"{target}: could not write the crop")
-                    tally[name] += 1
-                if number % 100 == 0 or number == len(evalset.images):
-                    progress(f"{split}: {number}/{len(evalset.images)} images, {sum(tally.values())} regions")
-            counts[split] = dict(sorted(tally.items()))
+            counts[split] = _crop_split(detector, evalset, partial / split, unaligned, progress, split)
         for split in ("train", "val"):  # every class folder in both splits, so both list the same classes
             for name in [*classes, NONE]:
                 (partial / split / name).mkdir(parents=True, exist_ok=True)
