@@ -69,8 +69,26 @@ def evaluate(
 ) -> dict[str, Any]:
     """``recaptures``: how often each good board of the split is captured again (simulated) and inspected
     against the original, its reference registered with ``alignment`` as the station does (0: skip)."""
-    evalset = read_split(data, split)
     detector = load_detector(model, model_imgsz(model), device, threads=usable_cores(), prepared_input=True)
+    try:
+        return evaluate_detector(detector, data, recipe_path, conf, split, progress, recaptures, alignment)
+    finally:
+        detector.close()
+
+
+def evaluate_detector(
+    detector: Detector,
+    data: Path,
+    recipe_path: Path | None = None,
+    conf: float | None = None,
+    split: str = "val",
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    recaptures: int = RECAPTURES,
+    alignment: Alignment = "euclidean",
+) -> dict[str, Any]:
+    """``evaluate`` with a detector loaded already (for network-ready input: ``prepared_input``)."""
+    model = detector.info.path
+    evalset = read_split(data, split)
     if detector.info.classes != evalset.classes:
         raise StationError(
             f"{model}: model classes {detector.info.classes} differ from the dataset's {evalset.classes}"
