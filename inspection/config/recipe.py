@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from inspection.config.files import Strict, resolve, validated
+from inspection.core.channels import Alignment
 
 Box = tuple[float, float, float, float]
 
@@ -49,7 +50,7 @@ class Recipe(Strict):
             "with it; with several, each part is compared with the most similar one"
         ),
     )
-    reference_alignment: Literal["none", "translation", "euclidean"] = Field(
+    reference_alignment: Alignment = Field(
         "euclidean",
         description=(
             "how the reference is registered to each part before a model compares them (none: trust the "

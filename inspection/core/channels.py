@@ -15,10 +15,14 @@ import numpy as np
 from calibration.greyscale import grey
 from inspection.core.types import Image
 
-__all__ = ["INPUT_MODES", "InputMode", "grey", "shifted", "stack_with_reference"]
+__all__ = ["ALIGNMENTS", "INPUT_MODES", "Alignment", "InputMode", "grey", "shifted", "stack_with_reference"]
 
 InputMode = Literal["image", "image+reference"]
 INPUT_MODES: tuple[InputMode, ...] = ("image", "image+reference")
+# How a reference is registered to each part before the two are stacked: ``none`` trusts the fixture
+# to the pixel (a 3 px shift then shows every edge in the difference channel as a defect).
+Alignment = Literal["none", "translation", "euclidean"]
+ALIGNMENTS: tuple[Alignment, ...] = ("none", "translation", "euclidean")
 
 
 def stack_with_reference(image: Image, reference: Image) -> Image:

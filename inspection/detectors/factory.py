@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inspection.core.channels import Alignment
 from inspection.core.errors import ModelError
 from inspection.detectors.base import Detector, resolve_threads
 from inspection.detectors.card import find_card, verify_model_file
 from inspection.detectors.loading import DetectorType, LoadRequest
 from inspection.detectors.network_detector import NETWORK
-from inspection.detectors.reference import Alignment
 from inspection.detectors.region_backend import REGION
 from inspection.detectors.template_backend import TEMPLATE
 

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from inspection.core.channels import INPUT_MODES, InputMode
+from inspection.core.channels import INPUT_MODES, Alignment, InputMode
 from inspection.core.errors import ModelError
 from inspection.detectors.base import Detector
 from inspection.detectors.card import ModelCard
-from inspection.detectors.reference import Alignment, References
+from inspection.detectors.reference import References
 
 log = logging.getLogger(__name__)
 

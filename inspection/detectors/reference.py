@@ -7,22 +7,17 @@ the most similar one, found on small normalised thumbnails (a few microseconds p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 
 from calibration.registration import Prepared, RegistrationError, is_blank, register
-from inspection.core.channels import grey, stack_with_reference
+from inspection.core.channels import Alignment, grey, stack_with_reference
 from inspection.core.errors import ConfigError, PartMismatchError
 from inspection.core.images import list_images, read_image
 from inspection.core.types import Image
 
 THUMBNAIL = 48
-# How a reference is registered to each part before the two are stacked: ``none`` trusts the fixture
-# to the pixel (a 3 px shift then shows every edge in the difference channel as a defect).
-Alignment = Literal["none", "translation", "euclidean"]
-ALIGNMENTS: tuple[Alignment, ...] = ("none", "translation", "euclidean")
 FINEST_LEVEL = 1  # registration refined on half-resolution images: about 0.1 px, four times faster
 MAX_SNAP_ROTATION = 1e-3  # radians (0.06 degree: under 0.3 px at the corner of a 640 px image)
 CLEAR_DIFFERENCE = 60  # grey levels: a pixel this far from the reference differs (the template tolerance)

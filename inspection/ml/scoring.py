@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from inspection.config import ClassRule, Recipe, load_recipe
-from inspection.core.channels import grey, stack_with_reference
+from inspection.core.channels import Alignment, grey, stack_with_reference
 from inspection.core.errors import PartMismatchError, StationError
 from inspection.core.images import read_image
 from inspection.core.recapture import DEFAULT_RECAPTURE, Recapture
@@ -21,7 +21,7 @@ from inspection.core.types import Image, Verdict
 from inspection.detectors import load_detector
 from inspection.detectors.base import Detector, usable_cores
 from inspection.detectors.card import find_card
-from inspection.detectors.reference import Alignment, aligned_reference
+from inspection.detectors.reference import aligned_reference
 from inspection.ml.dataset.splits import EvalSet, read_split
 from inspection.ml.evaluation.metrics import Evaluation, ImageResult
 from inspection.ml.registry.store import now, resolve_model, weights_file

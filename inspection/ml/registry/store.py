@@ -78,10 +78,19 @@ def default_file(folder: Path) -> Path:
 
 
 def register_run(
-    run: Path, name: str, registry: Path = DEFAULT_REGISTRY, parent: str | None = None, notes: str = ""
+    run: Path,
+    name: str,
+    registry: Path = DEFAULT_REGISTRY,
+    parent: str | None = None,
+    notes: str = "",
+    final_epoch: bool = False,
 ) -> Path:
-    """Copy a run's best weights (optimizer state stripped) into ``registry/name`` with a new card."""
-    best, _ = weights_of(run)
+    """Copy a run's best weights (optimizer state stripped) into ``registry/name`` with a new card; with
+    ``final_epoch``, its last epoch's instead (when the run's validation split must not choose the model:
+    a leave-one-group-out fold validates on the group it is scored on)."""
+    best, last = weights_of(run)
+    if final_epoch:
+        best = last
     if not best.is_file():
         raise ModelError(f"{run}: no weights/best.pt; is it a finished 'inspection train' run?")
     config_path = run / TRAIN_CONFIG
