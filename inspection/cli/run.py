@@ -115,7 +115,8 @@ def _run(config: StationConfig, stopping: _StopRequest, parts: int | None, durat
     try:
         print(
             f"station {config.station}: camera {station.camera.name}, recipe {station.recipe.name} "
-            f"v{station.recipe.version}, model {station.detector.info.name} on {station.detector.info.device}",
+            f"v{station.recipe.version}, model {station.detector.info.name} on {station.detector.info.device} "
+            f"({station.backend_choice.reason})",
             file=sys.stderr,
         )
         summary = station.run(parts=parts, duration_s=duration, on_tick=on_tick)
