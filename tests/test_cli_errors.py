@@ -168,3 +168,22 @@ def test_ctrl_c_stops_run_at_any_moment(tmp_path: Path, delay_s: float, inherite
             assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == parts
     # Nothing is left held: the next run on the same data folder starts and records.
     assert run_cli("run", "--config", str(config), "--parts", "2", "--quiet").returncode == 0
+
+
+def test_a_recipe_naming_an_unknown_registry_model(tmp_path: Path) -> None:
+    recipe = _recipe(tmp_path, model="no-such-model")
+    result = run_cli("inspect", str(SAMPLE_IMAGES), "--recipe", str(recipe))
+    assert_one_line_error(result, "no model named 'no-such-model'", "inspection models list")
+
+
+def test_leave_one_group_out_with_bad_input(tmp_path: Path) -> None:
+    result = run_cli("evaluate", "--cross-groups", str(tmp_path / "nothing"), "--out", str(tmp_path / "logo"))
+    assert_one_line_error(result, "nothing", "not a folder")
+    shared = ROOT.parent / "shared" / "datasets" / "deeppcb"
+    result = run_cli(
+        "evaluate", "--cross-groups", str(shared), "--out", str(tmp_path / "logo"), "--groups", "group99999"
+    )
+    assert_one_line_error(result, "no board group ['group99999']", "group77000")
+    assert not (tmp_path / "logo").exists()  # refused before anything is written
+    result = run_cli("evaluate", "--data", str(tmp_path))
+    assert_one_line_error(result, "give --model and --data")
