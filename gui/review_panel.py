@@ -22,6 +22,10 @@ from inspection.core.types import Detection
 from inspection.recorder.reviews import OUTCOMES, Outcome, ReviewBox
 
 OUTCOME_TITLES = {"correct": "Correct", "false_call": "False call", "escape": "Escape"}
+# The chosen outcome stands out more than a focused button does.
+CHOSEN_STYLE = (
+    "QPushButton:checked { background: #1f5fbf; color: white; font-weight: bold; border: 2px solid #0b2f66; }"
+)
 
 
 class ReviewPanel(QWidget):
@@ -73,6 +77,14 @@ class ReviewPanel(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.save_button)
         layout.addWidget(self.message)
+        # Enter in the note saves the review; it must never press a button of its own (a QDialog's Enter
+        # pressed the first auto-default one, "Correct", over the outcome chosen).
+        for button in [*self.outcome_buttons.values(), delete, change, self.draw, self.save_button]:
+            button.setAutoDefault(False)
+            button.setDefault(False)
+        for button in self.outcome_buttons.values():
+            button.setStyleSheet(CHOSEN_STYLE)
+        self.note.returnPressed.connect(self.save)
         delete.clicked.connect(self.delete_selected)
         change.clicked.connect(self.change_selected)
         self.draw.toggled.connect(self._drawing)

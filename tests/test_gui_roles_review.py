@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run_cli, run_station
+from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt")
 
@@ -186,3 +187,30 @@ def test_the_audit_view_says_when_the_trail_was_tampered_with(qtbot, tmp_path: P
     dialog = engineer.open_audit()
     qtbot.addWidget(dialog)
     assert "tampered with at entry 1: it was changed" in dialog.chain.text()
+
+
+def test_enter_in_the_note_saves_the_chosen_outcome(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Choose False call, type a note, press Enter: the review saved is a false call with that note (Enter
+    once pressed the dialog's first button, Correct)."""
+    config = station_with_own_recipe(tmp_path)
+    assert run_station(config, parts=4).records_written == 4
+    window = operator_window(qtbot, config, "operator")
+    history = window.open_history()
+    qtbot.addWidget(history)
+    history.verdict.setCurrentText("fail")
+    history.apply_filter()
+    record = history.model.rows[0]
+    dialog = history.open_row(history.model.index(0, 0))
+    assert dialog is not None and dialog.review is not None
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    review = dialog.review
+    qtbot.mouseClick(review.outcome_buttons["false_call"], Qt.MouseButton.LeftButton)
+    review.note.setFocus()
+    qtbot.keyClicks(review.note, "dust on the lens")
+    qtbot.keyClick(review.note, Qt.Key.Key_Return)
+    assert review.outcome == "false_call"
+    stored = latest_reviews(window.session.services.engine)[record.id]
+    assert stored.outcome == "false_call" and stored.note == "dust on the lens"
+    assert review.message.text().startswith("Saved: False call"), review.message.text()
