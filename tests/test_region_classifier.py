@@ -19,7 +19,7 @@ from inspection.core.types import Detection
 from inspection.detectors.card import read_card
 from inspection.detectors.loading import LoadRequest
 from inspection.detectors.openvino_backend import cpu_has_bf16
-from inspection.detectors.region_backend import load_region_detector
+from inspection.detectors.region_backend import blend_with_geometry, load_region_detector
 from inspection.detectors.region_crop import CROP_PX, NONE, crop_region
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX, label_regions
 
@@ -83,6 +83,7 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
     assert card["task"] == "classify" and card["classes"] == CLASSES
     assert card["input"]["mode"] == "image+reference" and card["input"]["imgsz"] == CLASSIFIER_PX
     assert card["files"]["proposals.yaml"] == file_sha256(crops / "proposals.yaml")
+    assert card["files"]["regions.yaml"] == file_sha256(crops / "regions.yaml")  # the geometry weight
 
     report = tmp_path / "evaluation.json"
     step = offline(
@@ -150,3 +151,20 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
     step = offline("inspect", str(SAMPLE_IMAGES / "00041082_test.jpg"), "--recipe", str(recipe), "--json")
     assert step.returncode != 0
     assert "proposals.yaml: sha256 does not match the model card" in step.stderr
+    proposals.write_text(proposals.read_text().replace("tolerance: 20", "tolerance: 60"))
+    settings = folder / "regions.yaml"
+    settings.write_text(settings.read_text().replace("geometry_weight: 0.5", "geometry_weight: 0.9"))
+    step = offline("inspect", str(SAMPLE_IMAGES / "00041082_test.jpg"), "--recipe", str(recipe), "--json")
+    assert step.returncode != 0 and "regions.yaml: missing, or its sha256 does not match" in step.stderr
+
+
+def test_the_geometric_class_moves_the_probabilities_and_keeps_their_sum() -> None:
+    regions = [Detection("open", 0, 0.5, (0, 0, 9, 9)), Detection("spur", 3, 0.5, (20, 20, 29, 29))]
+    probabilities = np.array([[0.1, 0.6, 0.1, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.1, 0.0, 0.1]], np.float32)
+    assert blend_with_geometry(probabilities, regions, CLASSES, 0.0) is probabilities
+    half = blend_with_geometry(probabilities, regions, CLASSES, 0.5)
+    assert half.sum(axis=1) == pytest.approx(probabilities.sum(axis=1))  # "not a defect" stays as likely
+    assert half[0].argmax() == 0 and half[0, 0] == pytest.approx(0.05 + 0.4)  # geometry: open
+    assert half[1, 3] == pytest.approx(0.05 + 0.1) and half[1, 5] == pytest.approx(0.05)
+    whole = blend_with_geometry(probabilities, regions, CLASSES, 1.0)
+    assert whole[0].tolist() == pytest.approx([0.8, 0, 0, 0, 0, 0])

@@ -25,7 +25,7 @@ import yaml
 
 from inspection.config import PROJECT_ROOT
 from inspection.core.errors import StationError
-from inspection.detectors.region_crop import NONE
+from inspection.detectors.region_crop import NONE, REGION_SETTINGS_FILE, REGION_SETTINGS_TEXT
 from inspection.ml.dataset.deeppcb import read_deeppcb, write_yolo_dataset
 from inspection.ml.dataset.layout import report_problems
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX, CROPS_FILE, build_region_crops
@@ -169,6 +169,8 @@ def _split_crops(crops: Path, out: Path, held_out: str, group_of: dict[str, str]
         for name in [*info["classes"], NONE]:
             (partial / split / name).mkdir(parents=True, exist_ok=True)
     shutil.copy2(crops / info["proposals"]["file"], partial / info["proposals"]["file"])
+    settings = crops / REGION_SETTINGS_FILE
+    (partial / REGION_SETTINGS_FILE).write_text(settings.read_text() if settings.is_file() else REGION_SETTINGS_TEXT)
     info["counts"] = {
         split: {name.name: len(list(name.iterdir())) for name in sorted((partial / split).iterdir())}
         for split in ("train", "val")

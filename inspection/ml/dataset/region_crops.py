@@ -26,7 +26,14 @@ from inspection.core.hashing import file_sha256
 from inspection.core.images import read_image
 from inspection.core.types import Detection
 from inspection.detectors.region_backend import proposed_crops
-from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, NONE, PROPOSALS_FILE
+from inspection.detectors.region_crop import (
+    CROP_PX,
+    MIN_SIDE,
+    NONE,
+    PROPOSALS_FILE,
+    REGION_SETTINGS_FILE,
+    REGION_SETTINGS_TEXT,
+)
 from inspection.detectors.template_backend import TemplateDetector
 from inspection.ml.dataset.layout import publishing
 from inspection.ml.dataset.splits import EvalSet, read_split
@@ -113,6 +120,7 @@ def build_region_crops(
             for name in [*classes, NONE]:
                 (partial / split / name).mkdir(parents=True, exist_ok=True)
         (partial / PROPOSALS_FILE).write_bytes(proposals.read_bytes())
+        (partial / REGION_SETTINGS_FILE).write_text(REGION_SETTINGS_TEXT)
         manifest_path = data_yaml.parent / "manifest.yaml"
         summary = {
             "task": "classify",

@@ -20,7 +20,7 @@ from inspection.core.hashing import file_sha256
 from inspection.core.offline import make_ultralytics_offline
 from inspection.detectors.card import CARD, InputSpec, ModelCard, read_card, write_card
 from inspection.detectors.formats import format_named
-from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, PROPOSALS_FILE
+from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, PROPOSALS_FILE, REGION_SETTINGS_FILE
 from inspection.ml.training import TRAIN_CONFIG, weights_of
 
 DEFAULT_REGISTRY = PROJECT_ROOT / "models"
@@ -119,6 +119,10 @@ def register_run(
         if card.task == "classify":
             shutil.copy2(proposals, partial / PROPOSALS_FILE)
             card.files[PROPOSALS_FILE] = file_sha256(partial / PROPOSALS_FILE)
+            settings = proposals.with_name(REGION_SETTINGS_FILE)  # crops made before it: the classifier alone
+            if settings.is_file():
+                shutil.copy2(settings, partial / REGION_SETTINGS_FILE)
+                card.files[REGION_SETTINGS_FILE] = file_sha256(partial / REGION_SETTINGS_FILE)
         write_card(partial, card)
         partial.rename(folder)
     except BaseException:
