@@ -18,6 +18,7 @@ from inspection.detectors import load_detector
 from inspection.detectors.card import read_card
 from inspection.detectors.processing import letterbox, nms
 from inspection.ml.model_export import check_parity
+from inspection.ml.registry.selection import resolve_model_file
 from inspection.quality.rules import decide
 
 
@@ -87,9 +88,10 @@ def test_bundled_files_match_their_card() -> None:
 
 def test_the_demo_recipe_runs_the_default_models_export_with_the_weights_verdicts() -> None:
     recipe = load_recipe(DEMO_RECIPE)
-    assert recipe.model.name == "model.xml"  # the demo runs on the fastest CPU backend: OpenVINO
-    folder = recipe.model.parent.parent
-    fast = load_detector(recipe.model, recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference)
+    fastest = resolve_model_file(recipe.model, "cpu").path
+    assert fastest.name == "model.xml"  # the demo runs on the fastest CPU backend here: OpenVINO
+    folder = recipe.model
+    fast = load_detector(fastest, recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference)
     weights = load_detector(
         folder / "model.pt", recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference
     )
@@ -105,7 +107,8 @@ def test_camera_images_give_the_detections_of_their_stacked_form_with_templates_
     pass finds exactly what the first found, and the verdicts are those of the stacked dataset form (whose
     reference, registered once already, is registered again: a confidence moves by a few hundredths)."""
     recipe = load_recipe(DEMO_RECIPE)
-    detector = load_detector(recipe.model, recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference)
+    model = resolve_model_file(recipe.model, "cpu").path
+    detector = load_detector(model, recipe.imgsz, "cpu", recipe.iou, recipe.classes, reference=recipe.reference)
     assert detector.references is not None
     passes: list[list[list[Detection]]] = []
     found = 0
