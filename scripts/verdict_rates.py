@@ -14,6 +14,7 @@ from pathlib import Path
 from inspection.config import DEMO_RECIPE, load_recipe
 from inspection.core.images import read_image
 from inspection.detectors import load_detector
+from inspection.ml.registry.selection import resolve_model_file
 from inspection.quality.rules import decide
 
 THRESHOLDS = (0.25, 0.3, 0.4, 0.5, 0.6)
@@ -28,7 +29,11 @@ def main() -> None:
     recipe = load_recipe(args.recipe)
     if args.model:
         recipe = recipe.model_copy(update={"model": args.model})
-    detector = load_detector(recipe.model, recipe.imgsz, "auto", recipe.iou, expected_classes=recipe.classes)
+    choice = resolve_model_file(recipe.model, "auto")
+    detector = load_detector(
+        choice.path, recipe.imgsz, choice.device, recipe.iou, expected_classes=recipe.classes,
+        reference=recipe.reference, alignment=recipe.reference_alignment,
+    )  # fmt: skip
     tests = sorted(args.folder.rglob("*_test.jpg"))
     templates = sorted(args.folder.rglob("*_temp.jpg"))
     predictions = {
