@@ -66,10 +66,8 @@ def test_an_operator_cannot_change_a_threshold_an_engineer_can_both_audited(qtbo
     assert {"start", "login"} <= {e.action for e in trail}
 
 
-def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    config = station_with_own_recipe(tmp_path)
-    assert run_station(config, parts=12).records_written == 12
-    window = operator_window(qtbot, config, "operator")
+def _first_failed_record(qtbot, window):  # type: ignore[no-untyped-def]
+    """The History's first failed record and its detail dialog (with the review panel), as an operator opens it."""
     history = window.open_history()
     qtbot.addWidget(history)
     history.verdict.setCurrentText("fail")
@@ -78,6 +76,14 @@ def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, 
     dialog = history.open_row(history.model.index(0, 0))
     assert dialog is not None and dialog.review is not None
     qtbot.addWidget(dialog)
+    return record, dialog
+
+
+def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = station_with_own_recipe(tmp_path)
+    assert run_station(config, parts=12).records_written == 12
+    window = operator_window(qtbot, config, "operator")
+    record, dialog = _first_failed_record(qtbot, window)
     review = dialog.review
     review.choose("correct")
     review.list.setCurrentRow(0)
@@ -195,14 +201,7 @@ def test_enter_in_the_note_saves_the_chosen_outcome(qtbot, tmp_path: Path) -> No
     config = station_with_own_recipe(tmp_path)
     assert run_station(config, parts=4).records_written == 4
     window = operator_window(qtbot, config, "operator")
-    history = window.open_history()
-    qtbot.addWidget(history)
-    history.verdict.setCurrentText("fail")
-    history.apply_filter()
-    record = history.model.rows[0]
-    dialog = history.open_row(history.model.index(0, 0))
-    assert dialog is not None and dialog.review is not None
-    qtbot.addWidget(dialog)
+    record, dialog = _first_failed_record(qtbot, window)
     dialog.show()
     qtbot.waitExposed(dialog)
     review = dialog.review

@@ -26,7 +26,7 @@ import yaml
 from inspection.config import PROJECT_ROOT
 from inspection.core.errors import StationError
 from inspection.detectors.region_crop import NONE, REGION_SETTINGS_FILE, REGION_SETTINGS_TEXT
-from inspection.ml.dataset.deeppcb import read_deeppcb, write_yolo_dataset
+from inspection.ml.dataset.deeppcb import ImportResult, read_deeppcb, write_yolo_dataset
 from inspection.ml.dataset.layout import report_problems
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX, CROPS_FILE, build_region_crops
 from inspection.ml.registry.store import register_run, weights_file
@@ -104,8 +104,7 @@ def _shared_inputs(
         progress(f"stacking {2 * len(pairs)} boards with their registered templates")
         partial = stacked.with_name("stacked.partial")
         shutil.rmtree(partial, ignore_errors=True)
-        result = read_deeppcb(settings.source)
-        result.pairs = pairs
+        result = ImportResult(pairs=pairs)  # read once, by _pairs
         first = sorted({pair.group for pair in pairs})[0]  # a split for the crop builder; folds re-split
         write_yolo_dataset(result, partial, {first}, input_mode="image+reference")
         spec = yaml.safe_load((partial / "data.yaml").read_text())

@@ -11,41 +11,13 @@ and its dataset). Prints the scores for each weight w (0: the classifier alone).
 from __future__ import annotations
 
 import argparse
-import types
 from pathlib import Path
 
-import numpy as np
-
-from calibration.golden import GoldenTemplate
-from inspection.core.types import Detection, Image
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
-from inspection.detectors.region_backend import RegionDetector, proposed_crops
+from inspection.detectors.region_backend import RegionDetector
 from inspection.ml.registry.store import weights_file
 from inspection.ml.scoring import evaluate_detector, model_imgsz
-
-
-def blended_regions(weight: float):  # type: ignore[no-untyped-def]
-    def regions(self: RegionDetector, board: Image, template: GoldenTemplate, min_confidence: float) -> list[Detection]:
-        found, crops = proposed_crops(self.proposer, board, template)
-        if not found:
-            return []
-        probabilities = self.classify(crops)[:, self._columns]
-        geometric = np.zeros_like(probabilities)
-        for row, region in enumerate(found):
-            if region.label in self.info.classes:
-                geometric[row, self.info.classes.index(region.label)] = 1.0
-        mass = probabilities.sum(axis=1, keepdims=True)
-        probabilities = (1 - weight) * probabilities + weight * geometric * mass
-        out = [
-            Detection(name, index, float(probabilities[row, index]), region.box)
-            for row, region in enumerate(found)
-            for index, name in enumerate(self.info.classes)
-            if probabilities[row, index] >= min_confidence
-        ]
-        return sorted(out, key=lambda d: d.confidence, reverse=True)
-
-    return regions
 
 
 def main() -> None:
@@ -58,7 +30,7 @@ def main() -> None:
     for weight in args.weights:
         detector = load_detector(path, model_imgsz(path), "cpu", threads=usable_cores(), prepared_input=True)
         assert isinstance(detector, RegionDetector)
-        detector._regions = types.MethodType(blended_regions(weight), detector)  # type: ignore[method-assign]
+        detector.geometry = weight  # the station's own blend (region_backend.blend_with_geometry)
         report = evaluate_detector(detector, args.data, recaptures=0, progress=lambda _: None)
         print(
             f"w={weight}: mAP@0.5 {report['map50']:.4f}, mAP@.5:.95 {report['map50_95']:.4f}, "
