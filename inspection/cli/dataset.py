@@ -8,6 +8,7 @@ from pathlib import Path
 from inspection.cli.options import Commands, add_record_filters, record_filter, split_groups
 from inspection.config import DEMO_CONFIG, load_recipe, load_station_config
 from inspection.core.errors import StationError
+from inspection.ml.dataset.folders import import_folders
 from inspection.ml.dataset.from_records import dataset_from_records
 from inspection.ml.dataset.importer import import_deeppcb, import_labelled
 from inspection.ml.dataset.region_crops import build_region_crops
@@ -36,11 +37,16 @@ def _add_import(actions: Commands) -> None:
     importer.add_argument("out", type=Path, help="new folder for the dataset")
     importer.add_argument(
         "--format",
-        choices=["deeppcb", "yolo", "coco"],
+        choices=["deeppcb", "yolo", "coco", "masks", "folders"],
         default="deeppcb",
         help=(
             "source layout: deeppcb (default; pairs of _test/_temp images), yolo (data.yaml with names and "
-            "train/val image folders), coco (annotation JSON files; a 'val' in the name marks the split)"
+            "train/val image folders), coco (annotation JSON files; a 'val' in the name marks the split), "
+            "masks (images with defect mask images in masks/ or ground_truth/ at the same relative path: a box "
+            "per mask component, class from the image's folder or one class 'defect'; no mask: a good part), "
+            "folders (good/ and one folder per defect class: image-level labels, written as train/<class>/ "
+            "and val/<class>/); masks and folders keep top-level train/ and val/ (or test/) folders as the "
+            "split, else every 10th image of each class validates"
         ),
     )
     importer.add_argument(
@@ -113,6 +119,12 @@ def _import(args: argparse.Namespace) -> int:
         return 0
     if args.input != "image":
         raise StationError(f"--input {args.input} needs image pairs (the deeppcb format); {args.format} has none")
+    if args.format == "folders":
+        if groups is not None:
+            raise StationError("--val-groups: a folders dataset is split by its train/ and val/ (or test/) "
+                               "folders, else every 10th image of each class; leave --val-groups out")  # fmt: skip
+        import_folders(args.source, args.out)
+        return 0
     import_labelled(args.source, args.out, args.format, groups)
     return 0
 

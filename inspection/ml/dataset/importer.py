@@ -23,8 +23,10 @@ from inspection.ml.dataset.layout import (
     choose_validation,
     publishing,
     report_problems,
+    split_within_classes,
     write_layout,
 )
+from inspection.ml.dataset.masks import read_masks
 from inspection.ml.dataset.yolo import read_yolo
 
 
@@ -88,11 +90,19 @@ def import_labelled(
     val_groups: set[str] | None = None,
     progress: Callable[[str], None] = print,
 ) -> Path:
-    """Import a plain YOLO or COCO dataset; returns the manifest path."""
+    """Import a plain YOLO or COCO dataset, or images with defect masks; returns the manifest path."""
 
     if not source.exists():
         raise StationError(f"{source}: no such file or folder")
     check_new_output(out)
+    if fmt == "masks":
+        if val_groups is not None:
+            raise StationError("--val-groups: a masks dataset is split by its train/ and val/ (or test/) "
+                               "folders, else every 10th image of each class; leave --val-groups out")  # fmt: skip
+        items, classes, problems = read_masks(source)
+        report_problems(problems, source)
+        items, note = split_within_classes(items)
+        return write_layout(items, classes, out, source, fmt, None, progress, own_split=note)
     items, classes, problems = read_yolo(source) if fmt == "yolo" else read_coco(source)
     report_problems(problems, source)
     return write_layout(items, classes, out, source, fmt, val_groups, progress)

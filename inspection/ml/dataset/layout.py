@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from inspection.ml.dataset.deeppcb import LabelProblem
 
 MANIFEST = "manifest.yaml"
 DEFAULT_VAL_SHARE = 0.1
+VAL_EVERY = 10  # a source with no split of its own and no groups: every 10th image of each class validates
+EVERY_TENTH = f"every {VAL_EVERY}th image of each class (by name), the source having no split of its own"
 Label = tuple[int, float, float, float, float]  # class, cx, cy, w, h (normalised)
 
 
@@ -75,6 +77,29 @@ def check_images(items: list[Item], source: Path) -> None:
         raise StationError(
             f"{len(problems)} unusable image(s) in {source}, first: {problems[0]}; fix or remove those files"
         )
+
+
+def split_within_classes(items: list[Item]) -> tuple[list[Item], str]:
+    """The items with their split: the source's own (train/ and val/ or test/ folders) when it has one,
+    else every ``VAL_EVERY``-th image of each class (``Item.group``) by name, so every class is validated
+    (a class of a single image trains only). The second value says which."""
+    if all(item.split is not None for item in items) and any(item.split == "val" for item in items):
+        return items, "the source's own split (train/ and val/ or test/ folders)"
+    by_class: dict[str, list[Item]] = {}
+    for item in sorted(items, key=lambda i: str(i.image)):
+        by_class.setdefault(item.group, []).append(item)
+    split = []
+    for members in by_class.values():
+        val = _val_positions(len(members))
+        split += [replace(item, split="val" if n in val else "train") for n, item in enumerate(members)]
+    return split, EVERY_TENTH
+
+
+def _val_positions(count: int) -> set[int]:
+    """Which of a class's ``count`` images validate: positions 5, 15, 25, ... (from 0); a small class its last."""
+    if count < 2:
+        return set()
+    return set(range(VAL_EVERY // 2, count, VAL_EVERY)) or {count - 1}
 
 
 def check_new_output(out: Path) -> None:
@@ -133,14 +158,16 @@ def write_layout(
     val_groups: set[str] | None,
     progress: Callable[[str], None] = print,
     allow_no_val: bool = False,
+    own_split: str = "the source's own split",
 ) -> Path:
     """Write the dataset; returns the manifest path. ``allow_no_val``: a set too small to split goes to
-    training whole (records added a few at a time), instead of being refused."""
+    training whole (records added a few at a time), instead of being refused. ``own_split``: how the
+    items' own splits were chosen, for the manifest."""
     check_new_output(out)
     if not items:
         raise StationError(f"{source}: no labelled images found")
     check_images(items, source)
-    split_of, split_note = _splits(items, val_groups, allow_no_val)
+    split_of, split_note = _splits(items, val_groups, allow_no_val, own_split)
     progress(f"{len(items)} images, {sum(len(i.labels) for i in items)} boxes, {len(classes)} classes")
     with publishing(out) as partial:
         files = _write_items(partial, items, split_of, progress)
@@ -169,12 +196,12 @@ def write_layout(
 
 
 def _splits(
-    items: list[Item], val_groups: set[str] | None, allow_no_val: bool
+    items: list[Item], val_groups: set[str] | None, allow_no_val: bool, own_split: str
 ) -> tuple[dict[Path, str], dict[str, object]]:
     """Each image's split, and how it was chosen (the source's own split, else by group)."""
-    own_split = all(item.split is not None for item in items) and any(item.split == "val" for item in items)
-    if own_split and val_groups is None:
-        return {item.image: str(item.split) for item in items}, {"by": "the source's own split"}
+    has_own = all(item.split is not None for item in items) and any(item.split == "val" for item in items)
+    if has_own and val_groups is None:
+        return {item.image: str(item.split) for item in items}, {"by": own_split}
     val = choose_validation([item.group for item in items], val_groups, allow_no_val)
     split_of = {item.image: "val" if item.group in val else "train" for item in items}
     return split_of, {"by": "group", "train": sorted({i.group for i in items} - val), "val": sorted(val)}
