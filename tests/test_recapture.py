@@ -14,8 +14,11 @@ from conftest import ROOT, SAMPLE_IMAGES
 from deeppcb_subset import SHARED_DEEPPCB
 
 from calibration.registration import register
+from inspection.cli.models import register_command
+from inspection.core.errors import StationError
 from inspection.core.recapture import DEFAULT_RECAPTURE, Recapture
-from inspection.ml.cross_groups import REPORT_MD, CrossGroupSettings, run_cross_groups
+from inspection.detectors.card import read_card
+from inspection.ml.cross_groups import REPORT_JSON, REPORT_MD, CrossGroupSettings, run_cross_groups, train_final
 from inspection.ml.dataset.deeppcb import read_deeppcb, write_yolo_dataset
 from inspection.ml.scoring import evaluate
 
@@ -100,3 +103,16 @@ def test_leave_one_group_out_reports_every_fold_mean_and_worst_and_resumes(tmp_p
     assert again["folds"] == summary["folds"] and weights.stat().st_mtime_ns == stamp
     saved = json.loads((fold / "report.json").read_text())
     assert saved["map50"] == summary["folds"]["group13000"]["map50"]
+    # The final model: trained the same way on every group (longer), registered (last epoch) with the report.
+    run = train_final(settings, progress=lambda _line: None, epochs=2)
+    trained_on = {p.name[:5] for p in (tmp_path / "logo" / "final" / "regions" / "train").rglob("*.png")}
+    assert {"00041", "13000"} <= trained_on
+    registry = tmp_path / "registry"
+    assert register_command(registry, run, "final", None, "", True, tmp_path / "logo" / REPORT_JSON) == 0
+    card = read_card(registry / "final")
+    section = card.model_dump()["leave_one_group_out"]
+    assert section["overall"] == summary["overall"] and section["folds"] == summary["folds"]
+    assert (section["epochs_per_fold"], section["epochs_final"]) == (1, 2)
+    assert section["command"].endswith("--epochs 1 --final --final-epochs 2")
+    with pytest.raises(StationError, match="not a leave-one-group-out report"):
+        register_command(registry, run, "other", None, "", True, tmp_path / "logo" / REPORT_MD)

@@ -11,7 +11,14 @@ from typing import Any
 from inspection.cli.options import REGISTRY_HELP, Commands
 from inspection.core.errors import StationError
 from inspection.detectors.card import read_card, write_card
-from inspection.ml.cross_groups import REPORT_JSON, REPORT_MD, CrossGroupSettings, format_summary, run_cross_groups
+from inspection.ml.cross_groups import (
+    REPORT_JSON,
+    REPORT_MD,
+    CrossGroupSettings,
+    format_summary,
+    run_cross_groups,
+    train_final,
+)
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX
 from inspection.ml.registry.store import DEFAULT_REGISTRY, resolve_model
 from inspection.ml.scoring import RECAPTURES, evaluate, model_path
@@ -151,7 +158,15 @@ def add_commands(commands: Commands) -> None:
     )
     logo.add_argument("--cross-groups", type=Path, metavar="DEEPPCB", help="the DeepPCB data (groupNNNNN folders)")
     logo.add_argument("--out", type=Path, default=Path("runs/cross-groups"), help="work folder (default %(default)s)")
-    logo.add_argument("--epochs", type=int, default=4, help="epochs per fold (default %(default)s)")
+    logo.add_argument("--epochs", type=int, default=2, help="epochs per fold (default %(default)s)")
+    logo.add_argument(
+        "--final", action="store_true",
+        help="then train the final classifier the same way on every group (OUT/final/train; register it with "
+        "'inspection models register OUT/final/train --name NAME --final-epoch --cross-groups OUT/cross-groups.json')",
+    )  # fmt: skip
+    logo.add_argument(
+        "--final-epochs", type=int, metavar="N", help="epochs of the final model (default: as many as per fold)"
+    )
     logo.add_argument("--groups", nargs="+", default=[], help="only these folds (default: every group)")
     logo.add_argument("--pairs-per-group", type=int, default=0, help="use only this many pairs of each group")
     logo.add_argument("--imgsz", type=int, default=CLASSIFIER_PX, help="classifier input (default %(default)s)")
@@ -174,7 +189,12 @@ def _handle_cross_groups(args: argparse.Namespace) -> int:
         args.cross_groups, args.out, epochs=args.epochs, imgsz=args.imgsz, groups=tuple(args.groups),
         pairs_per_group=args.pairs_per_group, recaptures=args.recaptures,
     )  # fmt: skip
-    summary = run_cross_groups(settings, progress=lambda line: print(line, file=sys.stderr))
+    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    summary = run_cross_groups(settings, progress=progress)
     print(format_summary(summary))
     print(f"report: {args.out / REPORT_JSON} and {args.out / REPORT_MD}")
+    if args.final:
+        epochs = args.final_epochs or settings.epochs
+        run = train_final(settings, progress=progress, epochs=epochs)
+        print(f"final model (every group, {epochs} epochs): {run}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import yaml
 from inspection.cli.actor import actor, who
 from inspection.cli.options import REGISTRY_HELP, Commands
 from inspection.config import load_station_config
-from inspection.detectors.card import read_card
+from inspection.core.errors import StationError
+from inspection.detectors.card import ModelCard, read_card, write_card
 from inspection.detectors.formats import FORMAT_NAMES
+from inspection.ml.cross_groups import card_section
 from inspection.ml.registry.store import (
     AUTO_FORMAT,
     DEFAULT_REGISTRY,
@@ -87,10 +90,40 @@ def show_command(registry: Path, name: str) -> int:
     return 0 if not problems else 1
 
 
-def register_command(registry: Path, run: Path, name: str, parent: str | None, notes: str) -> int:
-    folder = register_run(run, name, registry, parent, notes)
-    print(f"registered {folder}")
+def register_command(
+    registry: Path,
+    run: Path,
+    name: str,
+    parent: str | None,
+    notes: str,
+    final_epoch: bool = False,
+    cross_groups: Path | None = None,
+) -> int:
+    """Register a run; ``cross_groups``: a leave-one-group-out report (``cross-groups.json``) whose
+    figures the card keeps for this model (one trained the same way on every group)."""
+    summary = _cross_groups_report(cross_groups) if cross_groups is not None else None
+    folder = register_run(run, name, registry, parent, notes, final_epoch=final_epoch)
+    if summary is not None and cross_groups is not None:
+        card = read_card(folder)
+        measured = datetime.fromtimestamp(cross_groups.stat().st_mtime, UTC).date().isoformat()
+        epochs = int(card.training.get("settings", {}).get("epochs") or summary["epochs_per_fold"])
+        section = card_section(summary, measured, epochs)
+        write_card(folder, ModelCard.model_validate({**card.model_dump(), "leave_one_group_out": section}))
+    print(f"registered {folder}" + (" (its last epoch)" if final_epoch else ""))
     return 0
+
+
+def _cross_groups_report(path: Path) -> dict[str, Any]:
+    """The report, checked before anything is registered."""
+    try:
+        summary: dict[str, Any] = json.loads(path.read_text())
+        card_section(summary, "", 0)
+        return summary
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StationError(
+            f"{path}: not a leave-one-group-out report ({exc}); give the cross-groups.json of "
+            "'inspection evaluate --cross-groups'"
+        ) from None
 
 
 def promote_command(
@@ -122,6 +155,15 @@ def add_commands(commands: Commands) -> None:
     register.add_argument("--name", required=True, help="new registry name")
     register.add_argument("--parent", help="the registered model this one replaces or was trained from")
     register.add_argument("--notes", default="", help="free text for the card")
+    register.add_argument(
+        "--final-epoch", action="store_true",
+        help="register the last epoch's weights, not the best on the run's validation split (for a run whose "
+        "validation split must not choose: e.g. 'evaluate --cross-groups --final')",
+    )  # fmt: skip
+    register.add_argument(
+        "--cross-groups", type=Path, metavar="JSON",
+        help="a leave-one-group-out report (cross-groups.json) to keep in the card: for a model trained as its folds",
+    )  # fmt: skip
     promote = actions.add_parser("promote", help="make a model the one a recipe runs")
     promote.add_argument("name")
     promote.add_argument("--recipe", type=Path, required=True, help="recipe YAML whose 'model:' is rewritten")
@@ -146,5 +188,7 @@ def _handle(args: argparse.Namespace) -> int:
     if args.models_command == "show":
         return show_command(args.registry, args.name)
     if args.models_command == "register":
-        return register_command(args.registry, args.run, args.name, args.parent, args.notes)
+        return register_command(
+            args.registry, args.run, args.name, args.parent, args.notes, args.final_epoch, args.cross_groups
+        )
     return promote_command(args.registry, args.name, args.recipe, args.format, args.by, args.config, args.password_env)

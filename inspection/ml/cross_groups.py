@@ -17,7 +17,7 @@ import os
 import shutil
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +156,9 @@ def _split_dataset(stacked: Path, out: Path, held_out: str, group_of: dict[str, 
     return out
 
 
-def _split_crops(crops: Path, out: Path, held_out: str, group_of: dict[str, str]) -> Path:
-    """The region crops with the held-out group's as the validation split (links), and their description."""
+def _split_crops(crops: Path, out: Path, held_out: str | None, group_of: dict[str, str]) -> Path:
+    """The region crops with the held-out group's as the validation split (links), and their description;
+    with none held out (the final model), all of them for training and a sample of them for validation."""
     if (out / CROPS_FILE).is_file():
         return out
     partial = out.with_name(out.name + ".partial")
@@ -174,7 +175,7 @@ def _split_crops(crops: Path, out: Path, held_out: str, group_of: dict[str, str]
         split: {name.name: len(list(name.iterdir())) for name in sorted((partial / split).iterdir())}
         for split in ("train", "val")
     }
-    info["held_out"] = held_out
+    info["held_out"] = held_out or "none (every group trains; the validation split is a sample of the training crops)"
     (partial / CROPS_FILE).write_text(yaml.safe_dump(info, sort_keys=False))
     partial.rename(out)
     return out
@@ -183,13 +184,14 @@ def _split_crops(crops: Path, out: Path, held_out: str, group_of: dict[str, str]
 def _link_split(
     source: Path,
     target: Path,
-    held_out: str,
+    held_out: str | None,
     group_of: dict[str, str],
     stem: Callable[[Path], str],
     val_sample: int = 1,
 ) -> None:
     """Link the files of ``source/train`` and ``source/val`` (any depth) into ``target``: those of the
-    held-out group under ``val`` (every ``val_sample``-th of them), the rest under ``train``."""
+    held-out group under ``val`` (every ``val_sample``-th of them), the rest under ``train``. With no
+    group held out, every file goes under ``train`` and every ``val_sample``-th also under ``val``."""
     held = 0
     for split in ("train", "val"):
         root = source / split
@@ -199,14 +201,34 @@ def _link_split(
             group = group_of.get(stem(file)) if file.is_file() else None
             if group is None:
                 continue
-            if group == held_out:
-                held += 1
-                if (held - 1) % val_sample:
-                    continue
-            link = target / ("val" if group == held_out else "train") / file.relative_to(root)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            if not link.is_symlink():
-                os.symlink(file.resolve(), link)
+            held += group == held_out or held_out is None
+            sampled = (held - 1) % val_sample == 0
+            if group != held_out:
+                _link(file, target / "train" / file.relative_to(root))
+            if (group == held_out or held_out is None) and sampled:
+                _link(file, target / "val" / file.relative_to(root))
+
+
+def _link(file: Path, link: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        os.symlink(file.resolve(), link)
+
+
+def train_final(
+    settings: CrossGroupSettings, progress: Callable[[str], None] = print, epochs: int | None = None
+) -> Path:
+    """The model the protocol's figures stand for: the classifier trained as in every fold (for ``epochs``,
+    default the folds' own), on every group (resumed if interrupted). Its run folder (``OUT/final/train``),
+    to register with ``--final-epoch``: its validation split is a sample of its own training crops, which
+    must not choose the weights."""
+    final = replace(settings, epochs=epochs or settings.epochs)
+    pairs = _pairs(final)
+    group_of = {image.stem: pair.group for pair in pairs for image in (pair.test_image, pair.template_image)}
+    _, crops = _shared_inputs(final, pairs, progress)
+    folder = final.out / "final"
+    progress(f"final model: trained on every group ({len(pairs)} pairs), {final.epochs} epochs")
+    return _trained_run(final, folder, _split_crops(crops, folder / "regions", None, group_of))
 
 
 def _trained_model(settings: CrossGroupSettings, folder: Path, crops: Path, group: str) -> Path:
@@ -215,6 +237,13 @@ def _trained_model(settings: CrossGroupSettings, folder: Path, crops: Path, grou
     model = registry / name
     if model.is_dir():
         return model
+    run = _trained_run(settings, folder, crops)
+    notes = f"leave-one-group-out fold: {group} held out; the last epoch's weights (not chosen on {group})"
+    return register_run(run, name, registry, notes=notes, final_epoch=True)
+
+
+def _trained_run(settings: CrossGroupSettings, folder: Path, crops: Path) -> Path:
+    """``folder/train`` trained on ``crops`` for ``settings.epochs`` (resumed when it stopped early)."""
     run = folder / "train"
     best, last = weights_of(run)
     if not _finished(run, settings.epochs):
@@ -225,8 +254,7 @@ def _trained_model(settings: CrossGroupSettings, folder: Path, crops: Path, grou
             train(_train_settings(settings, crops, run))
     if not best.is_file():
         raise StationError(f"{run}: training ended without weights/best.pt")
-    notes = f"leave-one-group-out fold: {group} held out; the last epoch's weights (not chosen on {group})"
-    return register_run(run, name, registry, notes=notes, final_epoch=True)
+    return run
 
 
 def _train_settings(settings: CrossGroupSettings, crops: Path, run: Path) -> TrainSettings:
@@ -288,6 +316,29 @@ def summarise(reports: dict[str, dict[str, Any]], settings: CrossGroupSettings) 
         "overall": overall,
         "per_class": per_class,
         "fold_reports": {g: str(settings.out / "folds" / g / "report.json") for g in reports},
+    }
+
+
+def card_section(summary: dict[str, Any], measured: str, final_epochs: int) -> dict[str, Any]:
+    """What a model card keeps of a leave-one-group-out report (key ``leave_one_group_out``): for the
+    final model trained the same way on every group (``train_final``), for ``final_epochs``."""
+    folds = summary["epochs_per_fold"]
+    longer = f", for {final_epochs} epochs instead of {folds}" if final_epochs != folds else ""
+    return {
+        "what": (
+            f"the protocol's figures for this detector's recipe: each fold's classifier trained as this one "
+            f"({folds} epochs) on all groups but one, scored on that one; this model is the same training on "
+            f"every group{longer}"
+        ),
+        "command": f"inspection evaluate --cross-groups {summary['source']} --epochs {folds} --final"
+        + (f" --final-epochs {final_epochs}" if longer else ""),
+        "measured": measured,
+        "epochs_per_fold": folds,
+        "epochs_final": final_epochs,
+        "recaptures_per_good_board": summary["recaptures_per_good_board"],
+        "overall": summary["overall"],
+        "per_class_ap50": {name: spread["ap50"] for name, spread in summary["per_class"].items()},
+        "folds": summary["folds"],
     }
 
 
