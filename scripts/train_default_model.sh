@@ -11,8 +11,8 @@
 #      stacked with its registered template, the template detector's regions cut out as crops, then per
 #      board group a classifier trained on the six others and scored on that group (the figures the card
 #      and the README give); `--final`: the same training once more on every group, for FINAL_EPOCHS (the
-#      folds are cut to EPOCHS to keep the protocol affordable; their figures understate the longer run):
-#      the model shipped;
+#      folds are cut to EPOCHS to keep the protocol affordable; whether the longer run generalises better
+#      is not measured): the model shipped;
 #   2. register that final run (its last epoch: nothing held out may choose it) with the report in its card;
 #   3. evaluate it on group 77000 (a group it was trained on: a sanity check, not a generalisation figure),
 #      export to ONNX and OpenVINO (bf16 where this CPU has bf16 units) with the parity check, compare it

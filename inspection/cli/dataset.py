@@ -8,7 +8,6 @@ from pathlib import Path
 from inspection.cli.options import Commands, add_record_filters, record_filter, split_groups
 from inspection.config import DEMO_CONFIG, load_recipe, load_station_config
 from inspection.core.errors import StationError
-from inspection.ml.dataset.folders import import_folders
 from inspection.ml.dataset.from_records import dataset_from_records
 from inspection.ml.dataset.importer import import_deeppcb, import_labelled
 from inspection.ml.dataset.region_crops import build_region_crops
@@ -119,12 +118,6 @@ def _import(args: argparse.Namespace) -> int:
         return 0
     if args.input != "image":
         raise StationError(f"--input {args.input} needs image pairs (the deeppcb format); {args.format} has none")
-    if args.format == "folders":
-        if groups is not None:
-            raise StationError("--val-groups: a folders dataset is split by its train/ and val/ (or test/) "
-                               "folders, else every 10th image of each class; leave --val-groups out")  # fmt: skip
-        import_folders(args.source, args.out)
-        return 0
     import_labelled(args.source, args.out, args.format, groups)
     return 0
 

@@ -201,11 +201,11 @@ def _link_split(
             group = group_of.get(stem(file)) if file.is_file() else None
             if group is None:
                 continue
-            held += group == held_out or held_out is None
-            sampled = (held - 1) % val_sample == 0
+            validates = held_out is None or group == held_out
+            held += validates
             if group != held_out:
                 _link(file, target / "train" / file.relative_to(root))
-            if (group == held_out or held_out is None) and sampled:
+            if validates and (held - 1) % val_sample == 0:
                 _link(file, target / "val" / file.relative_to(root))
 
 

@@ -17,6 +17,7 @@ from inspection.core.errors import StationError
 from inspection.core.hashing import file_sha256
 from inspection.ml.dataset.coco import read_coco
 from inspection.ml.dataset.deeppcb import DEEPPCB_CLASSES, read_deeppcb, write_yolo_dataset
+from inspection.ml.dataset.folders import import_folders
 from inspection.ml.dataset.layout import (
     MANIFEST,
     check_new_output,
@@ -90,15 +91,18 @@ def import_labelled(
     val_groups: set[str] | None = None,
     progress: Callable[[str], None] = print,
 ) -> Path:
-    """Import a plain YOLO or COCO dataset, or images with defect masks; returns the manifest path."""
+    """Import a plain YOLO or COCO dataset, images with defect masks, or one folder per class; returns the
+    manifest path."""
 
     if not source.exists():
         raise StationError(f"{source}: no such file or folder")
     check_new_output(out)
+    if fmt in ("masks", "folders") and val_groups is not None:
+        raise StationError(f"--val-groups: a {fmt} dataset is split by its train/ and val/ (or test/) "
+                           "folders, else every 10th image of each class; leave --val-groups out")  # fmt: skip
+    if fmt == "folders":
+        return import_folders(source, out, progress)
     if fmt == "masks":
-        if val_groups is not None:
-            raise StationError("--val-groups: a masks dataset is split by its train/ and val/ (or test/) "
-                               "folders, else every 10th image of each class; leave --val-groups out")  # fmt: skip
         items, classes, problems = read_masks(source)
         report_problems(problems, source)
         items, note = split_within_classes(items)
