@@ -318,7 +318,7 @@ class OperatorWindow(QMainWindow):
         kept = set(record.kept)
         if done.frame is not None:
             boxes = [(d, d in kept) for d in record.detections]
-            self.image.show_part(done.frame.image, boxes, self.recipe.roi)
+            self.image.show_part(done.frame.image, boxes, self.recipe.roi, done.record.anomaly_map)
         self.verdict.show_verdict(record.verdict.value, record.reasons)
         self.counters.show_cycle(record.latencies_ms.get("cycle", 0.0))
         self.shown += 1

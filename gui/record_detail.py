@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import cv2
+import numpy as np
+import numpy.typing as npt
 from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.review_panel import ReviewPanel
@@ -14,6 +16,7 @@ from gui.widgets.image_view import ImageView
 from inspection.core.sizes import describe_size
 from inspection.core.types import Detection, Image, InspectionRecord
 from inspection.recorder.queries import RecordDetail
+from inspection.recorder.score_maps import decode_score_map
 
 FIELDS = (
     ("id", "Record"),
@@ -29,6 +32,7 @@ FIELDS = (
     ("latency", "Latency (ms)"),
     ("source_name", "Source"),
     ("reference_name", "Reference"),
+    ("anomaly_score", "Anomaly score (0.5 = threshold)"),
     ("image_path", "Image"),
 )
 
@@ -42,6 +46,7 @@ class RecordDetailDialog(QDialog):
         parent: QWidget | None = None,
         session: Session | None = None,
         classes: list[str] | None = None,
+        score_map: npt.NDArray[np.float32] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Part {fields.get('id', '')}")
@@ -55,7 +60,7 @@ class RecordDetailDialog(QDialog):
         self.fields = fields
         view = ImageView()
         if image is not None:
-            view.show_part(image, boxes, None)
+            view.show_part(image, boxes, None, score_map)
         form = QFormLayout()
         self.values: dict[str, QLabel] = {}
         for key, title in FIELDS:
@@ -103,7 +108,7 @@ class RecordDetailDialog(QDialog):
             for d in detail.detections
         ]
         image = cv2.imread(str(detail.image), cv2.IMREAD_UNCHANGED) if detail.image is not None else None
-        return cls(fields, boxes, image, parent, session, classes)
+        return cls(fields, boxes, image, parent, session, classes, decode_score_map(row.get("anomaly_map")))
 
     @classmethod
     def from_record(
@@ -130,11 +135,13 @@ class RecordDetailDialog(QDialog):
                                 latency.get("cycle", 0)),
             "source_name": record.source_name,
             "reference_name": record.reference_name,
+            "anomaly_score": record.anomaly_score,
             "mm_per_px": record.mm_per_px,
             "image_path": record.image_path,
         }  # fmt: skip
         kept = set(record.kept)
-        return cls(fields, [(d, d in kept) for d in record.detections], image, parent, session, classes)
+        boxes = [(d, d in kept) for d in record.detections]
+        return cls(fields, boxes, image, parent, session, classes, record.anomaly_map)
 
 
 def _latency(grab: float, detect: float, decide: float, cycle: float) -> str:

@@ -1,8 +1,11 @@
-"""The live image with detection boxes, labels and the recipe's ROI drawn over it."""
+"""The live image with detection boxes, labels and the recipe's ROI drawn over it (and an anomaly model's
+score map, where the part has one)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -24,6 +27,22 @@ def to_qimage(image: Image) -> QImage:
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
+SHOWN_FROM = 0.25  # score map: lower scores stay clear; from here it is tinted, opaque at the threshold
+MAP_OPACITY = 0.55
+
+
+def with_score_map(image: Image, score_map: npt.NDArray[np.float32]) -> Image:
+    """``image`` (BGR) with the score map over it: clear below ``SHOWN_FROM``, a heat colour (blue -> red
+    at score 1) increasingly opaque up to the threshold 0.5."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[:, :, :3]
+    height, width = bgr.shape[:2]
+    full = cv2.resize(np.clip(score_map, 0.0, 1.0), (width, height), interpolation=cv2.INTER_LINEAR)
+    colours = cv2.applyColorMap((full * 255).astype(np.uint8), cv2.COLORMAP_JET).astype(np.float32)
+    alpha = (np.clip((full - SHOWN_FROM) / (0.5 - SHOWN_FROM), 0.0, 1.0) * MAP_OPACITY)[..., None]
+    blended = bgr.astype(np.float32) * (1 - alpha) + colours * alpha
+    return np.asarray(blended.round(), dtype=np.uint8)
+
+
 class ImageView(QWidget):
     box_drawn = Signal(float, float, float, float)  # x1, y1, x2, y2 in image pixels (drawing mode)
 
@@ -39,10 +58,15 @@ class ImageView(QWidget):
         self._roi: tuple[float, float, float, float] | None = None
 
     def show_part(
-        self, image: Image, detections: list[tuple[Detection, bool]], roi: tuple[float, float, float, float] | None
+        self,
+        image: Image,
+        detections: list[tuple[Detection, bool]],
+        roi: tuple[float, float, float, float] | None,
+        score_map: npt.NDArray[np.float32] | None = None,
     ) -> None:
-        """Show one part: ``detections`` pairs each box with whether it counted towards the verdict."""
-        self._image = to_qimage(image)
+        """Show one part: ``detections`` pairs each box with whether it counted towards the verdict;
+        ``score_map``: an anomaly model's, drawn over the image."""
+        self._image = to_qimage(image if score_map is None else with_score_map(image, score_map))
         self._boxes = detections
         self._roi = roi
         self.update()

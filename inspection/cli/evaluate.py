@@ -10,7 +10,9 @@ from typing import Any
 
 from inspection.cli.options import REGISTRY_HELP, Commands
 from inspection.core.errors import StationError
+from inspection.detectors.anomaly_backend import TASK as ANOMALY_TASK
 from inspection.detectors.card import read_card, write_card
+from inspection.ml.anomaly_scoring import evaluate_anomaly
 from inspection.ml.cross_groups import (
     REPORT_JSON,
     REPORT_MD,
@@ -20,7 +22,7 @@ from inspection.ml.cross_groups import (
     train_final,
 )
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX
-from inspection.ml.registry.store import DEFAULT_REGISTRY, resolve_model
+from inspection.ml.registry.store import DEFAULT_REGISTRY, default_file, resolve_model
 from inspection.ml.scoring import RECAPTURES, evaluate, model_path
 
 
@@ -88,6 +90,42 @@ def _rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
+def format_anomaly_table(report: dict[str, Any]) -> str:
+    """The terminal / Markdown report of an anomaly model."""
+    recall = report["region_recall"]
+    lines = [
+        f"Anomaly model {report['model']} on {report['data']}: {report['good_images']} good and "
+        f"{report['defective_images']} defective images; threshold {report['threshold']} (score)",
+        "",
+        f"Image AUROC: {'n/a' if report['auroc'] is None else format(report['auroc'], '.3f')}",
+        f"Escapes (defective judged PASS): {_rate(report['escape_rate'])} of {report['defective_images']}; "
+        f"false rejects (good judged FAIL): {_rate(report['false_reject_rate'])} of {report['good_images']}.",
+        "Region recall (labelled defects overlapped by a reported region): "
+        + ("n/a (no boxes in the data)" if recall is None else f"{recall['found']} of {recall['boxes']}"),
+        "",
+        "| score | " + " | ".join(report["score_histogram"]["good"]) + " |",
+        "| --- |" + " ---: |" * len(report["score_histogram"]["good"]),
+    ]
+    for side in ("good", "defective"):
+        lines.append(f"| {side} | " + " | ".join(str(n) for n in report["score_histogram"][side].values()) + " |")
+    lines += ["", "| kind | parts | failed | mean score |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {k} | {v['parts']} | {v['failed']} | {v['mean_score']:.3f} |" for k, v in report["per_kind"].items()]
+    latency = report["latency_ms"]
+    lines += ["", f"Latency per part ({report['backend']}): mean {latency['mean']} ms, p50 {latency['p50']} ms."]
+    return "\n".join(lines)
+
+
+def _is_anomaly(model: str, registry: Path) -> Path | None:
+    """The file an anomaly model runs from (the fastest CPU format), or None for another model."""
+    try:
+        folder = resolve_model(registry, model)
+    except StationError:
+        return None
+    if read_card(folder).task != ANOMALY_TASK:
+        return None
+    return Path(model) if Path(model).is_file() else default_file(folder)
+
+
 def run_evaluate(
     model: str,
     data: Path,
@@ -100,9 +138,15 @@ def run_evaluate(
     registry: Path = DEFAULT_REGISTRY,
     recaptures: int = RECAPTURES,
 ) -> int:
-    path = model_path(model, registry)
-    report = evaluate(path, data, recipe, conf, split, recaptures=recaptures)
-    table = format_table(report)
+    anomaly = _is_anomaly(model, registry)
+    if anomaly is not None:
+        report = evaluate_anomaly(
+            anomaly, data, split, recipe, conf, progress=lambda line: print(line, file=sys.stderr)
+        )
+        table = format_anomaly_table(report)
+    else:
+        report = evaluate(model_path(model, registry), data, recipe, conf, split, recaptures=recaptures)
+        table = format_table(report)
     print(table)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +176,10 @@ def add_commands(commands: Commands) -> None:
             "recall and F-score with the DeepPCB protocol (IoU > 0.33, same class) at the operating threshold; "
             "image-level escape and false-reject rates, and false rejects on re-captured good boards (moved, "
             "turned, re-binarised, re-encoded; compared with the original); latency per part. Prints a table; "
-            "writes JSON / Markdown. With --cross-groups: the leave-one-group-out protocol instead."
+            "writes JSON / Markdown. An anomaly model instead: image AUROC of its score, escapes and false rejects at "
+            "its threshold, region recall and the score histograms of good and defective parts (--data: a dataset, "
+            "or a folder with good/ and one folder per defect kind). With --cross-groups: the leave-one-group-out "
+            "protocol instead."
         ),
     )
     evaluate.add_argument("--model", help="registry name, registry folder, or model file")

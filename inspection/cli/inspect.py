@@ -13,7 +13,8 @@ from inspection.core.errors import StationError
 from inspection.core.images import UnreadableImageError, list_images, load_image
 from inspection.detectors import load_detector
 from inspection.detectors.base import usable_cores
-from inspection.ml.registry.selection import resolve_model_file
+from inspection.detectors.card import ModelCard, find_card, read_card
+from inspection.ml.registry.selection import registry_folder, resolve_model_file
 from inspection.station.part import detect_and_decide
 
 
@@ -49,6 +50,28 @@ def _with_overrides(recipe: Recipe, model: Path | None, reference: Path | None, 
     return recipe
 
 
+def model_card(model: Path) -> ModelCard | None:
+    """The card of the model a command line names (a registry name or folder, or a file in one)."""
+    folder = registry_folder(model)
+    if folder is not None:
+        return read_card(folder)
+    found = find_card(model) if model.is_file() else None
+    return found[1] if found else None
+
+
+def recipe_for(recipe_path: Path | None, model: Path | None) -> Recipe:
+    """The recipe given; else, for a model whose classes are not the demo recipe's (an anomaly model, a
+    model of another product), one made from its card (its classes, the default rule: the card's threshold
+    decides); else the demo station's recipe."""
+    if recipe_path is not None or model is None:
+        return load_recipe(recipe_path or DEMO_RECIPE)
+    demo = load_recipe(DEMO_RECIPE)
+    card = model_card(model)
+    if card is None or card.classes == demo.classes:
+        return demo
+    return Recipe(name=card.name, model=model, classes=list(card.classes), imgsz=card.input.imgsz)
+
+
 def inspect_paths(
     paths: list[Path],
     recipe_path: Path | None,
@@ -58,7 +81,7 @@ def inspect_paths(
     device: str = "auto",
     reference: Path | None = None,
 ) -> int:
-    recipe = _with_overrides(load_recipe(recipe_path or DEMO_RECIPE), model, reference, conf)
+    recipe = _with_overrides(recipe_for(recipe_path, model), model, reference, conf)
     images = expand(paths)
     # Nothing else runs beside it here, so the detector may use every core.
     choice = resolve_model_file(recipe.model, device)
@@ -91,10 +114,16 @@ def inspect_paths(
             }
             if prediction.reference is not None:
                 result["reference"] = prediction.reference
+            if prediction.score is not None:
+                result["score"] = round(prediction.score, 4)
             print(json.dumps(result), flush=True)
         else:
             reasons = "; ".join(decision.reasons)
-            print(f"{decision.verdict.value.upper():4}  {shown}" + (f"  ({reasons})" if reasons else ""), flush=True)
+            score = "" if prediction.score is None else f"  score {prediction.score:.3f}"
+            print(
+                f"{decision.verdict.value.upper():4}  {shown}{score}" + (f"  ({reasons})" if reasons else ""),
+                flush=True,
+            )
     if unreadable:
         print(f"{unreadable} of {len(images)} image(s) could not be read", file=sys.stderr)
         return 1
@@ -106,7 +135,8 @@ def add_commands(commands: Commands) -> None:
         "inspect",
         help="inspect image files or folders",
         description=(
-            "Inspect images with the recipe's model and rules. With --json: one JSON object per image on stdout."
+            "Inspect images with the recipe's model and rules. With --json: one JSON object per image on stdout "
+            "(an anomaly model adds 'score': 0.5 is its threshold)."
         ),
     )
     inspect.add_argument("paths", nargs="+", type=Path, help="image files, folders or glob patterns")
@@ -114,7 +144,11 @@ def add_commands(commands: Commands) -> None:
     inspect.add_argument(
         "--model",
         type=Path,
-        help="model file (.pt, .onnx, OpenVINO .xml), registry model folder or name, instead of the recipe's",
+        help=(
+            "model file (.pt, .onnx, OpenVINO .xml), registry model folder or name, instead of the recipe's; "
+            "without --recipe, a model of other classes than the demo's (e.g. an anomaly model) is judged by "
+            "its card alone"
+        ),
     )
     inspect.add_argument(
         "--reference",

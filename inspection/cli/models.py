@@ -59,7 +59,8 @@ def _row(registry: Path, name: str) -> dict[str, Any]:
         "map50": card.metrics.get("map50"),
         "escape_rate": card.metrics.get("escape_rate"),
         "false_reject_rate": card.metrics.get("false_reject_rate"),
-        "formats": ["pt", *card.exports],
+        "auroc": card.metrics.get("auroc"),  # an anomaly model's
+        "formats": [*(["pt"] if (folder / "model.pt").is_file() else []), *card.exports],
         "precision": {fmt: str(export.get("precision", "f32")) for fmt, export in card.exports.items()},
         "verified": not verify_folder(folder),
         "parent": card.parent,

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from inspection.cli.options import Commands
 from inspection.core.errors import StationError
+from inspection.ml.anomaly.training import SETTINGS_FILE as ANOMALY_SETTINGS
+from inspection.ml.anomaly.training import AnomalySettings, train_anomaly
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX
 from inspection.ml.training import REGION_CLASSIFIER, TrainSettings, is_crops_dataset, train
 
 DEFAULT_EPOCHS = 20
+ANOMALY_IMGSZ = 256
 
 
 def add_commands(commands: Commands) -> None:
     trainer = commands.add_parser(
         "train",
-        help="train a detector or region classifier (offline, resumable)",
+        help="train a detector, region classifier or anomaly model (offline, resumable)",
         description=(
             "Train a YOLO detector with ultralytics on a dataset from 'inspection dataset import', or the region "
-            "classifier on one from 'inspection dataset crops', with no network use at all. The run folder "
+            "classifier on one from 'inspection dataset crops', or (--task anomaly) an anomaly model from good images "
+            "alone, with no network use at all. The run folder "
             "receives weights/best.pt and last.pt after every epoch, results.csv, and train_config.yaml "
             "(settings, dataset manifest hash). An interrupted run continues with --resume."
         ),
@@ -39,7 +44,9 @@ def add_commands(commands: Commands) -> None:
         help=f"default {DEFAULT_EPOCHS}; with --resume: a new planned length for the run (e.g. to fit the time left)",
     )
     trainer.add_argument(
-        "--imgsz", type=int, help="network input size in pixels (default 320; region crops 64, a multiple of 32)"
+        "--imgsz",
+        type=int,
+        help="network input size in pixels (default 320; region crops 64; anomaly 256; a multiple of 32)",
     )
     trainer.add_argument("--batch", type=int, help="default 16 (region crops 128)")
     trainer.add_argument("--seed", type=int, default=0, help="default 0")
@@ -49,11 +56,45 @@ def add_commands(commands: Commands) -> None:
     trainer.add_argument(
         "--resume", action="store_true", help="continue the interrupted run in --out, with its own settings"
     )
+    anomaly = trainer.add_argument_group(
+        "anomaly (--task anomaly)",
+        "a model of good parts only: --data is a folder of good images (or a dataset from 'inspection dataset "
+        "import', whose good train images it takes); some are held out to set the threshold",
+    )
+    anomaly.add_argument(
+        "--task", choices=["auto", "anomaly"], default="auto",
+        help="auto (default): a YOLO detector, or the region classifier for region crops; anomaly: from good images",
+    )  # fmt: skip
+    anomaly.add_argument("--memory", type=int, default=8192, help="good patches the model keeps (default 8192)")
+    anomaly.add_argument(
+        "--holdout", type=float, default=0.2, help="share of the good images that set the threshold (default 0.2)"
+    )
+    anomaly.add_argument(
+        "--target-false-reject", type=float, default=0.01,
+        help="false-reject rate the threshold is set for, on the held-out good images (default 0.01)",
+    )  # fmt: skip
     trainer.set_defaults(handler=_handle)
 
 
-def _handle(args: argparse.Namespace) -> int:
+def _handle_anomaly(args: argparse.Namespace) -> int:
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.resume:
+        model = train_anomaly(AnomalySettings(Path(), args.out), progress, resume=True)
+    else:
+        if args.data is None:
+            raise StationError("train --task anomaly: give --data (a folder of good images)")
+        settings = AnomalySettings(
+            args.data, args.out, imgsz=args.imgsz or ANOMALY_IMGSZ, memory=args.memory, holdout=args.holdout,
+            target_false_reject=args.target_false_reject, seed=args.seed,
+        )  # fmt: skip
+        model = train_anomaly(settings, progress)
+    print(f"anomaly model: {model} (register it with 'inspection models register {args.out} --name NAME')")
+    return 0
 
+
+def _handle(args: argparse.Namespace) -> int:
+    if args.task == "anomaly" or (args.resume and (args.out / ANOMALY_SETTINGS).is_file()):
+        return _handle_anomaly(args)
     if args.resume:
         # The run keeps its own settings; only its planned length may change.
         best = train(TrainSettings(Path(), args.out), resume=True, new_epochs=args.epochs)

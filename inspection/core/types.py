@@ -85,6 +85,8 @@ class InspectionRecord:
     annotated_path: str | None = None
     kept: tuple[Detection, ...] = ()  # the detections that counted towards the verdict
     recipe_sha256: str | None = None  # the effective recipe that judged it (rules, model, references)
+    anomaly_score: float | None = None  # an anomaly model's score of the part (0.5: its threshold)
+    anomaly_map: npt.NDArray[np.float32] | None = None  # and its map of patch scores (network resolution)
 
     @staticmethod
     def new_id() -> str:

@@ -8,6 +8,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from inspection.core.channels import InputMode
 from inspection.core.errors import ModelError, PartMismatchError
 from inspection.core.types import Detection, Image
@@ -60,12 +63,15 @@ def model_name(path: Path) -> str:
 class Prediction:
     """What a detector says about one part: its detections, the reference image it was compared with (for
     models that compare), how long it took, and why it could not be inspected (``mismatch``: the part does
-    not align with its reference; a reject with that reason, not a fault)."""
+    not align with its reference; a reject with that reason, not a fault); an anomaly model adds the part's
+    score and score map."""
 
     detections: list[Detection]
     reference: str | None = None
     elapsed_ms: float = 0.0
     mismatch: str | None = None
+    score: float | None = None  # an anomaly model's part score (0.5: its threshold); None for the others
+    score_map: npt.NDArray[np.float32] | None = None  # and its map of patch scores (network resolution)
 
 
 class Detector(ABC):

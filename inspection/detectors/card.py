@@ -69,6 +69,20 @@ def find_card(model_file: Path) -> tuple[Path, ModelCard] | None:
     return None
 
 
+def listed_file(folder: Path, card: ModelCard, name: str, needed_by: str) -> Path:
+    """A file a model needs beside its network (``name`` in its registry folder), checked against its card."""
+    path = folder / name
+    expected = card.files.get(name)
+    if expected is None or not path.is_file():
+        raise ModelError(f"{folder}: {needed_by} needs its {name}, listed in its card")
+    if file_sha256(path) != expected:
+        raise ModelError(
+            f"{path}: sha256 does not match the model card; the file changed after registration: restore it, "
+            "or register the model again"
+        )
+    return path
+
+
 def verify_model_file(model_file: Path) -> ModelCard | None:
     """Check ``model_file`` (and an OpenVINO .xml's .bin) against its card; ``None`` when it has none.
 

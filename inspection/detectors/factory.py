@@ -7,6 +7,7 @@ from pathlib import Path
 
 from inspection.core.channels import Alignment
 from inspection.core.errors import ModelError
+from inspection.detectors.anomaly_backend import ANOMALY
 from inspection.detectors.base import Detector, resolve_threads
 from inspection.detectors.card import find_card, verify_model_file
 from inspection.detectors.loading import DetectorType, LoadRequest
@@ -14,8 +15,8 @@ from inspection.detectors.network_detector import NETWORK
 from inspection.detectors.region_backend import REGION
 from inspection.detectors.template_backend import TEMPLATE
 
-# Asked in this order (a registered region classifier is also a network file).
-DETECTOR_TYPES: list[DetectorType] = [REGION, TEMPLATE, NETWORK]
+# Asked in this order (a registered region classifier or anomaly model is also a network file).
+DETECTOR_TYPES: list[DetectorType] = [ANOMALY, REGION, TEMPLATE, NETWORK]
 
 
 def register_detector(kind: DetectorType) -> None:

@@ -25,7 +25,7 @@ from inspection.core.errors import ModelError
 from inspection.core.hashing import file_sha256
 from inspection.core.types import Detection, Image
 from inspection.detectors.base import Detector, ModelInfo
-from inspection.detectors.card import ModelCard
+from inspection.detectors.card import ModelCard, listed_file
 from inspection.detectors.formats import format_of
 from inspection.detectors.loading import DetectorType, LoadRequest
 from inspection.detectors.network import Network
@@ -70,16 +70,7 @@ def network_classify(network: Network) -> Classify:
 
 def proposals_file(folder: Path, card: ModelCard) -> Path:
     """The proposal settings of a classifier's registry folder, checked against its card."""
-    path = folder / PROPOSALS_FILE
-    expected = card.files.get(PROPOSALS_FILE)
-    if expected is None or not path.is_file():
-        raise ModelError(f"{folder}: a region classifier needs its {PROPOSALS_FILE}, listed in its card")
-    if file_sha256(path) != expected:
-        raise ModelError(
-            f"{path}: sha256 does not match the model card; the proposal settings changed after registration: "
-            "restore the file, or register the classifier again"
-        )
-    return path
+    return listed_file(folder, card, PROPOSALS_FILE, "a region classifier")
 
 
 def geometry_weight(folder: Path, card: ModelCard) -> float:

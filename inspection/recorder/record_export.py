@@ -54,6 +54,7 @@ INSPECTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("mm_per_px", "float", "scale on the part (sizes in mm = pixels x this), when the station has one"),
     ("source_name", "string", "replayed file name, when known"),
     ("reference_name", "string", "reference image compared with, when the model uses one"),
+    ("anomaly_score", "float", "an anomaly model's score of the part (0.5: its threshold); empty for other models"),
     ("image_path", "string", "stored image, relative to the station's data folder"),
     ("image_pruned_at", "string", "when the retention policy deleted the image (ISO 8601, UTC); empty: kept"),
 )

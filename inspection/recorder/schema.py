@@ -36,6 +36,10 @@ class InspectionRow(Base):
     cycle_ms: Mapped[float] = mapped_column(Float, doc="frame grabbed -> verdict")
     source_name: Mapped[str | None] = mapped_column(String(256))
     reference_name: Mapped[str | None] = mapped_column(String(256), doc="reference image compared with")
+    anomaly_score: Mapped[float | None] = mapped_column(Float, doc="an anomaly model's score (0.5: its threshold)")
+    anomaly_map: Mapped[str | None] = mapped_column(
+        Text, doc="its score map: base64 of a grey PNG at the network's resolution, score 0..1 as 0..255"
+    )
     mm_per_px: Mapped[float | None] = mapped_column(Float, doc="scale on the part; sizes in mm = pixels x this")
     defects: Mapped[int | None] = mapped_column(Integer, doc="detections that counted towards the verdict")
     image_path: Mapped[str | None] = mapped_column(String(512), doc="relative to the data folder")

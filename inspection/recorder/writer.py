@@ -21,6 +21,7 @@ from inspection.core.types import Detection, Image, InspectionRecord
 from inspection.recorder.archive import ImageArchive, Reconciliation, reconcile
 from inspection.recorder.database import error_reason
 from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.recorder.score_maps import encode_score_map
 from inspection.recorder.spill import PendingRows, SpillJournal, insert_pending
 
 log = logging.getLogger(__name__)
@@ -300,6 +301,8 @@ def _inspection_row(record: InspectionRecord) -> dict[str, Any]:
         "cycle_ms": lat.get("cycle", 0.0),
         "source_name": record.source_name,
         "reference_name": record.reference_name,
+        "anomaly_score": record.anomaly_score,
+        "anomaly_map": encode_score_map(record.anomaly_map),
         "mm_per_px": record.mm_per_px,
         "image_path": record.image_path,
         "annotated_path": record.annotated_path,

@@ -74,4 +74,6 @@ def inspect_frame(
         reference_name=prediction.reference,
         mm_per_px=mm_per_px,
         recipe_sha256=recipe_sha256,
+        anomaly_score=prediction.score,
+        anomaly_map=prediction.score_map,
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from inspection.core.offline import make_ultralytics_offline
 from inspection.detectors.card import CARD, InputSpec, ModelCard, read_card, write_card
 from inspection.detectors.formats import format_named
 from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, PROPOSALS_FILE, REGION_SETTINGS_FILE
+from inspection.ml.anomaly.card import anomaly_card, is_anomaly_run
 from inspection.ml.training import TRAIN_CONFIG, weights_of
 
 DEFAULT_REGISTRY = PROJECT_ROOT / "models"
@@ -87,7 +90,10 @@ def register_run(
 ) -> Path:
     """Copy a run's best weights (optimizer state stripped) into ``registry/name`` with a new card; with
     ``final_epoch``, its last epoch's instead (when the run's validation split must not choose the model:
-    a leave-one-group-out fold validates on the group it is scored on)."""
+    a leave-one-group-out fold validates on the group it is scored on). An anomaly run: its ONNX file and
+    image statistics, its threshold in the card."""
+    if is_anomaly_run(run):
+        return _register_anomaly(run, name, registry, parent, notes)
     best, last = weights_of(run)
     if final_epoch:
         best = last
@@ -97,20 +103,13 @@ def register_run(
     if not config_path.is_file():
         raise ModelError(f"{run}: no {TRAIN_CONFIG}; register runs made with 'inspection train'")
     config: dict[str, Any] = yaml.safe_load(config_path.read_text())
-    folder = model_folder(registry, name)
-    if folder.exists():
-        raise ModelError(f"{folder}: a model of that name exists; choose another --name")
-    if parent is not None:
-        resolve_model(registry, parent)
+    folder = _new_folder(registry, name, parent)
     dataset = config.get("dataset", {})
     proposals = Path(dataset.get("crops", "")) / PROPOSALS_FILE
     if dataset.get("task", "detect") == "classify" and not proposals.is_file():
         raise ModelError(f"{run}: trained on region crops, but {proposals} (their proposal settings) is gone")
     card = _new_card(run, name, config, parent, notes)
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with _building(folder) as partial:
         make_ultralytics_offline()
         from ultralytics.utils.torch_utils import strip_optimizer  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
@@ -124,10 +123,41 @@ def register_run(
                 shutil.copy2(settings, partial / REGION_SETTINGS_FILE)
                 card.files[REGION_SETTINGS_FILE] = file_sha256(partial / REGION_SETTINGS_FILE)
         write_card(partial, card)
+    return folder
+
+
+def _new_folder(registry: Path, name: str, parent: str | None) -> Path:
+    """The folder a new model will have (refused when taken, or when its parent is unknown)."""
+    folder = model_folder(registry, name)
+    if folder.exists():
+        raise ModelError(f"{folder}: a model of that name exists; choose another --name")
+    if parent is not None:
+        resolve_model(registry, parent)
+    return folder
+
+
+@contextmanager
+def _building(folder: Path) -> Iterator[Path]:
+    """A ``.partial`` folder to fill, renamed to ``folder`` when the block ends well, removed otherwise."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
         partial.rename(folder)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+def _register_anomaly(run: Path, name: str, registry: Path, parent: str | None, notes: str) -> Path:
+    folder = _new_folder(registry, name, parent)
+    card, files = anomaly_card(run, folder.name, parent, notes, now())
+    with _building(folder) as partial:
+        for file_name, source in files.items():
+            shutil.copy2(source, partial / file_name)
+            card.files[file_name] = file_sha256(partial / file_name)
+        write_card(partial, card)
     return folder
 
 

@@ -1,0 +1,185 @@
+"""The anomaly detector: trained from good parts alone (``inspection train --task anomaly``), it scores how
+unlike the good parts a part is, needing no reference image and no alignment.
+
+Two terms, each measured against good parts held out from training:
+- **patches**: a network (any backend: the ONNX file it is trained as, or its OpenVINO export) maps the
+  part to the distance of each patch's features to the nearest patch of the good parts' memory: a map;
+- **image**: statistics of the whole part against the good parts' (``image_statistics``).
+
+Each term is scaled so its held-out good median is 0 and its threshold 1; the part's score is the larger,
+scaled so that the model card's threshold is **0.5** (the JSON ``score``). Regions of the patch map above
+the floor become ``anomaly`` detections with boxes (their peak score as confidence), so a recipe's rules,
+areas and counts apply; a part whose image term is the larger gets one box over the whole part. The
+recipe's ``min_confidence`` for ``anomaly`` (default 0.5) is the threshold, so a recipe may move it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from inspection.core.errors import ModelError
+from inspection.core.hashing import file_sha256
+from inspection.core.types import Detection, Image
+from inspection.detectors.base import Detector, ModelInfo, Prediction
+from inspection.detectors.card import ModelCard, listed_file
+from inspection.detectors.formats import format_of
+from inspection.detectors.image_statistics import GoodStatistics, image_statistics
+from inspection.detectors.loading import DetectorType, LoadRequest
+from inspection.detectors.network import Network
+from inspection.detectors.processing import FloatArray, to_bgr
+
+TASK = "anomaly"
+LABEL = "anomaly"
+STATISTICS_FILE = "image_statistics.npz"
+REGION_LEVEL_MIN = 0.25  # regions are cut at the floor, but never below this score (one blob otherwise)
+PREPROCESSING = "scaled to a square of the input size (aspect not kept), BGR->RGB, /255"
+
+
+@dataclass(frozen=True)
+class TermScale:
+    """One term's held-out good median and its threshold (the quantile at the target false-reject rate)."""
+
+    median: float
+    threshold: float
+
+    def scaled(self, raw: FloatArray | float) -> Any:
+        return (np.asarray(raw, np.float32) - self.median) / max(self.threshold - self.median, 1e-6)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How raw distances become the score: per term, then the combined threshold ``combined`` (0.5)."""
+
+    patches: TermScale
+    image: TermScale
+    combined: float
+
+    @classmethod
+    def from_dict(cls, calibration: dict[str, Any]) -> Calibration:
+        return cls(
+            TermScale(float(calibration["patches"]["median"]), float(calibration["patches"]["threshold"])),
+            TermScale(float(calibration["image"]["median"]), float(calibration["image"]["threshold"])),
+            float(calibration["combined_threshold"]),
+        )
+
+    @classmethod
+    def from_card(cls, card: ModelCard, where: Path) -> Calibration:
+        section = (card.model_extra or {}).get("anomaly")
+        try:
+            assert isinstance(section, dict)
+            return cls.from_dict(section["calibration"])
+        except (AssertionError, KeyError, TypeError, ValueError):
+            raise ModelError(
+                f"{where}: the model card has no valid 'anomaly: calibration:' section; register the run again "
+                "with 'inspection models register'"
+            ) from None
+
+    def score(self, terms: FloatArray | float) -> Any:
+        """Combined-scale values (``max`` of the scaled terms) as scores: threshold 0.5, never below 0."""
+        return np.maximum(0.5 * np.asarray(terms, np.float32) / max(self.combined, 1e-6), 0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "patches": {"median": self.patches.median, "threshold": self.patches.threshold},
+            "image": {"median": self.image.median, "threshold": self.image.threshold},
+            "combined_threshold": self.combined,
+        }
+
+
+def network_input(image: Image, size: int) -> FloatArray:
+    """(1, 3, size, size) RGB in 0..1 of the part scaled to a square."""
+    bgr = cv2.resize(to_bgr(image), (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.dnn.blobFromImage(bgr, 1.0 / 255.0, swapRB=True)  # type: ignore[no-any-return]
+
+
+def anomaly_regions(score_map: FloatArray, width: int, height: int, floor: float) -> list[Detection]:
+    """Connected regions of the score map (scaled to the image) at ``floor`` (at least REGION_LEVEL_MIN),
+    each with its peak score as confidence (at most 1)."""
+    level = max(floor, REGION_LEVEL_MIN)
+    full = cv2.resize(score_map, (width, height), interpolation=cv2.INTER_LINEAR)
+    mask = (full >= level).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    found = []
+    for index in range(1, count):
+        x, y, w, h = (int(v) for v in stats[index, :4])
+        peak = float(full[y : y + h, x : x + w][labels[y : y + h, x : x + w] == index].max())
+        if peak >= floor:
+            found.append(Detection(LABEL, 0, min(peak, 1.0), (float(x), float(y), float(x + w), float(y + h))))
+    return sorted(found, key=lambda d: d.confidence, reverse=True)
+
+
+class AnomalyDetector(Detector):
+    def __init__(self, network: Network, info: ModelInfo, calibration: Calibration, good: GoodStatistics) -> None:
+        self.network = network
+        self.info = info
+        self.calibration = calibration
+        self.good = good
+
+    def predict(self, image: Image, min_confidence: float) -> Prediction:
+        started = time.perf_counter()
+        score, score_map, detections = self.assess(image, min_confidence)
+        elapsed = (time.perf_counter() - started) * 1000
+        return Prediction(detections, None, elapsed, score=score, score_map=score_map)
+
+    def assess(self, image: Image, floor: float) -> tuple[float, FloatArray, list[Detection]]:
+        """The part's score, its score map (network resolution) and its detections down to ``floor``."""
+        raw_map = self.network.forward(network_input(image, self.info.imgsz))[0, 0]
+        patch_terms = self.calibration.patches.scaled(raw_map)
+        image_term = float(self.calibration.image.scaled(self.good.distance(image_statistics(image))))
+        score_map = np.asarray(self.calibration.score(patch_terms), np.float32)
+        image_score = float(self.calibration.score(image_term))
+        patch_score = float(score_map.max())
+        height, width = image.shape[:2]
+        detections = anomaly_regions(score_map, width, height, floor)
+        if image_score > patch_score and image_score >= floor:
+            whole = (0.0, 0.0, float(width), float(height))
+            detections.insert(0, Detection(LABEL, 0, min(image_score, 1.0), whole))
+        return max(patch_score, image_score), score_map, detections
+
+    def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
+        return self.assess(image, min_confidence)[2]
+
+    def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
+        return self.predict_prepared(image, min_confidence), None
+
+    def warm_up(self) -> None:
+        blank = np.full((self.info.imgsz, self.info.imgsz, 3), 128, np.uint8)
+        for _ in range(2):
+            self.assess(blank, 1.0)
+
+    def close(self) -> None:
+        self.network.close()
+
+
+def read_good_statistics(folder: Path, card: ModelCard) -> GoodStatistics:
+    """The good parts' image statistics of a registry folder, checked against its card."""
+    path = listed_file(folder, card, STATISTICS_FILE, "an anomaly model")
+    with np.load(path) as data:
+        return GoodStatistics(data["vectors"], data["mean"], data["scale"])
+
+
+def load_anomaly_detector(request: LoadRequest) -> AnomalyDetector:
+    card, folder, fmt = request.card, request.card_folder, format_of(request.path)
+    assert card is not None and folder is not None  # claimed by its card
+    if fmt is None or fmt.name == "pt":
+        raise ModelError(f"{request.path}: an anomaly model runs from its ONNX file or an OpenVINO export")
+    network = fmt.load(request.path, card.input.imgsz, request.device, request.threads, "anomaly")
+    info = ModelInfo(
+        network.info.name, request.path, file_sha256(request.path), list(card.classes), network.info.backend,
+        network.info.device, card.input.imgsz, request.threads, "image", network.info.precision,
+    )  # fmt: skip
+    return AnomalyDetector(network, info, Calibration.from_card(card, folder), read_good_statistics(folder, card))
+
+
+ANOMALY = DetectorType(
+    "anomaly",
+    claims=lambda request: request.card is not None and request.card.task == TASK,
+    load=load_anomaly_detector,
+    describe="a registered anomaly model (card task: anomaly)",
+)

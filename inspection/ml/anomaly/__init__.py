@@ -1,0 +1,1 @@
+"""Training the anomaly detector from good parts alone (``inspection train --task anomaly``)."""

@@ -1,0 +1,62 @@
+"""The model card of an anomaly run: what it is, how it was trained, its threshold and how that was set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inspection.core.errors import ModelError
+from inspection.detectors.anomaly_backend import LABEL, PREPROCESSING, STATISTICS_FILE, TASK
+from inspection.detectors.card import InputSpec, ModelCard
+from inspection.ml.anomaly.training import MODEL_FILE, RESULT_FILE
+from inspection.ml.training import TRAIN_CONFIG
+
+PARITY_AGAINST = "the PyTorch scorer it was exported from, on the held-out good images"
+
+
+def is_anomaly_run(run: Path) -> bool:
+    config = run / TRAIN_CONFIG
+    if not config.is_file():
+        return False
+    data = yaml.safe_load(config.read_text())
+    return isinstance(data, dict) and (data.get("dataset") or {}).get("task") == TASK
+
+
+def anomaly_card(
+    run: Path, name: str, parent: str | None, notes: str, created: str
+) -> tuple[ModelCard, dict[str, Path]]:
+    """The card and the files (name in the model folder -> file in the run) of a finished anomaly run."""
+    files = {MODEL_FILE: run / MODEL_FILE, STATISTICS_FILE: run / STATISTICS_FILE}
+    result_path = run / RESULT_FILE
+    if not result_path.is_file() or not all(path.is_file() for path in files.values()):
+        raise ModelError(
+            f"{run}: the anomaly run is not finished (no {RESULT_FILE}); go on with 'inspection train --resume'"
+        )
+    config: dict[str, Any] = yaml.safe_load((run / TRAIN_CONFIG).read_text())
+    result: dict[str, Any] = yaml.safe_load(result_path.read_text())
+    parity = result.pop("onnx_parity", {})
+    card = ModelCard(
+        name=name,
+        architecture=f"patch memory (greedy coreset, {config['memory']} patches) on {config['architecture']}; "
+        "plus the distance of image statistics to the nearest good parts",
+        task=TASK,
+        classes=[LABEL],
+        input=InputSpec(imgsz=int(config["imgsz"]), mode="image", preprocessing=PREPROCESSING),
+        training={
+            "run": str(run.resolve()),
+            "data": config["dataset"]["source"],
+            "good_images": config["dataset"]["good_images"],
+            "trained_on": config["dataset"]["trained_on"],
+            "held_out": config["dataset"]["held_out"],
+            "seconds": result.pop("training_seconds", None),
+            "settings": {k: config[k] for k in ("imgsz", "memory", "seed")},
+            "notes": notes,
+        },
+        exports={"onnx": {"file": MODEL_FILE, "precision": "f32", "parity": {**parity, "against": PARITY_AGAINST}}},
+        parent=parent,
+        created=created,
+        anomaly=result,
+    )
+    return card, files

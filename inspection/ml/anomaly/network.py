@@ -1,0 +1,113 @@
+"""The anomaly model's patch network (PyTorch, made and exported to ONNX while training; the station runs
+the ONNX file or its OpenVINO export): a convolutional feature trunk, each patch's features standardised,
+and the distance of each to the nearest patch of the good parts' memory.
+
+The trunk is fixed and seeded, not trained (no weights come from anywhere): ``TRUNK`` names it in the
+card. Which features serve best is measured in ``scripts/experiments/anomaly_baselines.py``; a trunk
+trained by the project's own scripts can take its place behind ``build_trunk``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspection.ml.anomaly.memory import FloatArray
+
+WIDTHS = (16, 32, 64)  # channels of the trunk's three stages (each halves the resolution)
+TAPS = (1, 2)  # the stages whose features describe a patch (strides 4 and 8)
+STRIDE = 8  # of the score map
+TRUNK = "3-stage CNN, widths 16/32/64, Kaiming-normal weights of seed {seed}, untrained; taps at strides 4 and 8"
+OPSET = 17
+
+
+def build_trunk(seed: int = 0) -> Any:
+    """The feature trunk (an ``nn.ModuleList`` of stages), the same for the same seed on every machine."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    from torch import nn  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    generator = torch.Generator().manual_seed(seed)
+    stages, width_in = [], 3
+    for width in WIDTHS:
+        convs = [nn.Conv2d(width_in, width, 3, padding=1), nn.Conv2d(width, width, 3, padding=1)]
+        for conv in convs:
+            fan_in = conv.in_channels * 9
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5)
+                conv.bias.zero_()
+        stages.append(nn.Sequential(convs[0], nn.ReLU(), convs[1], nn.ReLU(), nn.AvgPool2d(2)))
+        width_in = width
+    return nn.ModuleList(stages).eval()
+
+
+def patch_features(trunk: Any, batch: Any) -> Any:
+    """(N, 3, S, S) in 0..1 -> (N, D, S/8, S/8): the tapped stages at stride 8, smoothed over 3x3 patches."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    from torch.nn import functional  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    pooled, x = [], batch
+    for index, stage in enumerate(trunk):
+        x = stage(x)
+        if index in TAPS:  # each stage halves the size: pool the earlier taps down to the last one's
+            factor = 2 ** (TAPS[-1] - index)
+            pooled.append(functional.avg_pool2d(x, factor) if factor > 1 else x)
+    return functional.avg_pool2d(torch.cat(pooled, 1), 3, 1, 1, count_include_pad=False)
+
+
+def feature_dims() -> int:
+    return sum(WIDTHS[index] for index in TAPS)
+
+
+def build_scorer(trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatArray) -> Any:
+    """The network the station runs: (N, 3, S, S) -> (N, 1, S/8, S/8) distances to the memory."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    class PatchScorer(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.trunk = trunk
+            self.register_buffer("mean", torch.from_numpy(mean).reshape(1, -1, 1, 1))
+            self.register_buffer("scale", torch.from_numpy(scale).reshape(1, -1, 1, 1))
+            self.register_buffer("memory", torch.from_numpy(memory))
+            self.register_buffer("memory_sq", torch.from_numpy((memory**2).sum(1)))
+
+        def forward(self, batch: torch.Tensor) -> torch.Tensor:
+            features = (patch_features(self.trunk, batch) - self.mean) / self.scale
+            n, d, h, w = features.shape
+            flat = features.permute(0, 2, 3, 1).reshape(n, h * w, d)
+            squared = (flat**2).sum(-1, keepdim=True) - 2 * flat @ self.memory.T + self.memory_sq
+            nearest = squared.min(-1).values.clamp(min=0).sqrt()
+            return nearest.reshape(n, 1, h, w)
+
+    return PatchScorer().eval()
+
+
+def export_onnx(scorer: Any, path: Path, imgsz: int, classes: list[str]) -> None:
+    """The scorer as an ONNX file (dynamic batch, fixed size), the class names in its metadata."""
+    import onnx  # noqa: PLC0415  (heavy SDK, loaded only when used)
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    example = torch.zeros(1, 3, imgsz, imgsz)
+    partial = path.with_name(path.name + ".partial")
+    with torch.no_grad():
+        torch.onnx.export(
+            scorer, (example,), str(partial), input_names=["images"], output_names=["distances"],
+            dynamic_axes={"images": {0: "batch"}, "distances": {0: "batch"}}, opset_version=OPSET, dynamo=False,
+        )  # fmt: skip
+    model = onnx.load(str(partial))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "names", str(dict(enumerate(classes)))
+    onnx.save(model, str(partial))
+    partial.replace(path)
+
+
+def score_maps(scorer: Any, batch: FloatArray) -> FloatArray:
+    """The scorer's maps on a numpy batch (training and calibration run it in PyTorch), one image at a time:
+    the distances of one 640 px part to 8,192 memory patches alone take 210 MB."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    with torch.no_grad():
+        maps = [scorer(torch.from_numpy(batch[i : i + 1])).numpy() for i in range(len(batch))]
+    return np.concatenate(maps).astype(np.float32)

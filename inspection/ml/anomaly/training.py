@@ -1,0 +1,243 @@
+"""``inspection train --task anomaly``: an anomaly model from good images alone, on the CPU, resumable.
+
+Steps (each kept in the run folder, so ``--resume`` goes on after the last finished one):
+1. features of every training image's patches (``work/features-NNNN.npy``, a batch each);
+2. the patch memory: a greedy coreset of them (``work/memory.npz``);
+3. the image statistics of the training images (``image_statistics.npz``);
+4. the threshold, from the good images held out of training, for the target false-reject rate, and the
+   ONNX file with its parity against PyTorch (``model.onnx``, ``anomaly.yaml``, ``train_config.yaml``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from inspection.core.atomic import write_text_atomic
+from inspection.core.errors import StationError
+from inspection.core.images import check_image_file
+from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK, Calibration, network_input
+from inspection.detectors.base import usable_cores
+from inspection.detectors.image_statistics import GoodStatistics, image_statistics
+from inspection.ml.anomaly.calibration import calibrate
+from inspection.ml.anomaly.good_images import find_good_images, read_all, split_held_out
+from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
+from inspection.ml.anomaly.network import TRUNK, build_scorer, build_trunk, export_onnx, patch_features, score_maps
+from inspection.ml.training import TRAIN_CONFIG
+
+SETTINGS_FILE = "anomaly_settings.yaml"
+IMAGES_FILE = "anomaly_images.yaml"  # how many good images the run started with, and a hash of their list
+RESULT_FILE = "anomaly.yaml"
+MODEL_FILE = "model.onnx"
+BATCH = 16
+PARITY_TOLERANCE = 0.01  # score units (the threshold is 0.5)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class AnomalySettings:
+    data: Path
+    out: Path
+    imgsz: int = 256
+    memory: int = 8192  # patches kept
+    holdout: float = 0.2  # share of the good images that set the threshold
+    target_false_reject: float = 0.01
+    seed: int = 0
+    max_patches: int = 160_000  # sampled from the training patches before the coreset is chosen
+
+    def check(self) -> None:
+        if self.imgsz % 32 or not 64 <= self.imgsz <= 1024:
+            raise StationError(f"--imgsz {self.imgsz}: give a multiple of 32 between 64 and 1024 (default 256)")
+        if not 0.0 < self.target_false_reject < 0.5:
+            raise StationError(f"--target-false-reject {self.target_false_reject}: give a rate in (0, 0.5)")
+        if self.memory < 64:
+            raise StationError(f"--memory {self.memory}: keep at least 64 patches (default 8192)")
+
+
+def _save_settings(settings: AnomalySettings) -> None:
+    data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()}
+    write_text_atomic(settings.out / SETTINGS_FILE, yaml.safe_dump(data, sort_keys=False))
+
+
+def load_settings(run: Path) -> AnomalySettings:
+    path = run / SETTINGS_FILE
+    if not path.is_file():
+        raise StationError(f"{run}: no {SETTINGS_FILE}; is it an anomaly run from 'inspection train --task anomaly'?")
+    data = yaml.safe_load(path.read_text())
+    return AnomalySettings(
+        Path(data["data"]), Path(data["out"]), int(data["imgsz"]), int(data["memory"]), float(data["holdout"]),
+        float(data["target_false_reject"]), int(data["seed"]), int(data["max_patches"]),
+    )  # fmt: skip
+
+
+class Reporter:
+    """Progress lines with a count and the time left (a long step says where it is every few seconds)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.shown = 0.0
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self.shown < 3.0:
+            return
+        self.shown = now
+        elapsed = now - self.started
+        left = elapsed / done * (total - done) if done else 0.0
+        self.progress(f"{step}: {done}/{total} ({100 * done // max(total, 1)}%), {elapsed:.0f} s, ~{left:.0f} s left")
+
+    def restart(self) -> None:
+        self.started, self.shown = time.perf_counter(), 0.0
+
+
+def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = False) -> Path:
+    """Train (or, with ``resume``, go on with) the run in ``settings.out``; returns its ONNX file."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    torch.set_num_threads(usable_cores())
+    if resume:
+        settings = load_settings(settings.out)
+    else:
+        settings.check()
+        if settings.out.exists() and any(settings.out.iterdir()):
+            raise StationError(f"{settings.out}: the run folder is not empty; choose a new --out, or --resume it")
+        settings.out.mkdir(parents=True, exist_ok=True)
+        _save_settings(settings)
+    images = find_good_images(settings.data)
+    for path in images:
+        check_image_file(path)
+    _check_same_images(settings.out, images)
+    train, held = split_held_out(len(images), settings.holdout, settings.seed)
+    progress(f"{len(images)} good images: {len(train)} train, {len(held)} held out to set the threshold")
+    started = time.perf_counter()
+    trunk = build_trunk(settings.seed)
+    report = Reporter(progress)
+    statistics = _training_features(settings, trunk, [images[i] for i in train], report)
+    mean, scale, memory = _memory(settings, report)
+    scorer = build_scorer(trunk, mean, scale, memory)
+    result, held_inputs = calibrate(scorer, statistics, [images[i] for i in held], settings, report)
+    model = settings.out / MODEL_FILE
+    export_onnx(scorer, model, settings.imgsz, [LABEL])
+    result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, result["calibration"])
+    result["training_seconds"] = round(time.perf_counter() - started, 1)
+    result["trained_on"] = len(train)
+    write_text_atomic(settings.out / RESULT_FILE, yaml.safe_dump(result, sort_keys=False))
+    _write_train_config(settings, images, len(train), len(held))
+    progress(f"trained in {result['training_seconds']:.0f} s; threshold set on {len(held)} held-out good images")
+    return model
+
+
+def onnx_parity(scorer: Any, model: Path, inputs: FloatArray, calibration: dict[str, Any]) -> dict[str, Any]:
+    """The ONNX file against the PyTorch scorer on the held-out images: the largest difference of the
+    patch score (score units, 0.5 = threshold); more than ``PARITY_TOLERANCE`` refuses the export."""
+    import onnxruntime as ort  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    scale = Calibration.from_dict(calibration)
+    torch_scores = scale.score(scale.patches.scaled(score_maps(scorer, inputs).reshape(len(inputs), -1).max(1)))
+    onnx_maps = np.concatenate([session.run(None, {"images": inputs[i : i + 1]})[0] for i in range(len(inputs))])
+    onnx_scores = scale.score(scale.patches.scaled(onnx_maps.reshape(len(inputs), -1).max(1)))
+    gap = float(np.abs(np.asarray(torch_scores) - np.asarray(onnx_scores)).max())
+    if gap > PARITY_TOLERANCE:
+        raise StationError(f"{model}: the ONNX file's scores differ from PyTorch's by {gap:.4f} (> {PARITY_TOLERANCE})")
+    same = bool(((np.asarray(torch_scores) >= 0.5) == (np.asarray(onnx_scores) >= 0.5)).all())
+    return {"images": len(inputs), "max_score_gap": round(gap, 5), "same_verdicts": same}
+
+
+def _check_same_images(run: Path, images: list[Path]) -> None:
+    """The run's steps are kept per batch of images: a resumed run must see the same images (names, sizes)."""
+    listing = "".join(f"{path.resolve()}\t{path.stat().st_size}\n" for path in images)
+    digest = hashlib.sha256(listing.encode()).hexdigest()
+    path = run / IMAGES_FILE
+    if not path.is_file():
+        write_text_atomic(path, yaml.safe_dump({"images": len(images), "sha256": digest}))
+        return
+    if yaml.safe_load(path.read_text()).get("sha256") != digest:
+        raise StationError(
+            f"{run}: the good images changed since this run started (added, removed or replaced); its saved steps "
+            "belong to the old ones: train into a new --out"
+        )
+
+
+def _batches(paths: list[Path]) -> list[list[Path]]:
+    return [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    partial = path.with_name(path.stem + ".partial.npy")
+    np.save(partial, array)
+    partial.replace(path)
+
+
+def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path], report: Reporter) -> GoodStatistics:
+    """Patch features (a sample of each image's) and image statistics of each batch, saved once; then the
+    good parts' statistics."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    work = settings.out / "work"
+    work.mkdir(exist_ok=True)
+    per_image = max(1, settings.max_patches // len(paths))
+    batches = _batches(paths)
+    for number, batch in enumerate(batches):
+        chunk, stats = work / f"features-{number:04d}.npy", work / f"statistics-{number:04d}.npy"
+        if not (chunk.is_file() and stats.is_file()):
+            parts = read_all(batch)
+            inputs = np.concatenate([network_input(image, settings.imgsz) for image in parts])
+            with torch.no_grad():
+                maps = patch_features(trunk, torch.from_numpy(inputs)).numpy()
+            patches = maps.transpose(0, 2, 3, 1).reshape(len(parts), -1, maps.shape[1])
+            rng = np.random.default_rng(settings.seed + number)
+            picks = [rng.choice(patches.shape[1], min(per_image, patches.shape[1]), replace=False) for _ in parts]
+            _save(chunk, np.concatenate([p[i] for p, i in zip(patches, picks, strict=True)]).astype(np.float16))
+            _save(stats, np.stack([image_statistics(image) for image in parts]))
+        report("features", number + 1, len(batches))
+    raw = np.concatenate([np.load(work / f"statistics-{n:04d}.npy") for n in range(len(batches))])
+    good = GoodStatistics.of(raw)
+    path = settings.out / STATISTICS_FILE
+    partial = path.with_name("image_statistics.partial.npz")
+    np.savez(partial, vectors=good.vectors, mean=good.mean, scale=good.scale)
+    partial.replace(path)
+    return good
+
+
+def _memory(settings: AnomalySettings, report: Reporter) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The standardisation and the coreset of the saved patch features (chosen once, then kept)."""
+    path = settings.out / "work" / "memory.npz"
+    if not path.is_file():
+        chunks = sorted((settings.out / "work").glob("features-[0-9][0-9][0-9][0-9].npy"))
+        patches = np.concatenate([np.load(chunk).astype(np.float32) for chunk in chunks])
+        mean, scale = standardise(patches)
+        standard = ((patches - mean) / scale).astype(np.float32)
+        report.restart()
+        chosen = greedy_coreset(standard, settings.memory, settings.seed, lambda d, t: report("memory", d, t))
+        partial = path.with_name("memory.partial.npz")
+        np.savez(partial, mean=mean, scale=scale, memory=standard[chosen])
+        partial.replace(path)
+    with np.load(path) as data:
+        return data["mean"], data["scale"], data["memory"]
+
+
+def _write_train_config(settings: AnomalySettings, images: list[Path], trained: int, held: int) -> None:
+    config = {
+        "architecture": TRUNK.format(seed=settings.seed),
+        "imgsz": settings.imgsz,
+        "seed": settings.seed,
+        "memory": settings.memory,
+        "dataset": {
+            "task": TASK,
+            "classes": [LABEL],
+            "source": str(settings.data.resolve()),
+            "good_images": len(images),
+            "trained_on": trained,
+            "held_out": held,
+        },
+    }
+    write_text_atomic(settings.out / TRAIN_CONFIG, yaml.safe_dump(config, sort_keys=False))

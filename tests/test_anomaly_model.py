@@ -1,0 +1,228 @@
+"""The anomaly model's CLI contract (issue 18): train from good images alone, register, inspect with a
+score, evaluate; offline, on real images: crops of the bundled DeepPCB sample boards (good: the
+defect-free templates; defective: the test boards cut around each labelled defect)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT, run_cli, run_station, write_station
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+
+from gui.record_detail import RecordDetailDialog
+from gui.widgets.image_view import with_score_map
+from inspection.recorder import queries
+from inspection.recorder.database import open_database
+from inspection.recorder.schema import InspectionRow
+from inspection.recorder.score_maps import decode_score_map
+
+SAMPLE = ROOT / "datasets" / "deeppcb-sample"
+NO_NETWORK = ROOT / "tests" / "no_network.py"
+CROP = 96
+HELD_OUT_BOARDS = 4  # their defects and the same places of their templates are the test parts
+
+
+def offline(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with every network call blocked (exit 97 if one is tried)."""
+    return subprocess.run(
+        [sys.executable, str(NO_NETWORK), *args], capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+
+
+def _crop(image: np.ndarray, cx: int, cy: int) -> np.ndarray:
+    half = CROP // 2
+    x = min(max(cx - half, 0), image.shape[1] - CROP)
+    y = min(max(cy - half, 0), image.shape[0] - CROP)
+    return image[y : y + CROP, x : x + CROP]
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """good/ (training: template crops at random places), test/good and test/defect (the same places of
+    held-out boards, without and with their defects)."""
+    root = tmp_path_factory.mktemp("anomaly-parts")
+    boards = sorted(p.stem.removesuffix("_temp") for p in (SAMPLE / "images").glob("*_temp.jpg"))
+    rng = np.random.default_rng(0)
+    for folder in ("good", "test/good", "test/defect"):
+        (root / folder).mkdir(parents=True)
+    for board in boards[HELD_OUT_BOARDS:]:
+        template = cv2.imread(str(SAMPLE / "images" / f"{board}_temp.jpg"), cv2.IMREAD_GRAYSCALE)
+        for n in range(6):
+            cx, cy = (int(v) for v in rng.integers(CROP // 2, 640 - CROP // 2, 2))
+            cv2.imwrite(str(root / "good" / f"{board}_{n}.png"), _crop(template, cx, cy))
+    for board in boards[:HELD_OUT_BOARDS]:
+        template = cv2.imread(str(SAMPLE / "images" / f"{board}_temp.jpg"), cv2.IMREAD_GRAYSCALE)
+        test = cv2.imread(str(SAMPLE / "images" / f"{board}_test.jpg"), cv2.IMREAD_GRAYSCALE)
+        for n, line in enumerate((SAMPLE / "labels" / f"{board}.txt").read_text().split("\n")):
+            if not line.strip():
+                continue
+            x1, y1, x2, y2 = (int(v) for v in line.replace(",", " ").split()[:4])
+            cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
+            cv2.imwrite(str(root / "test/defect" / f"{board}_{n}.png"), _crop(test, cx, cy))
+            cv2.imwrite(str(root / "test/good" / f"{board}_{n}.png"), _crop(template, cx, cy))
+    return root
+
+
+@pytest.fixture(scope="module")
+def registered(parts: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An anomaly model trained offline on good/ and registered into a registry of its own."""
+    work = tmp_path_factory.mktemp("anomaly-model")
+    train = offline(
+        "train", "--task", "anomaly", "--data", str(parts / "good"), "--out", str(work / "run"), "--imgsz", "96",
+        "--memory", "2048",
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    assert "held out to set the threshold" in train.stderr and "features:" in train.stderr
+    register = offline("models", "--registry", str(work / "registry"), "register", str(work / "run"), "--name", "crops")
+    assert register.returncode == 0, register.stderr
+    return work / "registry" / "crops"
+
+
+def test_card_records_the_threshold_and_how_it_was_set(registered: Path) -> None:
+    card = yaml.safe_load((registered / "card.yaml").read_text())
+    assert card["task"] == "anomaly" and card["classes"] == ["anomaly"]
+    section = card["anomaly"]
+    assert section["threshold"] == 0.5 and section["target_false_reject"] == 0.01
+    held = section["held_out_good"]
+    assert held["images"] == len(held["scores"]) >= 5
+    assert sum(held["score_histogram"].values()) == held["images"]
+    assert held["false_reject_at_threshold"] <= 0.2
+    assert "quantile" in section["how_set"]
+    assert card["exports"]["onnx"]["parity"]["max_score_gap"] <= 0.01
+    assert set(card["files"]) == {"model.onnx", "image_statistics.npz"}
+
+
+def test_inspect_scores_defective_parts_above_good_ones(parts: Path, registered: Path) -> None:
+    result = offline(
+        "inspect", str(parts / "test/good"), str(parts / "test/defect"), "--model", str(registered), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == len(list((parts / "test").rglob("*.png")))
+    for row in rows:
+        assert isinstance(row["score"], float) and row["verdict"] in ("pass", "fail")
+        assert (row["verdict"] == "fail") == (row["score"] >= 0.5)
+        assert all(d["label"] == "anomaly" for d in row["detections"])
+    good = [r["score"] for r in rows if "/test/good/" in r["image"]]
+    defective = [r["score"] for r in rows if "/test/defect/" in r["image"]]
+    assert np.mean(defective) > 2 * np.mean(good)
+    failed = [r for r in rows if r["verdict"] == "fail"]
+    assert failed and all(r["detections"] for r in failed)  # a failed part names where
+
+
+def test_evaluate_reports_auroc_escapes_false_rejects_and_histograms(
+    parts: Path, registered: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.json"
+    result = offline("evaluate", "--model", str(registered), "--data", str(parts / "test"), "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Image AUROC" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["good_images"] == report["defective_images"] > 10
+    assert report["auroc"] >= 0.7  # measured 0.80 (chance: 0.5)
+    assert 0.0 <= report["escape_rate"] <= 1.0 and 0.0 <= report["false_reject_rate"] <= 1.0
+    for side in ("good", "defective"):
+        assert sum(report["score_histogram"][side].values()) == report[f"{side}_images"]
+    assert report["per_kind"]["defect"]["mean_score"] > report["per_kind"]["good"]["mean_score"]
+
+
+def test_resume_finishes_an_interrupted_run_the_same_way(parts: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    first = run_cli("train", "--task", "anomaly", "--data", str(parts / "good"), "--out", str(run), "--imgsz", "64",
+                    "--memory", "256")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    finished = yaml.safe_load((run / "anomaly.yaml").read_text())
+    for later in ("anomaly.yaml", "model.onnx", "image_statistics.npz", "work/memory.npz", "work/features-0003.npy"):
+        (run / later).unlink()  # as if killed in the feature step
+    again = run_cli("train", "--resume", "--out", str(run))
+    assert again.returncode == 0, again.stderr
+    resumed = yaml.safe_load((run / "anomaly.yaml").read_text())
+    assert resumed["calibration"] == finished["calibration"]
+    assert resumed["held_out_good"]["scores"] == finished["held_out_good"]["scores"]
+
+
+def test_resume_refuses_when_the_good_images_changed(parts: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    shutil.copytree(parts / "good", good)
+    run = tmp_path / "run"
+    first = run_cli("train", "--task", "anomaly", "--data", str(good), "--out", str(run), "--imgsz", "64",
+                    "--memory", "128")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    sorted(good.iterdir())[0].unlink()
+    again = run_cli("train", "--resume", "--out", str(run))
+    assert again.returncode != 0 and "the good images changed" in again.stderr
+
+
+def test_bad_training_input_is_refused_with_the_file_named(parts: Path, tmp_path: Path) -> None:
+    few = tmp_path / "few"
+    few.mkdir()
+    for image in sorted((parts / "good").iterdir())[:4]:
+        shutil.copy(image, few)
+    result = run_cli("train", "--task", "anomaly", "--data", str(few), "--out", str(tmp_path / "r1"))
+    assert result.returncode != 0 and "4 good image(s) found" in result.stderr and "at least 10" in result.stderr
+
+    broken = tmp_path / "broken"
+    shutil.copytree(parts / "good", broken)
+    (broken / "zz-cut.png").write_bytes((parts / "good" / sorted(p.name for p in (parts / "good").iterdir())[0])
+                                        .read_bytes()[:200])  # fmt: skip
+    result = run_cli("train", "--task", "anomaly", "--data", str(broken), "--out", str(tmp_path / "r2"))
+    assert result.returncode != 0 and "zz-cut.png" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r2" / "model.onnx").exists()
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("someone's run")
+    result = run_cli("train", "--task", "anomaly", "--data", str(parts / "good"), "--out", str(taken))
+    assert result.returncode != 0 and "not empty" in result.stderr
+    assert (taken / "keep.txt").read_text() == "someone's run"
+
+
+def test_a_station_runs_the_anomaly_model_and_records_each_score(
+    parts: Path, registered: Path, tmp_path: Path, qtbot: QtBot
+) -> None:
+    line = tmp_path / "line"
+    line.mkdir()
+    for image in sorted((parts / "test/good").iterdir())[:6] + sorted((parts / "test/defect").iterdir())[:6]:
+        shutil.copy(image, line / f"{image.parent.name}-{image.name}")
+    recipe = tmp_path / "crops.yaml"
+    recipe.write_text(yaml.safe_dump({"name": "crops", "model": str(registered), "classes": ["anomaly"]}))
+    camera = {
+        "type": "pylon", "emulated": 2, "serial": "0815-0000", "image_folder": str(line),
+        "trigger": {"mode": "software"}, "timeout_ms": 1000, "reconnect": {"initial_s": 0.05, "max_s": 0.5},
+    }  # fmt: skip
+    summary = run_station(write_station(tmp_path, camera=camera, recipe=str(recipe)), parts=12)
+    assert summary.records_written == 12 and not summary.errors
+    engine = open_database(f"sqlite:///{tmp_path / 'data' / 'inspection.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(select(InspectionRow.__table__)).mappings().all()
+    assert len(rows) == 12
+    for row in rows:
+        assert row["model_name"].startswith("crops/") and isinstance(row["anomaly_score"], float)
+        assert (row["verdict"] == "fail") == (row["anomaly_score"] >= 0.5) == (row["defects"] > 0)
+        score_map = decode_score_map(row["anomaly_map"])
+        assert score_map is not None and score_map.shape == (96 // 8, 96 // 8)
+        assert score_map.max() <= min(row["anomaly_score"], 1.0) + 0.01  # the part's score: the larger term
+    # The record's detail shows the score and draws the map over the part where it is high.
+    worst = max(rows, key=lambda row: float(decode_score_map(row["anomaly_map"]).max()))  # type: ignore[union-attr]
+    detail = queries.detail(engine, worst["id"], tmp_path / "data")
+    assert detail is not None
+    dialog = RecordDetailDialog.from_database(detail)
+    qtbot.addWidget(dialog)
+    assert dialog.values["anomaly_score"].text() == str(worst["anomaly_score"])
+    plain = cv2.imread(str(detail.image), cv2.IMREAD_UNCHANGED)
+    worst_map = decode_score_map(worst["anomaly_map"])
+    assert worst_map is not None and worst_map.max() > 0
+    grey = cv2.cvtColor(plain, cv2.COLOR_GRAY2BGR).astype(int)
+    low = with_score_map(plain, np.minimum(worst_map, 0.2))  # below 0.25 the part stays as it is
+    assert np.abs(low.astype(int) - grey).max() <= 1
+    high = with_score_map(plain, worst_map / worst_map.max())  # its peak at 1: tinted there
+    assert np.abs(high.astype(int) - grey).max() > 50
