@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_cli, run_station, write_station
 from pytestqt.qtbot import QtBot
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gui.record_detail import RecordDetailDialog
 from gui.widgets.image_view import with_score_map
@@ -226,3 +226,44 @@ def test_a_station_runs_the_anomaly_model_and_records_each_score(
     assert np.abs(low.astype(int) - grey).max() <= 1
     high = with_score_map(plain, worst_map / worst_map.max())  # its peak at 1: tinted there
     assert np.abs(high.astype(int) - grey).max() > 50
+
+
+def test_teach_captures_good_parts_trains_registers_writes_the_recipe_and_switches(parts: Path, tmp_path: Path) -> None:
+    """'inspection teach' at the cell: 30 good parts from the pylon emulator, a tiny model, the recipe,
+    the station switched to it, audited; then the station runs 10 parts with it."""
+    camera = {
+        "type": "pylon", "emulated": 2, "serial": "0815-0000", "image_folder": str(parts / "good"),
+        "trigger": {"mode": "software"}, "timeout_ms": 1000, "reconnect": {"initial_s": 0.05, "max_s": 0.5},
+    }  # fmt: skip
+    station = write_station(tmp_path, camera=camera)
+    where = ["--config", str(station), "--registry", str(tmp_path / "registry"), "--recipes", str(tmp_path / "recipes")]
+    taught = run_cli("teach", "crops", "--capture", "30", "--imgsz", "96", "--switch", *where,
+                     "--work", str(tmp_path / "teach"))  # fmt: skip
+    assert taught.returncode == 0, taught.stderr
+    assert "captured 30/30 good parts (96 x 96)" in taught.stderr
+    assert (
+        "held-out good parts by score" in taught.stdout and "threshold 0.5 set for 1.0% false rejects" in taught.stdout
+    )
+    assert len(list((tmp_path / "teach" / "good").glob("good-*.png"))) == 30
+    recipe = yaml.safe_load((tmp_path / "recipes" / "crops.yaml").read_text())
+    assert recipe["classes"] == ["anomaly"] and (tmp_path / "recipes" / recipe["model"]).resolve() == (
+        tmp_path / "registry" / "crops"
+    )
+    assert yaml.safe_load(station.read_text())["recipe"] == "recipes/crops.yaml"
+
+    summary = run_station(station, parts=10)
+    assert summary.records_written == 10 and not summary.errors
+    engine = open_database(f"sqlite:///{tmp_path / 'data' / 'inspection.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(select(InspectionRow.__table__)).mappings().all()
+        audit = connection.execute(text("SELECT action, detail FROM audit_log")).all()
+    assert {row["recipe_name"] for row in rows} == {"crops"} and all(row["anomaly_score"] is not None for row in rows)
+    taught_entries = [json.loads(detail) for action, detail in audit if action == "product_teach"]
+    assert (
+        len(taught_entries) == 1 and taught_entries[0]["good_parts"] == 30 and taught_entries[0]["source"] == "camera"
+    )
+
+    again = run_cli("teach", "crops", "--images", str(parts / "good"), *where, "--work", str(tmp_path / "t2"))
+    assert again.returncode != 0 and "named 'crops' exists" in again.stderr
+    few = run_cli("teach", "other", "--capture", "5", *where)
+    assert few.returncode != 0 and "at least 10" in few.stderr

@@ -43,6 +43,7 @@ from inspection.cli import (
     run,
     spc,
     stats,
+    teach,
     train,
 )  # fmt: skip
 from inspection.cli.options import Commands
@@ -62,7 +63,7 @@ log = logging.getLogger("inspection")
 
 # Every command module adds its own commands (parser and handler); this order is the order of --help.
 COMMAND_MODULES: tuple[CommandModule, ...] = (
-    run, inspect, cameras, dataset, train, evaluate, export, models, compare, plc, gui, bench, calibrate,
+    run, inspect, cameras, dataset, train, evaluate, export, models, compare, teach, plc, gui, bench, calibrate,
     export_log, stats, spc, alerts, audit, report,
 )  # fmt: skip
 
