@@ -27,6 +27,7 @@ from gui.record_detail import RecordDetailDialog
 from gui.rules_dialog import RulesDialog
 from gui.session import Session
 from gui.settings_dialog import SettingsDialog
+from gui.teach_dialog import TeachDialog
 from gui.widgets.alert_banner import AlertBanner
 from gui.widgets.counters import CountersPanel
 from gui.widgets.fail_strip import FailStrip
@@ -87,6 +88,7 @@ class OperatorWindow(QMainWindow):
         self.users_button = QPushButton("Users")
         self.charts_button = QPushButton("Charts")
         self.settings_button = QPushButton("Settings")
+        self.teach_button = QPushButton("Teach product")
         self.charts: ChartsWindow | None = None
         self.history: HistoryWindow | None = None
         self.details: list[RecordDetailDialog] = []
@@ -136,6 +138,7 @@ class OperatorWindow(QMainWindow):
             self.charts_button,
             self.rules_button,
             self.settings_button,
+            self.teach_button,
             self.audit_button,
             self.users_button,
         ):
@@ -158,6 +161,7 @@ class OperatorWindow(QMainWindow):
         self.login_button.clicked.connect(self.toggle_login)
         self.rules_button.clicked.connect(self.open_rules)
         self.settings_button.clicked.connect(self.open_settings)
+        self.teach_button.clicked.connect(self.open_teach)
         self.audit_button.clicked.connect(self.open_audit)
         self.users_button.clicked.connect(self.open_users)
 
@@ -259,6 +263,25 @@ class OperatorWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def open_teach(self) -> TeachDialog | None:
+        """Teach a new product (engineers; the station is stopped meanwhile: the camera is the teach-in's)."""
+        if not self.session.may("station"):
+            self.session.audit("denied", {"action": "product_teach", "station": str(self.controller.config_path)})
+            self.message.setText("Only engineers and admins teach products.")
+            return None
+        if self.controller.running:
+            self.message.setText("Stop the station first: teaching a product uses its camera.")
+            return None
+        dialog = TeachDialog(self.session, self.controller.config_path, self.controller.config, parent=self)
+        dialog.accepted.connect(lambda: self._taught(dialog))
+        dialog.open()
+        return dialog
+
+    def _taught(self, dialog: TeachDialog) -> None:
+        self.controller.reload()
+        self.recipe = load_recipe(self.controller.config.recipe)
+        self.message.setText(f"Product {self.recipe.name} taught; the station runs it from the next start.")
+
     def _settings_saved(self) -> None:
         self.controller.reload()
         self.recipe = load_recipe(self.controller.config.recipe)
@@ -290,6 +313,7 @@ class OperatorWindow(QMainWindow):
         self.stop_button.setEnabled(running)  # stopping is always allowed: it loses nothing
         self.rules_button.setEnabled(self.session.may("thresholds"))
         self.settings_button.setEnabled(self.session.may("station"))
+        self.teach_button.setEnabled(self.session.may("station") and not running)
         self.audit_button.setEnabled(self.session.may("audit"))
         self.users_button.setEnabled(self.session.may("users"))
         self.alert_banner.allow_acknowledge(user is not None)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+from anomaly_parts import make_parts
 from conftest import ROOT, run_cli, run_station, write_station
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select, text
@@ -25,10 +26,7 @@ from inspection.recorder.database import open_database
 from inspection.recorder.schema import InspectionRow
 from inspection.recorder.score_maps import decode_score_map
 
-SAMPLE = ROOT / "datasets" / "deeppcb-sample"
 NO_NETWORK = ROOT / "tests" / "no_network.py"
-CROP = 96
-HELD_OUT_BOARDS = 4  # their defects and the same places of their templates are the test parts
 
 
 def offline(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,38 +36,9 @@ def offline(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _crop(image: np.ndarray, cx: int, cy: int) -> np.ndarray:
-    half = CROP // 2
-    x = min(max(cx - half, 0), image.shape[1] - CROP)
-    y = min(max(cy - half, 0), image.shape[0] - CROP)
-    return image[y : y + CROP, x : x + CROP]
-
-
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """good/ (training: template crops at random places), test/good and test/defect (the same places of
-    held-out boards, without and with their defects)."""
-    root = tmp_path_factory.mktemp("anomaly-parts")
-    boards = sorted(p.stem.removesuffix("_temp") for p in (SAMPLE / "images").glob("*_temp.jpg"))
-    rng = np.random.default_rng(0)
-    for folder in ("good", "test/good", "test/defect"):
-        (root / folder).mkdir(parents=True)
-    for board in boards[HELD_OUT_BOARDS:]:
-        template = cv2.imread(str(SAMPLE / "images" / f"{board}_temp.jpg"), cv2.IMREAD_GRAYSCALE)
-        for n in range(6):
-            cx, cy = (int(v) for v in rng.integers(CROP // 2, 640 - CROP // 2, 2))
-            cv2.imwrite(str(root / "good" / f"{board}_{n}.png"), _crop(template, cx, cy))
-    for board in boards[:HELD_OUT_BOARDS]:
-        template = cv2.imread(str(SAMPLE / "images" / f"{board}_temp.jpg"), cv2.IMREAD_GRAYSCALE)
-        test = cv2.imread(str(SAMPLE / "images" / f"{board}_test.jpg"), cv2.IMREAD_GRAYSCALE)
-        for n, line in enumerate((SAMPLE / "labels" / f"{board}.txt").read_text().split("\n")):
-            if not line.strip():
-                continue
-            x1, y1, x2, y2 = (int(v) for v in line.replace(",", " ").split()[:4])
-            cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
-            cv2.imwrite(str(root / "test/defect" / f"{board}_{n}.png"), _crop(test, cx, cy))
-            cv2.imwrite(str(root / "test/good" / f"{board}_{n}.png"), _crop(template, cx, cy))
-    return root
+    return make_parts(tmp_path_factory.mktemp("anomaly-parts"))
 
 
 @pytest.fixture(scope="module")

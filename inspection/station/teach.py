@@ -134,14 +134,15 @@ def take_folder(images: Path, plan: TeachPlan) -> list[Path]:
     return sorted(plan.good.iterdir())
 
 
-def write_recipe(plan: TeachPlan, model_folder: Path) -> Path:
-    """The product's recipe: its anomaly model (the registry folder, backend by device), the card's threshold."""
+def write_recipe(plan: TeachPlan, model_folder: Path, threshold: float = 0.5) -> Path:
+    """The product's recipe: its anomaly model (the registry folder, backend by device) and the score a part
+    fails from (the card's threshold, 0.5, unless moved)."""
     relative = Path(os.path.relpath(model_folder.resolve(), plan.recipe.resolve().parent)).as_posix()
     text = (
         f"# Taught from good parts alone ('inspection teach {plan.product}'): its anomaly model decides; a part\n"
         "# scoring at or above min_confidence (the card's threshold is 0.5) fails.\n"
         f"name: {plan.product}\nversion: '1'\nmodel: {relative}\nclasses: [{LABEL}]\n"
-        f"imgsz: {plan.imgsz}\ndefault_rule:\n  min_confidence: 0.5\n"
+        f"imgsz: {plan.imgsz}\ndefault_rule:\n  min_confidence: {round(threshold, 3)}\n"
     )
     plan.recipe.parent.mkdir(parents=True, exist_ok=True)
     replace_config_file(plan.recipe, text, Recipe)
@@ -175,9 +176,15 @@ def switch_station_recipe(station: Path, recipe: Path) -> str | None:
     return old
 
 
-def discard(plan: TeachPlan) -> None:
-    """Remove what a cancelled or failed teach-in left (its images and run; never a registered model)."""
-    shutil.rmtree(plan.work, ignore_errors=True)
+def discard(plan: TeachPlan, keep_images: bool = False) -> None:
+    """Remove what a cancelled or failed teach-in left (its run, and its images unless kept; never a
+    registered model)."""
+    shutil.rmtree(plan.work / "run" if keep_images else plan.work, ignore_errors=True)
+
+
+def false_reject_at(scores: list[float], threshold: float) -> float:
+    """The share of held-out good parts that would fail at ``threshold``."""
+    return sum(score >= threshold for score in scores) / len(scores) if scores else 0.0
 
 
 def describe_threshold(section: dict[str, Any]) -> str:
