@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 
 from gui.record_detail import RecordDetailDialog
 from gui.widgets.image_view import with_score_map
+from inspection.detectors.anomaly_backend import anomaly_regions
 from inspection.recorder import queries
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import InspectionRow
@@ -236,3 +237,17 @@ def test_teach_captures_good_parts_trains_registers_writes_the_recipe_and_switch
     assert again.returncode != 0 and "named 'crops' exists" in again.stderr
     few = run_cli("teach", "other", "--capture", "5", *where)
     assert few.returncode != 0 and "at least 10" in few.stderr
+
+
+def test_a_part_fails_by_its_boxes_exactly_when_its_patch_score_reaches_the_threshold() -> None:
+    """Scaling the map to the image smooths a lone peak below its value: its region keeps the cell's score."""
+    for peak in (0.5, 0.5001, 0.62, 1.7):
+        score_map = np.zeros((12, 12), np.float32)
+        score_map[5, 7] = peak
+        regions = anomaly_regions(score_map, 96, 96, 0.5)
+        assert regions and regions[0].confidence == pytest.approx(min(peak, 1.0))
+        x1, y1, x2, y2 = regions[0].box
+        assert x1 <= 7.5 * 8 <= x2 and y1 <= 5.5 * 8 <= y2  # over the cell
+    below = np.full((12, 12), 0.49, np.float32)
+    assert anomaly_regions(below, 96, 96, 0.5) == []
+    assert [round(d.confidence, 2) for d in anomaly_regions(below, 96, 96, 0.3)] == [0.49]  # one region, a near miss

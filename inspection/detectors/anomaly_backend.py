@@ -100,18 +100,26 @@ def network_input(image: Image, size: int) -> FloatArray:
 
 def anomaly_regions(score_map: FloatArray, width: int, height: int, floor: float) -> list[Detection]:
     """Connected regions of the score map (scaled to the image) at ``floor`` (at least REGION_LEVEL_MIN),
-    each with its peak score as confidence (at most 1)."""
+    each with the highest map cell under it as confidence (at most 1). The map's peak always has its region,
+    so a part fails by its boxes exactly when its patch score reaches the threshold (scaling the map
+    smooths peaks a little)."""
     level = max(floor, REGION_LEVEL_MIN)
     full = cv2.resize(score_map, (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = (full >= level).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    found = []
-    for index in range(1, count):
-        x, y, w, h = (int(v) for v in stats[index, :4])
-        peak = float(full[y : y + h, x : x + w][labels[y : y + h, x : x + w] == index].max())
-        if peak >= floor:
-            found.append(Detection(LABEL, 0, min(peak, 1.0), (float(x), float(y), float(x + w), float(y + h))))
-    return sorted(found, key=lambda d: d.confidence, reverse=True)
+    count, _, stats, _ = cv2.connectedComponentsWithStats((full >= level).astype(np.uint8), connectivity=8)
+    cell_h, cell_w = height / score_map.shape[0], width / score_map.shape[1]
+
+    def cells(x1: float, y1: float, x2: float, y2: float) -> float:
+        rows = slice(int(y1 // cell_h), max(int(np.ceil(y2 / cell_h)), int(y1 // cell_h) + 1))
+        cols = slice(int(x1 // cell_w), max(int(np.ceil(x2 / cell_w)), int(x1 // cell_w) + 1))
+        return float(score_map[rows, cols].max())
+
+    boxes = [tuple(float(v) for v in (x, y, x + w, y + h)) for x, y, w, h, _ in stats[1:count]]
+    peak_row, peak_col = np.unravel_index(int(score_map.argmax()), score_map.shape)
+    peak_box = (peak_col * cell_w, peak_row * cell_h, (peak_col + 1) * cell_w, (peak_row + 1) * cell_h)
+    found = [Detection(LABEL, 0, min(cells(*box), 1.0), box) for box in boxes]  # type: ignore[arg-type]
+    if score_map.max() >= floor and not any(d.confidence >= min(float(score_map.max()), 1.0) for d in found):
+        found.append(Detection(LABEL, 0, min(float(score_map.max()), 1.0), peak_box))
+    return sorted((d for d in found if d.confidence >= floor), key=lambda d: d.confidence, reverse=True)
 
 
 class AnomalyDetector(Detector):
