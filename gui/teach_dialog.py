@@ -36,13 +36,12 @@ from inspection.core.errors import StationError
 from inspection.core.images import list_images, load_image
 from inspection.core.types import Image
 from inspection.detectors import load_detector
-from inspection.detectors.card import read_card
-from inspection.ml.registry.store import register_run
 from inspection.station.teach import (
     TeachPlan,
     capture_good_parts,
     discard,
     false_reject_at,
+    register_product,
     switch_station_recipe,
     take_folder,
     write_recipe,
@@ -245,10 +244,13 @@ class TeachDialog(QDialog):
             self.counter.setText(f"{len(self.images)} good parts in {self.plan.good if self.plan else ''}")
         self._enable()
 
+    def _ask_folder(self, title: str) -> Path | None:
+        chosen = QFileDialog.getExistingDirectory(self, title)
+        return Path(chosen) if chosen else None
+
     def _pick_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of good parts")
-        if folder:
-            self.use_folder(Path(folder))
+        if (folder := self._ask_folder("Folder of good parts")) is not None:
+            self.use_folder(folder)
 
     def use_folder(self, folder: Path) -> None:
         plan = self._new_plan()
@@ -319,9 +321,7 @@ class TeachDialog(QDialog):
             self._enable()
             return
         self.progress.setValue(100)
-        plan = self.plan
-        self.model = register_run(plan.work / "run", plan.product, plan.registry, notes="taught at the cell (app)")
-        self.section = dict((read_card(self.model).model_extra or {}).get("anomaly", {}))
+        self.model, self.section = register_product(self.plan, "taught at the cell (app)")
         self.histogram.good = list(self.section.get("held_out_good", {}).get("scores", []))
         self.status.setText(f"trained and registered as {self.model.name}; set the threshold, then save")
         self._threshold_moved(self.slider.value())
@@ -336,7 +336,7 @@ class TeachDialog(QDialog):
         self.histogram.threshold = self.threshold
         self.histogram.update()
         rate = false_reject_at(scores, self.threshold)
-        rejected = sum(score >= self.threshold for score in scores)
+        rejected = round(rate * len(scores))
         self.rate.setText(
             f"threshold {self.threshold:.2f}: {rate * 100:.1f}% false rejects on the {len(scores)} held-out good "
             f"parts ({rejected} of {len(scores)}); the model set 0.50 for "
@@ -345,9 +345,8 @@ class TeachDialog(QDialog):
         self._show_bad()
 
     def _pick_bad_parts(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of known bad parts")
-        if folder:
-            self.score_bad_parts(Path(folder))
+        if (folder := self._ask_folder("Folder of known bad parts")) is not None:
+            self.score_bad_parts(folder)
 
     def score_bad_parts(self, folder: Path) -> None:
         """Score up to MAX_BAD_PARTS known bad parts with the new model (quick: in this process)."""

@@ -25,8 +25,10 @@ DEMO_RECIPE = ROOT / "configs" / "recipes" / "deeppcb.yaml"
 BUNDLED_MODEL = ROOT / "models" / "deeppcb-yolov8n" / "model.pt"
 
 
-def write_station(tmp_path: Path, camera: dict[str, object] | None = None, **overrides: object) -> Path:
-    """A station YAML in tmp_path: emulated camera replaying the sample, data in tmp_path/data."""
+def write_station(
+    tmp_path: Path, camera: dict[str, object] | None = None, image_folder: Path = SAMPLE_IMAGES, **overrides: object
+) -> Path:
+    """A station YAML in tmp_path: emulated camera replaying ``image_folder`` (the sample), data in tmp_path/data."""
     config: dict[str, object] = {
         "station": "test-station",
         "camera": camera
@@ -34,7 +36,7 @@ def write_station(tmp_path: Path, camera: dict[str, object] | None = None, **ove
             "type": "pylon",
             "emulated": 2,
             "serial": "0815-0000",
-            "image_folder": str(SAMPLE_IMAGES),
+            "image_folder": str(image_folder),
             "trigger": {"mode": "software"},
             "timeout_ms": 1000,
             "reconnect": {"initial_s": 0.05, "max_s": 0.5},

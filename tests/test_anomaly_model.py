@@ -165,11 +165,7 @@ def test_a_station_runs_the_anomaly_model_and_records_each_score(
         shutil.copy(image, line / f"{image.parent.name}-{image.name}")
     recipe = tmp_path / "crops.yaml"
     recipe.write_text(yaml.safe_dump({"name": "crops", "model": str(registered), "classes": ["anomaly"]}))
-    camera = {
-        "type": "pylon", "emulated": 2, "serial": "0815-0000", "image_folder": str(line),
-        "trigger": {"mode": "software"}, "timeout_ms": 1000, "reconnect": {"initial_s": 0.05, "max_s": 0.5},
-    }  # fmt: skip
-    summary = run_station(write_station(tmp_path, camera=camera, recipe=str(recipe)), parts=12)
+    summary = run_station(write_station(tmp_path, image_folder=line, recipe=str(recipe)), parts=12)
     assert summary.records_written == 12 and not summary.errors
     engine = open_database(f"sqlite:///{tmp_path / 'data' / 'inspection.db'}")
     with engine.connect() as connection:
@@ -201,11 +197,7 @@ def test_a_station_runs_the_anomaly_model_and_records_each_score(
 def test_teach_captures_good_parts_trains_registers_writes_the_recipe_and_switches(parts: Path, tmp_path: Path) -> None:
     """'inspection teach' at the cell: 30 good parts from the pylon emulator, a tiny model, the recipe,
     the station switched to it, audited; then the station runs 10 parts with it."""
-    camera = {
-        "type": "pylon", "emulated": 2, "serial": "0815-0000", "image_folder": str(parts / "good"),
-        "trigger": {"mode": "software"}, "timeout_ms": 1000, "reconnect": {"initial_s": 0.05, "max_s": 0.5},
-    }  # fmt: skip
-    station = write_station(tmp_path, camera=camera)
+    station = write_station(tmp_path, image_folder=parts / "good")
     where = ["--config", str(station), "--registry", str(tmp_path / "registry"), "--recipes", str(tmp_path / "recipes")]
     taught = run_cli("teach", "crops", "--capture", "30", "--imgsz", "96", "--switch", *where,
                      "--work", str(tmp_path / "teach"))  # fmt: skip

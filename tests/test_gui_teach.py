@@ -29,11 +29,7 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _dialog(qtbot, tmp_path: Path, parts: Path) -> tuple[TeachDialog, Path]:  # type: ignore[no-untyped-def]
-    camera = {
-        "type": "pylon", "emulated": 2, "serial": "0815-0000", "image_folder": str(parts / "good"),
-        "trigger": {"mode": "software"}, "timeout_ms": 1000, "reconnect": {"initial_s": 0.05, "max_s": 0.5},
-    }  # fmt: skip
-    station = write_station(tmp_path, camera=camera)
+    station = write_station(tmp_path, image_folder=parts / "good")
     session = logged_in(station, "engineer")
     dialog = TeachDialog(
         session, station, load_station_config(station), work_root=tmp_path / "teach",

@@ -15,7 +15,7 @@ from inspection.core.images import list_images, load_image
 from inspection.core.offline import block_openvino_telemetry
 from inspection.detectors.anomaly_backend import AnomalyDetector, load_anomaly_detector
 from inspection.detectors.base import resolve_threads
-from inspection.detectors.card import read_card
+from inspection.detectors.card import ModelCard, read_card
 from inspection.detectors.formats import format_named
 from inspection.detectors.loading import LoadRequest
 from inspection.ml.anomaly.good_images import find_good_images
@@ -28,13 +28,13 @@ PARITY_IMAGES = 32
 SCORE_TOLERANCE = 0.01  # score units: the threshold is 0.5
 
 
-def _parity_images(folder: Path, data: Path | None) -> list[Path]:
+def _parity_images(folder: Path, card: ModelCard, data: Path | None) -> list[Path]:
     """The first ``PARITY_IMAGES`` (by name) of ``--data`` (images, a folder, or a labelled set), else of
     the good images the model was trained from."""
     if data is not None:
         found = list_images(data) or [part.path for part in labelled_parts(data, "val")]
     else:
-        source = Path(str(read_card(folder).training.get("data", "")))
+        source = Path(str(card.training.get("data", "")))
         if not source.exists():
             raise ModelError(f"{folder.name}: its training images ({source}) are gone; give --data for parity images")
         found = find_good_images(source)
@@ -56,8 +56,7 @@ def _convert(onnx_file: Path, work: Path) -> Path:
     return target
 
 
-def _detector(path: Path, folder: Path) -> AnomalyDetector:
-    card = read_card(folder)
+def _detector(path: Path, folder: Path, card: ModelCard) -> AnomalyDetector:
     request = LoadRequest(path, card, folder, card.input.imgsz, "cpu", threads=resolve_threads("auto"))
     return load_anomaly_detector(request)
 
@@ -81,12 +80,14 @@ def export_anomaly(
 ) -> tuple[Path, ParityReport]:
     if fmt != "openvino":
         raise ModelError(f"{folder.name}: an anomaly model is trained as ONNX ({MODEL_FILE}); export --format openvino")
-    images = _parity_images(folder, data)
+    card = read_card(folder)
+    images = _parity_images(folder, card, data)
     with tempfile.TemporaryDirectory(prefix="inspection-export-") as work:
         progress(f"converting {folder.name} to OpenVINO")
         produced = _convert(folder / MODEL_FILE, Path(work))
         progress(f"parity check on {len(images)} images")
-        source, target = _detector(folder / MODEL_FILE, folder), _detector(produced / "model.xml", folder)
+        source = _detector(folder / MODEL_FILE, folder, card)
+        target = _detector(produced / "model.xml", folder, card)
         try:
             report = score_parity(source, target, images)
         finally:

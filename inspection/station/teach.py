@@ -150,13 +150,18 @@ def write_recipe(plan: TeachPlan, model_folder: Path, threshold: float = 0.5) ->
 
 
 def train_product(plan: TeachPlan, progress: Callable[[str], None]) -> tuple[Path, dict[str, Any]]:
-    """Train on the plan's good images, register the model as the product; its folder and card's
-    ``anomaly`` section (threshold, held-out good scores)."""
+    """Train on the plan's good images (in this process), then ``register_product``."""
     settings = AnomalySettings(
         plan.good, plan.work / "run", imgsz=plan.imgsz, target_false_reject=plan.target_false_reject
     )
     train_anomaly(settings, progress)
-    folder = register_run(settings.out, plan.product, plan.registry, notes="taught at the cell (inspection teach)")
+    return register_product(plan, "taught at the cell (inspection teach)")
+
+
+def register_product(plan: TeachPlan, notes: str) -> tuple[Path, dict[str, Any]]:
+    """Register the plan's finished run as the product; its folder and its card's ``anomaly`` section
+    (threshold, held-out good scores)."""
+    folder = register_run(plan.work / "run", plan.product, plan.registry, notes=notes)
     section = (read_card(folder).model_extra or {}).get("anomaly", {})
     return folder, dict(section)
 
