@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,14 +19,18 @@ from anomaly_parts import make_parts
 from conftest import ROOT, run_cli, run_station, write_station
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select, text
+from test_data_safety import _hold_write_lock, _rows, _start_station, _wait_for
 
 from gui.record_detail import RecordDetailDialog
 from gui.widgets.image_view import with_score_map
+from inspection.config import load_station_config
 from inspection.detectors.anomaly_backend import anomaly_regions
 from inspection.recorder import queries
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import InspectionRow
 from inspection.recorder.score_maps import decode_score_map
+from inspection.recorder.spill import JOURNAL_NAME, SpillJournal
+from inspection.station.pipeline import Station
 
 NO_NETWORK = ROOT / "tests" / "no_network.py"
 
@@ -243,3 +248,57 @@ def test_a_part_fails_by_its_boxes_exactly_when_its_patch_score_reaches_the_thre
     below = np.full((12, 12), 0.49, np.float32)
     assert anomaly_regions(below, 96, 96, 0.5) == []
     assert [round(d.confidence, 2) for d in anomaly_regions(below, 96, 96, 0.3)] == [0.49]  # one region, a near miss
+
+
+def test_scores_and_maps_survive_a_locked_database_and_a_kill(parts: Path, registered: Path, tmp_path: Path) -> None:
+    """A station with the anomaly model in its own process, read by another while it writes; the database
+    write-locked so records wait in the spill journal, then SIGKILL: the restart writes them with their
+    scores and maps intact."""
+    recipe = tmp_path / "crops.yaml"
+    recipe.write_text(yaml.safe_dump({"name": "crops", "model": str(registered), "classes": ["anomaly"]}))
+    config = write_station(tmp_path, image_folder=parts / "test/defect", recipe=str(recipe))
+    data = tmp_path / "data"
+    db, journal = data / "inspection.db", data / JOURNAL_NAME
+    station = _start_station(config)
+    locker = None
+    try:
+        _wait_for(lambda: _rows(db) >= 5, "the first records")  # read from this process while it writes
+        locker = _hold_write_lock(db, 0)
+        _wait_for(lambda: journal.exists() and len(journal.read_bytes().splitlines()) >= 10, "records in the journal")
+        station.send_signal(signal.SIGKILL)
+        station.wait(timeout=30)
+        waiting = SpillJournal(data).read()
+    finally:
+        station.kill()
+        if locker is not None:
+            locker.communicate("\n", timeout=30)
+    assert len(waiting) >= 10 and all(record.inspection["anomaly_map"] for record in waiting)
+    Station(load_station_config(config)).close()  # the restart replays the journal
+    engine = open_database(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        rows = {row["id"]: row for row in connection.execute(select(InspectionRow.__table__)).mappings()}
+    for record in waiting:
+        row = rows[record.inspection["id"]]
+        assert row["anomaly_score"] == record.inspection["anomaly_score"]
+        assert row["anomaly_map"] == record.inspection["anomaly_map"]
+        assert decode_score_map(row["anomaly_map"]) is not None
+    assert all(row["anomaly_score"] is not None for row in rows.values())
+    assert not journal.exists()
+
+
+def test_openvino_export_keeps_scores_and_verdicts(parts: Path, registered: Path, tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    shutil.copytree(registered, registry / "crops")
+    exported = offline("export", "--model", "crops", "--format", "openvino", "--registry", str(registry))
+    assert exported.returncode == 0, exported.stderr
+    assert "parity: 32 images, same verdicts" in exported.stdout
+    card = yaml.safe_load((registry / "crops" / "card.yaml").read_text())
+    assert card["exports"]["openvino"]["parity"]["max_score_gap"] <= 0.01
+    refused = offline("export", "--model", "crops", "--format", "onnx", "--registry", str(registry))
+    assert refused.returncode != 0 and "trained as ONNX" in refused.stderr
+    scores = {}
+    for file in ("model.onnx", "model_openvino/model.xml"):
+        result = offline("inspect", str(parts / "test/defect"), "--model", str(registry / "crops" / file), "--json")
+        assert result.returncode == 0, result.stderr
+        scores[file] = [json.loads(line)["score"] for line in result.stdout.splitlines()]
+    assert np.abs(np.subtract(*scores.values())).max() <= 0.01
