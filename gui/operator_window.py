@@ -88,7 +88,8 @@ class OperatorWindow(QMainWindow):
         self.users_button = QPushButton("Users")
         self.charts_button = QPushButton("Charts")
         self.settings_button = QPushButton("Settings")
-        self.teach_button = QPushButton("Teach product")
+        self.teach_button = QPushButton("Teach")
+        self.teach_button.setToolTip("Teach a new product from good parts (engineers; the station stopped)")
         self.charts: ChartsWindow | None = None
         self.history: HistoryWindow | None = None
         self.details: list[RecordDetailDialog] = []
@@ -259,7 +260,7 @@ class OperatorWindow(QMainWindow):
             self.message.setText("Only engineers and admins change the station settings.")
             return None
         dialog = SettingsDialog(self.session, self.controller.config_path, self.controller.config, parent=self)
-        dialog.accepted.connect(self._settings_saved)
+        dialog.accepted.connect(lambda: self._station_file_saved("Settings saved; they apply at the next start."))
         dialog.open()
         return dialog
 
@@ -273,20 +274,19 @@ class OperatorWindow(QMainWindow):
             self.message.setText("Stop the station first: teaching a product uses its camera.")
             return None
         dialog = TeachDialog(self.session, self.controller.config_path, self.controller.config, parent=self)
-        dialog.accepted.connect(lambda: self._taught(dialog))
+        dialog.accepted.connect(
+            lambda: self._station_file_saved("Product {recipe} taught; the station runs it from the next start.")
+        )
         dialog.open()
         return dialog
 
-    def _taught(self, dialog: TeachDialog) -> None:
-        self.controller.reload()
-        self.recipe = load_recipe(self.controller.config.recipe)
-        self.message.setText(f"Product {self.recipe.name} taught; the station runs it from the next start.")
-
-    def _settings_saved(self) -> None:
+    def _station_file_saved(self, message: str) -> None:
+        """The station file changed (settings, a taught product): read it and its recipe again; ``message``
+        may name the recipe as ``{recipe}``."""
         self.controller.reload()
         self.recipe = load_recipe(self.controller.config.recipe)
         self.camera_name = describe_camera(self.controller.config)
-        self.message.setText("Settings saved; they apply at the next start.")
+        self.message.setText(message.format(recipe=self.recipe.name))
 
     def open_audit(self) -> AuditDialog:
         dialog = AuditDialog(self.session, self)

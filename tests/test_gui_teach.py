@@ -15,10 +15,11 @@ from sqlalchemy import select, text
 
 pytest.importorskip("pytestqt")
 
-from gui_helpers import logged_in
+from gui_helpers import logged_in, operator_window
 
 from gui.teach_dialog import TeachDialog
 from inspection.config import load_recipe, load_station_config
+from inspection.recorder.audit import entries
 from inspection.recorder.database import open_database
 from inspection.recorder.schema import InspectionRow
 
@@ -97,3 +98,18 @@ def test_cancel_stops_training_registers_nothing_and_keeps_the_parts(  # type: i
     assert not (tmp_path / "teach" / "crops-cancel" / "run").exists()
     assert len(list((tmp_path / "teach" / "crops-cancel" / "good").iterdir())) == 30
     assert dialog.train_button.isEnabled()  # another try with the same parts
+
+
+def test_the_operator_window_opens_teach_in_for_engineers_only(qtbot, tmp_path: Path, parts: Path) -> None:  # type: ignore[no-untyped-def]
+    config = write_station(tmp_path, image_folder=parts / "good")
+    operator = operator_window(qtbot, config, "operator")
+    assert not operator.teach_button.isEnabled() and operator.open_teach() is None
+    assert "Only engineers" in operator.message.text()
+    engineer = operator_window(qtbot, config, "engineer")
+    assert engineer.teach_button.isEnabled()
+    dialog = engineer.open_teach()
+    assert isinstance(dialog, TeachDialog)
+    qtbot.addWidget(dialog)
+    dialog.reject()
+    denied = [e for e in entries(engineer.session.services.engine) if e.action == "denied"]
+    assert [(e.username, e.detail["action"]) for e in denied] == [("olga", "product_teach")]
