@@ -22,6 +22,7 @@ from inspection.core.events import (
     Event,
     InspectionDone,
     LineFault,
+    LineLink,
     RecordWritten,
     StateChanged,
     StatsUpdate,
@@ -38,6 +39,7 @@ class StationBridge(QObject):
     state = Signal(str, str)
     fault = Signal(str, str, object)  # camera, message, CameraCounts
     line_fault = Signal(str, str)  # source (plc, mqtt, fleet), message
+    line_link = Signal(str, bool, str)  # source, up, message
     alert = Signal(int, str, str)  # alert id, rule, message
     alert_cleared = Signal(int)
 
@@ -54,6 +56,7 @@ class StationBridge(QObject):
             StateChanged: lambda event: self.state.emit(event.state, event.detail),
             CameraFault: lambda event: self.fault.emit(event.camera, event.message, event.counters),
             LineFault: lambda event: self.line_fault.emit(event.source, event.message),
+            LineLink: lambda event: self.line_link.emit(event.source, event.up, event.message),
             AlertRaised: lambda event: self.alert.emit(event.id, event.rule, event.message),
             AlertCleared: lambda event: self.alert_cleared.emit(event.id),
         }

@@ -27,7 +27,7 @@ from gui.history_view import HistoryWindow
 from gui.services import Records
 from inspection.config import load_station_config
 from inspection.core.errors import ConfigError
-from inspection.core.events import LineFault
+from inspection.core.events import LineFault, LineLink
 from inspection.outputs.fleet import FleetOutput
 from inspection.quality.yield_stats import statistics
 from inspection.recorder.database import open_database
@@ -123,7 +123,9 @@ def test_central_outage_ends_with_every_record_exactly_once(postgres: Postgres, 
     config = write_station(tmp_path, fleet=fleet_settings(postgres))
     station = Station(load_station_config(config))
     faults: list[LineFault] = []
+    links: list[LineLink] = []
     station.bus.subscribe(lambda event: faults.append(event) if isinstance(event, LineFault) else None)
+    station.bus.subscribe(lambda event: links.append(event) if isinstance(event, LineLink) else None)
     runner = threading.Thread(target=station.run, daemon=True)
     runner.start()
     try:
@@ -161,6 +163,8 @@ def test_central_outage_ends_with_every_record_exactly_once(postgres: Postgres, 
         assert db.execute("SELECT count(*) FROM inspections WHERE forwarded_at IS NULL").fetchone()[0] == 0
     assert any(f.source == "fleet" and "out of reach" in f.message for f in faults)
     assert all(PASSWORD not in f.message for f in faults)
+    assert [(link.source, link.up) for link in links] == [("fleet", False), ("fleet", True)]  # down, then back
+    assert all(PASSWORD not in link.message for link in links)
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path

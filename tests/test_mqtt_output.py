@@ -23,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from inspection.config import load_station_config
 from inspection.core.errors import ConfigError
-from inspection.core.events import LineFault
+from inspection.core.events import LineFault, LineLink
 from inspection.outputs.signed_commands import CommandRefused, CommandVerifier, sign
 from inspection.station.pipeline import Station
 
@@ -69,10 +69,11 @@ class Subscriber:
         self.client.disconnect()
 
 
-def start_station(config: Path) -> tuple[Station, threading.Thread, list[LineFault]]:
+def start_station(config: Path) -> tuple[Station, threading.Thread, list[LineFault | LineLink]]:
+    """The station running on its own thread, and the line faults and link changes it publishes."""
     station = Station(load_station_config(config))
-    faults: list[LineFault] = []
-    station.bus.subscribe(lambda event: faults.append(event) if isinstance(event, LineFault) else None)
+    faults: list[LineFault | LineLink] = []
+    station.bus.subscribe(lambda event: faults.append(event) if isinstance(event, LineFault | LineLink) else None)
     runner = threading.Thread(target=station.run, daemon=True)
     runner.start()
     return station, runner, faults
@@ -114,7 +115,11 @@ def test_every_verdict_arrives_across_a_broker_outage(tmp_path: Path) -> None:
     assert sample["station"] == "test-station" and sum(sample["defects"].values()) >= 1
     counters = station.status().outputs["mqtt"]
     assert counters["reconnects"] >= 1 and counters["dropped_outbox_full"] == 0
-    assert any(f.source == "mqtt" and "lost" in f.message for f in faults)
+    assert any(isinstance(f, LineFault) and f.source == "mqtt" and "lost" in f.message for f in faults)
+    # The link, for the cell's state area: lost once, then back (and nothing else).
+    links = [(f.up, f.message) for f in faults if isinstance(f, LineLink) and f.source == "mqtt"]
+    assert [up for up, _ in links] == [False, True], links
+    assert "lost" in links[0][1] and "connected again" in links[1][1]
     states = [m["state"] for m in subscriber.on(f"{PREFIX}/state")]
     assert states[0] == "starting" and "running" in states and states[-1] == "stopped"
 

@@ -188,3 +188,25 @@ def test_each_part_is_compared_with_its_own_template(station_yaml: Path) -> None
     assert len(rows) == 32
     for source, reference in rows:
         assert reference == source.replace("_test", "_temp"), (source, reference)
+
+
+def test_a_manual_trigger_needs_a_software_triggered_camera_and_no_plc(tmp_path: Path) -> None:
+    import pytest  # noqa: PLC0415
+
+    from inspection.config import load_station_config  # noqa: PLC0415
+    from inspection.core.errors import ConfigError  # noqa: PLC0415
+
+    camera = {"type": "pylon", "emulated": 2, "serial": "0815-0000", "image_folder": str(SAMPLE_IMAGES),
+              "trigger": {"mode": "free_run"}}  # fmt: skip
+    free_running = write_station(tmp_path, camera=camera, pipeline={"trigger": "manual"})
+    with pytest.raises(ConfigError, match="manual triggers the camera by software"):
+        Station(load_station_config(free_running))
+    with_plc = write_station(tmp_path, pipeline={"trigger": "manual"}, plc={"mode": "server", "port": 15502})
+    with pytest.raises(ConfigError, match="the PLC triggers the parts; choose one"):
+        Station(load_station_config(with_plc))
+    station = Station(load_station_config(write_station(tmp_path)))  # triggers itself
+    try:
+        with pytest.raises(ConfigError, match=r"pipeline\.trigger: manual"):
+            station.trigger_part("SN-1")
+    finally:
+        station.close()

@@ -16,13 +16,13 @@ from inspection.ml.evaluation.anomaly_metrics import score_histogram
 from inspection.ml.registry.store import DEFAULT_REGISTRY
 from inspection.recorder.audit import record_action
 from inspection.recorder.database import open_station_database
+from inspection.station.station_edit import switch_station_recipe
 from inspection.station.teach import (
     RECIPES,
     TeachPlan,
     capture_from_station,
     describe_threshold,
     discard,
-    switch_station_recipe,
     take_folder,
     train_product,
     write_recipe,

@@ -53,6 +53,11 @@ class PipelineSettings(Strict):
         "auto", description="CPU threads for the detector; auto = all cores but one (kept for grab and record)"
     )
     warmup: bool = True
+    trigger: Literal["auto", "manual"] = Field(
+        "auto",
+        description="auto: parts come as the camera (or the PLC) gives them; manual: one part per press of "
+        "Trigger (F8) in the app (needs a software-triggered camera)",
+    )
 
 
 class Measurement(Strict):

@@ -53,6 +53,16 @@ class LineFault:
 
 
 @dataclass(frozen=True)
+class LineLink:
+    """A line peer's link went down or came back (PLC registers, MQTT broker, central database): a fault
+    that lasts until the link is back, unlike a ``LineFault`` about one part or one message."""
+
+    source: str  # plc | mqtt | fleet
+    up: bool
+    message: str
+
+
+@dataclass(frozen=True)
 class StatsUpdate:
     status: StationStatus
 
@@ -71,7 +81,15 @@ class AlertCleared:
 
 
 Event = (
-    InspectionDone | RecordWritten | StateChanged | CameraFault | LineFault | StatsUpdate | AlertRaised | AlertCleared
+    InspectionDone
+    | RecordWritten
+    | StateChanged
+    | CameraFault
+    | LineFault
+    | LineLink
+    | StatsUpdate
+    | AlertRaised
+    | AlertCleared
 )
 Subscriber = Callable[[Event], None]
 

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from inspection.config import StationConfig
-from inspection.core.events import EventBus, LineFault
+from inspection.core.events import EventBus, LineFault, LineLink
 from inspection.core.types import InspectionRecord
 
 Command = Callable[[dict[str, object]], str]  # a command from the line ({"command": ...}) -> the answer
 FaultCallback = Callable[[str, dict[str, int]], None]
+LinkCallback = Callable[[bool, str], None]  # (up, message): the peer's link went down or came back
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class OutputContext:
     def fault_reporter(self, source: str) -> FaultCallback:
         return fault_reporter(self.bus, source)
 
+    def link_reporter(self, source: str) -> LinkCallback:
+        return link_reporter(self.bus, source)
+
     def settings(self, name: str) -> dict[str, Any] | None:
         """The settings of an output configured under ``outputs: {name: ...}`` (None: not configured)."""
         return self.config.outputs.get(name)
@@ -46,6 +50,15 @@ def fault_reporter(bus: EventBus, source: str) -> FaultCallback:
 
     def report(message: str, counters: dict[str, int]) -> None:
         bus.publish(LineFault(source, message, dict(counters)))
+
+    return report
+
+
+def link_reporter(bus: EventBus, source: str) -> LinkCallback:
+    """A line output's link callback: a ``LineLink`` event on the station's bus."""
+
+    def report(up: bool, message: str) -> None:
+        bus.publish(LineLink(source, up, message))
 
     return report
 

@@ -54,12 +54,17 @@ def shown(url: URL) -> str:
 
 class FleetForwarder:
     def __init__(
-        self, settings: FleetSettings, local: Engine, on_fault: Callable[[str, dict[str, int]], None] | None = None
+        self,
+        settings: FleetSettings,
+        local: Engine,
+        on_fault: Callable[[str, dict[str, int]], None] | None = None,
+        on_link: Callable[[bool, str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.url = central_url(settings)
         self.local = local
         self.on_fault = on_fault
+        self.on_link = on_link
         self.counters = {"forwarded": 0, "already_there": 0, "failures": 0}
         self._central: Engine | None = None
         self._stop = threading.Event()
@@ -102,6 +107,8 @@ class FleetForwarder:
             if self._failing:
                 self._failing = False
                 log.warning("fleet: %s answers again; forwarding the backlog", shown(self.url))
+                if self.on_link is not None:
+                    self.on_link(True, f"central database {shown(self.url)} answers again")
             wait = self.settings.interval_s
             if forwarded < self.settings.batch:
                 self._stop.wait(wait)
@@ -116,6 +123,8 @@ class FleetForwarder:
             log.warning("fleet: %s", message)
             if self.on_fault is not None:
                 self.on_fault(message, dict(self.counters))
+            if self.on_link is not None:
+                self.on_link(False, message)
 
     def _engine(self) -> Engine:
         if self._central is None:
@@ -188,7 +197,12 @@ class FleetOutput(Output):
         self._forwarder: FleetForwarder | None = None
 
     def start(self) -> None:
-        self._forwarder = FleetForwarder(self._settings, self._context.engine, self._context.fault_reporter(self.name))
+        self._forwarder = FleetForwarder(
+            self._settings,
+            self._context.engine,
+            self._context.fault_reporter(self.name),
+            self._context.link_reporter(self.name),
+        )
         self._forwarder.start()
 
     def records_written(self) -> None:

@@ -125,8 +125,11 @@ class PlcHandshake:
         on_fault: Callable[[str, dict[str, int]], None] | None = None,
         recipe_known: Callable[[int], bool] = lambda index: index == 0,
         buffer: int = 1,
+        on_link: Callable[[bool, str], None] | None = None,
     ) -> None:
         self.bank = bank
+        self.on_link = on_link
+        self._out_of_reach = False  # reported lost: the next answer reports the registers back
         self.input_base = input_base
         self.output_base = output_base
         self.poll_s = poll_s
@@ -205,18 +208,29 @@ class PlcHandshake:
                 self._step()
             except Exception as exc:  # a PLC connection drop: many error types; try again
                 self.counters.bank_errors += 1
-                if self._written is not None and self.on_fault is not None:  # it answered before: report once
-                    self.on_fault(f"PLC registers out of reach: {exc}", self.counters.as_dict())
+                if self._written is not None:  # it answered before: report once
+                    self._lost(f"PLC registers out of reach: {exc}")
                 self._written = None  # write everything again once the registers answer
                 if self.counters.bank_errors == 1 or self.counters.bank_errors % 100 == 0:
                     log.warning("PLC registers: %s (%d errors so far)", exc, self.counters.bank_errors)
                 self._stop.wait(0.5)
                 continue
+            if self._out_of_reach:
+                self._out_of_reach = False
+                if self.on_link is not None:
+                    self.on_link(True, "PLC registers answer again")
             if self._wake is None:
                 self._stop.wait(self.poll_s)
             else:  # woken by a PLC write or a result; at least every IDLE_WAKE_S for heartbeat and timeouts
                 self._wake.wait(IDLE_WAKE_S)
                 self._wake.clear()
+
+    def _lost(self, message: str) -> None:
+        if self.on_fault is not None:
+            self.on_fault(message, self.counters.as_dict())
+        self._out_of_reach = True
+        if self.on_link is not None:
+            self.on_link(False, message)
 
     def _step(self) -> None:
         now = time.monotonic()

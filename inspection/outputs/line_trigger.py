@@ -5,13 +5,15 @@ nobody waits for results. The station's grab and detect loops talk to this one i
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from inspection.config import PlcSettings, Recipe
-from inspection.outputs.base import FaultCallback
+from inspection.config import PlcSettings, Recipe, StationConfig
+from inspection.core.errors import ConfigError
+from inspection.outputs.base import FaultCallback, LinkCallback
 from inspection.outputs.handshake import PlcHandshake, Result
 from inspection.outputs.plc import start_handshake
 
@@ -54,6 +56,24 @@ class CameraPaced(LineTrigger):
         return None if stop.is_set() else PartRequest(from_line=False)
 
 
+class ManualTrigger(LineTrigger):
+    """One part per request (a person at the cell pressing Trigger), with the serial typed or scanned."""
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue[PartRequest] = queue.Queue()
+
+    def request(self, serial: str | None = None) -> None:
+        self._requests.put(PartRequest(from_line=False, serial=serial))
+
+    def wait(self, stop: threading.Event) -> PartRequest | None:
+        while not stop.is_set():
+            try:
+                return self._requests.get(timeout=0.2)
+            except queue.Empty:
+                continue
+        return None
+
+
 class PlcTrigger(LineTrigger):
     """The PLC handshake; a trigger naming another known recipe switches the rules from that part on."""
 
@@ -63,10 +83,11 @@ class PlcTrigger(LineTrigger):
         on_fault: FaultCallback,
         recipes: dict[int, Recipe],
         switch_rules: Callable[[Recipe], None],
+        on_link: LinkCallback | None = None,
     ) -> None:
         self.recipes = recipes
         self._switch_rules = switch_rules
-        self.handshake: PlcHandshake = start_handshake(settings, on_fault, recipes)
+        self.handshake: PlcHandshake = start_handshake(settings, on_fault, recipes, on_link)
 
     def wait(self, stop: threading.Event) -> PartRequest | None:
         trigger = self.handshake.next_trigger(stop)
@@ -92,3 +113,15 @@ class PlcTrigger(LineTrigger):
         bank = self.handshake.bank
         return {**self.handshake.counters.as_dict(), "refused_writes": bank.refused_writes,
                 "refused_connections": bank.refused_connections}  # fmt: skip
+
+
+def first_trigger(config: StationConfig, paced_by_station: bool) -> LineTrigger:
+    """What starts a part when the station is built: the camera's pace, or a person's (manual); a PLC's
+    handshake replaces it when the run starts. Refuses combinations that cannot work."""
+    manual = config.pipeline.trigger == "manual"
+    if config.plc is not None and manual:
+        raise ConfigError("pipeline.trigger: manual and a plc section: the PLC triggers the parts; choose one")
+    if (config.plc is not None or manual) and not paced_by_station:
+        who = "the PLC triggers" if config.plc is not None else "pipeline.trigger: manual triggers"
+        raise ConfigError(f"{who} the camera by software; use a software-triggered camera")
+    return ManualTrigger() if manual else CameraPaced()

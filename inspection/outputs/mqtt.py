@@ -115,6 +115,7 @@ class MqttOutput:
         on_fault: Callable[[str, dict[str, int]], None] | None = None,
         on_command: Callable[[dict[str, Any]], str] | None = None,
         on_audit: Callable[[str, dict[str, Any]], None] | None = None,
+        on_link: Callable[[bool, str], None] | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt  # noqa: PLC0415  (only when configured)
         from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415  (heavy SDK, loaded only when used)
@@ -125,6 +126,8 @@ class MqttOutput:
         self.on_fault = on_fault
         self.on_command = on_command if settings.commands else None
         self.on_audit = on_audit
+        self.on_link = on_link
+        self._link_lost = False  # reported lost: the next connection reports it back
         self._verifier = (
             CommandVerifier(command_key(settings), settings.command_window_s) if settings.commands else None
         )
@@ -232,11 +235,14 @@ class MqttOutput:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if getattr(reason, "is_failure", False):
-            self._fault(f"broker {self.settings.host}:{self.settings.port} refused the connection ({reason})")
+            message = f"broker {self.settings.host}:{self.settings.port} refused the connection ({reason})"
+            self._fault(message)
+            self._link(False, message)
             return
         if self._ever_connected:
             self.counters["reconnects"] += 1
         self._ever_connected = True
+        self._link(True, f"broker {self.settings.host}:{self.settings.port} connected again")
         if self.on_command is not None:
             client.subscribe(f"{self.prefix}/command", qos=1)
         self._connected.set()
@@ -247,7 +253,9 @@ class MqttOutput:
         was = self._connected.is_set()
         self._connected.clear()
         if was and not self._stop.is_set():
-            self._fault(f"broker {self.settings.host}:{self.settings.port} lost ({reason}); reconnecting")
+            message = f"broker {self.settings.host}:{self.settings.port} lost ({reason}); reconnecting"
+            self._fault(message)
+            self._link(False, message)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         if self.on_command is None or self._verifier is None:
@@ -271,6 +279,14 @@ class MqttOutput:
         if self.on_audit is not None:
             self.on_audit(action, {"source": f"mqtt {self.prefix}/command", **detail})
 
+    def _link(self, up: bool, message: str) -> None:
+        """Report the broker's link once per change: lost, then back."""
+        if up == (not self._link_lost):
+            return
+        self._link_lost = not up
+        if self.on_link is not None:
+            self.on_link(up, message)
+
     def _fault(self, message: str) -> None:
         log.warning("MQTT: %s", message)
         if self.on_fault is not None:
@@ -293,7 +309,7 @@ class MqttLineOutput(Output):
         context = self._context
         self._client = MqttOutput(
             self._settings, context.config.station, context.fault_reporter(self.name), context.on_command,
-            self._audit,
+            self._audit, context.link_reporter(self.name),
         )  # fmt: skip
         self._client.start()
         self._unsubscribe = context.bus.subscribe(self._on_event)

@@ -60,7 +60,10 @@ def write_guard(settings: PlcSettings, on_fault: FaultCallback, recipes: dict[in
 
 
 def start_handshake(
-    settings: PlcSettings, on_fault: Callable[[str, dict[str, int]], None], recipes: dict[int, Recipe]
+    settings: PlcSettings,
+    on_fault: Callable[[str, dict[str, int]], None],
+    recipes: dict[int, Recipe],
+    on_link: Callable[[bool, str], None] | None = None,
 ) -> PlcHandshake:
     handshake = PlcHandshake(
         open_bank(settings, write_guard(settings, on_fault, recipes)),
@@ -72,6 +75,7 @@ def start_handshake(
         on_fault,
         recipe_known=lambda index: index in recipes,
         buffer=settings.buffer,
+        on_link=on_link,
     )
     handshake.start()
     return handshake

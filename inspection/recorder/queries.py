@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, and_, func, or_, select
+from sqlalchemy import Engine, Select, and_, case, func, or_, select
 
 from inspection.recorder.archive import stored_image
 from inspection.recorder.schema import DetectionRow, InspectionRow
@@ -82,6 +82,14 @@ class RecordDetail:
     fields: dict[str, Any]
     detections: list[dict[str, Any]] = field(default_factory=list)
     image: Path | None = None
+
+
+def verdict_counts(engine: Engine, where: RecordFilter) -> tuple[int, int]:
+    """(parts, failed) of the records ``where`` selects, in one query."""
+    failed = func.coalesce(func.sum(case((InspectionRow.verdict == "fail", 1), else_=0)), 0)
+    with engine.connect() as connection:
+        parts, fails = connection.execute(where.apply(select(func.count(), failed).select_from(InspectionRow))).one()
+    return int(parts), int(fails)
 
 
 def count(engine: Engine, where: RecordFilter) -> int:

@@ -20,10 +20,10 @@ from inspection.core.errors import ConfigError
 from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.core.status import CameraCounts, PartCounts, StationStatus
 from inspection.core.types import Frame, InspectionRecord
-from inspection.outputs.base import OutputContext, fault_reporter
+from inspection.outputs.base import OutputContext, fault_reporter, link_reporter
 from inspection.outputs.handshake import PlcHandshake, Result
 from inspection.outputs.line_outputs import LineOutputs
-from inspection.outputs.line_trigger import CameraPaced, LineTrigger, PlcTrigger
+from inspection.outputs.line_trigger import LineTrigger, ManualTrigger, PlcTrigger, first_trigger
 from inspection.outputs.plc import switchable_recipes
 from inspection.quality.alerts import AlertMonitor
 from inspection.quality.measurement import load_measurement
@@ -89,8 +89,8 @@ class Station:
         self._judging = (self.recipe, self._remembered(self.recipe))
         self._stop = threading.Event()
         self.camera = open_camera(config, self._stop)
-        if config.plc is not None and not self.camera.source.paced_by_station:
-            raise ConfigError("plc: the PLC triggers the camera by software; use a software-triggered camera")
+        self.trigger: LineTrigger = first_trigger(config, self.camera.source.paced_by_station)  # PLC: from run() on
+        self._next_serial: str | None = None  # typed or scanned at the cell: goes on the next part
         self.stats = LiveStats()
         # Frames waiting for detection; ``_slots`` bounds them (queue_size) so that the end marker
         # can always be queued behind the last frame.
@@ -107,7 +107,6 @@ class Station:
         self._errors: list[str] = []
         self._last_faults = 0
         self.switchable = switchable_recipes(config.recipes, self.recipe)
-        self.trigger: LineTrigger = CameraPaced()  # the PLC's handshake from run() on, with a plc section
         # MQTT, fleet and registered outputs: each off unless configured
         self.outputs = LineOutputs(OutputContext(config, self.engine, self.bus, self._command))
         self.alerts: AlertMonitor | None = None
@@ -118,6 +117,16 @@ class Station:
             self.bus.subscribe(self.alerts.on_event)
 
     # ------------------------------------------------------------ control
+    def trigger_part(self, serial: str | None = None) -> None:
+        """One part now (a station with ``pipeline.trigger: manual``), with its serial if given."""
+        if not isinstance(self.trigger, ManualTrigger):
+            raise ConfigError("this station triggers its own parts; pipeline.trigger: manual triggers them by hand")
+        self.trigger.request(serial)
+
+    def next_part_serial(self, serial: str | None) -> None:
+        """The serial of the next part grabbed (a barcode scanned at the cell); a PLC's serial wins."""
+        self._next_serial = serial or None
+
     def apply_rules(self, recipe: Recipe) -> None:
         """Use new rules from the next part on (same model and classes: only thresholds may change)."""
         if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
@@ -184,7 +193,11 @@ class Station:
         self.outputs.start()
         if self.config.plc is not None:
             self.trigger = PlcTrigger(
-                self.config.plc, fault_reporter(self.bus, "plc"), self.switchable, self.apply_rules
+                self.config.plc,
+                fault_reporter(self.bus, "plc"),
+                self.switchable,
+                self.apply_rules,
+                link_reporter(self.bus, "plc"),
             )
         self.camera.open()
         self.writer.start()
@@ -278,7 +291,7 @@ class Station:
                     break
                 if request.from_line:
                     self.trigger.grabbed()
-                    frame.part_serial, frame.lot = request.serial, request.lot
+                frame.part_serial, frame.lot = request.serial or self._take_serial(), request.lot
                 grabbed += 1
                 self._enqueue(frame, have_slot=paced)
         except Exception as exc:
@@ -286,6 +299,10 @@ class Station:
             self._errors.append(f"camera: {exc}")
         finally:
             self._frames.put(_END)  # the queue is unbounded: the slots bound it
+
+    def _take_serial(self) -> str | None:
+        serial, self._next_serial = self._next_serial, None
+        return serial
 
     def _wait_for_slot(self) -> bool:
         """Paced sources (software trigger) are triggered only when the detector has room."""

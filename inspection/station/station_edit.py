@@ -1,16 +1,18 @@
-"""Change station settings from the app (engineers): the camera, the archive policy, and the recipe's
-model (a promotion from the registry). Each edit changes one line, keeps the rest of the file as
-written, is validated before it replaces the file, and goes to the audit trail."""
+"""Change station settings from the app (engineers): the camera, the archive policy, the product (the
+station's recipe) and the recipe's model (a promotion from the registry). Each edit changes one line,
+keeps the rest of the file as written, is validated before it replaces the file, and goes to the audit
+trail."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from inspection.config import StationConfig, load_station_config, replace_config_file
+from inspection.config import StationConfig, load_recipe, load_station_config, replace_config_file
 from inspection.core.errors import ConfigError
 from inspection.core.yaml_lines import top_level_block
 from inspection.ml.registry.store import promote
@@ -61,3 +63,33 @@ def choose_model(engine: Engine, user: User | None, folder: Path, recipe: Path, 
     target = promote(folder, recipe, fmt, by=editor.username)
     record_action(engine, editor.username, "model_change", {"recipe": str(recipe), "model": folder.name, "format": fmt})
     return target
+
+
+def switch_station_recipe(station: Path, recipe: Path) -> str | None:
+    """Point the station file's top-level ``recipe:`` at ``recipe`` (the rest kept as written); the old value."""
+    lines = station.read_text().splitlines(keepends=True)
+    if top_level_block(lines, "recipe") is None:
+        raise ConfigError(f"{station}: no top-level 'recipe:' line to switch")
+    relative = Path(os.path.relpath(recipe.resolve(), station.resolve().parent)).as_posix()
+    old = None
+    for number, line in enumerate(lines):
+        match = re.match(r"^recipe\s*:\s*(.*?)\s*$", line)
+        if match:
+            old, lines[number] = match.group(1), f"recipe: {relative}\n"
+    replace_config_file(station, "".join(lines), StationConfig)
+    return old
+
+
+def choose_product(engine: Engine, user: User | None, station: Path, recipe: Path) -> StationConfig:
+    """Switch the station to another product's recipe (engineers): the recipe must load and name a model
+    that is there, else nothing changes; audited with the recipe before and after."""
+    editor = require_audited(engine, user, "station", {"action": "product_change", "recipe": str(recipe)})
+    chosen = load_recipe(recipe)
+    if not chosen.model.exists():
+        raise ConfigError(f"recipe {chosen.name} ({recipe}): its model {chosen.model} is not there; nothing changed")
+    before = switch_station_recipe(station, recipe)
+    config = load_station_config(station)
+    detail = {"station": str(station), "recipe_before": before, "recipe": str(recipe), "product": chosen.name,
+              "version": chosen.version}  # fmt: skip
+    record_action(engine, editor.username, "product_change", detail)
+    return config

@@ -6,7 +6,6 @@ recipe, and (optionally) switch the station to it. The same steps serve ``inspec
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -19,10 +18,9 @@ import cv2
 from inspection.cameras.base import CameraSource, EndOfStream, GrabFailed
 from inspection.cameras.registry import make_camera
 from inspection.config import PROJECT_ROOT, Recipe, StationConfig, replace_config_file
-from inspection.core.errors import ConfigError, StationError
+from inspection.core.errors import StationError
 from inspection.core.images import list_images
 from inspection.core.types import Image
-from inspection.core.yaml_lines import top_level_block
 from inspection.detectors.anomaly_backend import LABEL
 from inspection.detectors.card import read_card
 from inspection.ml.anomaly.good_images import MIN_GOOD
@@ -164,21 +162,6 @@ def register_product(plan: TeachPlan, notes: str) -> tuple[Path, dict[str, Any]]
     folder = register_run(plan.work / "run", plan.product, plan.registry, notes=notes)
     section = (read_card(folder).model_extra or {}).get("anomaly", {})
     return folder, dict(section)
-
-
-def switch_station_recipe(station: Path, recipe: Path) -> str | None:
-    """Point the station file's top-level ``recipe:`` at ``recipe`` (the rest kept as written); the old value."""
-    lines = station.read_text().splitlines(keepends=True)
-    if top_level_block(lines, "recipe") is None:
-        raise ConfigError(f"{station}: no top-level 'recipe:' line to switch")
-    relative = Path(os.path.relpath(recipe.resolve(), station.resolve().parent)).as_posix()
-    old = None
-    for number, line in enumerate(lines):
-        match = re.match(r"^recipe\s*:\s*(.*?)\s*$", line)
-        if match:
-            old, lines[number] = match.group(1), f"recipe: {relative}\n"
-    replace_config_file(station, "".join(lines), StationConfig)
-    return old
 
 
 def discard(plan: TeachPlan, keep_images: bool = False) -> None:
