@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from gui.services import Records
+from gui.timefmt import plant_time, zone_name
 from inspection.quality.yield_stats import TimeBucket
 from inspection.recorder.queries import RecordFilter
 
@@ -28,7 +29,7 @@ class ChartsWindow(QMainWindow):
         self.range.addItems(list(RANGES))
         self.summary = QLabel("")
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
-        self.yield_plot = pg.PlotWidget(title="Yield per hour (%; hours in UTC)")
+        self.yield_plot = pg.PlotWidget(title=f"Yield per hour (%; hours in {zone_name()})")
         self.yield_plot.setYRange(0, 100)
         self.yield_plot.showGrid(x=False, y=True, alpha=0.3)
         self.pareto_plot = pg.PlotWidget(title="Defects by class (counted boxes)")
@@ -66,7 +67,7 @@ class ChartsWindow(QMainWindow):
             self.yield_plot.plot(x, yields, pen=pg.mkPen("#1b8a2e", width=2), symbol="o")
             self.yield_plot.setXRange(-0.5, len(x) - 0.5)  # room for the first and last labels
             axis = self.yield_plot.getAxis("bottom")
-            axis.setTicks([[(i, h.start.strftime("%m-%d %Hh")) for i, h in enumerate(self.hours)]])
+            axis.setTicks([[(i, plant_time(h.start).strftime("%m-%d %Hh")) for i, h in enumerate(self.hours)]])
         self.pareto_plot.clear()
         if self.pareto:
             counts = [n for _, n in self.pareto]

@@ -60,6 +60,19 @@ class StationController(QObject):
         station.apply_rules(recipe)
         return True
 
+    def trigger_part(self, serial: str | None) -> None:
+        """One part now (a manually triggered station); a StationError says why not."""
+        station = self._station
+        if station is None:
+            raise StationError("Start the station first.")
+        station.trigger_part(serial)
+
+    def next_part_serial(self, serial: str) -> None:
+        station = self._station
+        if station is None:
+            raise StationError("Start the station first: the serial goes on the next part it grabs.")
+        station.next_part_serial(serial)
+
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
             self._thread.join(timeout)

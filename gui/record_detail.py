@@ -95,6 +95,7 @@ class RecordDetailDialog(QDialog):
         row = detail.fields
         fields = {
             **row,
+            "created_at": local_time(row["created_at"]),
             "recipe": f"{row['recipe_name']} v{row['recipe_version']}",
             "model": f"{row['model_name']} (sha256 {row['model_sha256'][:12]}...)",
             "latency": _latency(row["grab_ms"], row["detect_ms"], row["decide_ms"], row["cycle_ms"]),
@@ -123,7 +124,7 @@ class RecordDetailDialog(QDialog):
         latency = record.latencies_ms
         fields = {
             "id": record.id,
-            "created_at": record.timestamp,
+            "created_at": local_time(record.timestamp),
             "station": record.station,
             "camera": record.camera,
             "recipe": f"{record.recipe_name} v{record.recipe_version}",

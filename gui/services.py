@@ -23,7 +23,7 @@ from inspection.recorder.database import error_reason, open_station_database
 from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummary
 from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review
 from inspection.station.recipe_edit import update_rules
-from inspection.station.station_edit import choose_model, set_station_options
+from inspection.station.station_edit import choose_model, choose_product, set_station_options
 
 
 class Records:
@@ -51,6 +51,17 @@ class Records:
 
     def pareto(self, where: RecordFilter) -> list[tuple[str, int]]:
         return pareto(self._engine, where)
+
+
+class StationCounts:
+    """Counts from the station's own database (never a fleet's): the shift counters."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def recorded_since(self, since: datetime, station: str) -> tuple[int, int]:
+        """(parts, failed) this station recorded from ``since`` on."""
+        return queries.verdict_counts(self._engine, RecordFilter(since=since, station=station))
 
 
 class Accounts:
@@ -103,6 +114,9 @@ class StationEdits:
     ) -> StationConfig:
         return set_station_options(self._engine, user, station, camera_serial, archive)
 
+    def product(self, user: User | None, station: Path, recipe: Path) -> StationConfig:
+        return choose_product(self._engine, user, station, recipe)
+
     def model(self, user: User | None, folder: Path, recipe: Path, fmt: str) -> Path:
         return choose_model(self._engine, user, folder, recipe, fmt)
 
@@ -115,13 +129,16 @@ class Services:
     records: Records
     accounts: Accounts
     edits: StationEdits
+    counts: StationCounts
     engine: Engine  # the station's own database (for tests and tools; windows use the services above)
 
     @classmethod
     def of(cls, engine: Engine, data_dir: Path, records: Engine | None = None) -> Services:
         """Services on the station's database; ``records``: another database the history and charts
         read instead (a fleet's central one)."""
-        return cls(Records(records or engine, data_dir), Accounts(engine), StationEdits(engine), engine)
+        return cls(
+            Records(records or engine, data_dir), Accounts(engine), StationEdits(engine), StationCounts(engine), engine
+        )
 
     @classmethod
     def open(cls, storage: Storage, records: Engine | None = None) -> Services:

@@ -36,13 +36,13 @@ from inspection.core.errors import StationError
 from inspection.core.images import list_images, load_image
 from inspection.core.types import Image
 from inspection.detectors import load_detector
+from inspection.station.station_edit import switch_station_recipe
 from inspection.station.teach import (
     TeachPlan,
     capture_good_parts,
     discard,
     false_reject_at,
     register_product,
-    switch_station_recipe,
     take_folder,
     write_recipe,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -76,11 +77,14 @@ def test_fail_strip_shows_live_fails_and_opens_them(qtbot, tmp_path: Path) -> No
 
     window = operator_window(qtbot, write_station(tmp_path))
     window.start(20)
-    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.shown.kind == "stopped" and not window.controller.running, timeout=60_000)
     assert len(window.fails.parts) == min(8, int(window.counters.value("fail")))
     qtbot.mouseClick(window.fails.buttons[0], _left())
     dialog = window.details[-1]
     assert dialog.values["verdict"].text() == "fail"
+    # The time as everywhere in the app: the plant's local time with its zone (it was raw epoch seconds).
+    shown_time = dialog.values["created_at"].text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+", shown_time), shown_time
     history = window.open_history()
     qtbot.addWidget(history)
     assert history.model.total == 20

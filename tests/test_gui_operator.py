@@ -32,10 +32,10 @@ def test_start_see_verdicts_arrive_then_stop(window: OperatorWindow, qtbot, tmp_
     qtbot.mouseClick(window.start_button, qtbot_button())
     qtbot.waitUntil(lambda: window.shown >= 3, timeout=60_000)
     assert window.verdict.verdict.text() in ("PASS", "FAIL")
-    assert window.state.text() == "running"
+    assert window.state.shown.kind == "running"
     assert not window.start_button.isEnabled() and window.stop_button.isEnabled()
     qtbot.mouseClick(window.stop_button, qtbot_button())
-    qtbot.waitUntil(lambda: window.state.text() == "stopped", timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.shown.kind == "stopped", timeout=60_000)
     assert window.start_button.isEnabled()
     parts = int(window.counters.value("parts"))
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
@@ -70,14 +70,14 @@ def test_stop_works_while_the_database_refuses_writes_and_says_so(
     try:
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
         qtbot.mouseClick(window.stop_button, qtbot_button())
-        qtbot.waitUntil(lambda: window.state.text() == "stopped", timeout=60_000)
+        qtbot.waitUntil(lambda: window.state.shown.kind == "stopped", timeout=60_000)
         assert "audit trail could not record 'stop'" in window.message.text()
         assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
         parts = int(window.counters.value("parts"))
     finally:
         locker.communicate("\n", timeout=30)
     window.start(2)  # the next start writes what waited first
-    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.shown.kind == "stopped" and not window.controller.running, timeout=60_000)
     with sqlite3.connect(db) as connection:
         recorded = connection.execute("SELECT count(*) FROM inspections").fetchone()[0]
     assert recorded == parts + 2
@@ -89,7 +89,7 @@ def test_a_station_that_cannot_start_says_why(qtbot, tmp_path: Path) -> None:  #
     window.start()
     qtbot.waitUntil(lambda: "no-such-camera" in window.message.text(), timeout=60_000)
     assert window.start_button.isEnabled()
-    assert window.state.text().startswith("fault")
+    assert window.state.shown.kind == "error"
 
 
 def test_screenshot_of_the_demo_station(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from inspection.recorder.reviews import latest_reviews
 
 def run_parts(window, qtbot, parts: int = 12) -> None:  # type: ignore[no-untyped-def]
     window.start(parts)
-    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.shown.kind == "stopped" and not window.controller.running, timeout=60_000)
 
 
 def test_an_operator_cannot_change_a_threshold_an_engineer_can_both_audited(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -198,7 +198,7 @@ def test_the_operator_window_shows_alerts_and_acknowledges_them(qtbot, tmp_path:
     banner = window.alert_banner
     assert banner.isHidden()
     window.start(10)  # fail, pass, fail, ...: never two fails in a row
-    qtbot.waitUntil(lambda: window.state.text() == "stopped" and not window.controller.running, timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.shown.kind == "stopped" and not window.controller.running, timeout=60_000)
     assert banner.isHidden()
     window.alert_banner.raised(1, "x", "y")  # not from the station: the banner alone
     assert not banner.isHidden() and banner.label.text() == "ALERT x: y"

@@ -56,6 +56,12 @@ class ImageView(QWidget):
         self._image: QImage | None = None
         self._boxes: list[tuple[Detection, bool]] = []
         self._roi: tuple[float, float, float, float] | None = None
+        self.stale_note = ""  # not "": the image is no longer live (a stop, a fault); said over it, dimmed
+
+    def set_stale(self, note: str) -> None:
+        if note != self.stale_note:
+            self.stale_note = note
+            self.update()
 
     def show_part(
         self,
@@ -67,6 +73,7 @@ class ImageView(QWidget):
         """Show one part: ``detections`` pairs each box with whether it counted towards the verdict;
         ``score_map``: an anomaly model's, drawn over the image."""
         self._image = to_qimage(image if score_map is None else with_score_map(image, score_map))
+        self.stale_note = ""
         self._boxes = detections
         self._roi = roi
         self.update()
@@ -113,6 +120,17 @@ class ImageView(QWidget):
         if self._drag is not None:
             painter.setPen(QPen(ROI, 2))
             painter.drawRect(QRectF(self._drag[0], self._drag[1]).normalized())
+        if self.stale_note:
+            self._draw_stale(painter)
+
+    def _draw_stale(self, painter: QPainter) -> None:
+        painter.fillRect(self.rect(), QColor(40, 40, 40, 170))
+        font = QFont()
+        font.setPointSize(20)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.stale_note)
 
     def to_image(self, point: QPointF) -> tuple[float, float]:
         """Widget coordinates -> image pixels."""
