@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +28,10 @@ from inspection.core.events import (
     StateChanged,
     StatsUpdate,
 )
-from inspection.core.types import Verdict
+from inspection.core.types import InspectionRecord, Verdict
 
 log = logging.getLogger(__name__)
+RECENT_PARTS = 50  # parts the rules' preview judges again
 
 
 class StationBridge(QObject):
@@ -48,6 +50,7 @@ class StationBridge(QObject):
         self._lock = threading.Lock()
         self._latest: InspectionDone | None = None
         self.superseded = 0  # verdicts never shown because a newer one came first
+        self.recent: deque[InspectionRecord] = deque(maxlen=RECENT_PARTS)  # every part's record, newest last
         # One handler for every event type the core publishes (a test checks that none is missing).
         self.handlers: dict[type, Callable[[Any], None]] = {
             InspectionDone: self._inspection_done,
@@ -70,6 +73,7 @@ class StationBridge(QObject):
         handler(event)
 
     def _inspection_done(self, event: InspectionDone) -> None:
+        self.recent.append(event.record)  # for the rules' preview (a deque's append is thread-safe)
         with self._lock:
             pending = self._latest is not None
             if pending:

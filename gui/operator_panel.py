@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from gui.theme import Theme
-from gui.widgets.alert_banner import AlertBanner
+from gui.widgets.alarm_list import AlarmList
 from gui.widgets.counters import CountersPanel
 from gui.widgets.state_area import StateArea
 from gui.widgets.verdict import VerdictIndicator
@@ -45,7 +45,7 @@ class SidePanel(QWidget):
         self.recipe.setWordWrap(True)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.alert_banner = AlertBanner()
+        self.alarms = AlarmList()
         self.serial = QLineEdit()
         self.serial.setPlaceholderText("part serial (type or scan; Enter)")
         self.tools = {name: QPushButton(title) for name, (title, _) in TOOLS.items()}
@@ -73,7 +73,7 @@ class SidePanel(QWidget):
         side.addLayout(account)
         side.addWidget(self.state)
         side.addWidget(self.verdict, 1)  # the verdict takes the room the screen has
-        for widget in (self.counters, self.camera, self.faults, self.recipe, self.message, self.alert_banner):
+        for widget in (self.alarms, self.counters, self.camera, self.faults, self.recipe, self.message):
             side.addWidget(widget)
         side.addWidget(self.serial)
         tools = QGridLayout()

@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
-from gui.admin_dialogs import AddUserDialog, AuditDialog
+from gui.accounts_dialog import AccountsDialog
+from gui.admin_dialogs import AuditDialog
 from gui.bridge import StationBridge
 from gui.charts_window import ChartsWindow
 from gui.controller import StationController
@@ -19,6 +20,7 @@ from gui.history_view import HistoryWindow
 from gui.live_status import LiveStatus
 from gui.login_dialog import FirstAdminDialog, LoginDialog
 from gui.operator_panel import SidePanel
+from gui.part_entry import PartEntry
 from gui.product_switch import ProductDialog, ProductSwitch
 from gui.record_detail import RecordDetailDialog
 from gui.rules_dialog import RulesDialog
@@ -67,6 +69,7 @@ class OperatorWindow(QMainWindow):
         tracker = StateTracker(triggered_by(controller.config))
         self.live = LiveStatus(bridge, self.panel, self.image, tracker, tally, parent=self)
         self.products = ProductSwitch(controller, session, self.live, self._station_file_saved)
+        self.parts = PartEntry(controller, session, self.panel)
         self.live.recipe, self.live.camera_name = self.recipe, self.camera_name
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -93,7 +96,7 @@ class OperatorWindow(QMainWindow):
         """The panel's widgets under the window's names (tests and tools use them)."""
         panel = self.panel
         self.verdict, self.counters, self.state = panel.verdict, panel.counters, panel.state
-        self.message, self.alert_banner, self.serial = panel.message, panel.alert_banner, panel.serial
+        self.message, self.alarms, self.serial = panel.message, panel.alarms, panel.serial
         self.start_button, self.stop_button, self.trigger_button = (
             panel.start_button, panel.stop_button, panel.trigger_button
         )  # fmt: skip
@@ -115,7 +118,6 @@ class OperatorWindow(QMainWindow):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.trigger_button.clicked.connect(self.trigger_part)
-        self.serial.returnPressed.connect(self._serial_entered)
         self.history_button.clicked.connect(self.open_history)
         self.charts_button.clicked.connect(self.open_charts)
         self.panel.login_button.clicked.connect(self.toggle_login)
@@ -136,9 +138,15 @@ class OperatorWindow(QMainWindow):
         bridge.latest_ready.connect(self.fails.refresh)
         self.fails.opened.connect(self.open_part)
         bridge.state.connect(self._run_state)
-        bridge.alert.connect(self.alert_banner.raised)
-        bridge.alert_cleared.connect(self.alert_banner.cleared)
-        self.alert_banner.acknowledge_requested.connect(self.acknowledge_alert)
+        for alarm in session.services.edits.open_alarms(controller.config.station):  # from before a restart
+            self.alarms.raised(alarm["id"], alarm["rule"], alarm["message"])
+            if alarm["acknowledged_by"]:
+                self.alarms.acknowledged(alarm["id"], alarm["acknowledged_by"])
+            if alarm["cleared_at"] is not None:
+                self.alarms.cleared(alarm["id"])
+        bridge.alert.connect(self.alarms.raised)
+        bridge.alert_cleared.connect(self.alarms.cleared)
+        self.alarms.acknowledge_requested.connect(self.acknowledge_alert)
         controller.failed.connect(self._show_error)
         session.audit_failed.connect(lambda text: self.panel.say(text, "error"))
         controller.finished.connect(self._finished)
@@ -176,7 +184,10 @@ class OperatorWindow(QMainWindow):
         self.controller.stop()
         self.session.audit("stop", {"station": self.controller.config.station})
 
-    def open_history(self) -> HistoryWindow:
+    def open_history(self) -> HistoryWindow | None:
+        if self.session.user is None:
+            self.panel.say("Log in to see the history.", "error")
+            return None
         if self.history is None:
             self.history = HistoryWindow(self.session.services.records, self.session, self.recipe.classes)
         else:
@@ -186,7 +197,10 @@ class OperatorWindow(QMainWindow):
         self.history.raise_()
         return self.history
 
-    def open_charts(self) -> ChartsWindow:
+    def open_charts(self) -> ChartsWindow | None:
+        if self.session.user is None:
+            self.panel.say("Log in to see the charts.", "error")
+            return None
         if self.charts is None:
             self.charts = ChartsWindow(self.session.services.records)
         else:
@@ -216,19 +230,17 @@ class OperatorWindow(QMainWindow):
         self.login_dialog: QDialog = dialog
 
     def open_rules(self) -> RulesDialog | None:
-        if not self.session.may("thresholds"):
-            self.session.audit("denied", {"action": "thresholds", "recipe": str(self.controller.config.recipe)})
-            self.panel.say("Only engineers and admins change the rules.", "error")
+        if not self._allowed("thresholds", "thresholds", "Only engineers and admins change the rules."):
             return None
-        dialog = RulesDialog(self.session, self.controller.config.recipe, self.latest, self)
+        recent, scale = list(self.bridge.recent), self.controller.config.measurement.mm_per_px
+        scale = scale or (self.latest.record.mm_per_px if self.latest else None)  # or the calibration's
+        dialog = RulesDialog(self.session, self.controller.config.recipe, self.latest, self, recent, scale)
         dialog.accepted.connect(lambda: self._rules_saved(dialog))
         dialog.open()
         return dialog
 
     def open_products(self) -> ProductDialog | None:
-        if not self.session.may("station"):
-            self.session.audit("denied", {"action": "product_change", "station": str(self.controller.config_path)})
-            self.panel.say("Only engineers and admins switch the product.", "error")
+        if not self._allowed("station", "product_change", "Only engineers and admins switch the product."):
             return None
         dialog = ProductDialog(self.controller.config, self)
         dialog.accepted.connect(lambda: self.products.switch(dialog.chosen) if dialog.chosen else None)
@@ -236,9 +248,7 @@ class OperatorWindow(QMainWindow):
         return dialog
 
     def open_settings(self) -> SettingsDialog | None:
-        if not self.session.may("station"):
-            self.session.audit("denied", {"action": "station", "station": str(self.controller.config_path)})
-            self.panel.say("Only engineers and admins change the station settings.", "error")
+        if not self._allowed("station", "station", "Only engineers and admins change the station settings."):
             return None
         dialog = SettingsDialog(self.session, self.controller.config_path, self.controller.config, parent=self)
         dialog.accepted.connect(lambda: self._station_file_saved("Settings saved; they apply at the next start."))
@@ -247,9 +257,7 @@ class OperatorWindow(QMainWindow):
 
     def open_teach(self) -> TeachDialog | None:
         """Teach a new product (engineers; the station is stopped meanwhile: the camera is the teach-in's)."""
-        if not self.session.may("station"):
-            self.session.audit("denied", {"action": "product_teach", "station": str(self.controller.config_path)})
-            self.panel.say("Only engineers and admins teach products.", "error")
+        if not self._allowed("station", "product_teach", "Only engineers and admins teach products."):
             return None
         if self.controller.running:
             self.panel.say("Stop the station first: teaching a product uses its camera.", "error")
@@ -261,6 +269,14 @@ class OperatorWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def _allowed(self, permission: str, action: str, refusal: str) -> bool:
+        """Whether the logged-in role may; a refusal is audited and said."""
+        if self.session.may(permission):
+            return True
+        self.session.audit("denied", {"action": action, "station": self.controller.config.station})
+        self.panel.say(refusal, "error")
+        return False
+
     def _station_file_saved(self, message: str) -> None:
         """The station file changed (settings, a taught product): read it and its recipe again; ``message``
         may name the recipe as ``{recipe}``."""
@@ -271,13 +287,17 @@ class OperatorWindow(QMainWindow):
         self._show_recipe()
         self.panel.say(message.format(recipe=self.recipe.name), "success")
 
-    def open_audit(self) -> AuditDialog:
+    def open_audit(self) -> AuditDialog | None:
+        if not self._allowed("audit", "audit", "Only engineers and admins read the audit trail."):
+            return None
         dialog = AuditDialog(self.session, self)
         dialog.open()
         return dialog
 
-    def open_users(self) -> AddUserDialog:
-        dialog = AddUserDialog(self.session, self)
+    def open_users(self) -> AccountsDialog | None:
+        if not self._allowed("users", "users", "Only admins manage accounts."):
+            return None
+        dialog = AccountsDialog(self.session, self)
         dialog.open()
         return dialog
 
@@ -307,58 +327,30 @@ class OperatorWindow(QMainWindow):
         self.teach_button.setEnabled(self.session.may("station") and not running)
         self.audit_button.setEnabled(self.session.may("audit"))
         self.users_button.setEnabled(self.session.may("users"))
-        self.alert_banner.allow_acknowledge(user is not None)
+        self.alarms.allow_acknowledge(user is not None)
 
     def trigger_part(self) -> None:
-        """One part now (F8), with the serial in the serial field if one was typed or scanned."""
-        if not self.session.may("run"):
-            self.panel.say("Log in to trigger a part.", "error")
-            return
-        serial = self.serial.text().strip() or None
-        try:
-            self.controller.trigger_part(serial)
-        except StationError as exc:
-            self.panel.say(str(exc), "error")
-            return
-        self.serial.clear()
-        self.panel.say(f"Part triggered{f' (serial {serial})' if serial else ''}.")
-
-    def _serial_entered(self) -> None:
-        """Enter in the serial field (a barcode scanner sends it after the code): it goes on the next part;
-        on a manually triggered station, Enter also triggers it."""
-        serial = self.serial.text().strip()
-        if not serial or not self.session.may("run"):
-            return
-        if self.controller.config.pipeline.trigger == "manual":
-            self.trigger_part()
-            return
-        try:
-            self.controller.next_part_serial(serial)
-        except StationError as exc:
-            self.panel.say(str(exc), "error")
-            return
-        self.serial.clear()
-        self.panel.say(f"Serial {serial} goes on the next part.")
+        """One part now (F8), with the serial typed or scanned."""
+        self.parts.trigger()
 
     def exit_kiosk(self) -> None:
         """Leave the kiosk (engineers and admins: an operator cannot close the cell's screen)."""
-        if not self.session.may("station"):
-            self.session.audit("denied", {"action": "kiosk_exit", "station": self.controller.config.station})
-            self.panel.say("Only engineers and admins leave the kiosk.", "error")
+        if not self._allowed("station", "kiosk_exit", "Only engineers and admins leave the kiosk."):
             return
         self.session.audit("kiosk_exit", {"station": self.controller.config.station})
         self.kiosk = False
         self.close()
 
-    def acknowledge_alert(self, alert_id: int) -> None:
-        """The logged-in person has seen the alert: recorded with their name and the time."""
+    def acknowledge_alert(self, alert_id: int, note: str = "") -> None:
+        """The logged-in person has seen the alarm: recorded with their name, the time and the note; it
+        stays on the list while its condition lasts."""
         if self.session.user is None:
             return
         try:
-            self.session.services.edits.acknowledge_alert(alert_id, self.session.user.username)
+            self.session.services.edits.acknowledge_alert(alert_id, self.session.user.username, note)
         except StationError as exc:  # e.g. acknowledged meanwhile with 'inspection alerts ack'
             self.panel.say(str(exc), "error")
-        self.alert_banner.remove(alert_id)
+        self.alarms.acknowledged(alert_id, self.session.user.username)
 
     def closeEvent(self, event: Any) -> None:
         """Closing the window stops the station and lets it record every part it grabbed. In the kiosk,

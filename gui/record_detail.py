@@ -76,9 +76,9 @@ class RecordDetailDialog(QDialog):
         column.addLayout(form)
         if session is not None and session.may("review") and fields.get("id"):
             counted = [d for d, did_count in boxes if did_count]
-            self.review = ReviewPanel(session, str(fields["id"]), counted, classes or [], view)
+            self.review = ReviewPanel(session, str(fields["id"]), counted, classes or [], view, mm_per_px)
             column.addWidget(self.review)
-        side.setFixedWidth(460)
+        side.setFixedWidth(520)
         layout = QHBoxLayout(self)
         layout.addWidget(view, 1)
         layout.addWidget(side)

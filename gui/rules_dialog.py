@@ -1,6 +1,8 @@
-"""Edit the recipe's rules (engineers): per class minimum confidence, minimum area and maximum count,
-validated, previewed at once on the newest part, saved to the recipe file and the audit trail, and
-applied to the running station from its next part."""
+"""Edit the recipe's rules (engineers): per class minimum confidence, minimum area and maximum count, and
+with the station's scale the size limits in the plant's units (min size in mm, min area in mm²);
+validated, previewed at once on the newest part and over the last 50 (how many verdicts would flip),
+saved to the recipe file (a new recipe version) and the audit trail, and applied to the running station
+from its next part."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from gui.widgets.image_view import ImageView
 from inspection.config import ClassRule, Recipe, load_recipe
 from inspection.core.errors import StationError
 from inspection.core.events import InspectionDone
+from inspection.core.types import InspectionRecord, Verdict
 from inspection.quality.rules import decide
 
 DEFAULT_ROW = "(default)"
@@ -31,19 +34,30 @@ DEFAULT_ROW = "(default)"
 
 class RulesDialog(QDialog):
     def __init__(
-        self, session: Session, recipe_path: Path, latest: InspectionDone | None, parent: QWidget | None
+        self,
+        session: Session,
+        recipe_path: Path,
+        latest: InspectionDone | None,
+        parent: QWidget | None,
+        recent: list[InspectionRecord] | None = None,
+        mm_per_px: float | None = None,
     ) -> None:
         super().__init__(parent)
+        self.recent = recent or []
+        self.mm_per_px = mm_per_px
         self.setWindowTitle("Recipe rules")
         self.session = session
         self.recipe_path = recipe_path
         self.recipe = load_recipe(recipe_path)
         self.latest = latest
         self.saved: Recipe | None = None
+        self.flipped = (0, 0)  # over the last parts: (FAIL -> PASS, PASS -> FAIL) with the edited rules
         names = [DEFAULT_ROW, *self.recipe.classes]
-        self.table = QTableWidget(len(names), 4)
-        self.table.setHorizontalHeaderLabels(["class", "min confidence", "min area (px²)", "max count"])
+        headers = ["class", "min confidence", "min area (px²)", "max count"]
+        self.table = QTableWidget(len(names), len(headers) + (2 if mm_per_px is not None else 0))
+        self.table.setHorizontalHeaderLabels(headers + (["min size (mm)", "min area (mm²)"] if mm_per_px else []))
         self.editors: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox, QSpinBox]] = {}
+        self.mm_editors: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox]] = {}
         for row, name in enumerate(names):
             rule = self.recipe.default_rule if name == DEFAULT_ROW else self.recipe.rule_for(name)
             confidence, area, count = QDoubleSpinBox(), QDoubleSpinBox(), QSpinBox()
@@ -60,12 +74,17 @@ class RulesDialog(QDialog):
             self.table.setCellWidget(row, 3, count)
             self.table.setCellWidget(row, 0, QLabel(name))
             self.editors[name] = (confidence, area, count)
+            if mm_per_px is not None:
+                self.mm_editors[name] = self._mm_editors(row, rule)
         self._default = self._values(DEFAULT_ROW)
         for name, (confidence, area, count) in self.editors.items():
             handler = self._default_changed if name == DEFAULT_ROW else self.preview
             for editor in (confidence, area):
                 editor.valueChanged.connect(handler)
             count.valueChanged.connect(handler)
+        for size, area_mm in self.mm_editors.values():
+            size.valueChanged.connect(self.preview)
+            area_mm.valueChanged.connect(self.preview)
         self.image = ImageView()
         self.outcome = QLabel("")
         self.outcome.setWordWrap(True)
@@ -81,6 +100,17 @@ class RulesDialog(QDialog):
         layout.addWidget(self.image, 1)
         self.resize(1200, 600)
         self.preview()
+
+    def _mm_editors(self, row: int, rule: ClassRule) -> tuple[QDoubleSpinBox, QDoubleSpinBox]:
+        size, area = QDoubleSpinBox(), QDoubleSpinBox()
+        for editor, value, step in ((size, rule.min_size_mm, 0.05), (area, rule.min_area_mm2, 0.01)):
+            editor.setRange(0.0, 1e5)
+            editor.setDecimals(3)
+            editor.setSingleStep(step)
+            editor.setValue(value)
+        self.table.setCellWidget(row, 4, size)
+        self.table.setCellWidget(row, 5, area)
+        return size, area
 
     def _values(self, name: str) -> tuple[float, float, int]:
         confidence, area, count = self.editors[name]
@@ -115,7 +145,11 @@ class RulesDialog(QDialog):
     def _edited_rule(self, name: str, before: ClassRule) -> ClassRule:
         """The rule as edited; the limits this table does not show (sizes in mm) stay as they were."""
         confidence, area, count = self._values(name)
-        return before.model_copy(update={"min_confidence": confidence, "min_area_px": area, "max_count": count})
+        update: dict[str, float | int] = {"min_confidence": confidence, "min_area_px": area, "max_count": count}
+        if name in self.mm_editors:
+            size, area_mm = self.mm_editors[name]
+            update |= {"min_size_mm": size.value(), "min_area_mm2": area_mm.value()}
+        return before.model_copy(update=update)
 
     def preview(self) -> None:
         """The newest part judged with the edited rules (its recorded detections, no new inference)."""
@@ -131,7 +165,21 @@ class RulesDialog(QDialog):
         reasons = "; ".join(decision.reasons) or "no defect counted"
         self.outcome.setText(
             f"Newest part with these rules: <b>{decision.verdict.value.upper()}</b> ({reasons}); "
-            f"the station said {record.verdict.value.upper()}."
+            f"the station said {record.verdict.value.upper()}.<br>{self.flips(recipe)}"
+        )
+
+    def flips(self, recipe: Recipe) -> str:
+        """The last parts judged again with ``recipe``: how many verdicts would change, each way."""
+        if not self.recent:
+            return ""
+        now = [decide(list(r.detections), recipe, r.mm_per_px).verdict for r in self.recent]
+        to_pass = sum(v == Verdict.PASS and r.verdict == Verdict.FAIL for v, r in zip(now, self.recent, strict=True))
+        to_fail = sum(v == Verdict.FAIL and r.verdict == Verdict.PASS for v, r in zip(now, self.recent, strict=True))
+        self.flipped = (to_pass, to_fail)
+        fails = sum(v == Verdict.FAIL for v in now)
+        return (
+            f"Last {len(self.recent)} parts: {fails} FAIL with these rules; "
+            f"<b>{to_pass + to_fail} verdicts flip</b> ({to_pass} FAIL -> PASS, {to_fail} PASS -> FAIL)."
         )
 
     def save(self) -> None:

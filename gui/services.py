@@ -14,14 +14,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from inspection.config import ClassRule, Recipe, StationConfig, Storage
-from inspection.quality.alerts import acknowledge
+from inspection.quality.alerts import acknowledge, list_alerts
 from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
 from inspection.recorder import queries
+from inspection.recorder.account_admin import Account, list_accounts, reset_password, set_active, set_role
 from inspection.recorder.accounts import Role, User, accounts_were_removed, create_user, has_users, login
 from inspection.recorder.audit import AuditEntry, ChainReport, entries, record_action, verify
 from inspection.recorder.database import error_reason, open_station_database
 from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummary
-from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review
+from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review, reviews_of
 from inspection.station.recipe_edit import update_rules
 from inspection.station.station_edit import choose_model, choose_product, set_station_options
 
@@ -81,6 +82,18 @@ class Accounts:
     def create_user(self, username: str, password: str, role: Role, by: User | None) -> User:
         return create_user(self._engine, username, password, role, by)
 
+    def users(self) -> list[Account]:
+        return list_accounts(self._engine)
+
+    def set_active(self, by: User | None, username: str, active: bool) -> None:
+        set_active(self._engine, by, username, active)
+
+    def set_role(self, by: User | None, username: str, role: Role) -> None:
+        set_role(self._engine, by, username, role)
+
+    def reset_password(self, by: User | None, username: str, password: str, repeated: str) -> None:
+        reset_password(self._engine, by, username, password, repeated)
+
     def audit(self, username: str, action: str, detail: dict[str, Any]) -> str | None:
         """Record an action; returns why it could not be recorded (None when it was)."""
         try:
@@ -106,6 +119,9 @@ class StationEdits:
     ) -> Review:
         return add_review(self._engine, user, record_id, outcome, boxes, note)
 
+    def reviews_of(self, record_id: str) -> list[Review]:
+        return reviews_of(self._engine, record_id)
+
     def rules(self, user: User | None, recipe: Path, default: ClassRule, rules: dict[str, ClassRule]) -> Recipe:
         return update_rules(self._engine, user, recipe, default, rules)
 
@@ -120,8 +136,16 @@ class StationEdits:
     def model(self, user: User | None, folder: Path, recipe: Path, fmt: str) -> Path:
         return choose_model(self._engine, user, folder, recipe, fmt)
 
-    def acknowledge_alert(self, alert_id: int, by: str) -> None:
-        acknowledge(self._engine, alert_id, by)
+    def acknowledge_alert(self, alert_id: int, by: str, note: str = "") -> None:
+        acknowledge(self._engine, alert_id, by, note)
+
+    def open_alarms(self, station: str) -> list[dict[str, Any]]:
+        """The station's alarms that still need someone: not cleared, or not acknowledged (oldest first)."""
+        rows = list_alerts(self._engine, limit=200)
+        waiting = [
+            r for r in rows if r["station"] == station and (r["cleared_at"] is None or r["acknowledged_at"] is None)
+        ]
+        return sorted(waiting, key=lambda r: r["id"])
 
 
 @dataclass(frozen=True)

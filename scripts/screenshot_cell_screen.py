@@ -35,7 +35,7 @@ from gui.theme import THEMES  # noqa: E402
 from inspection.config import load_station_config  # noqa: E402
 from inspection.recorder.accounts import create_user  # noqa: E402
 
-STATES = ("running", "fail-held", "camera-fault", "changing-product")
+STATES = ("running", "fail-held", "review", "accounts", "camera-fault", "changing-product")
 
 
 def wait(app: QApplication, done: Callable[[], bool], seconds: float) -> bool:
@@ -64,6 +64,47 @@ def station_files(work: Path) -> tuple[Path, Path]:
         "shifts": {"timezone": "Europe/Berlin"},
     }))  # fmt: skip
     return station, other
+
+
+def review_picture(app: QApplication, window: OperatorWindow, out: Path) -> None:
+    """The newest failed part opened from the fails strip, a box chosen in the list, zoomed to it."""
+    wait(app, lambda: bool(window.fails.parts), 30)
+    record, image = window.fails.parts[0][:2]
+    dialog = window.open_part(record, image)
+    dialog.resize(1500, 900)
+    review = dialog.review
+    assert review is not None
+    review.choose("false_call")
+    review.list.setCurrentRow(min(1, review.list.count() - 1))
+    box = review.boxes[review.list.currentRow()]
+    wait(app, lambda: False, 0.3)
+    review.view.set_zoom(2.5, around=((box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2))
+    review.note.setText("burr from the drill, not copper")
+    wait(app, lambda: False, 0.5)
+    dialog.grab().save(str(out))
+    print(f"{out}: review of {record.id}")
+    dialog.close()
+
+
+def accounts_picture(app: QApplication, services: Services, out: Path) -> None:
+    """The admin's account list, one account disabled, a password reset refused for a mistyped repeat."""
+    from gui.accounts_dialog import AccountsDialog  # noqa: PLC0415  (only for this picture)
+
+    admin = Session(services)
+    admin.log_in("ada", "admin-password-1")
+    create_user(services.engine, "olga", "operator-password-1", "operator", admin.user)
+    dialog = AccountsDialog(admin)
+    dialog.show()
+    dialog.select("olga")
+    dialog.toggle_active()
+    dialog.select("eric")
+    dialog.password.setText("a-new-password")
+    dialog.repeated.setText("a-new-passwort")
+    dialog.reset()
+    wait(app, lambda: False, 0.5)
+    dialog.grab().save(str(out))
+    print(f"{out}: {dialog.error.text()}")
+    dialog.close()
 
 
 def main() -> int:
@@ -106,6 +147,10 @@ def main() -> int:
     if "fail-held" in args.states:
         wait(app, lambda: "held" in window.verdict.note.text(), 60)
         save("fail-held")
+    if "review" in args.states:
+        review_picture(app, window, args.out / f"review{suffix}.png")
+    if "accounts" in args.states:
+        accounts_picture(app, services, args.out / f"accounts{suffix}.png")
     if "camera-fault" in args.states:
         station_now = window.controller._station
         assert station_now is not None

@@ -17,11 +17,11 @@ from inspection.recorder.accounts import Role, create_user, has_users
 PASSWORDS = {"admin": "admin-pass-1", "engineer": "engineer-pass", "operator": "operator-pass"}
 
 
-def station_with_own_recipe(tmp_path: Path) -> Path:
+def station_with_own_recipe(tmp_path: Path, **overrides: object) -> Path:
     """The demo station with a copy of its recipe (tests may change it), paths made absolute."""
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(DEMO_RECIPE.read_text().replace("../../", f"{ROOT}/"))
-    return write_station(tmp_path, recipe=str(recipe))
+    return write_station(tmp_path, recipe=str(recipe), **overrides)
 
 
 def logged_in(config: Path, role: Role) -> Session:

@@ -118,3 +118,28 @@ def test_shift_counters_start_again_at_the_shift_change(tmp_path: Path) -> None:
     assert shown.parts == 0 and shown.shift.endswith(" b")
     assert tally.counts(7, 2, later).parts == 4  # the station's parts since the change
     assert StationCounts(open_station_database(config.storage)).recorded_since(later, "another-station") == (0, 0)
+
+
+def test_a_rule_change_bumps_the_recipe_version() -> None:
+    from inspection.station.recipe_edit import next_version  # noqa: PLC0415
+
+    assert [next_version(v) for v in ("1", "1.4", "1.9", "A-7", "rev")] == ["2", "1.5", "1.10", "A-8", "rev.1"]
+
+
+def test_the_stack_light_follows_the_station_its_alarms_and_faults() -> None:
+    from inspection.core.events import AlertCleared, AlertRaised, CameraFault, LineLink, StateChanged  # noqa: PLC0415
+    from inspection.outputs.stack_light import Lamps, StackLight  # noqa: PLC0415
+
+    light = StackLight()
+    assert light.on_event(StateChanged("starting")) == Lamps(amber=True)
+    assert light.on_event(StateChanged("running")) == Lamps(green=True)
+    assert light.on_event(AlertRaised(7, "consecutive_fails", "3 fails in a row")) == Lamps(red=True, buzzer=True)
+    assert light.on_event(AlertCleared(7, "consecutive_fails")) == Lamps(green=True)
+    lost = CameraCounts(state="reconnecting", last_fault="camera lost")
+    assert light.on_event(CameraFault("cam", "camera lost", lost)) == Lamps(red=True, buzzer=True)
+    assert light.on_event(CameraFault("cam", "back", CameraCounts(state="open"))) == Lamps(green=True)
+    assert light.on_event(LineLink("plc", False, "out of reach")) == Lamps(red=True, buzzer=True)
+    assert light.on_event(LineLink("plc", False, "out of reach")) is None  # no change, nothing sent
+    assert light.on_event(LineLink("plc", True, "back")) == Lamps(green=True)
+    assert light.on_event(StateChanged("stopping")) == Lamps(amber=True)
+    assert light.on_event(StateChanged("stopped")) == Lamps()

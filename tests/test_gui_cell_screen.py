@@ -175,3 +175,28 @@ def test_switching_the_product_restarts_the_station_on_it_and_a_broken_one_is_re
     assert recipes == sorted(recipes, key=lambda name: name == "board-b")  # one switch, no part of board-c
     trail = [(e.action, e.detail.get("product")) for e in entries(window.session.services.engine)]
     assert ("product_change", "board-b") in trail and ("product_change", "board-c") not in trail
+
+
+def test_rules_in_mm_and_their_preview_over_the_last_parts(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from gui_helpers import station_with_own_recipe  # noqa: PLC0415
+
+    from gui.rules_dialog import RulesDialog  # noqa: PLC0415
+    from inspection.config import load_recipe, load_station_config  # noqa: PLC0415
+
+    config = station_with_own_recipe(tmp_path, measurement={"mm_per_px": 0.0208})
+    window = operator_window(qtbot, config, "engineer")
+    window.start(12)
+    qtbot.waitUntil(lambda: _stopped(window), timeout=60_000)
+    dialog = window.open_rules()
+    assert isinstance(dialog, RulesDialog)
+    qtbot.addWidget(dialog)
+    headers = [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())]
+    assert headers[-2:] == ["min size (mm)", "min area (mm²)"]
+    failed = sum(record.verdict.value == "fail" for record in dialog.recent)
+    assert len(dialog.recent) == 12 and failed > 0
+    for size, _area in dialog.mm_editors.values():
+        size.setValue(50.0)  # no defect on a board is 5 cm long: nothing counts
+    assert dialog.flipped == (failed, 0) and f"{failed} verdicts flip" in dialog.outcome.text()
+    dialog.save()
+    recipe = load_recipe(load_station_config(config).recipe)
+    assert recipe.default_rule.min_size_mm == 50.0 and recipe.version == "2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -56,6 +57,11 @@ def test_an_operator_cannot_change_a_threshold_an_engineer_can_both_audited(qtbo
     recipe = load_recipe(recipe_path)
     assert recipe.default_rule.min_confidence == 0.99 and recipe.rules["short"].max_count == 2
     assert "# Bare PCB inspection" in recipe_path.read_text()  # comments kept
+    assert recipe.version == "2" and engineer.recipe.version == "2"  # a rule change is a new version
+    run_parts(engineer, qtbot, 4)  # judged by the new rules: the records say so
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        versions = [row[0] for row in db.execute("SELECT recipe_version FROM inspections ORDER BY created_at, rowid")]
+    assert versions == ["1"] * 12 + ["2"] * 4
 
     trail = entries(engineer.session.services.engine)
     denied = [e for e in trail if e.action == "denied"]
@@ -63,6 +69,7 @@ def test_an_operator_cannot_change_a_threshold_an_engineer_can_both_audited(qtbo
     assert [e.username for e in denied] == ["olga"] and denied[0].detail["action"] == "thresholds"
     assert [e.username for e in changed] == ["eric"]
     assert changed[0].detail["after"]["default_rule"]["min_confidence"] == 0.99
+    assert changed[0].detail["version"] == {"before": "1", "after": "2"}
     assert {"start", "login"} <= {e.action for e in trail}
 
 
@@ -80,21 +87,43 @@ def _first_failed_record(qtbot, window):  # type: ignore[no-untyped-def]
 
 
 def test_review_in_the_history_lands_in_the_database_and_in_from_records(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    config = station_with_own_recipe(tmp_path)
+    config = station_with_own_recipe(tmp_path, measurement={"mm_per_px": 0.0208})
     assert run_station(config, parts=12).records_written == 12
     window = operator_window(qtbot, config, "operator")
     record, dialog = _first_failed_record(qtbot, window)
     review = dialog.review
+    view = dialog.findChild(ImageView)
+    assert review.history.text() == "Not reviewed yet."
+    # Listed by class and size in mm (the station has a scale), with the detector's confidence.
+    first = review.list.item(0).text()
+    assert re.fullmatch(r"\S+  \d+\.\d\d x \d+\.\d\d mm  \(\d\.\d\d\)", first), first
     review.choose("correct")
+    review.list.setCurrentRow(1)
+    assert view.highlighted == 1  # choosing a row highlights its box
     review.list.setCurrentRow(0)
     review.classes.setCurrentText("spur")
     review.change_selected()  # the first box was a spur, not what the station said
     review.draw.setChecked(True)
-    review.add_box(10, 20, 60, 50)  # as the image view emits it after a drag
-    drawn = [(d.label, d.box) for d, _ in dialog.findChild(ImageView).boxes]
-    assert drawn[0][0] == "spur" and drawn[-1] == (review.classes.currentText(), (10, 20, 60, 50))
+    review.add_box(10, 20, 60, 50)  # as the image view emits it after a drag: its class is asked first
+    assert review.add_button.isVisibleTo(review) and "class of the drawn box" in review.message.text()
+    review.save()
+    assert "Add or discard" in review.message.text()  # nothing saved with a box half-drawn
+    review.classes.setCurrentText("short")
+    review.add_pending()
+    drawn = [(d.label, d.box, d.confidence) for d, _ in view.boxes]
+    assert drawn[0][0] == "spur" and drawn[-1] == ("short", (10, 20, 60, 50), -1.0)
+    assert all(confidence >= 0 for _, _, confidence in drawn[1:-1])  # unchanged boxes keep their confidence
+    assert "(reviewer)" in review.list.item(0).text() and "(reviewer)" not in review.list.item(1).text()
+    view.set_zoom(4.0, around=(100.0, 100.0))
+    assert view.zoom == 4.0
+    review.zoom_fit.click()
+    assert view.zoom == 1.0
     review.save()
     assert review.message.text().startswith("Saved"), review.message.text()
+    again = window.open_history().open_row(window.history.model.index(0, 0))  # the part opened again
+    qtbot.addWidget(again)
+    assert again.review.history.text().startswith("Reviewed before: Correct by olga, ")
+    assert [b.label for b in again.review.boxes][-1] == "short"  # it starts from that review's boxes
 
     stored = latest_reviews(window.session.services.engine)[record.id]
     assert stored.reviewer == "olga" and stored.outcome == "correct"

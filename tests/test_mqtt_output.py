@@ -87,7 +87,7 @@ def stop_station(station: Station, runner: threading.Thread) -> None:
 
 def test_every_verdict_arrives_across_a_broker_outage(tmp_path: Path) -> None:
     broker = Broker(tmp_path / "broker")
-    subscriber = Subscriber(broker.port, [f"{PREFIX}/verdict", f"{PREFIX}/state"])
+    subscriber = Subscriber(broker.port, [f"{PREFIX}/verdict", f"{PREFIX}/state", f"{PREFIX}/stack_light"])
     config = write_station(tmp_path, mqtt={"port": broker.port, "reconnect_max_s": 2})
     station, runner, faults = start_station(config)
     try:
@@ -120,6 +120,9 @@ def test_every_verdict_arrives_across_a_broker_outage(tmp_path: Path) -> None:
     links = [(f.up, f.message) for f in faults if isinstance(f, LineLink) and f.source == "mqtt"]
     assert [up for up, _ in links] == [False, True], links
     assert "lost" in links[0][1] and "connected again" in links[1][1]
+    lights = subscriber.on(f"{PREFIX}/stack_light")
+    assert {"red": False, "amber": False, "green": True, "buzzer": False} in lights  # green while it ran
+    assert lights[-1] == {"red": False, "amber": False, "green": False, "buzzer": False}  # off once stopped
     states = [m["state"] for m in subscriber.on(f"{PREFIX}/state")]
     assert states[0] == "starting" and "running" in states and states[-1] == "stopped"
 

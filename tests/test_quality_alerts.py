@@ -187,7 +187,7 @@ def test_a_running_station_raises_alerts_and_the_cli_acknowledges_them(tmp_path:
     assert refused.returncode != 0 and "alerts.0.fail_rate.above" in refused.stderr
 
 
-def test_the_operator_window_shows_alerts_and_acknowledges_them(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_operator_window_lists_alarms_and_acknowledges_them_with_a_note(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("pytestqt")
     from gui_helpers import operator_window  # noqa: PLC0415
 
@@ -195,30 +195,37 @@ def test_the_operator_window_shows_alerts_and_acknowledges_them(qtbot, tmp_path:
         tmp_path, recipe=str(template_recipe(tmp_path)), alerts=[{"rule": "consecutive_fails", "count": 2}]
     )
     window = operator_window(qtbot, config)
-    banner = window.alert_banner
-    assert banner.isHidden()
+    alarms = window.alarms
+    assert alarms.isHidden()
     window.start(10)  # fail, pass, fail, ...: never two fails in a row
     qtbot.waitUntil(lambda: window.state.shown.kind == "stopped" and not window.controller.running, timeout=60_000)
-    assert banner.isHidden()
-    window.alert_banner.raised(1, "x", "y")  # not from the station: the banner alone
-    assert not banner.isHidden() and banner.label.text() == "ALERT x: y"
-    banner.remove(1)
-    assert banner.isHidden()
+    assert alarms.isHidden()
 
     config = write_station(
         tmp_path, recipe=str(template_recipe(tmp_path)), alerts=[{"rule": "consecutive_fails", "count": 1}]
     )
     window = operator_window(qtbot, config)
-    window.start(4)  # pass, fail, pass, fail: the first alert clears on part 3, the second stays
-    qtbot.waitUntil(lambda: len(window.alert_banner.alerts) == 2, timeout=60_000)
+    alarms = window.alarms
+    window.start(4)  # pass, fail, pass, fail: the first alarm clears on part 3, the second stays
+    qtbot.waitUntil(lambda: len(alarms.alarms) == 2, timeout=60_000)
     qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)
-    assert window.alert_banner.label.text() == "ALERT 1 fails in a row: the last 1 parts failed  (+1 more)"
-    assert window.alert_banner.alerts[min(window.alert_banner.alerts)].endswith("(cleared)")
-    newest = max(window.alert_banner.alerts)
-    window.alert_banner.button.click()
+    first, newest = min(alarms.alarms), max(alarms.alarms)
+    assert alarms.alarms[first].state == "cleared" and alarms.alarms[newest].state == "active"
+    assert alarms.heading.text() == "ALARMS: 1 active, 2 listed" and not alarms.isHidden()
+    assert alarms.list.item(0).text().startswith("ACTIVE  1 fails in a row")  # newest first
+    alarms.note.setText("nozzle cleaned")
+    alarms.button.click()  # the newest one nobody has acknowledged
     engine = window.session.services.engine
-    acknowledged = {row["id"]: row["acknowledged_by"] for row in list_alerts(engine)}
-    assert acknowledged[newest] == "olga" and list(window.alert_banner.alerts) == [min(acknowledged)]
+    rows = {row["id"]: row for row in list_alerts(engine)}
+    assert rows[newest]["acknowledged_by"] == "olga" and rows[newest]["note"] == "nozzle cleaned"
+    # Acknowledged but still active: it stays listed (amber); the cleared one waits for someone.
+    assert alarms.alarms[newest].state == "acknowledged" and set(alarms.alarms) == {first, newest}
+    assert alarms.heading.text() == "ALARMS: 0 active, 2 listed"
+    restarted = operator_window(qtbot, config)  # the list comes back from the database
+    assert {a.id: a.state for a in restarted.alarms.alarms.values()} == {first: "cleared", newest: "acknowledged"}
+    restarted.alarms.note.setText("seen")
+    restarted.alarms.button.click()  # the cleared one: acknowledged, so done
+    assert set(restarted.alarms.alarms) == {newest}
 
 
 def test_at_a_station_with_accounts_the_cli_ack_names_an_account_or_the_os_user(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inspection.core.types import Detection, Image
@@ -15,6 +15,8 @@ from inspection.core.types import Detection, Image
 COUNTED = QColor(230, 40, 40)  # boxes that made the part fail
 IGNORED = QColor(240, 180, 0)  # near misses: below the rules' thresholds or outside the ROI
 ROI = QColor(60, 160, 255)
+HIGHLIGHT = QColor(0, 230, 255)  # the box chosen in a list (review)
+MAX_ZOOM = 16.0
 
 
 def to_qimage(image: Image) -> QImage:
@@ -43,6 +45,13 @@ def with_score_map(image: Image, score_map: npt.NDArray[np.float32]) -> Image:
     return np.asarray(blended.round(), dtype=np.uint8)
 
 
+def box_caption(detection: Detection) -> str:
+    """``open 0.97``; a box a person drew (confidence below 0) has no confidence: ``open (reviewer)``."""
+    if detection.confidence < 0:
+        return f"{detection.label} (reviewer)"
+    return f"{detection.label} {detection.confidence:.2f}"
+
+
 class ImageView(QWidget):
     box_drawn = Signal(float, float, float, float)  # x1, y1, x2, y2 in image pixels (drawing mode)
 
@@ -57,6 +66,36 @@ class ImageView(QWidget):
         self._boxes: list[tuple[Detection, bool]] = []
         self._roi: tuple[float, float, float, float] | None = None
         self.stale_note = ""  # not "": the image is no longer live (a stop, a fault); said over it, dimmed
+        self.highlighted: int | None = None  # index into the boxes drawn thicker, in HIGHLIGHT
+        self.zoom = 1.0  # 1 = the whole image fits; the wheel zooms around the pointer
+        self._centre = (0.5, 0.5)  # the image point (as fractions) at the middle of the view when zoomed
+
+    def highlight(self, index: int | None) -> None:
+        self.highlighted = index
+        self.update()
+
+    def set_zoom(self, zoom: float, around: tuple[float, float] | None = None) -> None:
+        """Zoom to ``zoom`` (1 = fit) keeping image point ``around`` (pixels) where it is on screen."""
+        if self._image is None:
+            return
+        zoom = min(max(zoom, 1.0), MAX_ZOOM)
+        if around is not None and zoom > 1.0:
+            (scale, left, top), width, height = self._geometry, self._image.width(), self._image.height()
+            on_screen = (left + around[0] * scale, top + around[1] * scale)
+            fit = min(self.width() / width, self.height() / height)
+            new_scale = fit * zoom
+            centre_x = around[0] + (self.width() / 2 - on_screen[0]) / new_scale
+            centre_y = around[1] + (self.height() / 2 - on_screen[1]) / new_scale
+            self._centre = (centre_x / width, centre_y / height)
+        if zoom == 1.0:
+            self._centre = (0.5, 0.5)
+        self.zoom = zoom
+        self.update()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.set_zoom(self.zoom * 1.25**steps, self.to_image(event.position()))
 
     def set_stale(self, note: str) -> None:
         if note != self.stale_note:
@@ -94,9 +133,12 @@ class ImageView(QWidget):
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no image yet")
             return
-        scale = min(self.width() / self._image.width(), self.height() / self._image.height())
+        scale = min(self.width() / self._image.width(), self.height() / self._image.height()) * self.zoom
         width, height = self._image.width() * scale, self._image.height() * scale
         left, top = (self.width() - width) / 2, (self.height() - height) / 2
+        if self.zoom > 1.0:  # the chosen image point in the middle
+            left = self.width() / 2 - self._centre[0] * width
+            top = self.height() / 2 - self._centre[1] * height
         painter.drawImage(QRectF(left, top, width, height), self._image)
         self._geometry = (scale, left, top)
 
@@ -111,12 +153,13 @@ class ImageView(QWidget):
         font.setPointSize(10)
         font.setBold(True)
         painter.setFont(font)
-        for detection, counted in self._boxes:
-            colour = COUNTED if counted else IGNORED
-            painter.setPen(QPen(colour, 3 if counted else 1))
+        for index, (detection, counted) in enumerate(self._boxes):
+            chosen = index == self.highlighted
+            colour = HIGHLIGHT if chosen else COUNTED if counted else IGNORED
+            painter.setPen(QPen(colour, 5 if chosen else 3 if counted else 1))
             area = rect(detection.box)
             painter.drawRect(area)
-            painter.drawText(area.bottomLeft() + QPointF(0, 14), f"{detection.label} {detection.confidence:.2f}")
+            painter.drawText(area.bottomLeft() + QPointF(0, 14), box_caption(detection))
         if self._drag is not None:
             painter.setPen(QPen(ROI, 2))
             painter.drawRect(QRectF(self._drag[0], self._drag[1]).normalized())

@@ -29,6 +29,7 @@ from inspection.core.events import AlertCleared, AlertRaised, Event, StateChange
 from inspection.core.types import InspectionRecord
 from inspection.outputs.base import Output, OutputContext
 from inspection.outputs.signed_commands import MIN_KEY_CHARS, CommandRefused, CommandVerifier
+from inspection.outputs.stack_light import StackLight
 from inspection.recorder.audit import record_action
 from inspection.recorder.database import error_reason
 
@@ -170,6 +171,9 @@ class MqttOutput:
     def alert(self, payload: dict[str, Any]) -> None:
         self._put(Message(f"{self.prefix}/alert", json.dumps(payload).encode()))
 
+    def stack_light(self, lamps: dict[str, bool]) -> None:
+        self._put(Message(f"{self.prefix}/stack_light", json.dumps(lamps).encode(), retain=True))
+
     def pending(self) -> int:
         with self._lock:
             return len(self._outbox)
@@ -303,6 +307,7 @@ class MqttLineOutput(Output):
         self._context = context
         self._settings = settings
         self._client: MqttOutput | None = None
+        self._stack_light = StackLight()
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
@@ -332,6 +337,9 @@ class MqttLineOutput(Output):
         if self._unsubscribe is not None:
             self._unsubscribe()
         self._client.state("stopped")
+        lamps = self._stack_light.on_event(StateChanged("stopped"))  # the bus may not have delivered it yet
+        if lamps is not None:
+            self._client.stack_light(lamps.as_dict())
         self._client.close()
 
     def status(self) -> dict[str, int]:
@@ -340,8 +348,11 @@ class MqttLineOutput(Output):
         return {**self._client.counters, "outbox": self._client.pending()}
 
     def _on_event(self, event: Event) -> None:
-        """State changes and alerts to MQTT."""
+        """State changes, alerts and the stack light's colours to MQTT."""
         assert self._client is not None
+        lamps = self._stack_light.on_event(event)
+        if lamps is not None:
+            self._client.stack_light(lamps.as_dict())
         if isinstance(event, StateChanged) and event.state not in ("starting", "stopped"):
             self._client.state(event.state, event.detail)
         elif isinstance(event, AlertRaised):

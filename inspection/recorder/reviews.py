@@ -80,21 +80,22 @@ def latest_reviews(engine: Engine, inspection_ids: list[str] | None = None) -> d
     query = select(ReviewRow).order_by(ReviewRow.id)
     if inspection_ids is not None:
         query = query.where(ReviewRow.inspection_id.in_(inspection_ids))
-    found: dict[str, Review] = {}
     with engine.connect() as connection:
-        for row in connection.execute(query):
-            boxes = None
-            if row.boxes is not None:
-                boxes = tuple(ReviewBox(b["label"], *b["box"]) for b in json.loads(row.boxes))
-            found[row.inspection_id] = Review(
-                row.inspection_id,
-                row.reviewer,
-                _outcome(row.outcome),
-                boxes,
-                row.note,
-                row.created_at,
-            )
-    return found
+        return {row.inspection_id: _review(row) for row in connection.execute(query)}
+
+
+def reviews_of(engine: Engine, inspection_id: str) -> list[Review]:
+    """Every review of one record, oldest first (the last one stands)."""
+    query = select(ReviewRow).where(ReviewRow.inspection_id == inspection_id).order_by(ReviewRow.id)
+    with engine.connect() as connection:
+        return [_review(row) for row in connection.execute(query)]
+
+
+def _review(row: Any) -> Review:
+    boxes = None
+    if row.boxes is not None:
+        boxes = tuple(ReviewBox(b["label"], *b["box"]) for b in json.loads(row.boxes))
+    return Review(row.inspection_id, row.reviewer, _outcome(row.outcome), boxes, row.note, row.created_at)
 
 
 def _outcome(value: str) -> Outcome:

@@ -1,8 +1,12 @@
 """Change a recipe's rules from the app: validated, written atomically, the rest of the file (comments
-included) kept as written, and the change in the audit trail with the old and new values."""
+included) kept as written, the recipe's version bumped (every record names the version that judged it,
+so records before and after a change can be told apart), and the change in the audit trail with the old
+and new values."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ def update_rules(
             start, end = found
             trailing_blank = [line for line in lines[start:end] if not line.strip()]
             lines[start:end] = replacement + trailing_blank
+    _set_version(lines, next_version(before.version))
     replace_config_file(path, "".join(lines), Recipe)
     after = load_recipe(path)
     record_action(
@@ -47,6 +52,7 @@ def update_rules(
         "threshold_change",
         {
             "recipe": str(path),
+            "version": {"before": before.version, "after": after.version},
             "before": {"default_rule": before.default_rule.model_dump(), "rules": _dump_rules(before)},
             "after": {"default_rule": after.default_rule.model_dump(), "rules": _dump_rules(after)},
         },
@@ -62,3 +68,22 @@ def _rule_dict(rule: ClassRule) -> dict[str, Any]:
 
 def _dump_rules(recipe: Recipe) -> dict[str, Any]:
     return {name: rule.model_dump() for name, rule in recipe.rules.items()}
+
+
+def next_version(version: str) -> str:
+    """``1`` -> ``2``, ``1.4`` -> ``1.5``, ``A-7`` -> ``A-8``; a version without a trailing number gets ``.1``."""
+    match = re.fullmatch(r"(.*?)(\d+)", version)
+    if match is None:
+        return f"{version}.1"
+    return f"{match.group(1)}{int(match.group(2)) + 1}"
+
+
+def _set_version(lines: list[str], version: str) -> None:
+    """The top-level ``version:`` line set (added after ``name:`` when the recipe has none)."""
+    line = f"version: {json.dumps(version)}\n"  # quoted: a version is text ("1.10" is not 1.1)
+    for number, text in enumerate(lines):
+        if re.match(r"^version\s*:", text):
+            lines[number] = line
+            return
+    names = [number for number, text in enumerate(lines) if re.match(r"^name\s*:", text)]
+    lines.insert(names[0] + 1 if names else 0, line)
