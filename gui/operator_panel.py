@@ -21,6 +21,7 @@ TOOLS = {  # name -> (title, tooltip)
     "product": ("Product", "Switch the product (engineers): the station restarts on its recipe"),
     "rules": ("Rules", "Change the recipe's rules (engineers)"),
     "settings": ("Settings", "Station settings (engineers)"),
+    "camera": ("Camera", "Exposure, gain and trigger with the live image (engineers; the station stopped)"),
     "teach": ("Teach", "Teach a new product from good parts (engineers; the station stopped)"),
     "audit": ("Audit", "The audit trail (admins)"),
     "users": ("Users", "Add accounts (admins)"),

@@ -5,6 +5,7 @@ engineer; F5 start, F6 stop, F8 trigger."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QMainWindow, QVBoxLayout, QW
 from gui.accounts_dialog import AccountsDialog
 from gui.admin_dialogs import AuditDialog
 from gui.bridge import StationBridge
+from gui.camera_dialog import CameraDialog
 from gui.charts_window import ChartsWindow
 from gui.controller import StationController
 from gui.history_view import HistoryWindow
@@ -104,6 +106,7 @@ class OperatorWindow(QMainWindow):
         self.history_button, self.charts_button, self.rules_button = tools["history"], tools["charts"], tools["rules"]
         self.settings_button, self.teach_button, self.audit_button = tools["settings"], tools["teach"], tools["audit"]
         self.users_button, self.exit_button, self.product_button = tools["users"], tools["exit"], tools["product"]
+        self.camera_button = tools["camera"]
         self.exit_button.setVisible(self.kiosk)
         self.trigger_button.setVisible(self.controller.config.pipeline.trigger == "manual")
         self.camera_name = describe_camera(self.controller.config)
@@ -125,6 +128,7 @@ class OperatorWindow(QMainWindow):
         self.product_button.clicked.connect(self.open_products)
         self.settings_button.clicked.connect(self.open_settings)
         self.teach_button.clicked.connect(self.open_teach)
+        self.camera_button.clicked.connect(self.open_camera)
         self.audit_button.clicked.connect(self.open_audit)
         self.users_button.clicked.connect(self.open_users)
         self.exit_button.clicked.connect(self.exit_kiosk)
@@ -138,12 +142,7 @@ class OperatorWindow(QMainWindow):
         bridge.latest_ready.connect(self.fails.refresh)
         self.fails.opened.connect(self.open_part)
         bridge.state.connect(self._run_state)
-        for alarm in session.services.edits.open_alarms(controller.config.station):  # from before a restart
-            self.alarms.raised(alarm["id"], alarm["rule"], alarm["message"])
-            if alarm["acknowledged_by"]:
-                self.alarms.acknowledged(alarm["id"], alarm["acknowledged_by"])
-            if alarm["cleared_at"] is not None:
-                self.alarms.cleared(alarm["id"])
+        self.alarms.load(session.services.edits.open_alarms(controller.config.station))  # from before a restart
         bridge.alert.connect(self.alarms.raised)
         bridge.alert_cleared.connect(self.alarms.cleared)
         self.alarms.acknowledge_requested.connect(self.acknowledge_alert)
@@ -172,6 +171,7 @@ class OperatorWindow(QMainWindow):
         self.live.live = (0, 0)
         self.live.rebase()  # the shift so far, from the database: the counters go on where they were
         self.teach_button.setEnabled(False)
+        self.camera_button.setEnabled(False)
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.controller.start(parts if isinstance(parts, int) and not isinstance(parts, bool) else None)
@@ -255,17 +255,29 @@ class OperatorWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def open_teach(self) -> TeachDialog | None:
+    def open_teach(self) -> QDialog | None:
         """Teach a new product (engineers; the station is stopped meanwhile: the camera is the teach-in's)."""
-        if not self._allowed("station", "product_teach", "Only engineers and admins teach products."):
+        return self._with_camera("product_teach", "teach products", "teaching a product uses its camera",
+                                 lambda: TeachDialog(self.session, self.controller.config_path, self.controller.config,
+                                                     parent=self),
+                                 "Product {recipe} taught; the station runs it from the next start.")  # fmt: skip
+
+    def open_camera(self) -> QDialog | None:
+        """Camera settings with the live image (engineers; the station stopped: the camera is the preview's)."""
+        return self._with_camera("camera_settings", "change the camera", "the live preview uses its camera",
+                                 lambda: CameraDialog(self.session, self.controller.config_path,
+                                                      self.controller.config, self),
+                                 "Camera settings saved; they apply at the next start.")  # fmt: skip
+
+    def _with_camera(self, action: str, what: str, why: str, make: Callable[[], QDialog], saved: str) -> QDialog | None:
+        """A dialog that needs the station's camera: for engineers, with the station stopped."""
+        if not self._allowed("station", action, f"Only engineers and admins {what}."):
             return None
         if self.controller.running:
-            self.panel.say("Stop the station first: teaching a product uses its camera.", "error")
+            self.panel.say(f"Stop the station first: {why}.", "error")
             return None
-        dialog = TeachDialog(self.session, self.controller.config_path, self.controller.config, parent=self)
-        dialog.accepted.connect(
-            lambda: self._station_file_saved("Product {recipe} taught; the station runs it from the next start.")
-        )
+        dialog = make()
+        dialog.accepted.connect(lambda: self._station_file_saved(saved))
         dialog.open()
         return dialog
 
@@ -325,6 +337,7 @@ class OperatorWindow(QMainWindow):
         self.product_button.setEnabled(self.session.may("station"))
         self.settings_button.setEnabled(self.session.may("station"))
         self.teach_button.setEnabled(self.session.may("station") and not running)
+        self.camera_button.setEnabled(self.session.may("station") and not running)
         self.audit_button.setEnabled(self.session.may("audit"))
         self.users_button.setEnabled(self.session.may("users"))
         self.alarms.allow_acknowledge(user is not None)
@@ -369,6 +382,7 @@ class OperatorWindow(QMainWindow):
             self.start_button.setEnabled(self.session.may("run"))
             self.stop_button.setEnabled(False)
             self.teach_button.setEnabled(self.session.may("station"))
+            self.camera_button.setEnabled(self.session.may("station"))
 
     def _show_error(self, message: str) -> None:
         self.live.failed(message)

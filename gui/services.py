@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from inspection.config import ClassRule, Recipe, StationConfig, Storage
+from inspection.config.cameras import Trigger
 from inspection.quality.alerts import acknowledge, list_alerts
 from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
 from inspection.recorder import queries
@@ -24,7 +25,7 @@ from inspection.recorder.database import error_reason, open_station_database
 from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummary
 from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review, reviews_of
 from inspection.station.recipe_edit import update_rules
-from inspection.station.station_edit import choose_model, choose_product, set_station_options
+from inspection.station.station_edit import choose_model, choose_product, set_camera_settings, set_station_options
 
 
 class Records:
@@ -129,6 +130,11 @@ class StationEdits:
         self, user: User | None, station: Path, camera_serial: str | None, archive: str | None
     ) -> StationConfig:
         return set_station_options(self._engine, user, station, camera_serial, archive)
+
+    def camera_settings(
+        self, user: User | None, station: Path, settings: dict[str, float], trigger: Trigger | None
+    ) -> StationConfig:
+        return set_camera_settings(self._engine, user, station, settings, trigger)
 
     def product(self, user: User | None, station: Path, recipe: Path) -> StationConfig:
         return choose_product(self._engine, user, station, recipe)

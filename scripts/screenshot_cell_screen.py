@@ -35,7 +35,7 @@ from gui.theme import THEMES  # noqa: E402
 from inspection.config import load_station_config  # noqa: E402
 from inspection.recorder.accounts import create_user  # noqa: E402
 
-STATES = ("running", "fail-held", "review", "accounts", "camera-fault", "changing-product")
+STATES = ("running", "fail-held", "review", "accounts", "camera-fault", "changing-product", "camera")
 
 
 def wait(app: QApplication, done: Callable[[], bool], seconds: float) -> bool:
@@ -107,6 +107,18 @@ def accounts_picture(app: QApplication, services: Services, out: Path) -> None:
     dialog.close()
 
 
+def camera_picture(app: QApplication, window: OperatorWindow, out: Path) -> None:
+    """The camera settings with the live image, exposure turned down (the station stopped)."""
+    dialog = window.open_camera()
+    assert dialog is not None
+    wait(app, lambda: dialog.frames >= 3, 20)  # type: ignore[attr-defined]
+    dialog.editors["exposure_us"].setValue(4000.0)  # type: ignore[attr-defined]
+    wait(app, lambda: False, 0.6)
+    dialog.grab().save(str(out))
+    print(f"{out}: {dialog.frames} frames")  # type: ignore[attr-defined]
+    dialog.reject()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
@@ -170,6 +182,8 @@ def main() -> int:
         wait(app, lambda: window.state.shown.kind == "running", 60)
     window.stop()
     wait(app, lambda: not window.controller.running, 60)
+    if "camera" in args.states:
+        camera_picture(app, window, args.out / f"camera-settings{suffix}.png")
     window.kiosk = False
     window.close()
     return 0

@@ -200,3 +200,41 @@ def test_rules_in_mm_and_their_preview_over_the_last_parts(qtbot, tmp_path: Path
     dialog.save()
     recipe = load_recipe(load_station_config(config).recipe)
     assert recipe.default_rule.min_size_mm == 50.0 and recipe.version == "2"
+
+
+def test_camera_settings_change_the_live_image_and_are_saved_audited(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from gui.camera_dialog import CameraDialog  # noqa: PLC0415
+    from inspection.config import load_station_config  # noqa: PLC0415
+
+    config = write_station(tmp_path)
+    operator = operator_window(qtbot, config, "operator")
+    assert not operator.camera_button.isEnabled() and operator.open_camera() is None
+    window = operator_window(qtbot, config, "engineer")
+    dialog = window.open_camera()
+    assert isinstance(dialog, CameraDialog)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.frames >= 3, timeout=20_000)  # the live image runs
+    assert set(dialog.editors) == {"exposure_us", "gain"}
+    dialog.editors["exposure_us"].setValue(5000.0)
+    dialog.editors["gain"].setValue(6.0)
+    assert dialog.source is not None and dialog.source.adjustable()["exposure_us"].value == 5000.0  # on the camera now
+    dialog.save()
+    assert dialog.result() == dialog.DialogCode.Accepted and dialog.source is None  # the camera given back
+    camera = load_station_config(config).camera
+    assert camera.exposure_us == 5000.0 and camera.gain == 6.0 and camera.trigger.mode == "software"  # type: ignore[union-attr]
+    window.start(3)  # the station runs with them
+    qtbot.waitUntil(lambda: _stopped(window) and window.shown >= 1, timeout=60_000)
+
+    again = window.open_camera()
+    assert isinstance(again, CameraDialog)
+    qtbot.addWidget(again)
+    again.trigger.setCurrentText("hardware")
+    again.save()
+    camera = load_station_config(config).camera
+    assert camera.trigger.mode == "hardware" and camera.trigger.line == "Line1" and camera.exposure_us == 5000.0  # type: ignore[union-attr]
+    changes = [e.detail for e in entries(window.session.services.engine) if e.action == "camera_settings"]
+    first, second = sorted(changes, key=lambda detail: "camera.trigger" in detail)
+    assert first["camera.exposure_us"] == {"before": None, "after": 5000.0}
+    assert set(second) == {"station", "camera.trigger"} and second["camera.trigger"]["after"] == "hardware"
+    trail = [(e.username, e.action, e.detail.get("action")) for e in entries(window.session.services.engine)]
+    assert ("olga", "denied", "camera_settings") in trail

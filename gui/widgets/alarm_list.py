@@ -9,6 +9,7 @@ done); the heading counts the active ones in large red letters."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
@@ -61,6 +62,14 @@ class AlarmList(QWidget):
         layout.addWidget(self.list)
         layout.addLayout(row)
         self.hide()
+
+    def load(self, rows: list[dict[str, Any]]) -> None:
+        """Alarms from the database (``alerts`` rows) that still need someone, as the list shows them."""
+        for row in rows:
+            self.alarms[row["id"]] = Alarm(
+                row["id"], f"{row['rule']}: {row['message']}", row["acknowledged_by"], row["cleared_at"] is not None
+            )
+        self._update()
 
     def raised(self, alarm_id: int, rule: str, message: str) -> None:
         self.alarms[alarm_id] = Alarm(alarm_id, f"{rule}: {message}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from inspection.core.errors import CameraError
 from inspection.core.status import CameraCounts
@@ -50,6 +51,24 @@ class CameraSource(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def adjustable(self) -> dict[str, Adjustable]:
+        """The settings that can change on the open camera while it grabs (for a live preview): none by
+        default; a pylon camera has exposure_us and gain."""
+        return {}
+
+    def adjust(self, name: str, value: float) -> float:
+        """Set one of ``adjustable()`` on the open camera; returns the value the camera took."""
+        raise CameraError(f"camera {self.name}: {name} cannot be changed while it runs")
+
+
+@dataclass(frozen=True)
+class Adjustable:
+    """One live setting's range and value, in the station file's unit."""
+
+    minimum: float
+    maximum: float
+    value: float
+
 
 # What each kind of failed grab adds to the counters (any other kind: one failed grab).
 _FAULT_COUNTERS: dict[str, dict[str, int]] = {
@@ -81,6 +100,7 @@ class ResilientCamera:
         self._max_failures = max_consecutive_failures
         self._delay = backoff_initial_s  # wait before the next reopen attempt
         self._lock = threading.Lock()
+        self.on_lost: Callable[[], None] | None = None  # told at once (grab thread) when the camera is lost
 
     @property
     def name(self) -> str:
@@ -145,6 +165,8 @@ class ResilientCamera:
     def _lose(self, why: str) -> None:
         self._record({"disconnects": 1}, state="reconnecting", last_fault=f"camera lost: {why}")
         log.warning("%s: camera lost (%s); reconnecting", self.name, why)
+        if self.on_lost is not None:
+            self.on_lost()  # the screen shows the fault now, not at the next status tick
         try:
             self.source.close()
         except Exception:  # a vanished device may not close cleanly

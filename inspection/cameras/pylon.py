@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from inspection.cameras.base import CameraLost, CameraSource, GrabFailed
+from inspection.cameras.base import Adjustable, CameraLost, CameraSource, GrabFailed
 from inspection.config import PylonCamera
 from inspection.core.errors import CameraError
 from inspection.core.types import Frame
@@ -59,6 +59,10 @@ def list_pylon_cameras(emulator_only: bool = False) -> list[dict[str, str]]:
         }
         for d in devices
     ]
+
+
+# the station file's names of the settings a live preview changes -> the camera's (SFNC, then older) nodes
+LIVE_SETTINGS = {"exposure_us": ("ExposureTime", "ExposureTimeAbs"), "gain": ("Gain", "GainRaw")}
 
 
 class PylonSource(CameraSource):
@@ -145,6 +149,25 @@ class PylonSource(CameraSource):
             else:
                 _set(camera, "TriggerSource", c.trigger.line)
                 _set(camera, "TriggerActivation", c.trigger.activation)
+
+    # ------------------------------------------------------------ live settings (the preview)
+
+    def adjustable(self) -> dict[str, Adjustable]:
+        if self._camera is None:
+            return {}
+        found = {}
+        for setting, names in LIVE_SETTINGS.items():
+            node = next((n for n in (_writable_node(self._camera, name) for name in names) if n is not None), None)
+            if node is not None:
+                found[setting] = Adjustable(float(node.GetMin()), float(node.GetMax()), float(node.GetValue()))
+        return found
+
+    def adjust(self, name: str, value: float) -> float:
+        if self._camera is None or name not in LIVE_SETTINGS:
+            return super().adjust(name, value)
+        _set_first(self._camera, LIVE_SETTINGS[name], value)
+        node = next(n for n in (_writable_node(self._camera, n) for n in LIVE_SETTINGS[name]) if n is not None)
+        return float(node.GetValue())
 
     def _use_image_folder(self, camera: Any, folder: Path) -> None:
         if camera.GetDeviceInfo().GetDeviceClass() != EMULATOR_TL:

@@ -89,6 +89,7 @@ class Station:
         self._judging = (self.recipe, self._remembered(self.recipe))
         self._stop = threading.Event()
         self.camera = open_camera(config, self._stop)
+        self.camera.on_lost = self._publish_faults
         self.trigger: LineTrigger = first_trigger(config, self.camera.source.paced_by_station)  # PLC: from run() on
         self._next_serial: str | None = None  # typed or scanned at the cell: goes on the next part
         self.stats = LiveStats()

@@ -9,10 +9,12 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from inspection.config import StationConfig, load_recipe, load_station_config, replace_config_file
+from inspection.config.cameras import Trigger
 from inspection.core.errors import ConfigError
 from inspection.core.yaml_lines import top_level_block
 from inspection.ml.registry.store import promote
@@ -93,3 +95,40 @@ def choose_product(engine: Engine, user: User | None, station: Path, recipe: Pat
               "version": chosen.version}  # fmt: skip
     record_action(engine, editor.username, "product_change", detail)
     return config
+
+
+def set_camera_settings(
+    engine: Engine, user: User | None, path: Path, settings: dict[str, float], trigger: Trigger | None = None
+) -> StationConfig:
+    """The camera's exposure / gain (``settings``: ``exposure_us``, ``gain``) and trigger as set in the live
+    preview (engineers): one line each in the station file's ``camera:`` block (the trigger as one line),
+    validated, audited with the values before and after."""
+    editor = require_audited(engine, user, "station", {"station": str(path), "change": "camera"})
+    lines = path.read_text().splitlines(keepends=True)
+    changes: dict[str, dict[str, Any]] = {}
+    for key, value in settings.items():
+        changes[f"camera.{key}"] = {"before": _set_in_block(lines, "camera", key, f"{value:g}"), "after": value}
+    if trigger is not None:
+        _drop_sub_block(lines, "camera", "trigger")
+        flow = json.dumps(trigger.model_dump(mode="json"))
+        changes["camera.trigger"] = {"before": _set_in_block(lines, "camera", "trigger", flow), "after": trigger.mode}
+    replace_config_file(path, "".join(lines), StationConfig)
+    record_action(engine, editor.username, "camera_settings", {"station": str(path), **changes})
+    return load_station_config(path)
+
+
+def _drop_sub_block(lines: list[str], block: str, key: str) -> None:
+    """Remove the lines indented under ``block.key:`` (a nested mapping), leaving its ``key:`` line."""
+    found = top_level_block(lines, block)
+    if found is None:
+        return
+    start, end = found
+    for number in range(start + 1, end):
+        match = re.match(rf"^(\s+){key}\s*:\s*$", lines[number])
+        if match:
+            depth = len(match.group(1))
+            last = number + 1
+            while last < end and (not lines[last].strip() or len(lines[last]) - len(lines[last].lstrip()) > depth):
+                last += 1
+            del lines[number + 1 : last]
+            return
