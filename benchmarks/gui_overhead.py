@@ -44,6 +44,7 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
 
     from gui.bridge import StationBridge  # noqa: PLC0415
     from gui.controller import StationController  # noqa: PLC0415
+    from gui.gc_guard import MainThreadCollector  # noqa: PLC0415
     from gui.operator_window import OperatorWindow  # noqa: PLC0415
     from gui.services import Services  # noqa: PLC0415
     from gui.session import Session  # noqa: PLC0415
@@ -51,6 +52,7 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
 
     application = QApplication.instance() or QApplication([])  # must exist (and live) before any widget
     assert application is not None
+    collector = MainThreadCollector()  # as the app runs
     with tempfile.TemporaryDirectory(prefix="inspection-gui-bench-") as folder:
         bridge = StationBridge()
         controller = StationController(config_path, bridge)
@@ -66,6 +68,7 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
         window.start(parts)
         loop.exec()
         window.close()
+        collector.stop()
         summary = summaries[0]
     return summary.records_written / summary.stats.elapsed_s, window.shown
 

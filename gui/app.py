@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.bridge import StationBridge
 from gui.controller import StationController
+from gui.gc_guard import MainThreadCollector
 from gui.operator_window import OperatorWindow
 from gui.services import Services
 from gui.session import Session
@@ -64,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collector = MainThreadCollector()  # Qt objects are freed on the GUI thread, never a station thread
     try:
         bridge = StationBridge()
         controller = StationController(DEMO_CONFIG if args.demo else args.config, bridge)
@@ -89,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None:
         return _screenshot(window, controller, args.screenshot, args.parts)
     window.toggle_login()  # the first run asks for the administrator's account, later runs for a login
-    return int(app.exec())
+    status = int(app.exec())
+    collector.stop()
+    return status
 
 
 def _screenshot(window: OperatorWindow, controller: StationController, out: Path, parts: int) -> int:

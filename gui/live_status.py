@@ -105,6 +105,7 @@ class LiveStatus(QObject):
             self.panel.verdict.show_part(record.verdict.value, self.words(record), record.reasons, now)
             self.panel.counters.show_cycle(record.latencies_ms.get("cycle", 0.0))
             self.shown += 1
+            self._stale_if_stopped(now)
         self._draw_current(now)
 
     def _failed_part(self, record: InspectionRecord, image: Image | None, _thumbnail: object) -> None:
@@ -112,9 +113,15 @@ class LiveStatus(QObject):
         now = time.monotonic()
         self.tracker.part(now)
         self.panel.verdict.hold_fail(self.words(record), record.reasons, now)
+        self._stale_if_stopped(now)
         if image is not None:
             self._held_part = (record, image)
             self._schedule_latest()
+
+    def _stale_if_stopped(self, now: float) -> None:
+        """A part drawn after the station said "stopped" (the repaint comes later) is not current either."""
+        if self.tracker.run_state == "stopped":
+            self.panel.verdict.mark_stale(now)
 
     def _draw_current(self, now: float) -> None:
         verdict = self.panel.verdict

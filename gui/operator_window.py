@@ -391,8 +391,8 @@ class OperatorWindow(QMainWindow):
         self.stop_button.setEnabled(False)
 
     def _finished(self, summary: RunSummary) -> None:
-        self.live.live = (summary.stats.parts, summary.stats.failed)
-        self.live.rebase()  # every record is written now: the database's count is the shift's
+        self.live.live = (summary.stats.parts, summary.stats.failed)  # also those still waiting in the spill
+        self.live.show_shift()
         self.fails.refresh()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("PYLON_CAMEMU", "2")  # before anything imports pypylon
@@ -61,6 +62,21 @@ def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None)
         env=full_env,
         cwd=ROOT,
     )
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_on_the_main_thread(request: pytest.FixtureRequest) -> Any:
+    """A Qt test's closed windows are freed on the main thread at its end, as the app does
+    (gui/gc_guard.py): Python's collector on a station thread would delete Qt objects there and crash."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture
