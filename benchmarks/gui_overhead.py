@@ -68,9 +68,13 @@ def with_window(config_path: Path, parts: int) -> tuple[float, int]:
         window.start(parts)
         loop.exec()
         window.close()
+        shown = window.shown
+        window.deleteLater()  # freed here, while the application lives (not at the interpreter's exit)
+        application.processEvents()
+        del window
         collector.stop()
         summary = summaries[0]
-    return summary.records_written / summary.stats.elapsed_s, window.shown
+    return summary.records_written / summary.stats.elapsed_s, shown
 
 
 def main() -> None:
