@@ -52,30 +52,7 @@ class RulesDialog(QDialog):
         self.latest = latest
         self.saved: Recipe | None = None
         self.flipped = (0, 0)  # over the last parts: (FAIL -> PASS, PASS -> FAIL) with the edited rules
-        names = [DEFAULT_ROW, *self.recipe.classes]
-        headers = ["class", "min confidence", "min area (px²)", "max count"]
-        self.table = QTableWidget(len(names), len(headers) + (2 if mm_per_px is not None else 0))
-        self.table.setHorizontalHeaderLabels(headers + (["min size (mm)", "min area (mm²)"] if mm_per_px else []))
-        self.editors: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox, QSpinBox]] = {}
-        self.mm_editors: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox]] = {}
-        for row, name in enumerate(names):
-            rule = self.recipe.default_rule if name == DEFAULT_ROW else self.recipe.rule_for(name)
-            confidence, area, count = QDoubleSpinBox(), QDoubleSpinBox(), QSpinBox()
-            confidence.setRange(0.0, 1.0)
-            confidence.setSingleStep(0.05)
-            confidence.setDecimals(2)
-            confidence.setValue(rule.min_confidence)
-            area.setRange(0.0, 1e7)
-            area.setValue(rule.min_area_px)
-            count.setRange(0, 1000)
-            count.setValue(rule.max_count)
-            self.table.setCellWidget(row, 1, confidence)
-            self.table.setCellWidget(row, 2, area)
-            self.table.setCellWidget(row, 3, count)
-            self.table.setCellWidget(row, 0, QLabel(name))
-            self.editors[name] = (confidence, area, count)
-            if mm_per_px is not None:
-                self.mm_editors[name] = self._mm_editors(row, rule)
+        self._make_table()
         self._default = self._values(DEFAULT_ROW)
         for name, (confidence, area, count) in self.editors.items():
             handler = self._default_changed if name == DEFAULT_ROW else self.preview
@@ -100,6 +77,32 @@ class RulesDialog(QDialog):
         layout.addWidget(self.image, 1)
         self.resize(1200, 600)
         self.preview()
+
+    def _make_table(self) -> None:
+        """One row per class (and the default): the basic limits, and the mm limits with a scale."""
+        names = [DEFAULT_ROW, *self.recipe.classes]
+        headers = ["class", "min confidence", "min area (px²)", "max count"]
+        scaled = self.mm_per_px is not None
+        self.table = QTableWidget(len(names), len(headers) + (2 if scaled else 0))
+        self.table.setHorizontalHeaderLabels(headers + (["min size (mm)", "min area (mm²)"] if scaled else []))
+        self.editors: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox, QSpinBox]] = {}
+        self.mm_editors: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox]] = {}
+        for row, name in enumerate(names):
+            rule = self.recipe.default_rule if name == DEFAULT_ROW else self.recipe.rule_for(name)
+            confidence, area, count = QDoubleSpinBox(), QDoubleSpinBox(), QSpinBox()
+            confidence.setRange(0.0, 1.0)
+            confidence.setSingleStep(0.05)
+            confidence.setDecimals(2)
+            confidence.setValue(rule.min_confidence)
+            area.setRange(0.0, 1e7)
+            area.setValue(rule.min_area_px)
+            count.setRange(0, 1000)
+            count.setValue(rule.max_count)
+            for column, widget in enumerate((QLabel(name), confidence, area, count)):
+                self.table.setCellWidget(row, column, widget)
+            self.editors[name] = (confidence, area, count)
+            if scaled:
+                self.mm_editors[name] = self._mm_editors(row, rule)
 
     def _mm_editors(self, row: int, rule: ClassRule) -> tuple[QDoubleSpinBox, QDoubleSpinBox]:
         size, area = QDoubleSpinBox(), QDoubleSpinBox()
