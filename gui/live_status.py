@@ -24,6 +24,7 @@ from inspection.quality.wording import in_words
 
 LIVE_VIEW_HZ = 10
 STATE_TICK_MS = 250
+NOT_LIVE = frozenset({"stopped", "stopping", "changing"})  # the verdict on screen is greyed
 STALE_NOTES = {  # the live image, dimmed, says why it is not live
     "camera_fault": "LAST PART BEFORE THE CAMERA FAULT",
     "line_fault": "",
@@ -119,8 +120,9 @@ class LiveStatus(QObject):
             self._schedule_latest()
 
     def _stale_if_stopped(self, now: float) -> None:
-        """A part drawn after the station said "stopped" (the repaint comes later) is not current either."""
-        if self.tracker.run_state == "stopped":
+        """A part drawn after the station said it stops (the repaint comes later), or while the product
+        changes, is not about the part in front of the camera either."""
+        if self.tracker.shown(now).kind in NOT_LIVE:
             self.panel.verdict.mark_stale(now)
 
     def _draw_current(self, now: float) -> None:
@@ -176,6 +178,8 @@ class LiveStatus(QObject):
     def changing(self, product: str | None, detail: str) -> None:
         """The product is being switched to ``product`` (None: not any more)."""
         self.tracker.change_product(product, detail)
+        if product is not None:
+            self.panel.verdict.mark_stale(time.monotonic())
         self.tick()
 
     def failed(self, message: str) -> None:

@@ -159,6 +159,7 @@ def test_switching_the_product_restarts_the_station_on_it_and_a_broken_one_is_re
     qtbot.waitUntil(lambda: window.shown >= 3, timeout=60_000)
     window.products.switch(other)
     assert window.state.shown.kind == "changing" and "to board-b" in window.state.shown.detail
+    assert window.verdict.kind == "stale"  # the last verdict is not about the part in front any more
     qtbot.waitUntil(lambda: window.state.shown.kind == "running" and window.recipe.name == "board-b", timeout=60_000)
     before = window.shown
     qtbot.waitUntil(lambda: window.shown >= before + 3, timeout=60_000)
