@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from inspection.config.plc_registers import (
     IN_CONTROL,
@@ -56,6 +56,7 @@ from inspection.config.plc_registers import (
     id_words,
 )
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 _GRABBED = object()
 IDLE_WAKE_S = 0.05  # the detect thread's note that a triggered picture was taken
@@ -170,12 +171,7 @@ class PlcHandshake:
 
     def next_trigger(self, stop: threading.Event) -> Trigger | None:
         """Wait for the PLC's next trigger; ``None`` when ``stop`` is set first."""
-        while not stop.is_set():
-            try:
-                return self.triggers.get(timeout=0.1)
-            except queue.Empty:
-                continue
-        return None
+        return next_or_stop(self.triggers, stop, 0.1)
 
     def grabbed(self) -> None:
         """The triggered part's picture is taken (with a buffer, the station can be ready again)."""
@@ -335,3 +331,13 @@ class PlcHandshake:
         if self._out != self._written:
             self.bank.write(self.output_base, self._out)
             self._written = list(self._out)
+
+
+def next_or_stop(items: queue.Queue[T], stop: threading.Event, poll_s: float) -> T | None:
+    """The queue's next item, or None once ``stop`` is set (checked every ``poll_s``)."""
+    while not stop.is_set():
+        try:
+            return items.get(timeout=poll_s)
+        except queue.Empty:
+            continue
+    return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from inspection.config import PlcSettings, Recipe, StationConfig
 from inspection.core.errors import ConfigError
 from inspection.outputs.base import FaultCallback, LinkCallback
-from inspection.outputs.handshake import PlcHandshake, Result
+from inspection.outputs.handshake import PlcHandshake, Result, next_or_stop
 from inspection.outputs.plc import start_handshake
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,7 @@ class ManualTrigger(LineTrigger):
         self._requests.put(PartRequest(from_line=False, serial=serial))
 
     def wait(self, stop: threading.Event) -> PartRequest | None:
-        while not stop.is_set():
-            try:
-                return self._requests.get(timeout=0.2)
-            except queue.Empty:
-                continue
-        return None
+        return next_or_stop(self._requests, stop, 0.2)
 
 
 class PlcTrigger(LineTrigger):

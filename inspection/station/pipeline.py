@@ -107,6 +107,7 @@ class Station:
         )
         self._errors: list[str] = []
         self._last_faults = 0
+        self._faults_lock = threading.Lock()  # the run loop and the grab thread (on_lost) both publish
         self.switchable = switchable_recipes(config.recipes, self.recipe)
         # MQTT, fleet and registered outputs: each off unless configured
         self.outputs = LineOutputs(OutputContext(config, self.engine, self.bus, self._command))
@@ -390,7 +391,9 @@ class Station:
                 return f"refused: unknown command {other!r} (stop, recipe)"
 
     def _publish_faults(self) -> None:
-        status = self.camera.status
-        if status.faults != self._last_faults:
+        with self._faults_lock:  # one CameraFault per change, whichever thread sees it first
+            status = self.camera.status
+            if status.faults == self._last_faults:
+                return
             self._last_faults = status.faults
-            self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status))
+        self.bus.publish(CameraFault(self.camera.name, status.last_fault or "", status))
