@@ -24,6 +24,7 @@ from inspection.core.events import (
     InspectionDone,
     LineFault,
     LineLink,
+    ProductChange,
     RecordWritten,
     StateChanged,
     StatsUpdate,
@@ -42,6 +43,7 @@ class StationBridge(QObject):
     fault = Signal(str, str, object)  # camera, message, CameraCounts
     line_fault = Signal(str, str)  # source (plc, mqtt, fleet), message
     line_link = Signal(str, bool, str)  # source, up, message
+    product = Signal(str, str, str)  # product, phase (started | ready | refused), detail
     alert = Signal(int, str, str)  # alert id, rule, message
     alert_cleared = Signal(int)
 
@@ -60,6 +62,7 @@ class StationBridge(QObject):
             CameraFault: lambda event: self.fault.emit(event.camera, event.message, event.counters),
             LineFault: lambda event: self.line_fault.emit(event.source, event.message),
             LineLink: lambda event: self.line_link.emit(event.source, event.up, event.message),
+            ProductChange: lambda event: self.product.emit(event.product, event.phase, event.detail),
             AlertRaised: lambda event: self.alert.emit(event.id, event.rule, event.message),
             AlertCleared: lambda event: self.alert_cleared.emit(event.id),
         }

@@ -12,7 +12,9 @@ from gui.bridge import StationBridge
 from inspection.config import Recipe, StationConfig, load_station_config
 from inspection.core.errors import StationError, brief
 from inspection.core.events import EventBus
-from inspection.station.pipeline import RunSummary, Station
+from inspection.station.changeover import ChangeoverResult
+from inspection.station.pipeline import Station
+from inspection.station.run_summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,13 @@ class StationController(QObject):
             return False
         station.apply_rules(recipe)
         return True
+
+    def change_product(self, recipe: Recipe) -> ChangeoverResult:
+        """Change the running station over to ``recipe`` (blocks until ready or refused: not on the GUI thread)."""
+        station = self._station
+        if station is None:
+            raise StationError("the station is not running")
+        return station.change_product(recipe, "gui")
 
     def trigger_part(self, serial: str | None) -> None:
         """One part now (a manually triggered station); a StationError says why not."""

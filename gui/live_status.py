@@ -73,6 +73,7 @@ class LiveStatus(QObject):
         bridge.fault.connect(self.camera_fault)
         bridge.line_fault.connect(lambda source, message: self._line(source, message))
         bridge.line_link.connect(lambda source, up, message: self._link(source, up, message))
+        bridge.product.connect(self.product_change)
 
     # ------------------------------------------------------------ the clock
     def tick(self) -> None:
@@ -181,6 +182,17 @@ class LiveStatus(QObject):
         if product is not None:
             self.panel.verdict.mark_stale(time.monotonic())
         self.tick()
+
+    def product_change(self, product: str, phase: str, detail: str) -> None:
+        """A changeover on the running station: CHANGING PRODUCT until it is ready or refused."""
+        if phase == "started":
+            self.changing(product, "finishing the parts in flight, loading the model")
+            return
+        self.changing(None, "")
+        if phase == "ready":
+            self.panel.say(f"Product {product} ready ({detail}).", "success")
+        else:
+            self.panel.say(f"Product not changed to {product}: {detail}. The station stays on the one it ran.", "error")
 
     def failed(self, message: str) -> None:
         self.tracker.failed(message)

@@ -40,7 +40,7 @@ from inspection.core.events import InspectionDone
 from inspection.core.types import Image, InspectionRecord
 from inspection.detectors.base import model_name
 from inspection.recorder.accounts import User
-from inspection.station.pipeline import RunSummary
+from inspection.station.run_summary import RunSummary
 
 
 class OperatorWindow(QMainWindow):

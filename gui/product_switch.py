@@ -1,14 +1,15 @@
-"""Switching the product at the cell (engineers): pick a recipe, the station finishes the parts in
-flight, the station file names the new recipe (audited), and the station starts again on it. Until the
-station can change over while running (the changeover issue), this is a restart, and the state area
-says so: CHANGING PRODUCT from the choice until the station runs again."""
+"""Switching the product at the cell (engineers): pick a recipe; a running station changes over between
+two parts without a restart (the parts in flight finish on the old product; CHANGING PRODUCT on screen
+until it is ready), then the station file names the new recipe (audited) for the next start. A stopped
+station only has its file changed. A refused product leaves the station on the one it ran."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from gui.controller import StationController
@@ -18,6 +19,7 @@ from gui.widgets.forms import dialog_buttons, error_label
 from inspection.config import Recipe, StationConfig, load_recipe
 from inspection.core.errors import StationError
 from inspection.detectors.base import model_name
+from inspection.station.changeover import ChangeoverResult
 
 
 def candidate_recipes(config: StationConfig) -> list[tuple[Path, Recipe]]:
@@ -54,7 +56,9 @@ class ProductDialog(QDialog):
         self.error = error_label()
         self.chosen: Path | None = None
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("The station finishes the parts in flight, then starts again on the chosen recipe."))
+        layout.addWidget(
+            QLabel("A running station finishes the parts in flight, then inspects by the chosen recipe.")
+        )
         layout.addWidget(self.list)
         layout.addWidget(self.error)
         layout.addWidget(dialog_buttons(self, self.choose, QDialogButtonBox.StandardButton.Ok))
@@ -71,6 +75,8 @@ class ProductDialog(QDialog):
 class ProductSwitch(QObject):
     """``switched(message)``: the station file names the new recipe (the window reads it again)."""
 
+    changed_over = Signal(object, object)  # the recipe file, ChangeoverResult (from the changeover thread)
+
     def __init__(
         self, controller: StationController, session: Session, live: LiveStatus, switched: Callable[[str], None]
     ) -> None:
@@ -79,39 +85,39 @@ class ProductSwitch(QObject):
         self.session = session
         self.live = live
         self.switched = switched
-        self.pending: Path | None = None
-        controller.finished.connect(lambda _summary: self._stopped())
-        controller.failed.connect(lambda _message: self._stopped())
+        self.changed_over.connect(self._changed_over)
 
     def switch(self, recipe: Path) -> None:
-        name = load_recipe(recipe).name
-        if self.controller.running:
-            self.pending = recipe
-            self.live.changing(name, "finishing the parts in flight")
-            self.controller.stop()
+        if not self.controller.running:
+            self._save(recipe, "; it runs from the next start.")
             return
-        self._apply(recipe, restart=False)
-
-    def _stopped(self) -> None:
-        recipe, self.pending = self.pending, None
-        if recipe is not None:
-            self._apply(recipe, restart=True)
-
-    def _apply(self, recipe: Path, restart: bool) -> None:
         try:
-            self.session.services.edits.product(self.session.user, self.controller.config_path, recipe)
-        except StationError as exc:
-            self.live.changing(None, "")
+            chosen = load_recipe(recipe)
+        except (StationError, ValueError) as exc:
             self.live.panel.say(f"Product not changed: {exc}", "error")
-            if restart:
-                self.controller.start()  # back on the product it ran
             return
-        name = load_recipe(recipe).name
-        self.switched(
-            f"Product {name}" + (": the station starts on it." if restart else "; it runs from the next start.")
-        )
-        if restart:
-            self.live.changing(name, "loading the model and opening the camera")
-            self.controller.start()
-        else:
-            self.live.changing(None, "")
+        self.live.changing(chosen.name, "finishing the parts in flight, loading the model")
+
+        def change_over() -> None:
+            try:
+                result = self.controller.change_product(chosen)
+            except StationError as exc:  # the station stopped meanwhile
+                result = ChangeoverResult(chosen.name, chosen.version, 0.0, False, str(exc))
+            self.changed_over.emit(recipe, result)
+
+        threading.Thread(target=change_over, name="changeover", daemon=True).start()
+
+    def _changed_over(self, recipe: Path, result: ChangeoverResult) -> None:
+        self.live.changing(None, "")
+        if result.refused is not None:
+            self.live.panel.say(f"Product not changed: {result.refused}", "error")
+            return
+        self._save(recipe, f": ready in {result.seconds:.1f} s, from the next part.")
+
+    def _save(self, recipe: Path, outcome: str) -> None:
+        try:
+            config = self.session.services.edits.product(self.session.user, self.controller.config_path, recipe)
+        except StationError as exc:
+            self.live.panel.say(f"Product not saved in the station file: {exc}", "error")
+            return
+        self.switched(f"Product {load_recipe(config.recipe).name}{outcome}")

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from inspection.config import load_station_config
-from inspection.station.pipeline import RunSummary, Station
+from inspection.station.pipeline import Station
+from inspection.station.run_summary import RunSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_IMAGES = ROOT / "datasets" / "deeppcb-sample" / "images"

@@ -139,7 +139,7 @@ def test_a_serial_goes_on_the_next_part_of_a_self_triggered_station(qtbot, tmp_p
     assert serials == ["LOT7-0001"]  # exactly one part carries it
 
 
-def test_switching_the_product_restarts_the_station_on_it_and_a_broken_one_is_refused(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_switching_the_product_changes_over_without_restart_and_a_broken_one_is_refused(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from gui_helpers import station_with_own_recipe  # noqa: PLC0415
 
     config = station_with_own_recipe(tmp_path)
@@ -157,6 +157,7 @@ def test_switching_the_product_restarts_the_station_on_it_and_a_broken_one_is_re
     assert any(name.startswith("board-b v1") for name in names) and any("(now)" in name for name in names)
     window.start()
     qtbot.waitUntil(lambda: window.shown >= 3, timeout=60_000)
+    run = window.controller._thread
     window.products.switch(other)
     assert window.state.shown.kind == "changing" and "to board-b" in window.state.shown.detail
     assert window.verdict.kind == "stale"  # the last verdict is not about the part in front any more
@@ -164,11 +165,13 @@ def test_switching_the_product_restarts_the_station_on_it_and_a_broken_one_is_re
     before = window.shown
     qtbot.waitUntil(lambda: window.shown >= before + 3, timeout=60_000)
     assert "board-b" in window.panel.recipe.text() and window.panel.message_kind == "success"
+    assert "ready" in window.message.text() and window.controller._thread is run  # no restart
 
     window.products.switch(broken)  # its model is not there: refused, the station runs board-b again
     qtbot.waitUntil(lambda: "Product not changed" in window.message.text(), timeout=60_000)
     qtbot.waitUntil(lambda: window.state.shown.kind == "running", timeout=60_000)
     assert window.recipe.name == "board-b" and "no-such-model" in window.message.text()
+    assert window.controller._thread is run and run is not None and run.is_alive()
     _stop(window, qtbot)
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         recipes = [row[0] for row in db.execute("SELECT recipe_name FROM inspections ORDER BY created_at, rowid")]

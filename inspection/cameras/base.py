@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from inspection.core.errors import CameraError
+from inspection.core.errors import CameraError, StationError
 from inspection.core.status import CameraCounts
 from inspection.core.types import Frame
 
@@ -101,6 +101,7 @@ class ResilientCamera:
         self._delay = backoff_initial_s  # wait before the next reopen attempt
         self._lock = threading.Lock()
         self.on_lost: Callable[[], None] | None = None  # told at once (grab thread) when the camera is lost
+        self.on_opened: Callable[[], None] | None = None  # after each (re)open: the product's camera settings
 
     @property
     def name(self) -> str:
@@ -121,6 +122,8 @@ class ResilientCamera:
     def open(self) -> None:
         self.source.open()
         self._record(state="open")
+        if self.on_opened is not None:
+            self.on_opened()  # at the first open, a failure is the station's start failing
 
     def close(self) -> None:
         try:
@@ -186,4 +189,10 @@ class ResilientCamera:
             return False
         self._record({"reconnects": 1}, state="open")
         log.info("%s: camera is back", self.name)
+        if self.on_opened is not None:
+            try:
+                self.on_opened()
+            except StationError as exc:
+                self._record(last_fault=f"camera settings not set after the reconnect: {exc}")
+                log.warning("%s: %s", self.name, exc)
         return True

@@ -13,7 +13,8 @@ from inspection.cli.options import Commands
 from inspection.config import DEMO_CONFIG, StationConfig, load_station_config
 from inspection.core.status import StationStatus
 from inspection.recorder.spill import JOURNAL_NAME
-from inspection.station.pipeline import RunSummary, Station
+from inspection.station.pipeline import Station
+from inspection.station.run_summary import RunSummary
 
 
 def status_line(status: StationStatus) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -59,6 +59,13 @@ class Recipe(Strict):
     )
     imgsz: int = Field(640, ge=32, le=4096, description="detector input size (pixels, square)")
     iou: float = Field(0.5, gt=0.0, le=1.0, description="non-maximum suppression IoU")
+    camera: dict[Literal["exposure_us", "gain"], float] = Field(
+        default_factory=dict,
+        description="camera settings for this product, set on the open camera at a changeover (e.g. exposure_us)",
+    )
+    ideal_cycle_s: float | None = Field(
+        None, gt=0.0, description="the product's ideal cycle time (s per part): OEE's performance is measured on it"
+    )
 
     @field_validator("version", mode="before")
     @classmethod

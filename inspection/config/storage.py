@@ -58,6 +58,12 @@ class PipelineSettings(Strict):
         description="auto: parts come as the camera (or the PLC) gives them; manual: one part per press of "
         "Trigger (F8) in the app (needs a software-triggered camera)",
     )
+    product_cache: int = Field(
+        3, ge=1, le=32, description="models kept loaded for a product changeover (the running one included)"
+    )
+    preload_products: bool = Field(
+        True, description="load the models of the station's recipes (the PLC's indexes) at start, for changeovers"
+    )
 
 
 class Measurement(Strict):

@@ -63,6 +63,18 @@ class LineLink:
 
 
 @dataclass(frozen=True)
+class ProductChange:
+    """A product changeover: ``started`` (asked for), then ``ready`` (the next part is judged by it) or
+    ``refused`` (the station stays on the old product; ``detail`` says why)."""
+
+    product: str
+    version: str
+    phase: str  # started | ready | refused
+    detail: str = ""
+    seconds: float = 0.0  # from the request to ready or refused
+
+
+@dataclass(frozen=True)
 class StatsUpdate:
     status: StationStatus
 
@@ -87,6 +99,7 @@ Event = (
     | CameraFault
     | LineFault
     | LineLink
+    | ProductChange
     | StatsUpdate
     | AlertRaised
     | AlertCleared

@@ -70,30 +70,35 @@ class ManualTrigger(LineTrigger):
 
 
 class PlcTrigger(LineTrigger):
-    """The PLC handshake; a trigger naming another known recipe switches the rules from that part on."""
+    """The PLC handshake; a trigger naming another known recipe changes the product over before that part
+    is grabbed (the PLC sees the station busy meanwhile); a refused product gives that part no verdict."""
 
     def __init__(
         self,
         settings: PlcSettings,
         on_fault: FaultCallback,
         recipes: dict[int, Recipe],
-        switch_rules: Callable[[Recipe], None],
+        change_product: Callable[[Recipe], str | None],
         on_link: LinkCallback | None = None,
     ) -> None:
         self.recipes = recipes
-        self._switch_rules = switch_rules
+        self._change_product = change_product  # returns why it was refused, None when ready
+        self._on_fault = on_fault
         self.handshake: PlcHandshake = start_handshake(settings, on_fault, recipes, on_link)
 
     def wait(self, stop: threading.Event) -> PartRequest | None:
-        trigger = self.handshake.next_trigger(stop)
-        if trigger is None:
-            return None
-        index = trigger.recipe_index  # 0: keep the current one; the handshake only passes known indexes
-        if index and index != self.handshake.active_recipe:
-            self._switch_rules(self.recipes[index])
-            self.handshake.active_recipe = index
-            log.info("PLC switched to recipe %d (%s)", index, self.recipes[index].name)
-        return PartRequest(from_line=True, serial=trigger.serial or None, lot=trigger.lot or None)
+        while (trigger := self.handshake.next_trigger(stop)) is not None:
+            index = trigger.recipe_index  # 0: keep the current one; the handshake only passes known indexes
+            if index and index != self.handshake.active_recipe:
+                refused = self._change_product(self.recipes[index])
+                if refused is not None:
+                    self._on_fault(f"recipe {index} refused: {refused}", self.handshake.counters.as_dict())
+                    self.handshake.complete(Result(None))  # this part gets no verdict; the old product stays
+                    continue
+                self.handshake.active_recipe = index
+                log.info("PLC switched to recipe %d (%s)", index, self.recipes[index].name)
+            return PartRequest(from_line=True, serial=trigger.serial or None, lot=trigger.lot or None)
+        return None
 
     def grabbed(self) -> None:
         self.handshake.grabbed()

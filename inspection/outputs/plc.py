@@ -9,7 +9,6 @@ from pathlib import Path
 
 from inspection.config import PlcSettings, Recipe, load_recipe
 from inspection.config.plc_registers import IN_RECIPE, OUTPUT_WORDS
-from inspection.core.errors import ConfigError
 from inspection.outputs.base import FaultCallback
 from inspection.outputs.handshake import PlcHandshake, RegisterBank
 from inspection.outputs.modbus import ClientBank, ServerBank, WriteGuard
@@ -17,19 +16,10 @@ from inspection.outputs.modbus import ClientBank, ServerBank, WriteGuard
 log = logging.getLogger(__name__)
 
 
-def switchable_recipes(paths: dict[int, Path], recipe: Recipe) -> dict[int, Recipe]:
-    """The recipes the line may switch to (by index), each checked now: a switch only changes rules
-    (the model stays loaded), so every one must name the station recipe's model and classes."""
-    recipes = {}
-    for index, path in paths.items():
-        candidate = load_recipe(path)
-        if candidate.model != recipe.model or candidate.classes != recipe.classes:
-            raise ConfigError(
-                f"recipes {index} ({path}): switching recipes keeps the model; it must use the model "
-                f"{recipe.model} and classes {recipe.classes} of the station's recipe"
-            )
-        recipes[index] = candidate
-    return recipes
+def switchable_recipes(paths: dict[int, Path]) -> dict[int, Recipe]:
+    """The products the line may switch to (by index), each read and checked as a recipe now; its model
+    and references are checked when it is loaded (at start when preloaded, else at the changeover)."""
+    return {index: load_recipe(path) for index, path in paths.items()}
 
 
 def open_bank(settings: PlcSettings, guard: WriteGuard | None = None) -> RegisterBank:

@@ -12,14 +12,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from inspection.config import Recipe, StationConfig, load_recipe
 from inspection.core.errors import ConfigError
 from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
-from inspection.core.status import CameraCounts, PartCounts, StationStatus
+from inspection.core.status import StationStatus
 from inspection.core.types import Frame, InspectionRecord
+from inspection.detectors import Detector
+from inspection.ml.registry.selection import BackendChoice
 from inspection.outputs.base import OutputContext, fault_reporter, link_reporter
 from inspection.outputs.handshake import PlcHandshake, Result
 from inspection.outputs.line_outputs import LineOutputs
@@ -36,26 +37,15 @@ from inspection.recorder.writer import (
     PendingRecord,
     RecordWriter,
 )
-from inspection.station.builder import open_camera, open_detector, open_record_store
+from inspection.station.builder import open_camera, open_record_store
+from inspection.station.changeover import ChangeoverResult, Products, model_key, set_camera
+from inspection.station.line_commands import line_command
 from inspection.station.live_stats import LiveStats
 from inspection.station.part import inspect_frame, recipe_floor
+from inspection.station.run_summary import RunSummary
 
 log = logging.getLogger(__name__)
 _END = None
-
-
-@dataclass
-class RunSummary:
-    stats: PartCounts
-    camera: CameraCounts
-    records_written: int
-    records_pending: int  # still in the spill journal (the database refused them to the end): next start
-    records_replayed: int  # left in the journal by an earlier run, written at this start
-    reconciliation: str
-    started_at: str
-    database: str
-    data_dir: str
-    errors: list[str] = field(default_factory=list)
 
 
 class Station:
@@ -65,31 +55,30 @@ class Station:
         self.config = config
         self.bus = bus or EventBus()
         recipe = load_recipe(config.recipe)
-        self._judging: tuple[Recipe, str | None] = (recipe, None)  # the recipe and its hash, swapped as one
         self.measurement = load_measurement(config.measurement, config.camera.serial_number())
-        require_scale(self.recipe, self.measurement.mm_per_px)
+        require_scale(recipe, self.measurement.mm_per_px)
         storage = config.storage
         check_writable(storage.data_dir)
         # One station per data folder, for its whole life: nothing below runs beside another station.
         self.folder_lock = DataFolderLock(storage.data_dir, config.station)
         self.folder_lock.acquire()
         try:
-            self._build(config)
+            self._build(config, recipe)
         except BaseException:
             self.folder_lock.release()
             raise
 
-    def _build(self, config: StationConfig) -> None:
+    def _build(self, config: StationConfig, recipe: Recipe) -> None:
         storage = config.storage
         self.store = open_record_store(storage)
         self.engine = self.store.engine
         self.database_url = self.store.database_url
         self.pruner = self.store.pruner
-        self.detector, self.backend_choice = open_detector(self.recipe, config.pipeline)
-        self._judging = (self.recipe, self._remembered(self.recipe))
+        self.products = Products(recipe, config.pipeline, self._remember, self.measurement.mm_per_px, self.bus)
         self._stop = threading.Event()
         self.camera = open_camera(config, self._stop)
         self.camera.on_lost = self._publish_faults
+        self.camera.on_opened = lambda: set_camera(self.camera, self.recipe)
         self.trigger: LineTrigger = first_trigger(config, self.camera.source.paced_by_station)  # PLC: from run() on
         self._next_serial: str | None = None  # typed or scanned at the cell: goes on the next part
         self.stats = LiveStats()
@@ -108,7 +97,9 @@ class Station:
         self._errors: list[str] = []
         self._last_faults = 0
         self._faults_lock = threading.Lock()  # the run loop and the grab thread (on_lost) both publish
-        self.switchable = switchable_recipes(config.recipes, self.recipe)
+        self.switchable = switchable_recipes(config.recipes)
+        if config.pipeline.preload_products:
+            self.products.cache.preload(list(self.switchable.values()))
         # MQTT, fleet and registered outputs: each off unless configured
         self.outputs = LineOutputs(OutputContext(config, self.engine, self.bus, self._command))
         self.alerts: AlertMonitor | None = None
@@ -129,21 +120,37 @@ class Station:
         """The serial of the next part grabbed (a barcode scanned at the cell); a PLC's serial wins."""
         self._next_serial = serial or None
 
+    def change_product(self, recipe: Recipe, source: str = "station") -> ChangeoverResult:
+        """Switch to another product between two parts, while running or not: the parts in flight finish
+        on the old one. Refused (the old one stays, the result says why) when it fails a check."""
+        return self.products.change(recipe, self.camera, self._stop, source)
+
     def apply_rules(self, recipe: Recipe) -> None:
-        """Use new rules from the next part on (same model and classes: only thresholds may change)."""
-        if recipe.model != self.recipe.model or recipe.classes != self.recipe.classes:
-            raise ConfigError("only the rules can change while the station runs; restart it for another model")
+        """Use new rules from the next part on; another model is a changeover (raises when refused)."""
+        if model_key(recipe) != model_key(self.recipe):
+            result = self.change_product(recipe, "rules")
+            if result.refused is not None:
+                raise ConfigError(result.refused)
+            return
         require_scale(recipe, self.measurement.mm_per_px)
-        self._judging = (recipe, self._remembered(recipe))  # one swap: the detect thread reads it once per part
+        self.products.new_rules(recipe)
 
     @property
     def recipe(self) -> Recipe:
         """The recipe that judges the next part."""
-        return self._judging[0]
+        return self.products.current.recipe
 
-    def _remembered(self, recipe: Recipe) -> str:
+    @property
+    def detector(self) -> Detector:
+        return self.products.current.detector
+
+    @property
+    def backend_choice(self) -> BackendChoice:
+        return self.products.current.backend
+
+    def _remember(self, recipe: Recipe, detector: Detector) -> str:
         """The hash of the effective recipe (rules, model, references), its content stored once."""
-        effective = effective_recipe(recipe, self.detector.info.sha256)
+        effective = effective_recipe(recipe, detector.info.sha256)
         remember_recipe(self.engine, effective)
         return effective.sha256
 
@@ -198,7 +205,7 @@ class Station:
                 self.config.plc,
                 fault_reporter(self.bus, "plc"),
                 self.switchable,
-                self.apply_rules,
+                lambda recipe: self.change_product(recipe, "plc").refused,
                 link_reporter(self.bus, "plc"),
             )
         self.camera.open()
@@ -260,7 +267,7 @@ class Station:
 
     def close(self) -> None:
         try:
-            self.detector.close()
+            self.products.close()
             self.bus.close()
             self.engine.dispose()
         finally:
@@ -285,17 +292,19 @@ class Station:
                     if paced:
                         self._slots.release()
                     break  # stopping
-                frame = self.camera.next_frame()
-                if frame is None:
-                    if paced:
-                        self._slots.release()
-                    self.trigger.complete(Result(None))
-                    break
-                if request.from_line:
-                    self.trigger.grabbed()
-                frame.part_serial, frame.lot = request.serial or self._take_serial(), request.lot
-                grabbed += 1
-                self._enqueue(frame, have_slot=paced)
+                with self.products.gate.grab(self._stop):  # a changeover waits for this part's queueing
+                    frame = self.camera.next_frame()
+                    if frame is None:
+                        if paced:
+                            self._slots.release()
+                        self.trigger.complete(Result(None))
+                        break
+                    if request.from_line:
+                        self.trigger.grabbed()
+                    frame.part_serial, frame.lot = request.serial or self._take_serial(), request.lot
+                    grabbed += 1
+                    self.products.gate.entered()
+                    self._enqueue(frame, have_slot=paced)
         except Exception as exc:
             log.exception("grab worker failed")
             self._errors.append(f"camera: {exc}")
@@ -323,6 +332,7 @@ class Station:
         if not frame.triggered:  # live preview: the newest frame replaces the oldest waiting one
             try:
                 self._frames.get_nowait()
+                self.products.gate.left()
                 self.stats.dropped_preview += 1
             except queue.Empty:
                 pass
@@ -344,12 +354,14 @@ class Station:
                 self._slots.release()
                 if self.measurement.undistort is not None:
                     frame.image = self.measurement.undistort(frame.image)
-                recipe, recipe_sha256 = self._judging  # once per part: the rules may change between parts
+                product = self.products.current  # once per part: a changeover swaps it between parts
                 # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
-                floor = min(recipe_floor(recipe), RECORD_MIN_CONFIDENCE)
+                floor = min(recipe_floor(product.recipe), RECORD_MIN_CONFIDENCE)
                 record = inspect_frame(
-                    frame, self.detector, recipe, self.config.station, floor, self.measurement.mm_per_px, recipe_sha256
-                )
+                    frame, product.detector, product.recipe, self.config.station, floor,
+                    self.measurement.mm_per_px, product.recipe_sha256,
+                )  # fmt: skip
+                self.products.gate.left()
                 self.writer.submit(PendingRecord(record, frame.image))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
                 self.trigger.complete(Result(record.verdict.value, record.id, len(record.kept)))
@@ -370,25 +382,13 @@ class Station:
                 if frame is _END:
                     return
                 self._slots.release()
+                self.products.gate.left()
             except queue.Empty:
                 return
 
     def _command(self, command: dict[str, object]) -> str:
         """A command from the MQTT command topic (only with commands: true and a broker login)."""
-        match command.get("command"):
-            case "stop":
-                self.stop()
-                return "stopping"
-            case "recipe":
-                index = command.get("index")
-                if not isinstance(index, int) or index not in self.switchable:
-                    return f"refused: recipe index {index!r} is not one of {sorted(self.switchable)}"
-                self.apply_rules(self.switchable[index])
-                return f"recipe {self.recipe.name} from the next part"
-            case "start":
-                return "refused: the station is started at the cell"
-            case other:
-                return f"refused: unknown command {other!r} (stop, recipe)"
+        return line_command(command, self.stop, self.switchable, lambda recipe: self.change_product(recipe, "mqtt"))
 
     def _publish_faults(self) -> None:
         with self._faults_lock:  # one CameraFault per change, whichever thread sees it first
