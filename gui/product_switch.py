@@ -56,9 +56,7 @@ class ProductDialog(QDialog):
         self.error = error_label()
         self.chosen: Path | None = None
         layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel("A running station finishes the parts in flight, then inspects by the chosen recipe.")
-        )
+        layout.addWidget(QLabel("A running station finishes the parts in flight, then inspects by the chosen recipe."))
         layout.addWidget(self.list)
         layout.addWidget(self.error)
         layout.addWidget(dialog_buttons(self, self.choose, QDialogButtonBox.StandardButton.Ok))
