@@ -15,8 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from inspection.config import ClassRule, Recipe, StationConfig, Storage
 from inspection.config.cameras import Trigger
+from inspection.config.shifts import ShiftCalendar
 from inspection.quality.alerts import acknowledge, list_alerts
-from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets
+from inspection.quality.oee import Oee, oee_groups
+from inspection.quality.yield_stats import TimeBucket, pareto, time_buckets, time_group
 from inspection.recorder import queries
 from inspection.recorder.account_admin import Account, list_accounts, reset_password, set_active, set_role
 from inspection.recorder.accounts import Role, User, accounts_were_removed, create_user, has_users, login
@@ -26,6 +28,13 @@ from inspection.recorder.queries import RecordDetail, RecordFilter, RecordSummar
 from inspection.recorder.reviews import Outcome, Review, ReviewBox, add_review, reviews_of
 from inspection.station.recipe_edit import update_rules
 from inspection.station.station_edit import choose_model, choose_product, set_camera_settings, set_station_options
+
+UTC_HOURS = ShiftCalendar(timezone="UTC")  # the charts' hours: UTC buckets, shown in the plant's zone
+
+
+def hour_key(start: datetime) -> str:
+    """The key of an hour (its UTC start) in ``Records.oee_by_hour``."""
+    return time_group(start, "hour", UTC_HOURS)
 
 
 class Records:
@@ -50,6 +59,10 @@ class Records:
 
     def time_buckets(self, where: RecordFilter, minutes: int) -> list[TimeBucket]:
         return time_buckets(self._engine, where, minutes)
+
+    def oee_by_hour(self, where: RecordFilter) -> tuple[Oee, dict[str, Oee]]:
+        """OEE of the range, and per UTC hour (keys: ``hour_key`` of the hour's start)."""
+        return oee_groups(self._engine, where, "hour", UTC_HOURS)
 
     def pareto(self, where: RecordFilter) -> list[tuple[str, int]]:
         return pareto(self._engine, where)

@@ -107,6 +107,9 @@ def test_charts_show_yield_and_pareto_computed_in_the_database(qtbot, recorded: 
     passed = queries.count(engine, RecordFilter(verdict="pass"))
     assert sum(h.counts.passed for h in window.hours) == passed
     assert f"{PARTS} parts" in window.summary.text()
+    # The run's own state periods: running all along, no fault; OEE needs the recipe's ideal cycle time.
+    assert window.oee["availability"] == 1.0 and window.oee["faults"] == 0 and window.oee["oee"] is None
+    assert "OEE — (availability 100.0 %)" in window.summary.text()
     counts = dict(window.pareto)
     assert counts and list(counts.values()) == sorted(counts.values(), reverse=True)
     first_label = window.pareto[0][0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy import Engine, select
 
 from inspection.config.shifts import ShiftCalendar
 from inspection.core.errors import StationError
+from inspection.quality.oee import Oee, oee_groups
 from inspection.quality.spc import Chart, by_time, chart
 from inspection.quality.yield_stats import Statistics, statistics
 from inspection.recorder.archive import stored_image
@@ -40,6 +41,7 @@ class ShiftReport:
     begin: datetime
     end: datetime
     stats: Statistics
+    oee: Oee  # availability, performance, quality, MTTR, MTBF of the shift
     p_chart: Chart | None  # None without a baseline week
     worst: list[tuple[dict[str, Any], bytes | None]]  # (record, PNG with its boxes)
     alerts: list[dict[str, Any]]
@@ -84,6 +86,7 @@ def build_report(
         begin=begin,
         end=end,
         stats=stats,
+        oee=oee_groups(engine, where, "shift", calendar)[0],
         p_chart=p_chart,
         worst=_worst_parts(engine, data_dir, where),
         alerts=_rows(engine, select(AlertRow).where(AlertRow.raised_at >= begin, AlertRow.raised_at < end)),
@@ -198,6 +201,7 @@ def _p_chart_png(result: Chart) -> bytes:
 def _summary_rows(report: ShiftReport) -> list[tuple[str, str]]:
     totals = report.stats.as_dict()["totals"]
     cycle = totals["cycle_ms"]
+    oee = report.oee.as_dict()
 
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{value * 100:.2f} %"
@@ -212,9 +216,26 @@ def _summary_rows(report: ShiftReport) -> list[tuple[str, str]]:
             "Cycle time ms (min / mean / p99 / max)",
             f"{cycle['min']} / {cycle['mean']} / {cycle['p99']} / {cycle['max']}",
         ),
+        ("OEE (availability x performance x quality)", _oee_text(oee, pct)),
+        ("MTTR / MTBF", f"{_minutes(oee['mttr_s'])} / {_minutes(oee['mtbf_s'])} ({oee['faults']} fault(s))"),
+        (
+            "Planned / running / fault / changeover time",
+            " / ".join(_minutes(oee[key]) for key in ("planned_s", "running_s", "fault_s", "changeover_s")),
+        ),
         ("Alerts raised", str(len(report.alerts))),
         ("Reviews made", str(len(report.reviews))),
     ]
+
+
+def _oee_text(oee: dict[str, Any], pct: Callable[[float | None], str]) -> str:
+    figures = f"{pct(oee['availability'])} x {pct(oee['performance'])} x {pct(oee['quality'])}"
+    if oee["performance"] is None and oee["planned_s"]:
+        figures += " (performance needs the recipe's ideal_cycle_s)"
+    return f"{pct(oee['oee'])} = {figures}"
+
+
+def _minutes(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.1f} min"
 
 
 def _fire_list(report: ShiftReport) -> list[str]:

@@ -234,21 +234,22 @@ def statistics(
 def _groups(buckets: list[TimeBucket], by: Grouping, calendar: ShiftCalendar) -> list[tuple[str, Counts]]:
     grouped: dict[str, Counts] = defaultdict(Counts)
     for bucket in buckets:
-        start, counts = bucket.start, bucket.counts
-        local = calendar.local(start)
-        if bucket.key is not None:
-            key = bucket.key
-        elif by == "hour":
-            key = local.strftime("%Y-%m-%d %H:00%z")
-        elif by == "day":
-            key = local.date().isoformat()
-        else:
-            key = calendar.label(start)
-        grouped[key].add(counts)
-    return sorted(grouped.items(), key=lambda item: _group_order(item[0], calendar))
+        key = bucket.key if bucket.key is not None else time_group(bucket.start, by, calendar)
+        grouped[key].add(bucket.counts)
+    return sorted(grouped.items(), key=lambda item: group_order(item[0], calendar))
 
 
-def _group_order(key: str, calendar: ShiftCalendar) -> tuple[str, int]:
+def time_group(start: datetime, by: Grouping, calendar: ShiftCalendar) -> str:
+    """The hour, day or shift (the calendar's label) a bucket starting at ``start`` (UTC) belongs to."""
+    local = calendar.local(start)
+    if by == "hour":
+        return local.strftime("%Y-%m-%d %H:00%z")
+    if by == "day":
+        return local.date().isoformat()
+    return calendar.label(start)
+
+
+def group_order(key: str, calendar: ShiftCalendar) -> tuple[str, int]:
     """Shifts of one day in their calendar order (night after late), other keys by text."""
     names = [name for _, name in calendar.ordered()]
     day, _, name = key.partition(" ")

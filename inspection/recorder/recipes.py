@@ -27,6 +27,9 @@ class EffectiveRecipe:
 
 def effective_recipe(recipe: Recipe, model_sha256: str) -> EffectiveRecipe:
     settings = recipe.model_dump(mode="json", exclude={"model", "reference"})
+    for later in ("camera", "ideal_cycle_s"):  # added later: left out while unset, so older hashes stay
+        if not settings[later]:
+            del settings[later]
     references = _reference_hashes(recipe.reference) if recipe.reference is not None else {}
     content = json.dumps(
         {"recipe": settings, "model_sha256": model_sha256, "references": references},

@@ -131,6 +131,27 @@ class AlertRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class StatePeriodRow(Base):
+    """A stretch of time the station was started, in one state: running, fault (camera, PLC, MQTT, fleet,
+    station) or changeover. Stopped time has no rows. The open period's ``ended_at`` is moved on as the
+    station runs, so a killed station leaves it ending near its last sign of life."""
+
+    __tablename__ = "state_periods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), doc="running | fault | changeover | output_fault")
+    cause: Mapped[str] = mapped_column(String(32), doc="fault: camera | plc | mqtt | fleet | station; else ''")
+    detail: Mapped[str] = mapped_column(Text)
+    product: Mapped[str] = mapped_column(String(128), doc="the recipe running meanwhile")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    open: Mapped[bool] = mapped_column(Boolean, doc="still going on (or cut short by a kill)")
+
+
+Index("ix_state_periods_station_time", StatePeriodRow.station, StatePeriodRow.started_at)
+
+
 class UserRow(Base):
     __tablename__ = "users"
 

@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 
 from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import PipelineSettings, Recipe, StationConfig, Storage
+from inspection.core.events import EventBus
 from inspection.detectors import Detector, load_detector
 from inspection.ml.registry.selection import BackendChoice, resolve_model_file
+from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation
 from inspection.recorder.database import open_database
 from inspection.recorder.retention import ImagePruner
@@ -75,3 +77,12 @@ def open_camera(config: StationConfig, stop: threading.Event) -> ResilientCamera
     return ResilientCamera(
         make_camera(config.camera), stop, reconnect.initial_s, reconnect.max_s, reconnect.max_consecutive_failures
     )
+
+
+def open_alerts(config: StationConfig, engine: Engine, bus: EventBus) -> AlertMonitor | None:
+    """The station's alert rules watching its events (None: it lists none)."""
+    if not config.alerts:
+        return None
+    monitor = AlertMonitor(list(config.alerts), engine, config.station, config.storage.data_dir, bus.publish)
+    bus.subscribe(monitor.on_event)
+    return monitor

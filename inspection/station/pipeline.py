@@ -1,14 +1,10 @@
-"""The running station: grab -> detect + decide -> record, as workers joined by bounded queues.
-
-Overflow policy: a triggered frame is never dropped. When the detection queue is full, the grab
-worker waits (the camera is not triggered again until there is room) and the wait is counted as an
-overrun. Frames of a free-running live source keep only the newest one (drops counted).
+"""The running station: grab -> detect + decide -> record, as workers joined by bounded queues (the
+frames' overflow policy: ``frame_queue.py``; a product changeover between two parts: ``changeover.py``).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +14,7 @@ from inspection.config import Recipe, StationConfig, load_recipe
 from inspection.core.errors import ConfigError
 from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.core.status import StationStatus
-from inspection.core.types import Frame, InspectionRecord
+from inspection.core.types import InspectionRecord
 from inspection.detectors import Detector
 from inspection.ml.registry.selection import BackendChoice
 from inspection.outputs.base import OutputContext, fault_reporter, link_reporter
@@ -26,26 +22,27 @@ from inspection.outputs.handshake import PlcHandshake, Result
 from inspection.outputs.line_outputs import LineOutputs
 from inspection.outputs.line_trigger import LineTrigger, ManualTrigger, PlcTrigger, first_trigger
 from inspection.outputs.plc import switchable_recipes
-from inspection.quality.alerts import AlertMonitor
 from inspection.quality.measurement import load_measurement
 from inspection.quality.rules import require_scale
 from inspection.recorder.archive import check_writable
 from inspection.recorder.folder_lock import DataFolderLock
 from inspection.recorder.recipes import effective_recipe, remember_recipe
+from inspection.recorder.state_periods import product_key
 from inspection.recorder.writer import (
     RECORD_MIN_CONFIDENCE,
     PendingRecord,
     RecordWriter,
 )
-from inspection.station.builder import open_camera, open_record_store
+from inspection.station.builder import open_alerts, open_camera, open_record_store
 from inspection.station.changeover import ChangeoverResult, Products, model_key, set_camera
+from inspection.station.frame_queue import FrameQueue
 from inspection.station.line_commands import line_command
 from inspection.station.live_stats import LiveStats
 from inspection.station.part import inspect_frame, recipe_floor
 from inspection.station.run_summary import RunSummary
+from inspection.station.state_log import StateLog
 
 log = logging.getLogger(__name__)
-_END = None
 
 
 class Station:
@@ -82,10 +79,7 @@ class Station:
         self.trigger: LineTrigger = first_trigger(config, self.camera.source.paced_by_station)  # PLC: from run() on
         self._next_serial: str | None = None  # typed or scanned at the cell: goes on the next part
         self.stats = LiveStats()
-        # Frames waiting for detection; ``_slots`` bounds them (queue_size) so that the end marker
-        # can always be queued behind the last frame.
-        self._frames: queue.Queue[Frame | None] = queue.Queue()
-        self._slots = threading.Semaphore(config.pipeline.queue_size)
+        self._frames = FrameQueue(config.pipeline.queue_size, self.stats, self.products.gate)
         self.writer = RecordWriter(
             self.engine,
             self.store.archive,
@@ -102,12 +96,12 @@ class Station:
             self.products.cache.preload(list(self.switchable.values()))
         # MQTT, fleet and registered outputs: each off unless configured
         self.outputs = LineOutputs(OutputContext(config, self.engine, self.bus, self._command))
-        self.alerts: AlertMonitor | None = None
-        if config.alerts:
-            self.alerts = AlertMonitor(
-                list(config.alerts), self.engine, config.station, storage.data_dir, self.bus.publish
-            )
-            self.bus.subscribe(self.alerts.on_event)
+        self.alerts = open_alerts(config, self.engine, self.bus)
+        current = self.products
+        self.state_log = StateLog(
+            self.engine, config.station, lambda: product_key(self.recipe.name, current.current.recipe_sha256)
+        )
+        self.bus.subscribe(self.state_log.on_event)
 
     # ------------------------------------------------------------ control
     def trigger_part(self, serial: str | None = None) -> None:
@@ -139,6 +133,10 @@ class Station:
     def recipe(self) -> Recipe:
         """The recipe that judges the next part."""
         return self.products.current.recipe
+
+    @property
+    def recipe_sha256(self) -> str | None:
+        return self.products.current.recipe_sha256
 
     @property
     def detector(self) -> Detector:
@@ -285,73 +283,41 @@ class Station:
         paced = self.camera.source.paced_by_station
         try:
             while not self._stop.is_set() and (parts is None or grabbed < parts):
-                if paced and not self._wait_for_slot():
+                if paced and not self._frames.wait_for_slot(self._stop):
                     break  # stopping
                 request = self.trigger.wait(self._stop)
                 if request is None:
                     if paced:
-                        self._slots.release()
+                        self._frames.release_slot()
                     break  # stopping
                 with self.products.gate.grab(self._stop):  # a changeover waits for this part's queueing
                     frame = self.camera.next_frame()
                     if frame is None:
                         if paced:
-                            self._slots.release()
+                            self._frames.release_slot()
                         self.trigger.complete(Result(None))
                         break
                     if request.from_line:
                         self.trigger.grabbed()
                     frame.part_serial, frame.lot = request.serial or self._take_serial(), request.lot
                     grabbed += 1
-                    self.products.gate.entered()
-                    self._enqueue(frame, have_slot=paced)
+                    self._frames.put(frame, have_slot=paced)
         except Exception as exc:
             log.exception("grab worker failed")
             self._errors.append(f"camera: {exc}")
         finally:
-            self._frames.put(_END)  # the queue is unbounded: the slots bound it
+            self._frames.end()
 
     def _take_serial(self) -> str | None:
         serial, self._next_serial = self._next_serial, None
         return serial
 
-    def _wait_for_slot(self) -> bool:
-        """Paced sources (software trigger) are triggered only when the detector has room."""
-        while not self._stop.is_set():
-            if self._slots.acquire(timeout=0.2):
-                return True
-        return False
-
-    def _enqueue(self, frame: Frame, have_slot: bool) -> None:
-        if have_slot:
-            self._frames.put(frame)
-            return
-        if self._slots.acquire(blocking=False):
-            self._frames.put(frame)
-            return
-        if not frame.triggered:  # live preview: the newest frame replaces the oldest waiting one
-            try:
-                self._frames.get_nowait()
-                self.products.gate.left()
-                self.stats.dropped_preview += 1
-            except queue.Empty:
-                pass
-            self._frames.put(frame)  # takes over the dropped frame's slot
-            return
-        # A part arrived while detection is behind: it waits (never dropped) and the overrun is counted.
-        self.stats.overruns += 1
-        if self.stats.overruns == 1 or self.stats.overruns % 100 == 0:
-            log.warning("overrun: detection is behind the camera (%d so far); parts wait", self.stats.overruns)
-        self._slots.acquire()
-        self._frames.put(frame)
-
     def _detect_loop(self) -> None:
         try:
             while True:
                 frame = self._frames.get()
-                if frame is _END:
+                if frame is None:
                     return
-                self._slots.release()
                 if self.measurement.undistort is not None:
                     frame.image = self.measurement.undistort(frame.image)
                 product = self.products.current  # once per part: a changeover swaps it between parts
@@ -371,20 +337,9 @@ class Station:
             log.exception("detect worker failed")
             self.trigger.complete(Result(None))
             self._errors.append(f"detector: {exc}")
+            self.bus.publish(StateChanged("fault", f"detector: {exc}"))
             self.stop()
-            self._drain()
-
-    def _drain(self) -> None:
-        """After a detector failure, keep the grab worker from blocking on a full queue."""
-        while True:
-            try:
-                frame = self._frames.get(timeout=1.0)
-                if frame is _END:
-                    return
-                self._slots.release()
-                self.products.gate.left()
-            except queue.Empty:
-                return
+            self._frames.drain()
 
     def _command(self, command: dict[str, object]) -> str:
         """A command from the MQTT command topic (only with commands: true and a broker login)."""
