@@ -58,6 +58,10 @@ class PipelineSettings(Strict):
         description="auto: parts come as the camera (or the PLC) gives them; manual: one part per press of "
         "Trigger (F8) in the app (needs a software-triggered camera)",
     )
+    view_timeout_ms: int = Field(
+        2000, ge=10, le=60000, description="a multi-camera part: a view without an image by then is missing (FAIL)"
+    )
+    parallel_views: bool = Field(True, description="a multi-camera part: inspect the views side by side")
     product_cache: int = Field(
         3, ge=1, le=32, description="models kept loaded for a product changeover (the running one included)"
     )

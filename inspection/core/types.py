@@ -26,6 +26,8 @@ class Frame:
     lot: str | None = None
     triggered: bool = True
     grab_ms: float = 0.0
+    # A part seen by several cameras: each view's frame, or why it has none (this frame is the first view's)
+    views: dict[str, Frame | str] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,26 @@ class Decision:
 
 
 @dataclass
+class ViewResult:
+    """One camera's view of a part: its verdict by its own recipe, or the reason it has no image."""
+
+    view: str
+    camera: str
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    detections: tuple[Detection, ...] = ()
+    kept: tuple[Detection, ...] = ()
+    recipe_name: str = ""
+    recipe_sha256: str | None = None
+    model_name: str = ""
+    detect_ms: float = 0.0
+    source_name: str | None = None
+    reference_name: str | None = None
+    missing: bool = False  # no image came within the view timeout (counted as a fault)
+    image_path: str | None = None  # set by the writer
+
+
+@dataclass
 class InspectionRecord:
     """Everything recorded about one inspected part."""
 
@@ -87,6 +109,7 @@ class InspectionRecord:
     recipe_sha256: str | None = None  # the effective recipe that judged it (rules, model, references)
     anomaly_score: float | None = None  # an anomaly model's score of the part (0.5: its threshold)
     anomaly_map: npt.NDArray[np.float32] | None = None  # and its map of patch scores (network resolution)
+    views: tuple[ViewResult, ...] = ()  # a multi-camera part: one result per view (the record: the part's)
 
     @staticmethod
     def new_id() -> str:

@@ -8,10 +8,12 @@ from inspection.core.errors import ConfigError
 from inspection.outputs.base import Output, OutputContext, OutputFactory
 from inspection.outputs.fleet import fleet_output
 from inspection.outputs.mqtt import mqtt_output
+from inspection.outputs.opcua import opcua_output
 
 OUTPUT_TYPES: dict[str, OutputFactory] = {
     "mqtt": mqtt_output,
     "fleet": fleet_output,
+    "opcua": opcua_output,
 }
 
 

@@ -141,6 +141,8 @@ def check_sqlite_file(url: str, quick_check_s: float = QUICK_CHECK_S, busy_timeo
     except sqlite3.DatabaseError as exc:
         if "locked" in str(exc):
             return  # a writer holds it right now: the engine's busy timeout deals with that
+        if "malformed" in str(exc):  # a SQLite file whose pages are damaged (the check could not go on)
+            raise StorageError(f"{file}: the database is damaged ({exc}); {RESTORE}") from None
         raise StorageError(f"{file}: is not a valid SQLite database ({exc}); {RESTORE}") from None
     finally:
         connection.close()

@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from inspection.config import Retention
 from inspection.recorder.archive import stored_image
-from inspection.recorder.schema import InspectionRow
+from inspection.recorder.schema import InspectionRow, InspectionViewRow
 
 log = logging.getLogger(__name__)
 _Candidates = Select[str, str | None, str | None]
@@ -146,8 +146,21 @@ class ImagePruner:
         for row in rows:
             for stored in (row.image_path, row.annotated_path):
                 self._delete(stored)
+        for stored in self._view_images([row.id for row in rows]):
+            if stored not in {row.image_path for row in rows}:
+                self._delete(stored)
         self.counts.images += len(rows)
         return len(rows)
+
+    def _view_images(self, ids: list[str]) -> list[str]:
+        """The view images of multi-camera parts among ``ids`` (marked pruned with their part)."""
+        if not ids:
+            return []
+        query = select(InspectionViewRow.image_path).where(
+            InspectionViewRow.inspection_id.in_(ids), InspectionViewRow.image_path.is_not(None)
+        )
+        with self.engine.connect() as connection:
+            return [str(row[0]) for row in connection.execute(query)]
 
     def _delete(self, stored: str | None) -> None:
         path = stored_image(self.data_dir, stored)  # never a path outside the data folder

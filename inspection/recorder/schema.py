@@ -68,6 +68,7 @@ class DetectionRow(Base):
     y2: Mapped[float] = mapped_column(Float)
     area: Mapped[float] = mapped_column(Float)
     counted: Mapped[bool] = mapped_column(Boolean, doc="whether it counted towards the verdict")
+    view: Mapped[str | None] = mapped_column(String(64), doc="a multi-camera part: the view whose image it is on")
 
     inspection: Mapped[InspectionRow] = relationship(back_populates="detections")
 
@@ -87,6 +88,28 @@ Index(
 )
 # Covers the defect Pareto (counted detections by class) without reading the detection rows.
 Index("ix_detections_counted_label", DetectionRow.counted, DetectionRow.label)
+
+
+class InspectionViewRow(Base):
+    """One camera's view of a multi-camera part: its verdict by its recipe, its reasons and its image."""
+
+    __tablename__ = "inspection_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    view: Mapped[str] = mapped_column(String(64))
+    camera: Mapped[str] = mapped_column(String(128))
+    verdict: Mapped[str] = mapped_column(String(8))
+    reasons: Mapped[str] = mapped_column(Text, doc="JSON list")
+    missing: Mapped[bool] = mapped_column(Boolean, doc="no image came within the view timeout")
+    recipe_name: Mapped[str] = mapped_column(String(128))
+    recipe_sha256: Mapped[str | None] = mapped_column(String(64))
+    model_name: Mapped[str] = mapped_column(String(128))
+    detect_ms: Mapped[float] = mapped_column(Float)
+    defects: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str | None] = mapped_column(String(256))
+    reference_name: Mapped[str | None] = mapped_column(String(256))
+    image_path: Mapped[str | None] = mapped_column(String(512), doc="relative to the data folder")
 
 
 class RecipeRow(Base):

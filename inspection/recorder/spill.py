@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from inspection.core.errors import StorageError
-from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.recorder.schema import DetectionRow, InspectionRow, InspectionViewRow
 
 log = logging.getLogger(__name__)
 JOURNAL_NAME = "pending-records.jsonl"
@@ -33,17 +33,20 @@ class PendingRows:
 
     inspection: dict[str, Any]
     detections: list[dict[str, Any]]
+    views: list[dict[str, Any]] = field(default_factory=list)  # a multi-camera part's views
 
     def to_json(self) -> str:
         inspection = {**self.inspection, "created_at": self.inspection["created_at"].isoformat()}
-        return json.dumps({"inspection": inspection, "detections": self.detections}, separators=(",", ":"))
+        data = {"inspection": inspection, "detections": self.detections, "views": self.views}
+        return json.dumps(data, separators=(",", ":"))
 
     @staticmethod
     def from_json(line: str) -> PendingRows:
         data = json.loads(line)
         inspection = data["inspection"]
         inspection["created_at"] = datetime.fromisoformat(inspection["created_at"])
-        return PendingRows(inspection, data["detections"])
+        detections = [{"view": None, **row} for row in data["detections"]]  # journals from before views
+        return PendingRows(inspection, detections, data.get("views", []))
 
 
 class SpillFullError(StorageError):
@@ -109,10 +112,18 @@ def insert_pending(connection: Connection, records: list[PendingRows]) -> int:
     new = [record for record in records if record.inspection["id"] not in present]
     if new:
         connection.execute(insert(InspectionRow), [record.inspection for record in new])
-        detections = [row for record in new for row in record.detections]
-        if detections:
-            connection.execute(insert(DetectionRow), detections)
+        insert_children(connection, new)
     return len(new)
+
+
+def insert_children(connection: Connection, records: list[PendingRows]) -> None:
+    """The records' detection and view rows (their inspection rows are in already)."""
+    detections = [row for record in records for row in record.detections]
+    if detections:
+        connection.execute(insert(DetectionRow), detections)
+    views = [row for record in records for row in record.views]
+    if views:
+        connection.execute(insert(InspectionViewRow), views)
 
 
 def _fsync_folder(folder: Path) -> None:

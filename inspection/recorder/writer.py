@@ -8,7 +8,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,12 +17,13 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import OperationalError
 
 from inspection.core.errors import StorageError, brief
-from inspection.core.types import Detection, Image, InspectionRecord
+from inspection.core.types import Image, InspectionRecord
 from inspection.recorder.archive import ImageArchive, Reconciliation, reconcile
 from inspection.recorder.database import error_reason
-from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.recorder.schema import InspectionRow, InspectionViewRow
 from inspection.recorder.score_maps import encode_score_map
-from inspection.recorder.spill import PendingRows, SpillJournal, insert_pending
+from inspection.recorder.spill import PendingRows, SpillJournal, insert_children, insert_pending
+from inspection.recorder.view_rows import stored_detections, view_detections, view_rows, write_view_images
 
 log = logging.getLogger(__name__)
 BATCH = 32
@@ -35,6 +36,7 @@ _STOP = object()
 class PendingRecord:
     record: InspectionRecord
     image: Image | None
+    view_images: dict[str, Image] = field(default_factory=dict)  # a multi-camera part: each view's image
 
 
 class RecordWriter:
@@ -158,9 +160,7 @@ class RecordWriter:
         try:
             with self.engine.begin() as connection:
                 connection.execute(insert(InspectionRow), [row.inspection for row in rows])
-                detections = [d for row in rows for d in row.detections]
-                if detections:
-                    connection.execute(insert(DetectionRow), detections)
+                insert_children(connection, rows)
         except OperationalError as exc:  # locked, busy, unreachable: keep them and try again
             log.warning("database unavailable (%s); records wait in %s", error_reason(exc), self.spill.path)
             self._keep(batch, rows)
@@ -199,29 +199,18 @@ class RecordWriter:
                 self._on_written(item.record)
 
     def _rows(self, record: InspectionRecord) -> PendingRows:
-        detections = []
-        for detection, counted in _detections_to_store(record, self.min_confidence):
-            x1, y1, x2, y2 = detection.box
-            detections.append(
-                {
-                    "inspection_id": record.id,
-                    "label": detection.label,
-                    "class_id": detection.class_id,
-                    "confidence": detection.confidence,
-                    "x1": x1,
-                    "y1": y1,
-                    "x2": x2,
-                    "y2": y2,
-                    "area": detection.area,
-                    "counted": counted,
-                }
-            )
+        if record.views:
+            return PendingRows(_inspection_row(record), view_detections(record, self.min_confidence), view_rows(record))
+        detections = stored_detections(record.id, record.detections, record.kept, self.min_confidence)
         return PendingRows(_inspection_row(record), detections)
 
     def _write_images(self, item: PendingRecord) -> None:
         record = item.record
         if item.image is None or not self.archive.policy.keeps(record.verdict.value):
             record.image_path = record.annotated_path = None
+            return
+        if record.views:
+            write_view_images(self.archive, record, item.view_images)
             return
         when = datetime.fromtimestamp(record.timestamp, UTC)
         relative = self.archive.relative_path(when, record.id)
@@ -272,11 +261,6 @@ def replay_pending(engine: Engine, spill: SpillJournal) -> int:
     spill.clear()
     log.warning("start-up: %d record(s) left waiting by an earlier run written to the database", written)
     return written
-
-
-def _detections_to_store(record: InspectionRecord, floor: float) -> list[tuple[Detection, bool]]:
-    kept = set(record.kept)
-    return [(d, d in kept) for d in record.detections if d in kept or d.confidence >= floor]
 
 
 def _inspection_row(record: InspectionRecord) -> dict[str, Any]:
@@ -342,5 +326,11 @@ def reconcile_store(engine: Engine, archive: ImageArchive, recent_days: int = 2)
                 kept = InspectionRow.image_pruned_at.is_(None)  # a pruned image is gone on purpose
                 result = connection.execute(select(column).where(column.like(prefix + "%"), kept))
                 known.update(row[0] for row in result if row[0])
+            views = (
+                select(InspectionViewRow.image_path)
+                .join(InspectionRow, InspectionRow.id == InspectionViewRow.inspection_id)
+                .where(InspectionViewRow.image_path.like(prefix + "%"), InspectionRow.image_pruned_at.is_(None))
+            )
+            known.update(row[0] for row in connection.execute(views) if row[0])
     files = [p for day in day_dirs for p in day.iterdir() if p.is_file()]
     return reconcile(archive, files, known)

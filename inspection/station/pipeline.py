@@ -14,7 +14,7 @@ from inspection.config import Recipe, StationConfig, load_recipe
 from inspection.core.errors import ConfigError
 from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
 from inspection.core.status import StationStatus
-from inspection.core.types import InspectionRecord
+from inspection.core.types import Frame, InspectionRecord
 from inspection.detectors import Detector
 from inspection.ml.registry.selection import BackendChoice
 from inspection.outputs.base import OutputContext, fault_reporter, link_reporter
@@ -41,6 +41,7 @@ from inspection.station.live_stats import LiveStats
 from inspection.station.part import inspect_frame, recipe_floor
 from inspection.station.run_summary import RunSummary
 from inspection.station.state_log import StateLog
+from inspection.station.views import ViewInspector, open_views, own_products
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,12 @@ class Station:
         self.camera = open_camera(config, self._stop)
         self.camera.on_lost = self._publish_faults
         self.camera.on_opened = lambda: set_camera(self.camera, self.recipe)
-        self.trigger: LineTrigger = first_trigger(config, self.camera.source.paced_by_station)  # PLC: from run() on
+        self.views = open_views(config, self.camera, self._stop)  # several cameras: one part, N views
+        self.view_inspector = ViewInspector(
+            own_products(config, self._remember, self.measurement.mm_per_px),
+            config.pipeline.parallel_views, config.station, self.measurement.mm_per_px,
+        )  # fmt: skip
+        self.trigger: LineTrigger = first_trigger(config, self._paced)  # PLC: from run() on
         self._next_serial: str | None = None  # typed or scanned at the cell: goes on the next part
         self.stats = LiveStats()
         self._frames = FrameQueue(config.pipeline.queue_size, self.stats, self.products.gate)
@@ -206,7 +212,10 @@ class Station:
                 lambda recipe: self.change_product(recipe, "plc").refused,
                 link_reporter(self.bus, "plc"),
             )
-        self.camera.open()
+        if self.views is not None:
+            self.views.open()  # every view's camera, and a grab thread per camera
+        else:
+            self.camera.open()
         self.writer.start()
         if self.pruner is not None:
             self.pruner.start()
@@ -229,7 +238,10 @@ class Station:
             self.pruner.close()
         self.outputs.records_written()
         self.stats.finished = time.perf_counter()
-        self.camera.close()
+        if self.views is not None:
+            self.views.close()
+        else:
+            self.camera.close()
         self.trigger.close()
         self.bus.publish(StatsUpdate(self.status()))  # the final counts
         self.bus.publish(StateChanged("stopped"))
@@ -266,6 +278,7 @@ class Station:
     def close(self) -> None:
         try:
             self.products.close()
+            self.view_inspector.close()
             self.bus.close()
             self.engine.dispose()
         finally:
@@ -280,7 +293,7 @@ class Station:
 
     def _grab_loop(self, parts: int | None) -> None:
         grabbed = 0
-        paced = self.camera.source.paced_by_station
+        paced = self._paced
         try:
             while not self._stop.is_set() and (parts is None or grabbed < parts):
                 if paced and not self._frames.wait_for_slot(self._stop):
@@ -291,7 +304,7 @@ class Station:
                         self._frames.release_slot()
                     break  # stopping
                 with self.products.gate.grab(self._stop):  # a changeover waits for this part's queueing
-                    frame = self.camera.next_frame()
+                    frame = self.views.grab() if self.views is not None else self.camera.next_frame()
                     if frame is None:
                         if paced:
                             self._frames.release_slot()
@@ -308,6 +321,24 @@ class Station:
         finally:
             self._frames.end()
 
+    def _judge(self, frame: Frame) -> InspectionRecord:
+        product = self.products.current  # once per part: a changeover swaps it between parts
+        if frame.views is not None:
+            return self.view_inspector.inspect(frame, product)
+        if self.measurement.undistort is not None:
+            frame.image = self.measurement.undistort(frame.image)
+        # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
+        floor = min(recipe_floor(product.recipe), RECORD_MIN_CONFIDENCE)
+        return inspect_frame(
+            frame, product.detector, product.recipe, self.config.station, floor,
+            self.measurement.mm_per_px, product.recipe_sha256,
+        )  # fmt: skip
+
+    @property
+    def _paced(self) -> bool:
+        """Whether the station triggers its camera(s) itself (by software)."""
+        return self.views.paced_by_station if self.views is not None else self.camera.source.paced_by_station
+
     def _take_serial(self) -> str | None:
         serial, self._next_serial = self._next_serial, None
         return serial
@@ -318,17 +349,10 @@ class Station:
                 frame = self._frames.get()
                 if frame is None:
                     return
-                if self.measurement.undistort is not None:
-                    frame.image = self.measurement.undistort(frame.image)
-                product = self.products.current  # once per part: a changeover swaps it between parts
-                # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
-                floor = min(recipe_floor(product.recipe), RECORD_MIN_CONFIDENCE)
-                record = inspect_frame(
-                    frame, product.detector, product.recipe, self.config.station, floor,
-                    self.measurement.mm_per_px, product.recipe_sha256,
-                )  # fmt: skip
+                record = self._judge(frame)
                 self.products.gate.left()
-                self.writer.submit(PendingRecord(record, frame.image))
+                views = {name: view.image for name, view in (frame.views or {}).items() if isinstance(view, Frame)}
+                self.writer.submit(PendingRecord(record, frame.image, views))
                 self.stats.add_part(record.verdict.value, record.latencies_ms)
                 self.trigger.complete(Result(record.verdict.value, record.id, len(record.kept)))
                 self.outputs.record(record)
@@ -342,8 +366,10 @@ class Station:
             self._frames.drain()
 
     def _command(self, command: dict[str, object]) -> str:
-        """A command from the MQTT command topic (only with commands: true and a broker login)."""
-        return line_command(command, self.stop, self.switchable, lambda recipe: self.change_product(recipe, "mqtt"))
+        """A command from the line: MQTT (commands: true and a broker login) or an OPC UA method (logged in)."""
+        return line_command(
+            command, self.stop, self.switchable, lambda recipe: self.change_product(recipe, "line"), self.trigger_part
+        )
 
     def _publish_faults(self) -> None:
         with self._faults_lock:  # one CameraFault per change, whichever thread sees it first
