@@ -107,9 +107,12 @@ def test_charts_show_yield_and_pareto_computed_in_the_database(qtbot, recorded: 
     passed = queries.count(engine, RecordFilter(verdict="pass"))
     assert sum(h.counts.passed for h in window.hours) == passed
     assert f"{PARTS} parts" in window.summary.text()
-    # The run's own state periods: running all along, no fault; OEE needs the recipe's ideal cycle time.
-    assert window.oee["availability"] == 1.0 and window.oee["faults"] == 0 and window.oee["oee"] is None
-    assert "OEE — (availability 100.0 %)" in window.summary.text()
+    # The run's own state periods: running all along, no fault; performance from the demo's ideal cycle time.
+    oee = window.oee
+    assert oee["availability"] == 1.0 and oee["faults"] == 0 and oee["running_s"] > 0
+    assert oee["performance"] == pytest.approx(min(1.0, 0.05 * PARTS / oee["running_s"]), abs=1e-3)
+    assert oee["oee"] == pytest.approx(oee["performance"] * oee["quality"], abs=1e-5)
+    assert f"OEE {100 * oee['oee']:.1f} % (availability 100.0 %)" in window.summary.text()
     counts = dict(window.pareto)
     assert counts and list(counts.values()) == sorted(counts.values(), reverse=True)
     first_label = window.pareto[0][0]
