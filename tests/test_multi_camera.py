@@ -5,7 +5,11 @@ parts FAIL with the reason (counted), and the station recovers; the example conf
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +108,40 @@ def test_the_two_camera_example_runs_as_documented() -> None:
     finally:
         if not existed:
             shutil.rmtree(data, ignore_errors=True)
+
+
+def test_a_two_camera_station_killed_mid_write_leaves_whole_parts(tmp_path: Path) -> None:
+    """Read by a second process while it writes, then killed: every part in the database has both views
+    (one transaction), every view image it names is on disk, and the next start takes the database as is."""
+    config = _two_camera_station(tmp_path)
+    script = (
+        "import sys; sys.path.insert(0, 'tests'); import conftest\n"
+        "from inspection.config import load_station_config\n"
+        "from inspection.station.pipeline import Station\n"
+        f"Station(load_station_config({str(config)!r})).run(duration_s=600)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    database = tmp_path / "data" / "inspection.db"
+    seen = 0
+    deadline = time.monotonic() + 120
+    try:
+        while seen < 10 and time.monotonic() < deadline:  # this process reads while the station writes
+            time.sleep(0.2)
+            if database.exists():
+                with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+                    try:
+                        seen = db.execute("SELECT COUNT(*) FROM inspections").fetchone()[0]
+                    except sqlite3.OperationalError:  # the schema is still being made
+                        continue
+    finally:
+        process.send_signal(signal.SIGKILL)  # mid-run: images and rows being written
+        process.wait(30)
+    assert seen >= 10
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        parts = db.execute("SELECT COUNT(*) FROM inspections").fetchone()[0]
+        per_part = db.execute("SELECT inspection_id, COUNT(*) FROM inspection_views GROUP BY inspection_id").fetchall()
+        images = [row[0] for row in db.execute("SELECT image_path FROM inspection_views")]
+    assert parts >= seen and len(per_part) == parts and all(count == 2 for _, count in per_part)
+    assert all((tmp_path / "data" / image).is_file() for image in images)
+    Station(load_station_config(config)).close()  # the next start: journal replayed, images reconciled
