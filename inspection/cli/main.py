@@ -39,6 +39,7 @@ from inspection.cli import (
     inspect,
     models,
     plc,
+    product,
     report,
     run,
     spc,
@@ -63,8 +64,8 @@ log = logging.getLogger("inspection")
 
 # Every command module adds its own commands (parser and handler); this order is the order of --help.
 COMMAND_MODULES: tuple[CommandModule, ...] = (
-    run, inspect, cameras, dataset, train, evaluate, export, models, compare, teach, plc, gui, bench, calibrate,
-    export_log, stats, spc, alerts, audit, report,
+    run, product, inspect, cameras, dataset, train, evaluate, export, models, compare, teach, plc, gui, bench,
+    calibrate, export_log, stats, spc, alerts, audit, report,
 )  # fmt: skip
 
 

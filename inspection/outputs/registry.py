@@ -7,6 +7,7 @@ from __future__ import annotations
 from inspection.core.errors import ConfigError
 from inspection.outputs.base import Output, OutputContext, OutputFactory
 from inspection.outputs.fleet import fleet_output
+from inspection.outputs.local_control import local_control
 from inspection.outputs.mqtt import mqtt_output
 from inspection.outputs.opcua import opcua_output
 
@@ -14,6 +15,7 @@ OUTPUT_TYPES: dict[str, OutputFactory] = {
     "mqtt": mqtt_output,
     "fleet": fleet_output,
     "opcua": opcua_output,
+    "control": local_control,
 }
 
 
