@@ -4,22 +4,30 @@ PostgreSQL, the OPC UA server) against the same station with them off, in one pr
     .venv/bin/python benchmarks/line_outputs.py [--parts 300] [--rounds 3] [--model deeppcb-ref-yolov8n]
 
 "off": the demo station as shipped (software trigger paced by the station, records into SQLite).
-"on": the same station triggered by a PLC program (a pymodbus client on loopback that triggers whenever
+"on": the same station triggered by a PLC program (a Modbus TCP client on loopback that triggers whenever
 the station is ready and acknowledges whenever results are valid, polling every --plc-poll-ms and writing its
 control word when it changes; ``plc.buffer: 4``), publishing every
 verdict to Debian's mosquitto and forwarding every record to Debian's PostgreSQL, both started here on
 loopback (the test suite's helpers), and serving OPC UA (Basic256Sha256) to a client in another process
-subscribed to the last result (as an MES would). Prints one line per run and the median ratio on / off.
+subscribed to the last result (as an MES would). The runs of a round alternate their order (off first in odd
+rounds, on first in even ones: this shared 2-core machine drifts by more than the effect measured). Prints one
+line per round, the median ratio on / off, and the CPU each output's threads took in the station's process
+per part (steadier than throughput), beside what the peers (the PLC program, the MES client, the brokers
+and servers, all on this same machine here, other devices in a plant) took.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
+import socket
 import statistics
+import struct
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +40,6 @@ sys.path.insert(0, str(ROOT / "tests"))  # the loopback servers the tests start
 from loopback import free_port  # noqa: E402
 from mosquitto_broker import Broker  # noqa: E402
 from postgres_server import PASSWORD, Postgres  # noqa: E402
-from pymodbus.client import ModbusTcpClient  # noqa: E402
 
 from inspection.config import DEMO_CONFIG, DEMO_RECIPE, load_station_config  # noqa: E402
 from inspection.config.plc_registers import OUT_ACCEPTED, OUTPUT_WORDS, Control, Status  # noqa: E402
@@ -43,22 +50,104 @@ OPCUA_USER = "mes"
 SCAN_S = 0.005  # default poll cycle of the PLC's Modbus client (--plc-poll-ms)
 
 
+OUTPUT_THREADS = {  # the station's threads that belong to an output, by name prefix
+    "plc": ("modbus-server", "plc-handshake"),
+    "mqtt": ("paho-mqtt", "mqtt-sender"),
+    "fleet": ("fleet-forwarder",),
+    "opcua": ("opcua-server",),
+}
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each of this process's threads, by thread name (native ones pooled)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    seconds: dict[str, float] = {}
+    for task in os.listdir("/proc/self/task"):
+        try:
+            fields = Path(f"/proc/self/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread has just ended
+            continue
+        name = names.get(int(task), "native")
+        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def machine_cpu() -> float:
+    """CPU seconds so far of the whole machine (every process, every core), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def output_cpu_ms(run: dict[str, Any], parts: int) -> dict[str, float]:
+    """CPU milliseconds per part each output's threads took in the station's process."""
+    threads = run["thread_cpu_s"]
+    return {
+        output: 1000 * sum(s for name, s in threads.items() if name.startswith(prefixes)) / parts
+        for output, prefixes in OUTPUT_THREADS.items()
+    }
+
+
+class PlcLink:
+    """The PLC's Modbus client block: one TCP connection, read holding registers (3) and write them (16).
+    Plain frames on a socket, as cheap as a PLC's own firmware is to the station's machine (a pymodbus
+    client here cost this shared machine more CPU than the station's server answering it)."""
+
+    def __init__(self, port: int) -> None:
+        self._sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._transaction = 0
+
+    def _call(self, pdu: bytes) -> bytes:
+        self._transaction = (self._transaction + 1) & 0xFFFF
+        self._sock.sendall(struct.pack(">HHHB", self._transaction, 0, len(pdu) + 1, 1) + pdu)
+        header = self._sock.recv(7, socket.MSG_WAITALL)
+        if len(header) < 7:
+            raise ConnectionError("the station closed the connection")
+        length = struct.unpack_from(">H", header, 4)[0]
+        reply = self._sock.recv(length - 1, socket.MSG_WAITALL)
+        if reply[:1] != pdu[:1]:
+            raise ConnectionError(f"Modbus exception {reply.hex()}")
+        return reply
+
+    def read(self, address: int, count: int) -> list[int]:
+        reply = self._call(struct.pack(">BHH", 3, address, count))
+        return list(struct.unpack_from(f">{count}H", reply, 2))
+
+    def write(self, address: int, values: list[int]) -> None:
+        count = len(values)
+        self._call(struct.pack(f">BHHB{count}H", 16, address, count, 2 * count, *values))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 def plc_program(port: int, stop: Any, poll_s: float = SCAN_S) -> None:
-    """A scan-cycle PLC: trigger when ready (held until accepted), acknowledge valid results."""
-    client = ModbusTcpClient("127.0.0.1", port=port)
-    while not client.connect():
-        if stop.is_set():
-            return
-        time.sleep(0.05)
+    """A scan-cycle PLC: trigger when ready (held until accepted), acknowledge valid results. Ends when
+    asked or when the station closes its server."""
+    while True:
+        try:
+            link = PlcLink(port)
+            break
+        except OSError:
+            if stop.is_set():
+                return
+            time.sleep(0.05)
+    try:
+        scan(link, stop, poll_s)
+    except OSError:  # the station stopped and closed the connection: the run is over
+        pass
+    finally:
+        link.close()
+
+
+def scan(link: PlcLink, stop: Any, poll_s: float) -> None:
     triggered = acked = False
     accepted = -1
     written = -1
     while not stop.is_set():
-        response = client.read_holding_registers(100, count=OUTPUT_WORDS)
-        if response.isError():
-            time.sleep(0.01)
-            continue
-        words = response.registers
+        words = link.read(100, OUTPUT_WORDS)
         status = Status(words[0])
         if accepted < 0:
             accepted = words[OUT_ACCEPTED]
@@ -73,10 +162,9 @@ def plc_program(port: int, stop: Any, poll_s: float = SCAN_S) -> None:
             triggered = True
         control = (Control.TRIGGER if triggered else 0) | (Control.RESULT_ACK if acked else 0)
         if control != written:  # a Modbus client block writes when its data changes
-            client.write_registers(0, [int(control)])
+            link.write(0, [int(control)])
             written = control
         time.sleep(poll_s)
-    client.close()
 
 
 def opcua_client(url: str, folder: str, stop: Any, seen: Any) -> None:
@@ -87,6 +175,10 @@ def opcua_client(url: str, folder: str, stop: Any, seen: Any) -> None:
     from asyncua.crypto.cert_gen import setup_self_signed_certificate  # noqa: PLC0415
     from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256  # noqa: PLC0415
     from cryptography.x509.oid import ExtendedKeyUsageOID  # noqa: PLC0415
+
+    # The station's server goes away at the end of each run, before this client is told to stop: asyncua
+    # would print its lost connection's tracebacks and warnings, which say nothing here.
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
 
     class Counter:
         def datachange_notification(self, node: Any, value: Any, data: Any) -> None:
@@ -152,8 +244,9 @@ def run(
             target=opcua_client, args=(opcua_url, str(config.parent), stop, seen), daemon=True
         )
         mes.start()
+    ticks: list[tuple[dict[str, float], float]] = []
     try:
-        summary = station.run(parts=parts)
+        summary = station.run(parts=parts, on_tick=lambda _status: ticks.append((thread_cpu(), machine_cpu())))
         status = station.status()
     finally:
         stop.set()
@@ -161,8 +254,12 @@ def run(
     for process in (program, mes):
         if process is not None:
             process.join(5)
+    (threads_first, machine_first), (threads_last, machine_last) = ticks[0], ticks[-1]
+    threads = {name: seconds - threads_first.get(name, 0.0) for name, seconds in threads_last.items()}
     return {
         "parts_per_s": summary.stats.parts_per_s,
+        "thread_cpu_s": threads,
+        "peers_cpu_s": machine_last - machine_first - sum(threads.values()),
         "written": summary.records_written,
         **({"plc": dict(status.plc)} if status.plc is not None else {}),
         **{name: dict(counters) for name, counters in status.outputs.items()},
@@ -181,6 +278,39 @@ def recipe_for(model: str | None, folder: Path) -> Path:
     return path
 
 
+def one_round(
+    number: int, work: Path, recipe: Path, args: argparse.Namespace, broker: Broker, database: Postgres
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One run with the outputs off and one with them on, in alternating order."""
+    off_dir, on_dir = work / f"off-{number}", work / f"on-{number}"
+    off_dir.mkdir()
+    on_dir.mkdir()
+    plc_port = free_port()
+    outputs = {
+        "plc": {"mode": "server", "host": "127.0.0.1", "port": plc_port, "buffer": 4},
+        "mqtt": {"port": broker.port},
+        "fleet": {"database_url": database.url, "password_env": PASSWORD_ENV},
+        "outputs": {"opcua": {"endpoint": f"opc.tcp://127.0.0.1:{free_port()}/inspection/"}},
+    }
+    chosen = args.outputs.split(",")
+    wanted = {*chosen, *(["outputs"] if "opcua" in chosen else [])}
+    outputs = {key: value for key, value in outputs.items() if key in wanted}
+    opcua_url = outputs["outputs"]["opcua"]["endpoint"] if "outputs" in outputs else None
+    plc = plc_port if "plc" in outputs else None
+
+    def run_off() -> dict[str, Any]:
+        return run(station_file(off_dir, recipe, {}), args.parts, None)
+
+    def run_on() -> dict[str, Any]:
+        return run(station_file(on_dir, recipe, outputs), args.parts, plc, args.plc_poll_ms / 1000, opcua_url)
+
+    if number % 2 == 0:
+        off = run_off()
+        return off, run_on()
+    on = run_on()
+    return run_off(), on
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", type=int, default=300)
@@ -196,37 +326,31 @@ def main() -> None:
     database = Postgres()
     try:
         recipe = recipe_for(args.model, work)
-        ratios = []
+        ratios: list[float] = []
+        costs: list[dict[str, float]] = []
+        peers: list[float] = []
         for number in range(args.rounds):
-            off_dir, on_dir = work / f"off-{number}", work / f"on-{number}"
-            off_dir.mkdir()
-            on_dir.mkdir()
-            plc_port = free_port()
-            outputs = {
-                "plc": {"mode": "server", "host": "127.0.0.1", "port": plc_port, "buffer": 4},
-                "mqtt": {"port": broker.port},
-                "fleet": {"database_url": database.url, "password_env": PASSWORD_ENV},
-                "outputs": {"opcua": {"endpoint": f"opc.tcp://127.0.0.1:{free_port()}/inspection/"}},
-            }
-            chosen = args.outputs.split(",")
-            outputs = {
-                key: value
-                for key, value in outputs.items()
-                if key in chosen or (key == "outputs" and "opcua" in chosen)
-            }
-            opcua_url = outputs["outputs"]["opcua"]["endpoint"] if "outputs" in outputs else None
-            off = run(station_file(off_dir, recipe, {}), args.parts, None)
-            plc = plc_port if "plc" in outputs else None
-            on = run(station_file(on_dir, recipe, outputs), args.parts, plc, args.plc_poll_ms / 1000, opcua_url)
+            off, on = one_round(number, work, recipe, args, broker, database)
             ratio = on["parts_per_s"] / off["parts_per_s"]
             ratios.append(ratio)
+            costs.append(output_cpu_ms(on, args.parts))
+            peers.append(1000 * (on["peers_cpu_s"] - off["peers_cpu_s"]) / args.parts)
             print(
-                f"round {number + 1}: off {off['parts_per_s']:.2f} parts/s, on {on['parts_per_s']:.2f} parts/s, "
-                f"ratio {ratio:.3f}; plc {on.get('plc')}, mqtt {on.get('mqtt')}, fleet {on.get('fleet')}, "
-                f"opcua {on.get('opcua')} (its client saw result {on.get('opcua_client_saw')})",
+                f"round {number + 1} ({'off first' if number % 2 == 0 else 'on first'}): off "
+                f"{off['parts_per_s']:.2f} parts/s, on {on['parts_per_s']:.2f} parts/s, ratio {ratio:.3f}; "
+                f"outputs' CPU ms/part { ({k: round(v, 2) for k, v in costs[-1].items()}) }; "
+                f"plc {on.get('plc')}, mqtt {on.get('mqtt')}, fleet {on.get('fleet')}, opcua {on.get('opcua')} "
+                f"(its client saw result {on.get('opcua_client_saw')})",
                 flush=True,
             )
         print(f"median ratio on / off: {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f})")
+        median_costs = {k: statistics.median(c[k] for c in costs) for k in OUTPUT_THREADS}
+        print(
+            "median CPU per part in the station's process: "
+            + ", ".join(f"{k} {v:.2f} ms" for k, v in median_costs.items())
+            + f" (all {sum(median_costs.values()):.2f} ms); the peers on this machine: "
+            f"{statistics.median(peers):.2f} ms more per part than with the outputs off"
+        )
     finally:
         broker.stop()
         database.close()

@@ -1,26 +1,19 @@
-"""Modbus TCP register banks for the PLC handshake (pymodbus).
+"""Modbus TCP register banks for the PLC handshake.
 
-- ``ServerBank``: the station is the Modbus server and the PLC polls it. The server runs on its own
-  thread and event loop; the handshake reads and writes the same registers through that loop.
-- ``ClientBank``: the station is a client and reads / writes the registers in the PLC's own memory.
+- ``ServerBank``: the station is the Modbus server and the PLC polls it; the station's own server
+  (``modbus_server.py``) answers on its own thread from the registers the handshake reads and writes.
+- ``ClientBank``: the station is a client (pymodbus) and reads / writes the registers in the PLC's own
+  memory.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from inspection.core.errors import ConfigError
-
-log = logging.getLogger(__name__)
-
-READ_HOLDING, WRITE_HOLDING = 3, 16
-WRITE_CODES = (6, 16, 23)  # write single register, write multiple registers, read/write multiple
-CALL_TIMEOUT_S = 2.0
+from inspection.outputs.modbus_server import ILLEGAL_ADDRESS, ILLEGAL_VALUE, RegisterServer
 
 
 @dataclass(frozen=True)
@@ -36,76 +29,42 @@ class WriteGuard:
 
 
 class ServerBank:
-    """Holding registers 0..size-1 served on ``host:port`` (any unit id)."""
+    """Holding registers 0..size-1 served on ``host:port`` (any unit id) by the station's own Modbus TCP
+    server (``outputs/modbus_server.py``), on its own thread."""
 
     def __init__(self, host: str, port: int, size: int = 256, guard: WriteGuard | None = None) -> None:
-        from pymodbus.constants import ExcCodes  # noqa: PLC0415  (heavy SDK, loaded only when used)
-        from pymodbus.server import ModbusTcpServer  # noqa: PLC0415  (heavy SDK, loaded only when used)
-        from pymodbus.simulator import DataType, SimData, SimDevice  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
         self.address = (host, port)
-        # Set when the PLC has written registers (after the write took effect): the handshake waits on it
-        # instead of reading the registers every few milliseconds.
-        self.changed = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._error: BaseException | None = None
-        self._server: Any = None
         self._guard = guard
-        self._own_write = False  # set while the station writes (on the server's loop, without a pause)
         self.refused_writes = 0
         self.refused_connections = 0
-        self._refusals = {"address": ExcCodes.ILLEGAL_ADDRESS, "value": ExcCodes.ILLEGAL_VALUE}
+        screening = guard is not None and guard.allowed_clients is not None
+        try:
+            self._server = RegisterServer(
+                host, port, size, check=self._check_write, admits=self.admits if screening else None
+            )
+        except OSError as exc:  # the port is taken, or not ours to open
+            raise ConfigError(f"plc: cannot serve Modbus TCP on {host}:{port} ({exc}); choose another port") from None
+        # Set when the PLC has written registers (after the write took effect): the handshake waits on it
+        # instead of reading the registers every few milliseconds.
+        self.changed = self._server.changed
 
-        async def serve() -> None:
-            registers = [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)]
-            device = SimDevice(0, simdata=registers, action=self._check_access)
-            server_class = _screening_server(self) if guard is not None and guard.allowed_clients is not None else None
-            self._server = (server_class or ModbusTcpServer)(device, address=(host, port), trace_pdu=self._seen)
-            try:
-                await self._server.serve_forever(background=True)
-            except BaseException as exc:  # the port is taken, or not ours to open
-                self._error = exc
-            finally:
-                self._started.set()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.create_task(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="modbus-server", daemon=True)
-        self._thread.start()
-        self._started.wait(10)
-        if self._error is not None or self._server is None:
-            self.close()
-            raise ConfigError(f"plc: cannot serve Modbus TCP on {host}:{port} ({self._error}); choose another port")
-
-    def _seen(self, sending: bool, pdu: Any) -> Any:
-        """pymodbus' trace hook: a write's response is sent once the registers hold the new values."""
-        if sending and getattr(pdu, "function_code", 0) in WRITE_CODES:
-            self.changed.set()
-        return pdu
-
-    async def _check_access(
-        self, function_code: int, start: int, address: int, count: int, registers: list[int], values: Any
-    ) -> Any:
-        """pymodbus' access hook, for every request and the station's own writes alike."""
-        if values is None or self._own_write or self._guard is None:
+    def _check_write(self, address: int, values: list[int]) -> int | None:
+        """A client's write: refused (a Modbus exception code) into the station's output block or where the
+        guard's check says no."""
+        if self._guard is None:
             return None
-        written = list(values) if isinstance(values, list) else [values]
-        if any(address + i in self._guard.protected for i in range(len(written))):
-            into = f"a client wrote {len(written)} register(s) at {address} into the station's output block"
-            return self._refuse(into, "address")
-        why = self._guard.check(address, written)
-        return None if why is None else self._refuse(why, "value")
+        if any(address + i in self._guard.protected for i in range(len(values))):
+            into = f"a client wrote {len(values)} register(s) at {address} into the station's output block"
+            return self._refuse(into, ILLEGAL_ADDRESS)
+        why = self._guard.check(address, values)
+        return None if why is None else self._refuse(why, ILLEGAL_VALUE)
 
-    def _refuse(self, why: str, kind: str) -> Any:
+    def _refuse(self, why: str, code: int) -> int:
         """Count and report a refused write; the Modbus exception code the client gets."""
         assert self._guard is not None
         self.refused_writes += 1
         self._guard.on_refused(f"refused: {why}", self.refusals())
-        return self._refusals[kind]
+        return code
 
     def refusals(self) -> dict[str, int]:
         return {"refused_writes": self.refused_writes, "refused_connections": self.refused_connections}
@@ -119,30 +78,14 @@ class ServerBank:
         self._guard.on_refused(f"refused: a connection from {peer} (not in plc.allowed_clients)", self.refusals())
         return False
 
-    async def _station_write(self, address: int, values: list[int]) -> None:
-        self._own_write = True  # no await suspends before the write is done: no client request comes between
-        try:
-            await self._server.async_setValues(0, WRITE_HOLDING, address, values)
-        finally:
-            self._own_write = False
-
-    def _call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT_S)
-
     def read(self, address: int, count: int) -> list[int]:
-        return [int(v) for v in self._call(self._server.async_getValues(0, READ_HOLDING, address, count))]
+        return self._server.read(address, count)
 
     def write(self, address: int, values: list[int]) -> None:
-        self._call(self._station_write(address, values))
+        self._server.write(address, values)
 
     def close(self) -> None:
-        if self._server is not None and self._loop.is_running():
-            try:
-                self._call(self._server.shutdown())
-            except Exception:
-                log.debug("Modbus server shutdown", exc_info=True)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+        self._server.close()
 
 
 class ClientBank:
@@ -176,24 +119,3 @@ class ClientBank:
 
     def close(self) -> None:
         self._client.close()
-
-
-def _screening_server(bank: ServerBank) -> Any:
-    """A Modbus TCP server class that closes a connection from an address the bank does not admit, before
-    it can send anything."""
-    from pymodbus.server import ModbusTcpServer  # noqa: PLC0415  (heavy SDK, loaded only when used)
-    from pymodbus.server.requesthandler import ServerRequestHandler  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
-    class ScreeningHandler(ServerRequestHandler):  # type: ignore[misc]
-        def connection_made(self, transport: Any) -> None:
-            peer = transport.get_extra_info("peername")
-            if not bank.admits(str(peer[0]) if peer else "?"):
-                transport.close()
-                return
-            super().connection_made(transport)
-
-    class ScreeningServer(ModbusTcpServer):  # type: ignore[misc]
-        def callback_new_connection(self) -> Any:
-            return ScreeningHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]
-
-    return ScreeningServer

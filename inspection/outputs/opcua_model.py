@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,11 +48,16 @@ class VisionNodes:
     server: Server
     values: dict[str, Node]
     types: dict[str, ua.VariantType]
+    written: dict[str, Any] = field(default_factory=dict)
 
     async def write(self, name: str, value: Any) -> None:
-        """The server's own write (no access check, no client request): the cheapest path to subscribers."""
+        """The server's own write (no access check, no client request): the cheapest path to subscribers.
+        A value equal to the one the variable holds is not written again (no change for a subscriber)."""
+        if name in self.written and self.written[name] == value:
+            return
         variant = ua.Variant(value, self.types[name])
         await self.server.write_attribute_value(self.values[name].nodeid, ua.DataValue(variant))
+        self.written[name] = value
 
 
 _LAST_RESULT = {
