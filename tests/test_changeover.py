@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import yaml
-from conftest import DEMO_RECIPE, ROOT, write_station
+from conftest import DEMO_RECIPE, ROOT, SAMPLE_IMAGES, write_station
 from loopback import free_port
 from plc_client import Plc
 
@@ -167,3 +168,64 @@ def test_a_product_whose_files_fail_is_refused_and_the_old_one_stays(tmp_path: P
     assert {name for name, _, _ in _records(tmp_path / "data")} == {load_recipe(DEMO_RECIPE).name}
     assert summary.stats.parts == 12 and not summary.errors
     assert [c.phase for c in changes] == ["started", "refused", "started", "refused"]
+
+
+def _network_product(tmp_path: Path, name: str, **camera: float) -> Path:
+    """A product judged by the bundled network alone (no reference: any image size goes)."""
+    data = yaml.safe_load(DEMO_RECIPE.read_text())
+    data.update(name=name, model=str(ROOT / "models" / "deeppcb-yolov8n"), camera=camera)
+    data.pop("reference")
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _image_sizes(data_dir: Path) -> list[tuple[str, tuple[int, ...]]]:
+    with sqlite3.connect(data_dir / "inspection.db") as db:
+        rows = db.execute("SELECT recipe_name, image_path FROM inspections ORDER BY created_at").fetchall()
+    return [(name, cv2.imread(str(data_dir / path), cv2.IMREAD_UNCHANGED).shape[:2]) for name, path in rows]
+
+
+def test_a_products_image_region_is_set_between_two_parts_and_the_next_product_gets_the_station_files(
+    tmp_path: Path,
+) -> None:
+    full_size = cv2.imread(str(next(SAMPLE_IMAGES.glob("*.jpg")))).shape[:2]
+    window = _network_product(tmp_path, "window", width=320, height=240, offset_x=16, offset_y=8)
+    too_wide = _network_product(tmp_path, "too-wide", width=4000, offset_x=200)  # the emulator's sensor: 4096
+    plain = _network_product(tmp_path, "plain")  # names no camera setting: the station file's come back
+    station = Station(load_station_config(write_station(tmp_path)))
+    changes = _watch(station)
+    demo = load_recipe(DEMO_RECIPE).name
+    # (the product of three parts in a row, the product asked for then): None stops the run
+    steps: list[tuple[str, Path | None]] = [(demo, window), ("window", too_wide), ("window", plain), ("plain", None)]
+    results: list[Any] = []
+    in_a_row = [0]
+
+    def next_step(event: Event) -> None:
+        if not isinstance(event, InspectionDone) or not steps:
+            return
+        expected, then = steps[0]
+        in_a_row[0] = in_a_row[0] + 1 if event.record.recipe_name == expected else 0
+        if in_a_row[0] < 3:
+            return
+        steps.pop(0)
+        in_a_row[0] = 0
+        if then is None:
+            station.stop()
+        else:
+            results.append(station.change_product(load_recipe(then)))  # on the bus thread: fine, it returns
+
+    station.bus.subscribe(next_step)
+    try:
+        summary = station.run(duration_s=120)
+    finally:
+        station.close()
+    assert [r.done for r in results] == [True, False, True], results
+    assert "offset_x + width = 4200 is beyond the sensor's 4096" in (results[1].refused or "")
+    sizes = _image_sizes(tmp_path / "data")
+    assert len(sizes) == summary.stats.parts >= 12
+    names = [name for name, _ in sizes]
+    assert names == sorted(names, key=[demo, "window", "plain"].index) and "window" in names and "plain" in names
+    assert {name: size for name, size in sizes} == {demo: full_size, "window": (240, 320), "plain": full_size}
+    assert len(set(sizes)) == 3  # each product's parts all have its size: the region changed between two parts
+    assert [c.phase for c in changes] == ["started", "ready", "started", "refused", "started", "ready"]

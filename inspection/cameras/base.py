@@ -60,14 +60,51 @@ class CameraSource(ABC):
         """Set one of ``adjustable()`` on the open camera; returns the value the camera took."""
         raise CameraError(f"camera {self.name}: {name} cannot be changed while it runs")
 
+    def settable(self) -> dict[str, Adjustable]:
+        """What a product may set on the open camera between two parts (no grab under way): the live
+        settings and, where the camera has one, its image region (``REGION_SETTINGS``)."""
+        return self.adjustable()
+
+    def apply(self, settings: dict[str, float]) -> None:
+        """Set some of ``settable()`` between two parts (the caller checked them with ``settings_problem``)."""
+        for name, value in settings.items():
+            self.adjust(name, value)
+
+    def configured(self) -> dict[str, float]:
+        """The ``settable()`` values the station file gave the camera when it opened: what a product that
+        does not name a setting gets back."""
+        return {}
+
 
 @dataclass(frozen=True)
 class Adjustable:
-    """One live setting's range and value, in the station file's unit."""
+    """One setting's range and value, in the station file's unit; ``step``: the increment a value must be
+    a multiple of from ``minimum`` (0: any value)."""
 
     minimum: float
     maximum: float
     value: float
+    step: float = 0.0
+
+
+REGION_SETTINGS = ("width", "height", "offset_x", "offset_y")  # the image region, in sensor pixels
+
+
+def settings_problem(settable: dict[str, Adjustable], wanted: dict[str, float]) -> str | None:
+    """Why the camera cannot take ``wanted`` (names of ``settable``), or None: a value out of its range or
+    off its increment, or a region that does not fit the sensor (offset + size beyond the largest size)."""
+    for name, value in wanted.items():
+        limits = settable[name]
+        if not limits.minimum <= value <= limits.maximum:
+            return f"{name} {value:g} is outside {limits.minimum:g}..{limits.maximum:g}"
+        if limits.step > 0 and (value - limits.minimum) % limits.step:
+            return f"{name} {value:g} is not {limits.minimum:g} plus a multiple of {limits.step:g}"
+    for size, offset in (("width", "offset_x"), ("height", "offset_y")):
+        if size in settable and offset in settable:
+            end = wanted.get(offset, settable[offset].value) + wanted.get(size, settable[size].value)
+            if end > settable[size].maximum:
+                return f"{offset} + {size} = {end:g} is beyond the sensor's {settable[size].maximum:g}"
+    return None
 
 
 # What each kind of failed grab adds to the counters (any other kind: one failed grab).

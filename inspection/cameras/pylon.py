@@ -74,6 +74,7 @@ class PylonSource(CameraSource):
         self._index = 0
         self._replay: list[str] = []
         self._last_trigger = 0.0
+        self._configured: dict[str, float] = {}
         self.paced_by_station = config.trigger.mode == "software" and config.trigger.interval_ms == 0
 
     @property
@@ -94,17 +95,18 @@ class PylonSource(CameraSource):
         try:
             camera.Open()
             self._configure(camera)
-            strategy = (
-                pylon.GrabStrategy_LatestImageOnly
-                if self.config.trigger.mode == "free_run"
-                else pylon.GrabStrategy_OneByOne
-            )
-            camera.StartGrabbing(strategy)
+            camera.StartGrabbing(self._strategy())
         except Exception as exc:
             camera.Close()
             raise CameraError(f"camera {self.name}: cannot be configured ({_message(exc)})") from None
         self._camera = camera
         self.name = device.GetSerialNumber()
+        self._configured = {name: limits.value for name, limits in self.settable().items()}
+
+    def _strategy(self) -> Any:
+        pylon = _pylon()
+        free_run = self.config.trigger.mode == "free_run"
+        return pylon.GrabStrategy_LatestImageOnly if free_run else pylon.GrabStrategy_OneByOne
 
     def _select(self, devices: Any) -> Any:
         wanted_serial, wanted_name = self.config.serial, self.config.user_name
@@ -168,6 +170,44 @@ class PylonSource(CameraSource):
         _set_first(self._camera, LIVE_SETTINGS[name], value)
         node = next(n for n in (_writable_node(self._camera, n) for n in LIVE_SETTINGS[name]) if n is not None)
         return float(node.GetValue())
+
+    # ------------------------------------------------------------ a product's settings (between two parts)
+    def settable(self) -> dict[str, Adjustable]:
+        found = self.adjustable()
+        if self._camera is not None:
+            found.update(_region_limits(self._camera))
+        return found
+
+    def configured(self) -> dict[str, float]:
+        return dict(self._configured)
+
+    def apply(self, settings: dict[str, float]) -> None:
+        region = {name: int(value) for name, value in settings.items() if name in REGION_NODES}
+        if region and self._camera is not None:
+            self._set_region(region)
+        for name, value in settings.items():
+            if name not in REGION_NODES:
+                self.adjust(name, value)
+
+    def _set_region(self, region: dict[str, int]) -> None:
+        """A new image region: the size can change only while the camera does not grab, so grabbing stops
+        and starts again around it (no grab is under way: a changeover holds the station's grabs)."""
+        camera = self._camera
+        current = {name: int(_node(camera, node).GetValue()) for name, node in REGION_NODES.items()}
+        wanted = {**current, **region}
+        grabbing = camera.IsGrabbing()
+        if grabbing:
+            camera.StopGrabbing()
+        try:
+            _set(camera, "OffsetX", 0)
+            _set(camera, "OffsetY", 0)
+            _set(camera, "Width", wanted["width"], required=True)
+            _set(camera, "Height", wanted["height"], required=True)
+            _set(camera, "OffsetX", wanted["offset_x"], required=True)
+            _set(camera, "OffsetY", wanted["offset_y"], required=True)
+        finally:
+            if grabbing:
+                camera.StartGrabbing(self._strategy())
 
     def _use_image_folder(self, camera: Any, folder: Path) -> None:
         if camera.GetDeviceInfo().GetDeviceClass() != EMULATOR_TL:
@@ -252,6 +292,25 @@ class PylonSource(CameraSource):
         if self.config.pixel_format == "RGB8":
             array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
         return array
+
+
+REGION_NODES = {"width": "Width", "height": "Height", "offset_x": "OffsetX", "offset_y": "OffsetY"}
+
+
+def _region_limits(camera: Any) -> dict[str, Adjustable]:
+    """The image region's settings where the camera has them: sizes up to the sensor's (WidthMax,
+    HeightMax), offsets up to the sensor's size less the smallest image."""
+    nodes = {name: _node(camera, node) for name, node in REGION_NODES.items()}
+    if any(node is None for node in nodes.values()):
+        return {}
+    found = {}
+    for size, offset, largest in (("width", "offset_x", "WidthMax"), ("height", "offset_y", "HeightMax")):
+        size_node, offset_node, largest_node = nodes[size], nodes[offset], _node(camera, largest)
+        biggest = int(largest_node.GetValue()) if largest_node is not None else int(size_node.GetMax())
+        smallest = int(size_node.GetMin())
+        found[size] = Adjustable(smallest, biggest, int(size_node.GetValue()), int(size_node.GetInc()))
+        found[offset] = Adjustable(0, biggest - smallest, int(offset_node.GetValue()), int(offset_node.GetInc()))
+    return found
 
 
 def _node(camera: Any, name: str) -> Any:

@@ -59,9 +59,12 @@ class Recipe(Strict):
     )
     imgsz: int = Field(640, ge=32, le=4096, description="detector input size (pixels, square)")
     iou: float = Field(0.5, gt=0.0, le=1.0, description="non-maximum suppression IoU")
-    camera: dict[Literal["exposure_us", "gain"], float] = Field(
+    camera: dict[Literal["exposure_us", "gain", "width", "height", "offset_x", "offset_y"], float] = Field(
         default_factory=dict,
-        description="camera settings for this product, set on the open camera at a changeover (e.g. exposure_us)",
+        description=(
+            "camera settings for this product, set on the open camera at start and at a changeover: "
+            "exposure_us, gain, and the image region (width, height, offset_x, offset_y, sensor pixels)"
+        ),
     )
     ideal_cycle_s: float | None = Field(
         None, gt=0.0, description="the product's ideal cycle time (s per part): OEE's performance is measured on it"
@@ -71,6 +74,15 @@ class Recipe(Strict):
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("camera")
+    @classmethod
+    def _region_in_whole_pixels(cls, camera: dict[str, float]) -> dict[str, float]:
+        for name, least in (("width", 1), ("height", 1), ("offset_x", 0), ("offset_y", 0)):
+            value = camera.get(name)
+            if value is not None and (value != int(value) or value < least):
+                raise ValueError(f"camera {name} {value:g}: give whole pixels, {least} or more")
+        return camera
 
     @model_validator(mode="after")
     def _rules_name_known_classes(self) -> Recipe:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from inspection.cameras import ResilientCamera
+from inspection.cameras.base import settings_problem
 from inspection.config import PipelineSettings, Recipe
 from inspection.core.errors import StationError
 from inspection.core.events import EventBus, ProductChange
@@ -224,20 +225,21 @@ class Products:
 
 
 def set_camera(camera: ResilientCamera, recipe: Recipe) -> None:
-    """The product's camera settings on the open camera (a closed one takes them when it opens). Refused
-    before anything changes when the camera cannot set one of them."""
-    if not recipe.camera or camera.status.state != "open":
+    """The product's camera settings on the open camera (a closed one takes them when it opens); a setting
+    the product does not name goes back to the station file's. Refused before anything changes when the
+    camera cannot take one of them."""
+    if camera.status.state != "open":
         return
     source = camera.source
-    adjustable = source.adjustable()
-    missing = sorted(set(recipe.camera) - set(adjustable))
+    settable = source.settable()
+    missing = sorted(set(recipe.camera) - set(settable))
     if missing:
-        raise StationError(f"product {recipe.name}: camera {source.name} cannot set {', '.join(missing)} while it runs")
-    for name, value in recipe.camera.items():
-        limits = adjustable[name]
-        if not limits.minimum <= value <= limits.maximum:
-            raise StationError(
-                f"product {recipe.name}: camera {name} {value:g} is outside {limits.minimum:g}..{limits.maximum:g}"
-            )
-    for name, value in recipe.camera.items():
-        source.adjust(name, value)
+        raise StationError(f"product {recipe.name}: camera {source.name} cannot set {', '.join(missing)}")
+    station_file = {name: value for name, value in source.configured().items() if name in settable}
+    wanted = {**station_file, **{str(name): value for name, value in recipe.camera.items()}}
+    problem = settings_problem(settable, wanted)
+    if problem is not None:
+        raise StationError(f"product {recipe.name}: camera {problem}")
+    changes = {name: value for name, value in wanted.items() if settable[name].value != value}
+    if changes:
+        source.apply(changes)
