@@ -11,6 +11,18 @@ import cv2
 import numpy as np
 
 from inspection.cameras.base import Adjustable, CameraLost, CameraSource, GrabFailed
+from inspection.cameras.pylon_nodes import (
+    REGION_NODES,
+    enable_trigger_counter,
+    feature_node,
+    pylon_message,
+    region_limits,
+    set_feature,
+    set_first_feature,
+    set_pixel_format,
+    trigger_count,
+    writable_node,
+)
 from inspection.config import PylonCamera
 from inspection.core.errors import CameraError
 from inspection.core.types import Frame
@@ -75,6 +87,7 @@ class PylonSource(CameraSource):
         self._replay: list[str] = []
         self._last_trigger = 0.0
         self._configured: dict[str, float] = {}
+        self._counts_triggers = False  # the camera sends its frame trigger counter with each image
         self.paced_by_station = config.trigger.mode == "software" and config.trigger.interval_ms == 0
 
     @property
@@ -98,7 +111,7 @@ class PylonSource(CameraSource):
             camera.StartGrabbing(self._strategy())
         except Exception as exc:
             camera.Close()
-            raise CameraError(f"camera {self.name}: cannot be configured ({_message(exc)})") from None
+            raise CameraError(f"camera {self.name}: cannot be configured ({pylon_message(exc)})") from None
         self._camera = camera
         self.name = device.GetSerialNumber()
         self._configured = {name: limits.value for name, limits in self.settable().items()}
@@ -127,30 +140,31 @@ class PylonSource(CameraSource):
         c = self.config
         if c.image_folder is not None:
             self._use_image_folder(camera, c.image_folder)
-        _set_pixel_format(camera, c.pixel_format)
+        set_pixel_format(camera, c.pixel_format)
         if c.width is not None:
-            _set(camera, "Width", c.width, required=True)
+            set_feature(camera, "Width", c.width, required=True)
         if c.height is not None:
-            _set(camera, "Height", c.height, required=True)
-        _set(camera, "OffsetX", c.offset_x)
-        _set(camera, "OffsetY", c.offset_y)
+            set_feature(camera, "Height", c.height, required=True)
+        set_feature(camera, "OffsetX", c.offset_x)
+        set_feature(camera, "OffsetY", c.offset_y)
         if c.exposure_us is not None:
-            _set_first(camera, ("ExposureTime", "ExposureTimeAbs"), c.exposure_us)
+            set_first_feature(camera, ("ExposureTime", "ExposureTimeAbs"), c.exposure_us)
         if c.gain is not None:
-            _set_first(camera, ("Gain", "GainRaw"), c.gain)
+            set_first_feature(camera, ("Gain", "GainRaw"), c.gain)
         if c.frame_rate is not None:
-            _set(camera, "AcquisitionFrameRateEnable", True, required=True)
-            _set_first(camera, ("AcquisitionFrameRate", "AcquisitionFrameRateAbs"), c.frame_rate)
-        _set(camera, "TriggerSelector", "FrameStart")
+            set_feature(camera, "AcquisitionFrameRateEnable", True, required=True)
+            set_first_feature(camera, ("AcquisitionFrameRate", "AcquisitionFrameRateAbs"), c.frame_rate)
+        set_feature(camera, "TriggerSelector", "FrameStart")
         if c.trigger.mode == "free_run":
-            _set(camera, "TriggerMode", "Off")
+            set_feature(camera, "TriggerMode", "Off")
         else:
-            _set(camera, "TriggerMode", "On")
+            set_feature(camera, "TriggerMode", "On")
             if c.trigger.mode == "software":
-                _set(camera, "TriggerSource", "Software")
+                set_feature(camera, "TriggerSource", "Software")
             else:
-                _set(camera, "TriggerSource", c.trigger.line)
-                _set(camera, "TriggerActivation", c.trigger.activation)
+                set_feature(camera, "TriggerSource", c.trigger.line)
+                set_feature(camera, "TriggerActivation", c.trigger.activation)
+        self._counts_triggers = c.trigger.mode != "free_run" and enable_trigger_counter(camera)
 
     # ------------------------------------------------------------ live settings (the preview)
 
@@ -159,7 +173,7 @@ class PylonSource(CameraSource):
             return {}
         found = {}
         for setting, names in LIVE_SETTINGS.items():
-            node = next((n for n in (_writable_node(self._camera, name) for name in names) if n is not None), None)
+            node = next((n for n in (writable_node(self._camera, name) for name in names) if n is not None), None)
             if node is not None:
                 found[setting] = Adjustable(float(node.GetMin()), float(node.GetMax()), float(node.GetValue()))
         return found
@@ -167,15 +181,15 @@ class PylonSource(CameraSource):
     def adjust(self, name: str, value: float) -> float:
         if self._camera is None or name not in LIVE_SETTINGS:
             return super().adjust(name, value)
-        _set_first(self._camera, LIVE_SETTINGS[name], value)
-        node = next(n for n in (_writable_node(self._camera, n) for n in LIVE_SETTINGS[name]) if n is not None)
+        set_first_feature(self._camera, LIVE_SETTINGS[name], value)
+        node = next(n for n in (writable_node(self._camera, n) for n in LIVE_SETTINGS[name]) if n is not None)
         return float(node.GetValue())
 
     # ------------------------------------------------------------ a product's settings (between two parts)
     def settable(self) -> dict[str, Adjustable]:
         found = self.adjustable()
         if self._camera is not None:
-            found.update(_region_limits(self._camera))
+            found.update(region_limits(self._camera))
         return found
 
     def configured(self) -> dict[str, float]:
@@ -193,18 +207,18 @@ class PylonSource(CameraSource):
         """A new image region: the size can change only while the camera does not grab, so grabbing stops
         and starts again around it (no grab is under way: a changeover holds the station's grabs)."""
         camera = self._camera
-        current = {name: int(_node(camera, node).GetValue()) for name, node in REGION_NODES.items()}
+        current = {name: int(feature_node(camera, node).GetValue()) for name, node in REGION_NODES.items()}
         wanted = {**current, **region}
         grabbing = camera.IsGrabbing()
         if grabbing:
             camera.StopGrabbing()
         try:
-            _set(camera, "OffsetX", 0)
-            _set(camera, "OffsetY", 0)
-            _set(camera, "Width", wanted["width"], required=True)
-            _set(camera, "Height", wanted["height"], required=True)
-            _set(camera, "OffsetX", wanted["offset_x"], required=True)
-            _set(camera, "OffsetY", wanted["offset_y"], required=True)
+            set_feature(camera, "OffsetX", 0)
+            set_feature(camera, "OffsetY", 0)
+            set_feature(camera, "Width", wanted["width"], required=True)
+            set_feature(camera, "Height", wanted["height"], required=True)
+            set_feature(camera, "OffsetX", wanted["offset_x"], required=True)
+            set_feature(camera, "OffsetY", wanted["offset_y"], required=True)
         finally:
             if grabbing:
                 camera.StartGrabbing(self._strategy())
@@ -221,10 +235,10 @@ class PylonSource(CameraSource):
         first = cv2.imread(str(folder / self._replay[0]), cv2.IMREAD_UNCHANGED)
         camera.ImageFilename.Value = str(folder)
         camera.ImageFileMode.Value = "On"
-        _set(camera, "TestImageSelector", "Off")
+        set_feature(camera, "TestImageSelector", "Off")
         if first is not None and self.config.width is None and self.config.height is None:
-            _set(camera, "Width", int(first.shape[1]))
-            _set(camera, "Height", int(first.shape[0]))
+            set_feature(camera, "Width", int(first.shape[1]))
+            set_feature(camera, "Height", int(first.shape[0]))
 
     def close(self) -> None:
         camera, self._camera = self._camera, None
@@ -256,7 +270,7 @@ class PylonSource(CameraSource):
         except GrabFailed:
             raise
         except Exception as exc:  # pylon raises RuntimeException & co. for a vanished device
-            raise CameraLost(_message(exc)) from None
+            raise CameraLost(pylon_message(exc)) from None
         if result is None or not result.IsValid():
             if self.config.trigger.mode == "hardware":
                 return None  # no part arrived: idle, not a fault
@@ -266,6 +280,7 @@ class PylonSource(CameraSource):
                 raise GrabFailed("incomplete", f"grab failed: {result.GetErrorDescription()}")
             image = self._to_numpy(result)
             number = int(result.ImageNumber)
+            trigger_id = trigger_count(result) if self._counts_triggers else None
         finally:
             result.Release()
         self._index += 1
@@ -277,6 +292,7 @@ class PylonSource(CameraSource):
             source_name=source_name,
             triggered=self.config.trigger.mode != "free_run",
             grab_ms=(time.perf_counter() - started) * 1000,
+            trigger_id=trigger_id,
         )
 
     def _pace(self) -> None:
@@ -292,79 +308,3 @@ class PylonSource(CameraSource):
         if self.config.pixel_format == "RGB8":
             array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
         return array
-
-
-REGION_NODES = {"width": "Width", "height": "Height", "offset_x": "OffsetX", "offset_y": "OffsetY"}
-
-
-def _region_limits(camera: Any) -> dict[str, Adjustable]:
-    """The image region's settings where the camera has them: sizes up to the sensor's (WidthMax,
-    HeightMax), offsets up to the sensor's size less the smallest image."""
-    nodes = {name: _node(camera, node) for name, node in REGION_NODES.items()}
-    if any(node is None for node in nodes.values()):
-        return {}
-    found = {}
-    for size, offset, largest in (("width", "offset_x", "WidthMax"), ("height", "offset_y", "HeightMax")):
-        size_node, offset_node, largest_node = nodes[size], nodes[offset], _node(camera, largest)
-        biggest = int(largest_node.GetValue()) if largest_node is not None else int(size_node.GetMax())
-        smallest = int(size_node.GetMin())
-        found[size] = Adjustable(smallest, biggest, int(size_node.GetValue()), int(size_node.GetInc()))
-        found[offset] = Adjustable(0, biggest - smallest, int(offset_node.GetValue()), int(offset_node.GetInc()))
-    return found
-
-
-def _node(camera: Any, name: str) -> Any:
-    try:
-        node = camera.GetNodeMap().GetNode(name)
-    except Exception:
-        return None
-    return node
-
-
-def _writable_node(camera: Any, name: str) -> Any:
-    node = _node(camera, name)
-    if node is None:
-        return None
-    from pypylon import genicam  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
-    return node if genicam.IsWritable(node) else None
-
-
-def _set(camera: Any, name: str, value: object, required: bool = False) -> None:
-    """Set a feature; one the camera lacks is skipped unless the user asked for it (``required``)."""
-    node = _writable_node(camera, name)
-    if node is None:
-        if required:
-            raise CameraError(f"this camera has no writable {name}; remove it from the camera settings")
-        return
-    try:
-        node.SetValue(value)
-    except Exception as exc:
-        raise CameraError(f"cannot set {name}={value!r}: {_message(exc)}") from None
-
-
-def _set_pixel_format(camera: Any, wanted: str) -> None:
-    """SFNC names first ("BGR8"), then the older GigE names ("BGR8Packed") that some models use."""
-    node = _node(camera, "PixelFormat")
-    if node is None:
-        return
-    available = set(node.GetSymbolics())
-    for name in (wanted, f"{wanted}Packed"):
-        if name in available:
-            _set(camera, "PixelFormat", name)
-            return
-    raise CameraError(f"camera does not offer pixel format {wanted} (it has: {', '.join(sorted(available))})")
-
-
-def _set_first(camera: Any, names: tuple[str, ...], value: float) -> None:
-    """Set the first of several names for one setting (SFNC name, then older ones); one must exist."""
-    for name in names:
-        node = _writable_node(camera, name)
-        if node is not None:
-            _set(camera, name, type(node.GetValue())(value))
-            return
-    raise CameraError(f"this camera has no writable {' / '.join(names)}; remove that setting")
-
-
-def _message(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -26,6 +26,7 @@ class Frame:
     lot: str | None = None
     triggered: bool = True
     grab_ms: float = 0.0
+    trigger_id: int | None = None  # the camera's count of the triggers it received (None: it counts none)
     # A part seen by several cameras: each view's frame, or why it has none (this frame is the first view's)
     views: dict[str, Frame | str] | None = None
 
