@@ -51,6 +51,11 @@ class CameraCounts:
     def faults(self) -> int:
         return self.failed_grabs + self.timeouts + self.unreadable_images + self.disconnects
 
+    @property
+    def lost(self) -> str | None:
+        """Why the camera is away while it reconnects (its last fault); None while it is not away."""
+        return (self.last_fault or "camera lost") if self.state == "reconnecting" else None
+
 
 @dataclass(frozen=True)
 class StationStatus:

@@ -183,9 +183,9 @@ class OpcUaOutput(Output):
             case ProductChange(phase="started", product=product):
                 self._post("state", ("running", f"changing product to {product}"))
             case CameraFault(counters=counters, message=message):
-                self._fault("camera", message if counters.state == "reconnecting" else None)
+                self._fault("camera", message if counters.lost is not None else None)
             case StatsUpdate(status=status):
-                self._fault("camera", status.camera.last_fault if status.camera.state == "reconnecting" else None)
+                self._fault("camera", status.camera.lost)
                 counts = status.counts
                 self._post("counters", (counts.parts, counts.passed, counts.failed))
             case LineLink(source=source, up=up, message=message) if source != self.name:

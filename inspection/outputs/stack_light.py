@@ -40,7 +40,7 @@ class StackLight:
             self.alarms.discard(event.id)
         elif isinstance(event, CameraFault | StatsUpdate):
             counts = event.counters if isinstance(event, CameraFault) else event.status.camera
-            self.camera_lost = counts.state == "reconnecting"
+            self.camera_lost = counts.lost is not None
         elif isinstance(event, LineLink):
             if event.up:
                 self.links_down.discard(event.source)

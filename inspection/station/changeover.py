@@ -85,7 +85,9 @@ class DetectorCache:
         """Load the recipes' models while there is room; returns the failures (recipe name -> reason)."""
         failed = {}
         for recipe in recipes:
-            if len(self._loaded) >= self.pipeline.product_cache:
+            with self._lock:
+                full = len(self._loaded) >= self.pipeline.product_cache
+            if full:
                 break
             try:
                 self.get(recipe)

@@ -64,8 +64,8 @@ class StateLog:
     # ------------------------------------------------------------ what the events say
     def _camera(self, event: CameraFault | StatsUpdate) -> None:
         counts = event.counters if isinstance(event, CameraFault) else event.status.camera
-        if counts.state == "reconnecting":
-            self._faults["camera"] = counts.last_fault or "camera lost"
+        if counts.lost is not None:
+            self._faults["camera"] = counts.lost
         elif counts.state == "open":
             self._faults.pop("camera", None)
         if isinstance(event, StatsUpdate):
