@@ -88,10 +88,7 @@ class StateTracker:
         self.changing_to = None
 
     def camera(self, counts: CameraCounts) -> None:
-        if counts.state == "reconnecting":
-            self.camera_fault = counts.last_fault or "camera lost; reconnecting"
-        elif counts.state in ("open", "closed", "ended"):
-            self.camera_fault = None
+        self.camera_fault = counts.lost
 
     def line_fault(self, source: str, message: str, now: float) -> None:
         self.momentary[source] = (message, now)
