@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ROOT, run_cli, write_station
+from conftest import ROOT, SAMPLE_IMAGES, run_cli, write_station
 from postgres_server import PASSWORD, Postgres
 from sqlalchemy import Engine, create_engine, func, select, text
 from test_quality_stats import part
@@ -32,10 +32,15 @@ from inspection.outputs.fleet import FleetOutput
 from inspection.quality.yield_stats import statistics
 from inspection.recorder.database import open_database
 from inspection.recorder.queries import RecordFilter
-from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.recorder.schema import DetectionRow, InspectionRow, InspectionViewRow
 from inspection.station.pipeline import Station
 
 PASSWORD_ENV = "TEST_FLEET_PASSWORD"
+MULTI_CAMERA = {
+    "type": "pylon", "emulated": 2, "image_folder": str(SAMPLE_IMAGES), "trigger": {"mode": "software"},
+    "timeout_ms": 1000,
+}  # fmt: skip
+VIEW_SERIALS = {"top": "0815-0000", "bottom": "0815-0001"}
 
 
 @pytest.fixture
@@ -192,3 +197,30 @@ def test_time_bounds_in_a_zone_select_the_same_parts_on_postgresql(postgres: Pos
     assert parts(datetime(2026, 3, 28, 6, 0, tzinfo=berlin), datetime(2026, 3, 29, tzinfo=berlin)) == 1  # 05:00 UTC
     assert parts(datetime(2026, 3, 28, 6, 0, tzinfo=berlin), datetime(2026, 3, 30, 6, 0, tzinfo=berlin)) == 2
     engine.dispose()
+
+
+def test_a_two_camera_station_forwards_each_parts_views(postgres: Postgres, tmp_path: Path) -> None:
+    views = {name: {"camera": {**MULTI_CAMERA, "serial": serial}} for name, serial in VIEW_SERIALS.items()}
+    config = write_station(tmp_path, views=views, camera=None, fleet=fleet_settings(postgres))
+    station = Station(load_station_config(config))
+    try:
+        station.run(parts=6)
+    finally:
+        station.close()
+    with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
+        local = sorted(db.execute("SELECT inspection_id, view, verdict, image_path FROM inspection_views"))
+    engine = central(postgres)
+    with engine.connect() as connection:
+        forwarded = sorted(
+            tuple(row)
+            for row in connection.execute(
+                select(
+                    InspectionViewRow.inspection_id,
+                    InspectionViewRow.view,
+                    InspectionViewRow.verdict,
+                    InspectionViewRow.image_path,
+                )
+            )
+        )
+    engine.dispose()
+    assert len(local) == 12 and forwarded == local  # both views of each of the 6 parts, once

@@ -2,7 +2,7 @@
 
 The station always records locally first (SQLite: inspection never waits on the network). A thread
 copies the records not yet forwarded, oldest first, in batches: in one central transaction it inserts
-the inspections it does not have yet (by id) and the detections of exactly those, then marks the batch
+the inspections it does not have yet (by id) and the detections and views of exactly those, then marks the batch
 forwarded locally. A crash or a lost connection between the two steps only means the batch is sent
 again, and the central database skips what it already has: no duplicates, no loss. While the central
 database is out of reach the backlog grows locally and is forwarded when it comes back.
@@ -27,12 +27,16 @@ from inspection.config import FleetSettings
 from inspection.core.errors import ConfigError, StorageError
 from inspection.outputs.base import Output, OutputContext
 from inspection.recorder.database import error_reason, open_database
-from inspection.recorder.schema import DetectionRow, InspectionRow
+from inspection.recorder.schema import DetectionRow, InspectionRow, InspectionViewRow
 
 log = logging.getLogger(__name__)
 
 _INSPECTION_COLUMNS = [c.name for c in InspectionRow.__table__.columns if c.name != "forwarded_at"]
-_DETECTION_COLUMNS = [c.name for c in DetectionRow.__table__.columns if c.name != "id"]
+# A part's rows in other tables, forwarded with it (their own ids are the station's: the central database
+# numbers them anew): its detections and, for a part seen by several cameras, its views.
+_CHILD_TABLES = [
+    (table, [c.name for c in table.__table__.columns if c.name != "id"]) for table in (DetectionRow, InspectionViewRow)
+]
 
 
 def central_url(settings: FleetSettings) -> URL:
@@ -146,20 +150,14 @@ class FleetForwarder:
             if not rows:
                 return 0
             ids = [row["id"] for row in rows]
-            detections = [
-                dict(row._mapping)
-                for row in connection.execute(
-                    select(*[DetectionRow.__table__.c[name] for name in _DETECTION_COLUMNS]).where(
-                        DetectionRow.inspection_id.in_(ids)
-                    )
-                )
-            ]
+            children = [(table, _rows_of(connection, table, columns, ids)) for table, columns in _CHILD_TABLES]
         central = self._engine()
         with central.begin() as connection:
             new = set(_insert_new(connection, central.dialect.name, rows))
-            fresh = [d for d in detections if d["inspection_id"] in new]
-            if fresh:
-                connection.execute(insert(DetectionRow), fresh)
+            for table, child_rows in children:
+                fresh = [child for child in child_rows if child["inspection_id"] in new]
+                if fresh:
+                    connection.execute(insert(table), fresh)
         with self.local.begin() as connection:
             connection.execute(
                 update(InspectionRow).where(InspectionRow.id.in_(ids)).values(forwarded_at=datetime.now(UTC))
@@ -167,6 +165,12 @@ class FleetForwarder:
         self.counters["forwarded"] += len(new)
         self.counters["already_there"] += len(ids) - len(new)
         return len(ids)
+
+
+def _rows_of(connection: Any, table: Any, columns: list[str], ids: list[str]) -> list[dict[str, Any]]:
+    """The rows of ``table`` that belong to the inspections ``ids``."""
+    statement = select(*[table.__table__.c[name] for name in columns]).where(table.inspection_id.in_(ids))
+    return [dict(row._mapping) for row in connection.execute(statement)]
 
 
 def _insert_new(connection: Any, dialect: str, rows: list[dict[str, Any]]) -> list[str]:
