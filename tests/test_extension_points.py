@@ -156,7 +156,7 @@ def test_a_registered_detector_decides_by_its_own_file(plugins: None, tmp_path: 
 def test_an_unknown_output_type_is_refused_with_the_known_ones(plugins: None, tmp_path: Path) -> None:
     config = load_station_config(plugin_station(tmp_path, threshold=1.0, outputs={"opc-da": {}}))
     with pytest.raises(
-        ConfigError, match=r"unknown output type \['opc-da'\]; known: \['fleet', 'mqtt', 'opcua', 'tally'\]"
+        ConfigError, match=r"unknown output type \['opc-da'\]; known: \['control', 'fleet', 'mqtt', 'opcua', 'tally'\]"
     ):
         Station(config)
 
