@@ -240,7 +240,8 @@ def test_outputs_are_off_by_default(tmp_path: Path) -> None:
     station = Station(load_station_config(write_station(tmp_path)))
     try:
         station.run(parts=3)
-        assert station.plc is None and station.outputs.outputs == []
+        # no line output: only the local control socket of `inspection product` (nothing on the network)
+        assert station.plc is None and [output.name for output in station.outputs.outputs] == ["control"]
         status = station.status()
         assert status.plc is None and "mqtt" not in status.outputs and "fleet" not in status.outputs
     finally:
