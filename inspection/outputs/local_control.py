@@ -167,16 +167,21 @@ def _peer_user(connection: socket.socket) -> str | None:
         return str(uid)
 
 
-def _receive(connection: socket.socket) -> dict[str, Any]:
+def _read_line(connection: socket.socket, limit: int | None = None) -> bytes:
+    """Bytes up to the first newline (or the peer's end); ValueError past ``limit`` bytes."""
     data = b""
     while not data.endswith(b"\n"):
-        chunk = connection.recv(MAX_REQUEST)
+        chunk = connection.recv(MAX_REQUEST if limit is not None else 65536)
         if not chunk:
             break
         data += chunk
-        if len(data) > MAX_REQUEST:
-            raise ValueError(f"longer than {MAX_REQUEST} bytes")
-    command = json.loads(data)
+        if limit is not None and len(data) > limit:
+            raise ValueError(f"longer than {limit} bytes")
+    return data
+
+
+def _receive(connection: socket.socket) -> dict[str, Any]:
+    command = json.loads(_read_line(connection, MAX_REQUEST))
     if not isinstance(command, dict):
         raise ValueError("give a JSON object")
     return command
@@ -197,12 +202,7 @@ def send_command(data_dir: Path, command: dict[str, Any], timeout_s: float = ANS
         with client:
             client.connect(str(path))
             client.sendall(json.dumps(command).encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = client.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
+            reply = _read_line(client)
     except (FileNotFoundError, ConnectionRefusedError):
         raise StationError(
             f"no station is running on {data_dir} (no answer on {path}); start it with 'inspection run' or the app"
