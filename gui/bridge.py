@@ -19,6 +19,7 @@ from gui.widgets.fail_strip import thumbnail
 from inspection.core.events import (
     AlertCleared,
     AlertRaised,
+    CameraBack,
     CameraFault,
     Event,
     InspectionDone,
@@ -60,6 +61,7 @@ class StationBridge(QObject):
             StatsUpdate: lambda event: self.stats.emit(event.status),
             StateChanged: lambda event: self.state.emit(event.state, event.detail),
             CameraFault: lambda event: self.fault.emit(event.camera, event.message, event.counters),
+            CameraBack: lambda event: self.fault.emit(event.camera, "", event.counters),  # the fault ends now
             LineFault: lambda event: self.line_fault.emit(event.source, event.message),
             LineLink: lambda event: self.line_link.emit(event.source, event.up, event.message),
             ProductChange: lambda event: self.product.emit(event.product, event.phase, event.detail),

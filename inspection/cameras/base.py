@@ -139,6 +139,7 @@ class ResilientCamera:
         self._lock = threading.Lock()
         self.on_lost: Callable[[], None] | None = None  # told at once (grab thread) when the camera is lost
         self.on_opened: Callable[[], None] | None = None  # after each (re)open: the product's camera settings
+        self.on_back: Callable[[], None] | None = None  # told at once (grab thread) when a lost camera is back
 
     @property
     def name(self) -> str:
@@ -232,4 +233,6 @@ class ResilientCamera:
             except StationError as exc:
                 self._record(last_fault=f"camera settings not set after the reconnect: {exc}")
                 log.warning("%s: %s", self.name, exc)
+        if self.on_back is not None:
+            self.on_back()
         return True

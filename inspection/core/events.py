@@ -44,6 +44,14 @@ class CameraFault:
 
 
 @dataclass(frozen=True)
+class CameraBack:
+    """A lost camera reopened: its fault ends now, not at the next status tick."""
+
+    camera: str
+    counters: CameraCounts = field(default_factory=CameraCounts)
+
+
+@dataclass(frozen=True)
 class LineFault:
     """A fault on a line output: a missed PLC handshake, a broker or database out of reach."""
 
@@ -97,6 +105,7 @@ Event = (
     | RecordWritten
     | StateChanged
     | CameraFault
+    | CameraBack
     | LineFault
     | LineLink
     | ProductChange

@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from inspection.config import load_recipe
 from inspection.config.files import Strict
 from inspection.core.errors import ConfigError
-from inspection.core.events import CameraFault, Event, LineLink, ProductChange, StateChanged, StatsUpdate
+from inspection.core.events import CameraBack, CameraFault, Event, LineLink, ProductChange, StateChanged, StatsUpdate
 from inspection.core.types import InspectionRecord
 from inspection.outputs.base import Output, OutputContext
 from inspection.outputs.opcua_model import STATES, VisionNodes, build_model, run_blocking, write_counters, write_result
@@ -184,6 +184,8 @@ class OpcUaOutput(Output):
                 self._post("state", ("running", f"changing product to {product}"))
             case CameraFault(counters=counters, message=message):
                 self._fault("camera", message if counters.lost is not None else None)
+            case CameraBack():
+                self._fault("camera", None)
             case StatsUpdate(status=status):
                 self._fault("camera", status.camera.lost)
                 counts = status.counts

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from inspection.core.events import AlertCleared, AlertRaised, CameraFault, Event, LineLink, StateChanged, StatsUpdate
+from inspection.core.events import (
+    AlertCleared,
+    AlertRaised,
+    CameraBack,
+    CameraFault,
+    Event,
+    LineLink,
+    StateChanged,
+    StatsUpdate,
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +47,8 @@ class StackLight:
             self.alarms.add(event.id)
         elif isinstance(event, AlertCleared):
             self.alarms.discard(event.id)
-        elif isinstance(event, CameraFault | StatsUpdate):
-            counts = event.counters if isinstance(event, CameraFault) else event.status.camera
+        elif isinstance(event, CameraFault | CameraBack | StatsUpdate):
+            counts = event.status.camera if isinstance(event, StatsUpdate) else event.counters
             self.camera_lost = counts.lost is not None
         elif isinstance(event, LineLink):
             if event.up:

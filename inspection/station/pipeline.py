@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 
 from inspection.config import Recipe, StationConfig, load_recipe
 from inspection.core.errors import ConfigError
-from inspection.core.events import CameraFault, EventBus, InspectionDone, RecordWritten, StateChanged, StatsUpdate
+from inspection.core.events import (
+    CameraBack,
+    CameraFault,
+    EventBus,
+    InspectionDone,
+    RecordWritten,
+    StateChanged,
+    StatsUpdate,
+)
 from inspection.core.status import StationStatus
 from inspection.core.types import Frame, InspectionRecord
 from inspection.detectors import Detector
@@ -76,6 +84,7 @@ class Station:
         self._stop = threading.Event()
         self.camera = open_camera(config, self._stop)
         self.camera.on_lost = self._publish_faults
+        self.camera.on_back = lambda: self.bus.publish(CameraBack(self.camera.name, self.camera.status))
         self.camera.on_opened = lambda: set_camera(self.camera, self.recipe)
         self.views = open_views(config, self.camera, self._stop)  # several cameras: one part, N views
         self.view_inspector = ViewInspector(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from inspection.core.events import CameraFault, Event, LineLink, ProductChange, StateChanged, StatsUpdate
+from inspection.core.events import CameraBack, CameraFault, Event, LineLink, ProductChange, StateChanged, StatsUpdate
 from inspection.recorder.state_periods import STATION_FAULT, StatePeriod, begin, close_left_open, extend
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,13 @@ class StateLog:
                 self._changing = phase == "started"
             case _:
                 pass
-        if isinstance(event, CameraFault | StatsUpdate):
+        if isinstance(event, CameraFault | CameraBack | StatsUpdate):
             self._camera(event)
         self._update()
 
     # ------------------------------------------------------------ what the events say
-    def _camera(self, event: CameraFault | StatsUpdate) -> None:
-        counts = event.counters if isinstance(event, CameraFault) else event.status.camera
+    def _camera(self, event: CameraFault | CameraBack | StatsUpdate) -> None:
+        counts = event.status.camera if isinstance(event, StatsUpdate) else event.counters
         if counts.lost is not None:
             self._faults["camera"] = counts.lost
         elif counts.state == "open":
