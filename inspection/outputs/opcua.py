@@ -223,9 +223,18 @@ class OpcUaOutput(Output):
         self._loop = asyncio.get_running_loop()
         self._updates = asyncio.Queue()
         server = await self._server()
-        nodes = await build_model(server, self._settings.namespace, self._products, run_blocking(self._command))
-        await nodes.write("CurrentProduct", self._current[0])
-        await nodes.write("CurrentProductVersion", self._current[1])
+        command = run_blocking(self._command)
+
+        async def call(request: dict[str, object]) -> str:
+            # A client that selected a product reads CurrentProduct next: it is written before the method
+            # answers, not only when the station's ProductChange event comes round through the bus.
+            answer = await command(request)
+            if request.get("command") == "recipe" and not answer.startswith("refused"):
+                await self._write_product(nodes, self._selected(request))
+            return answer
+
+        nodes = await build_model(server, self._settings.namespace, self._products, call)
+        await self._write_product(nodes, self._current)
         async with server:
             log.info("OPC UA server on %s", self._settings.endpoint)
             self._started.set()
@@ -263,13 +272,21 @@ class OpcUaOutput(Output):
                 await nodes.write("SystemState", STATES.get(state, "Operational"))
                 await nodes.write("SystemStateDetail", f"{state}: {detail}" if detail else state)
             elif kind == "product":
-                await nodes.write("CurrentProduct", value[0])
-                await nodes.write("CurrentProductVersion", value[1])
+                await self._write_product(nodes, value)
             elif kind == "counters":
                 await write_counters(nodes, *value)
             elif kind == "faults":
                 await nodes.write("FaultActive", bool(value))
                 await nodes.write("FaultMessage", "; ".join(f"{k}: {v}" for k, v in value.items()))
+
+    async def _write_product(self, nodes: VisionNodes, product: tuple[str, str]) -> None:
+        await nodes.write("CurrentProduct", product[0])
+        await nodes.write("CurrentProductVersion", product[1])
+
+    def _selected(self, command: dict[str, object]) -> tuple[str, str]:
+        """The product a recipe command switched to, as its file says now (a rule edit bumps its version)."""
+        recipe = load_recipe(self._context.config.recipes[int(str(command["index"]))])
+        return recipe.name, recipe.version
 
     def _command(self, command: dict[str, object]) -> str:
         """A method call of a logged-in client (anonymous ones never get here); a product switch audited."""
