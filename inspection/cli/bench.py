@@ -64,6 +64,7 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="inspection-bench-") as data_dir:
         station = Station(_in_folder(config, data_dir))
         choice = station.backend_choice
+        parallel = station.detect_workers.parallel
         try:
             images = _replay_images(config)
             detector = station.detector
@@ -110,6 +111,7 @@ def measure(config_path: Path, parts: int) -> dict[str, object]:
         "device": detector.info.device,
         "imgsz": detector.info.imgsz,
         "inference_threads": detector.info.threads,
+        "parallel_parts": parallel,
         "precision": detector.info.precision,
         "backend_selected": choice.as_json(),
         "machine": describe_machine(),
@@ -125,7 +127,7 @@ def run_bench(config_path: Path, parts: int, as_json: bool) -> int:
         return 0
     print(
         f"model            {result['model']} ({result['backend']} on {result['device']}, {result['imgsz']} px, "
-        f"{result['inference_threads']} inference thread(s))"
+        f"{result['inference_threads']} inference thread(s), {result['parallel_parts']} part(s) at once)"
     )
     selected = result["backend_selected"]
     assert isinstance(selected, dict)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -51,6 +51,12 @@ class PipelineSettings(Strict):
     device: str = Field("auto", description="auto (CUDA when present), cpu, cuda, cuda:N")
     inference_threads: int | Literal["auto"] = Field(
         "auto", description="CPU threads for the detector; auto = all cores but one (kept for grab and record)"
+    )
+    parallel_parts: Annotated[int, Field(ge=1, le=16)] | Literal["auto"] = Field(
+        "auto",
+        description="parts inspected at once, each by its own detect worker (results still in grab order); "
+        "auto: 2 on a machine with two or more cores, else 1. A model whose backend takes one call at a "
+        "time (PyTorch weights, the anomaly model) still runs one part at a time",
     )
     warmup: bool = True
     trigger: Literal["auto", "manual"] = Field(

@@ -177,7 +177,7 @@ def load_anomaly_detector(request: LoadRequest) -> AnomalyDetector:
     assert card is not None and folder is not None  # claimed by its card
     if fmt is None or fmt.name == "pt":
         raise ModelError(f"{request.path}: an anomaly model runs from its ONNX file or an OpenVINO export")
-    network = fmt.load(request.path, card.input.imgsz, request.device, request.threads, "anomaly")
+    network = fmt.load(request.path, card.input.imgsz, request.device, request.threads, "anomaly", request.parallel)
     info = ModelInfo(
         network.info.name, request.path, file_sha256(request.path), list(card.classes), network.info.backend,
         network.info.device, card.input.imgsz, request.threads, "image", network.info.precision,

@@ -98,6 +98,12 @@ class Detector(ABC):
     def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
         """The detections on a camera image, and the name of the reference it was compared with."""
 
+    @property
+    def concurrent(self) -> bool:
+        """Whether ``predict`` may run on several threads at once (the station's detect workers inspect
+        parts side by side); one that may not is called by one worker at a time."""
+        return False
+
     def warm_up(self) -> None:  # noqa: B027  (a detector without a network has nothing to warm)
         """Run blank inputs so the first real part is not slow (allocations, kernel selection)."""
 

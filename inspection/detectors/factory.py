@@ -37,11 +37,12 @@ def load_detector(
     reference: Path | None = None,
     prepared_input: bool = False,
     alignment: Alignment = "euclidean",
+    parallel: int = 1,
 ) -> Detector:
     """Load a model file (``.pt``, ``.onnx``, OpenVINO ``.xml``, a golden-template ``.yaml``, or what a
     registered type claims), check it against its model card and its classes against the recipe's,
     attach the reference images (each registered to the part with ``alignment`` before they are compared),
-    warm up."""
+    warm up. ``parallel``: how many threads will predict at once (the station's detect workers)."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(
@@ -51,7 +52,7 @@ def load_detector(
     found = find_card(path) if card is not None else None
     request = LoadRequest(
         path, card, found[0] if found else None, imgsz, device, iou, resolve_threads(threads), reference,
-        prepared_input, alignment,
+        prepared_input, alignment, max(1, parallel),
     )  # fmt: skip
     kind = next((kind for kind in DETECTOR_TYPES if kind.claims(request)), None)
     if kind is None:

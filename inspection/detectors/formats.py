@@ -13,8 +13,9 @@ from inspection.detectors.onnx_backend import OnnxNetwork
 from inspection.detectors.openvino_backend import OpenVinoNetwork
 from inspection.detectors.ultralytics_backend import UltralyticsNetwork
 
-# (path, imgsz, device, threads, task) -> the loaded network; task: "detect" or "classify"
-NetworkLoader = Callable[[Path, int, str, int, str], Network]
+# (path, imgsz, device, threads, task, parallel) -> the loaded network; task: "detect", "classify" or "anomaly";
+# parallel: how many callers run it at once (the station's detect workers), each with ``threads`` threads
+NetworkLoader = Callable[[Path, int, str, int, str, int], Network]
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,16 @@ class ModelFormat:
 FORMATS: tuple[ModelFormat, ...] = (
     ModelFormat(
         "pt", ".pt", "ultralytics", "model.pt", "model.pt", (),
-        lambda path, imgsz, device, threads, task: UltralyticsNetwork(path, imgsz, device, threads, task),
+        lambda path, imgsz, device, threads, task, parallel: UltralyticsNetwork(path, imgsz, device, threads, task),
         exportable=False,
     ),
     ModelFormat(
         "onnx", ".onnx", "onnxruntime", "model.onnx", "model.onnx", (),
-        lambda path, imgsz, device, threads, task: OnnxNetwork(path, imgsz, device, threads),
+        lambda path, imgsz, device, threads, task, parallel: OnnxNetwork(path, imgsz, device, threads),
     ),
     ModelFormat(
         "openvino", ".xml", "openvino", "model_openvino", "model_openvino/model.xml", (".bin",),
-        lambda path, imgsz, device, threads, task: OpenVinoNetwork(path, imgsz, device, threads),
+        lambda path, imgsz, device, threads, task, parallel: OpenVinoNetwork(path, imgsz, device, threads, parallel),
     ),
 )  # fmt: skip
 

@@ -34,6 +34,7 @@ class LoadRequest:
     reference: Path | None = None
     prepared_input: bool = False
     alignment: Alignment = "euclidean"  # how each part's reference is registered to it before stacking
+    parallel: int = 1  # parts inspected at once (the station's detect workers): a network serves that many callers
 
     def references(self, mode: InputMode) -> References | None:
         """The good parts a model of input ``mode`` compares camera images with (None when it needs none)."""

@@ -12,6 +12,9 @@ from inspection.detectors.processing import FloatArray
 
 class Network(ABC):
     info: ModelInfo  # what the file says: classes, input size, backend, device, threads, precision
+    # Whether ``forward`` may be called from several threads at once, each call running beside the others
+    # (the station's detect workers inspect parts side by side); a backend that is not is called by one at a time.
+    concurrent: bool = False
 
     @abstractmethod
     def forward(self, batch: FloatArray) -> FloatArray:

@@ -23,6 +23,10 @@ class NetworkDetector(Detector):
         self.iou = iou
         self.references = references
 
+    @property
+    def concurrent(self) -> bool:
+        return self.network.concurrent  # the pre- and post-processing keep no state between parts
+
     def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
         if self.info.input_mode == "image":
             return self.predict_prepared(image, min_confidence), None
@@ -46,7 +50,7 @@ class NetworkDetector(Detector):
 def _load(request: LoadRequest) -> Detector:
     fmt = format_of(request.path)
     assert fmt is not None  # claimed by suffix
-    network = fmt.load(request.path, request.imgsz, request.device, request.threads, "detect")
+    network = fmt.load(request.path, request.imgsz, request.device, request.threads, "detect", request.parallel)
     mode = request.input_mode(network.info.input_mode)
     info = dataclasses.replace(network.info, input_mode=mode)
     return NetworkDetector(network, info, request.iou, request.references(mode))

@@ -17,6 +17,8 @@ PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CP
 
 
 class OnnxNetwork(Network):
+    concurrent = True  # an InferenceSession runs calls from several threads side by side
+
     def __init__(self, path: Path, imgsz: int, device: str = "auto", threads: int = 1) -> None:
         import onnxruntime as ort  # noqa: PLC0415  (heavy SDK, loaded only when used)
 

@@ -136,6 +136,12 @@ class RegionDetector(Detector):
         self._columns = [network_classes.index(c) for c in info.classes]
         self._templates: dict[tuple[int, tuple[int, ...]], GoldenTemplate] = {}
 
+    @property
+    def concurrent(self) -> bool:
+        """With a network that runs calls side by side (a bare ``classify`` function is not known to): the
+        proposals keep only caches of the references' templates, the same whichever thread fills them."""
+        return self.network is not None and self.network.concurrent
+
     def warm_up(self) -> None:
         """Run the classifier on blank crops in every batch size up to ``WARM_BATCHES``: a part's regions
         go in one batch, and OpenVINO and PyTorch prepare their kernels per input shape (about 9 ms for
@@ -191,7 +197,7 @@ def load_region_detector(request: LoadRequest) -> RegionDetector:
     assert card is not None and folder is not None  # claimed by its card
     if fmt is None:
         raise ModelError(f"{request.path}: a region classifier runs from a network file, not {request.path.suffix}")
-    network = fmt.load(request.path, card.input.imgsz, request.device, request.threads, "classify")
+    network = fmt.load(request.path, card.input.imgsz, request.device, request.threads, "classify", request.parallel)
     info = dataclasses.replace(
         network.info, classes=list(card.classes), sha256=file_sha256(request.path), input_mode="image+reference"
     )

@@ -96,6 +96,10 @@ class TemplateDetector(Detector):
         self.references = references
         self._templates: dict[int, GoldenTemplate] = {}
 
+    @property
+    def concurrent(self) -> bool:
+        return True  # OpenCV and numpy on each part; the templates' cache is the same whichever thread fills it
+
     def _detect(self, image: Image, min_confidence: float) -> tuple[list[Detection], str | None]:
         if self.references is None:
             raise ModelError(f"{self.info.path}: the template detector needs a reference image of the good part")

@@ -14,6 +14,7 @@ from inspection.cameras import ResilientCamera, make_camera
 from inspection.config import PipelineSettings, Recipe, StationConfig, Storage
 from inspection.core.events import EventBus
 from inspection.detectors import Detector, load_detector
+from inspection.detectors.base import usable_cores
 from inspection.ml.registry.selection import BackendChoice, resolve_model_file
 from inspection.quality.alerts import AlertMonitor
 from inspection.recorder.archive import ArchivePolicy, ImageArchive, Reconciliation
@@ -53,6 +54,14 @@ def open_record_store(storage: Storage) -> RecordStore:
     return RecordStore(url, engine, archive, spill, replayed, reconciliation, pruner)
 
 
+def parallel_parts(pipeline: PipelineSettings) -> int:
+    """How many parts the station inspects at once: ``auto`` overlaps two on a machine with two cores or
+    more (one part's registration beside another's classifier), each with ``inference_threads``."""
+    if pipeline.parallel_parts != "auto":
+        return pipeline.parallel_parts
+    return 2 if usable_cores() >= 2 else 1
+
+
 def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> tuple[Detector, BackendChoice]:
     """The recipe's model, loaded: a file as it is, a registry model in the backend its device calls for."""
     choice = resolve_model_file(recipe.model, pipeline.device)
@@ -67,6 +76,7 @@ def open_detector(recipe: Recipe, pipeline: PipelineSettings) -> tuple[Detector,
         threads=pipeline.inference_threads,
         reference=recipe.reference,
         alignment=recipe.reference_alignment,
+        parallel=parallel_parts(pipeline),
     )
     return detector, choice
 

@@ -3,7 +3,8 @@
 Overflow policy: a triggered frame is never dropped. When the queue is full, the grab worker waits (the
 camera is not triggered again until there is room) and the wait is counted as an overrun. Frames of a
 free-running live source keep only the newest one (drops counted). ``size`` slots bound the frames, so
-the end marker can always be queued behind the last one.
+the end marker can always be queued behind the last one. Several detect workers may take from it: each
+frame comes with a ticket that says when its part finishes (``in_order.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 
 from inspection.core.types import Frame
 from inspection.station.changeover import PartGate
+from inspection.station.in_order import InOrder
 from inspection.station.live_stats import LiveStats
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ class FrameQueue:
     def __init__(self, size: int, stats: LiveStats, gate: PartGate) -> None:
         self._frames: queue.Queue[Frame | None] = queue.Queue()
         self._slots = threading.Semaphore(size)
+        self.order = InOrder()  # the parts' tickets: they finish in the order they are taken
+        self._taking = threading.Lock()
         self.stats = stats
         self.gate = gate  # told of each frame queued and dropped (a changeover waits for them)
 
@@ -62,15 +66,23 @@ class FrameQueue:
         self._frames.put(frame)
 
     def end(self) -> None:
-        """No more frames: the detect worker stops after the last one."""
+        """No more frames: the detect workers stop after the last one."""
         self._frames.put(None)
 
     def get(self) -> Frame | None:
-        """The next frame (its slot freed); None at the end."""
+        """The next frame (its slot freed); None at the end (left queued for the other workers)."""
         frame = self._frames.get()
-        if frame is not None:
+        if frame is None:
+            self._frames.put(None)
+        else:
             self._slots.release()
         return frame
+
+    def take(self) -> tuple[int, Frame] | None:
+        """The next frame with its ticket (``order``), for one of several detect workers; None at the end."""
+        with self._taking:
+            frame = self.get()
+            return None if frame is None else (self.order.ticket(), frame)
 
     def drain(self) -> None:
         """After a detector failure, keep the grab worker from blocking on a full queue."""
@@ -80,6 +92,7 @@ class FrameQueue:
             except queue.Empty:
                 return
             if frame is None:
+                self._frames.put(None)  # for the other workers
                 return
             self._slots.release()
             self.gate.left()

@@ -4,10 +4,12 @@ frames' overflow policy: ``frame_queue.py``; a product changeover between two pa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 from inspection.config import Recipe, StationConfig, load_recipe
@@ -41,8 +43,9 @@ from inspection.recorder.writer import (
     PendingRecord,
     RecordWriter,
 )
-from inspection.station.builder import open_alerts, open_camera, open_record_store
+from inspection.station.builder import open_alerts, open_camera, open_record_store, parallel_parts
 from inspection.station.changeover import ChangeoverResult, Products, model_key, set_camera
+from inspection.station.detect_workers import DetectWorkers
 from inspection.station.frame_queue import FrameQueue
 from inspection.station.line_commands import line_command
 from inspection.station.live_stats import LiveStats
@@ -95,6 +98,12 @@ class Station:
         self._next_serial: str | None = None  # typed or scanned at the cell: goes on the next part
         self.stats = LiveStats()
         self._frames = FrameQueue(config.pipeline.queue_size, self.stats, self.products.gate)
+        # Parts inspected side by side (the views of a multi-camera part already are, by the view inspector).
+        parallel = 1 if self.views is not None else parallel_parts(config.pipeline)
+        self.detect_workers = DetectWorkers(
+            self._frames, self._judge, self._finish_part, self._detector_failed, parallel
+        )
+        self._one_at_a_time = threading.Lock()  # for a detector that takes one part at a time
         self.writer = RecordWriter(
             self.engine,
             self.store.archive,
@@ -229,7 +238,7 @@ class Station:
         if self.pruner is not None:
             self.pruner.start()
         grabber = threading.Thread(target=self._grab_loop, args=(parts,), name="grab", daemon=True)
-        detector = threading.Thread(target=self._detect_loop, name="detect", daemon=True)
+        detector = threading.Thread(target=self.detect_workers.run, name="detect", daemon=True)
         self.stats.started = time.perf_counter()
         grabber.start()
         detector.start()
@@ -338,10 +347,11 @@ class Station:
             frame.image = self.measurement.undistort(frame.image)
         # Near misses (below the rules' thresholds) are recorded too, for review and retraining.
         floor = min(recipe_floor(product.recipe), RECORD_MIN_CONFIDENCE)
-        return inspect_frame(
-            frame, product.detector, product.recipe, self.config.station, floor,
-            self.measurement.mm_per_px, product.recipe_sha256,
-        )  # fmt: skip
+        with nullcontext() if product.detector.concurrent else self._one_at_a_time:
+            return inspect_frame(
+                frame, product.detector, product.recipe, self.config.station, floor,
+                self.measurement.mm_per_px, product.recipe_sha256,
+            )  # fmt: skip
 
     @property
     def _paced(self) -> bool:
@@ -352,27 +362,26 @@ class Station:
         serial, self._next_serial = self._next_serial, None
         return serial
 
-    def _detect_loop(self) -> None:
-        try:
-            while True:
-                frame = self._frames.get()
-                if frame is None:
-                    return
-                record = self._judge(frame)
-                self.products.gate.left()
-                views = {name: view.image for name, view in (frame.views or {}).items() if isinstance(view, Frame)}
-                self.writer.submit(PendingRecord(record, frame.image, views))
-                self.stats.add_part(record.verdict.value, record.latencies_ms)
-                self.trigger.complete(Result(record.verdict.value, record.id, len(record.kept)))
-                self.outputs.record(record)
-                self.bus.publish(InspectionDone(record, frame))
-        except Exception as exc:
-            log.exception("detect worker failed")
-            self.trigger.complete(Result(None))
-            self._errors.append(f"detector: {exc}")
-            self.bus.publish(StateChanged("fault", f"detector: {exc}"))
-            self.stop()
-            self._frames.drain()
+    def _finish_part(self, record: InspectionRecord, frame: Frame) -> None:
+        """In the part's turn: its verdict out to the line, its record to the writer, its events."""
+        self.products.gate.left()
+        # The cycle ends when the verdict goes out (a part inspected beside a slower one waits for it).
+        cycle_ms = (time.time() - frame.timestamp) * 1000 + frame.grab_ms
+        record = dataclasses.replace(record, latencies_ms={**record.latencies_ms, "cycle": cycle_ms})
+        views = {name: view.image for name, view in (frame.views or {}).items() if isinstance(view, Frame)}
+        self.writer.submit(PendingRecord(record, frame.image, views))
+        self.stats.add_part(record.verdict.value, record.latencies_ms)
+        self.trigger.complete(Result(record.verdict.value, record.id, len(record.kept)))
+        self.outputs.record(record)
+        self.bus.publish(InspectionDone(record, frame))
+
+    def _detector_failed(self, exc: Exception) -> None:
+        log.error("detect worker failed", exc_info=exc)
+        self.trigger.complete(Result(None))
+        self._errors.append(f"detector: {exc}")
+        self.bus.publish(StateChanged("fault", f"detector: {exc}"))
+        self.stop()
+        self._frames.drain()
 
     def _command(self, command: dict[str, object]) -> str:
         """A command from the line: MQTT (commands: true and a broker login) or an OPC UA method (logged in)."""
