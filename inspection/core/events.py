@@ -1,14 +1,15 @@
 """Events the station publishes; GUI, PLC and MQTT outputs subscribe without touching workers.
 
 Subscribers run on the bus's own thread, so a slow subscriber never blocks inspection: when its
-queue is full, the oldest event is dropped and counted.
+queue is full, the oldest per-part event (a part done, a record written, a status) is dropped and counted;
+state changes, faults, links, product changes and alerts are never dropped.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,10 +117,18 @@ Event = (
 Subscriber = Callable[[Event], None]
 
 
+# Per-part events, one after another at the line's rate: when a subscriber falls behind, the oldest of these
+# is dropped (the next part's, or the next status, follows). State, fault, link, product and alert events are
+# never dropped: each is a transition that the state log (OEE), the OPC UA server and the screen must see.
+PER_PART_EVENTS = (InspectionDone, RecordWritten, StatsUpdate)
+
+
 class EventBus:
     def __init__(self, queue_size: int = 256) -> None:
         self._subscribers: list[Subscriber] = []
-        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=queue_size)
+        self._events: deque[Event | None] = deque()
+        self._ready = threading.Condition()
+        self._size = queue_size
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.dropped = 0
@@ -142,30 +151,37 @@ class EventBus:
     def publish(self, event: Event) -> None:
         if not self._subscribers:
             return
-        while True:
-            try:
-                self._queue.put_nowait(event)
+        with self._ready:
+            if len(self._events) >= self._size:
+                self._drop_oldest_per_part()
+            self._events.append(event)
+            self._ready.notify()
+
+    def _drop_oldest_per_part(self) -> None:
+        """The oldest per-part event waiting, counted; none when only transitions wait (they are few)."""
+        for index, waiting in enumerate(self._events):
+            if isinstance(waiting, PER_PART_EVENTS):
+                del self._events[index]
+                self.dropped += 1
                 return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
 
     def close(self, timeout: float = 2.0) -> None:
         if self._thread is not None:
-            self._queue.put(None)
+            with self._ready:
+                self._events.append(None)
+                self._ready.notify()
             self._thread.join(timeout)
             self._thread = None
 
     def _dispatch(self) -> None:
         closing = False
         while True:
-            try:
-                event = self._queue.get_nowait() if closing else self._queue.get()
-            except queue.Empty:
-                return  # closed, and nothing is left
+            with self._ready:
+                while not self._events:
+                    if closing:
+                        return  # closed, and nothing is left
+                    self._ready.wait()
+                event = self._events.popleft()
             if event is None:
                 # Subscribers may have published more events while handling the last ones (an alert
                 # clearing on the last part): deliver those too, then stop.
