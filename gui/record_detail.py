@@ -99,6 +99,7 @@ class RecordDetailDialog(QDialog):
             "recipe": f"{row['recipe_name']} v{row['recipe_version']}",
             "model": f"{row['model_name']} (sha256 {row['model_sha256'][:12]}...)",
             "latency": _latency(row["grab_ms"], row["detect_ms"], row["decide_ms"], row["cycle_ms"]),
+            "anomaly_score": _score(row.get("anomaly_score")),
         }
         if row.get("image_pruned_at") is not None:
             fields["image_path"] = (
@@ -136,13 +137,18 @@ class RecordDetailDialog(QDialog):
                                 latency.get("cycle", 0)),
             "source_name": record.source_name,
             "reference_name": record.reference_name,
-            "anomaly_score": record.anomaly_score,
+            "anomaly_score": _score(record.anomaly_score),
             "mm_per_px": record.mm_per_px,
             "image_path": record.image_path,
         }  # fmt: skip
         kept = set(record.kept)
         boxes = [(d, d in kept) for d in record.detections]
         return cls(fields, boxes, image, parent, session, classes, record.anomaly_map)
+
+
+def _score(score: float | None) -> str | None:
+    """An anomaly score as the operator reads it against the threshold 0.5 (the database keeps every digit)."""
+    return None if score is None else f"{score:.3f}"
 
 
 def _latency(grab: float, detect: float, decide: float, cycle: float) -> str:

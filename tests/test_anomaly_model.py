@@ -188,7 +188,7 @@ def test_a_station_runs_the_anomaly_model_and_records_each_score(
     assert detail is not None
     dialog = RecordDetailDialog.from_database(detail)
     qtbot.addWidget(dialog)
-    assert dialog.values["anomaly_score"].text() == str(worst["anomaly_score"])
+    assert dialog.values["anomaly_score"].text() == f"{worst['anomaly_score']:.3f}"  # rounded for the eye
     plain = cv2.imread(str(detail.image), cv2.IMREAD_UNCHANGED)
     worst_map = decode_score_map(worst["anomaly_map"])
     assert worst_map is not None and worst_map.max() > 0
