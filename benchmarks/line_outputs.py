@@ -262,8 +262,13 @@ def run(
     for process in (program, mes):
         if process is not None:
             process.join(5)
-    (threads_first, process_first, machine_first), (threads_last, process_last, machine_last) = ticks[0], ticks[-1]
-    threads = {name: seconds - threads_first.get(name, 0.0) for name, seconds in threads_last.items()}
+    (threads_first, process_first, machine_first), (_, process_last, machine_last) = ticks[0], ticks[-1]
+    # A thread's CPU only grows; the detect workers have ended by the last tick, so each thread's last sight counts.
+    last_seen: dict[str, float] = {}
+    for tick_threads, _, _ in ticks:
+        for name, seconds in tick_threads.items():
+            last_seen[name] = max(seconds, last_seen.get(name, 0.0))
+    threads = {name: seconds - threads_first.get(name, 0.0) for name, seconds in last_seen.items()}
     return {
         "parts_per_s": summary.stats.parts_per_s,
         "thread_cpu_s": threads,
