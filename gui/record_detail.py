@@ -37,6 +37,9 @@ FIELDS = (
 )
 
 
+VALUE_WIDTH = 300  # px: the side column's 520 less the field names
+
+
 class RecordDetailDialog(QDialog):
     def __init__(
         self,
@@ -68,6 +71,9 @@ class RecordDetailDialog(QDialog):
             text = "; ".join(value) if isinstance(value, list) else ("—" if value in (None, "") else str(value))
             label = QLabel(text)
             label.setWordWrap(True)
+            # A fixed width lets the form give a wrapped value every line it needs (with a free width it
+            # measured a long one, a part's eight defects, at too few lines and cut it off).
+            label.setFixedWidth(VALUE_WIDTH)
             self.values[key] = label
             form.addRow(title, label)
         self.review: ReviewPanel | None = None
