@@ -55,10 +55,12 @@ def test_sigkill_while_recording_then_restart_is_consistent(tmp_path: Path) -> N
     with sqlite3.connect(data / "inspection.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = db.execute("SELECT id, image_path FROM inspections").fetchall()
+        grabbed = [created for (created,) in db.execute("SELECT created_at FROM inspections ORDER BY rowid")]
         orphan_detections = db.execute(
             "SELECT count(*) FROM detections WHERE inspection_id NOT IN (SELECT id FROM inspections)"
         ).fetchone()[0]
     assert orphan_detections == 0
+    assert grabbed == sorted(grabbed), "records written out of grab order (two parts are inspected at once)"
     assert all((data / path).is_file() for _, path in rows), "a row points to a missing image"
 
     # A restart reconciles the archive: every image left in it has its row.
