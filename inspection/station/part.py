@@ -34,6 +34,11 @@ def detect_and_decide(
     return prediction, decide_part(prediction, recipe, mm_per_px)
 
 
+def cycle_ms(frame: Frame) -> float:
+    """From the part's trigger (its grab included) to now."""
+    return (time.time() - frame.timestamp) * 1000 + frame.grab_ms
+
+
 def inspect_frame(
     frame: Frame,
     detector: Detector,
@@ -52,7 +57,7 @@ def inspect_frame(
         "grab": frame.grab_ms,
         "detect": prediction.elapsed_ms,
         "decide": (time.perf_counter() - detected) * 1000,
-        "cycle": (time.time() - frame.timestamp) * 1000 + frame.grab_ms,
+        "cycle": cycle_ms(frame),
     }
     return InspectionRecord(
         id=InspectionRecord.new_id(),

@@ -49,7 +49,7 @@ from inspection.station.detect_workers import DetectWorkers
 from inspection.station.frame_queue import FrameQueue
 from inspection.station.line_commands import line_command
 from inspection.station.live_stats import LiveStats
-from inspection.station.part import inspect_frame, recipe_floor
+from inspection.station.part import cycle_ms, inspect_frame, recipe_floor
 from inspection.station.run_summary import RunSummary
 from inspection.station.state_log import StateLog
 from inspection.station.views import ViewInspector, open_views, own_products
@@ -366,8 +366,7 @@ class Station:
         """In the part's turn: its verdict out to the line, its record to the writer, its events."""
         self.products.gate.left()
         # The cycle ends when the verdict goes out (a part inspected beside a slower one waits for it).
-        cycle_ms = (time.time() - frame.timestamp) * 1000 + frame.grab_ms
-        record = dataclasses.replace(record, latencies_ms={**record.latencies_ms, "cycle": cycle_ms})
+        record = dataclasses.replace(record, latencies_ms={**record.latencies_ms, "cycle": cycle_ms(frame)})
         views = {name: view.image for name, view in (frame.views or {}).items() if isinstance(view, Frame)}
         self.writer.submit(PendingRecord(record, frame.image, views))
         self.stats.add_part(record.verdict.value, record.latencies_ms)

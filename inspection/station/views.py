@@ -18,7 +18,7 @@ from inspection.quality.rules import require_scale
 from inspection.recorder.writer import RECORD_MIN_CONFIDENCE
 from inspection.station.builder import open_camera, open_detector
 from inspection.station.changeover import Product
-from inspection.station.part import decide_part, recipe_floor
+from inspection.station.part import cycle_ms, decide_part, recipe_floor
 
 
 def open_views(config: StationConfig, first: ResilientCamera, stop: threading.Event) -> ViewGroup | None:
@@ -87,7 +87,7 @@ class ViewInspector:
             reasons=tuple(reason for result in results for reason in result.reasons),
             detections=detections, kept=tuple(d for result in results for d in result.kept),
             latencies_ms={"grab": frame.grab_ms, "detect": detect_ms,
-                          "cycle": (time.time() - frame.timestamp) * 1000 + frame.grab_ms},
+                          "cycle": cycle_ms(frame)},
             part_serial=frame.part_serial, lot=frame.lot, source_name=frame.source_name,
             mm_per_px=self.mm_per_px, recipe_sha256=shared.recipe_sha256, views=results,
         )  # fmt: skip
