@@ -26,19 +26,19 @@ import numpy as np
 from inspection.core.errors import ModelError
 from inspection.core.hashing import file_sha256
 from inspection.core.types import Detection, Image
+from inspection.detectors.anomaly_features import AnomalyFeatures
 from inspection.detectors.base import Detector, ModelInfo, Prediction
 from inspection.detectors.card import ModelCard, listed_file
 from inspection.detectors.formats import format_of
-from inspection.detectors.image_statistics import GoodStatistics, image_statistics
+from inspection.detectors.image_statistics import GoodStatistics
 from inspection.detectors.loading import DetectorType, LoadRequest
 from inspection.detectors.network import Network
-from inspection.detectors.processing import FloatArray, to_bgr
+from inspection.detectors.processing import FloatArray
 
 TASK = "anomaly"
 LABEL = "anomaly"
 STATISTICS_FILE = "image_statistics.npz"
 REGION_LEVEL_MIN = 0.25  # regions are cut at the floor, but never below this score (one blob otherwise)
-PREPROCESSING = "scaled to a square of the input size (aspect not kept), BGR->RGB, /255"
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,6 @@ class Calibration:
         }
 
 
-def network_input(image: Image, size: int) -> FloatArray:
-    """(1, 3, size, size) RGB in 0..1 of the part scaled to a square."""
-    bgr = cv2.resize(to_bgr(image), (size, size), interpolation=cv2.INTER_AREA)
-    return cv2.dnn.blobFromImage(bgr, 1.0 / 255.0, swapRB=True)  # type: ignore[no-any-return]
-
-
 def anomaly_regions(score_map: FloatArray, width: int, height: int, floor: float) -> list[Detection]:
     """Connected regions of the score map (scaled to the image) at ``floor`` (at least REGION_LEVEL_MIN),
     each with the highest map cell under it as confidence (at most 1). The map's peak always has its region,
@@ -123,11 +117,15 @@ def anomaly_regions(score_map: FloatArray, width: int, height: int, floor: float
 
 
 class AnomalyDetector(Detector):
-    def __init__(self, network: Network, info: ModelInfo, calibration: Calibration, good: GoodStatistics) -> None:
+    def __init__(
+        self, network: Network, info: ModelInfo, calibration: Calibration, good: GoodStatistics,
+        features: AnomalyFeatures,
+    ) -> None:  # fmt: skip
         self.network = network
         self.info = info
         self.calibration = calibration
         self.good = good
+        self.features = features
 
     def predict(self, image: Image, min_confidence: float) -> Prediction:
         started = time.perf_counter()
@@ -137,9 +135,9 @@ class AnomalyDetector(Detector):
 
     def assess(self, image: Image, floor: float) -> tuple[float, FloatArray, list[Detection]]:
         """The part's score, its score map (network resolution) and its detections down to ``floor``."""
-        raw_map = self.network.forward(network_input(image, self.info.imgsz))[0, 0]
+        raw_map = self.network.forward(self.features.network_input(image, self.info.imgsz))[0, 0]
         patch_terms = self.calibration.patches.scaled(raw_map)
-        image_term = float(self.calibration.image.scaled(self.good.distance(image_statistics(image))))
+        image_term = float(self.calibration.image.scaled(self.good.distance(self.features.statistics(image))))
         score_map = np.asarray(self.calibration.score(patch_terms), np.float32)
         image_score = float(self.calibration.score(image_term))
         patch_score = float(score_map.max())
@@ -165,11 +163,25 @@ class AnomalyDetector(Detector):
         self.network.close()
 
 
-def read_good_statistics(folder: Path, card: ModelCard) -> GoodStatistics:
-    """The good parts' image statistics of a registry folder, checked against its card."""
+def card_features(card: ModelCard) -> AnomalyFeatures:
+    """The feature version the model was trained with (a card from before versions: 1)."""
+    section = (card.model_extra or {}).get("anomaly")
+    version = section.get("features", 1) if isinstance(section, dict) else 1
+    return AnomalyFeatures(int(version))
+
+
+def read_good_statistics(folder: Path, card: ModelCard, features: AnomalyFeatures) -> GoodStatistics:
+    """The good parts' image statistics of a registry folder, checked against its card and feature version."""
     path = listed_file(folder, card, STATISTICS_FILE, "an anomaly model")
     with np.load(path) as data:
-        return GoodStatistics(data["vectors"], data["mean"], data["scale"])
+        good = GoodStatistics(data["vectors"], data["mean"], data["scale"])
+    expected = len(features.statistics(np.zeros((32, 32), np.uint8)))
+    if good.mean.shape != (expected,):
+        raise ModelError(
+            f"{path}: {good.mean.size} image statistics, but feature version {features.version} has {expected}; "
+            "the file does not belong to this card: register the run again"
+        )
+    return good
 
 
 def load_anomaly_detector(request: LoadRequest) -> AnomalyDetector:
@@ -182,7 +194,9 @@ def load_anomaly_detector(request: LoadRequest) -> AnomalyDetector:
         network.info.name, request.path, file_sha256(request.path), list(card.classes), network.info.backend,
         network.info.device, card.input.imgsz, request.threads, "image", network.info.precision,
     )  # fmt: skip
-    return AnomalyDetector(network, info, Calibration.from_card(card, folder), read_good_statistics(folder, card))
+    features = card_features(card)
+    good = read_good_statistics(folder, card, features)
+    return AnomalyDetector(network, info, Calibration.from_card(card, folder), good, features)
 
 
 ANOMALY = DetectorType(

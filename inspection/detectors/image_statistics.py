@@ -61,3 +61,55 @@ class GoodStatistics:
         distances = np.sqrt(((self.vectors - standard) ** 2).sum(axis=1))
         nearest = np.sort(distances)[: min(NEIGHBOURS, len(distances))]
         return float(nearest.mean())
+
+
+DETAIL_PX = 320  # the finer statistics of version 2 are taken at this size
+DETAIL_BACKGROUND = 31  # window of the local background (median) at that size
+DARK_LEVELS = (0.15, 0.25, 0.35, 0.5)  # darker than the local background by this share
+LINE_LEVELS = (0.05, 0.1, 0.2)  # strength of a dark line (scale-normalised curvature across it)
+LINE_SIGMAS = (1.0, 2.0)
+
+
+def _inner(values: np.ndarray) -> np.ndarray:
+    """Without a border of 1/16 of the size (edges of the part and of the filters)."""
+    margin = values.shape[0] // 16
+    return values[margin:-margin, margin:-margin]
+
+
+def _largest_areas(mask: np.ndarray, count: int = 3) -> list[float]:
+    found, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    areas = np.sort(stats[1:found, cv2.CC_STAT_AREA])[::-1][:count].astype(np.float32)
+    return list(np.log1p(np.pad(areas, (0, count - len(areas)))))
+
+
+def dark_spots(small: np.ndarray) -> list[float]:
+    """How much of the part is darker than its local background, relative to it (so the same for any exposure):
+    the darkest percentiles, the share beyond each level and the areas of the three largest dark regions."""
+    background = cv2.medianBlur(small, DETAIL_BACKGROUND).astype(np.float32) + 1.0
+    darker = _inner(1.0 - small.astype(np.float32) / background)
+    shares = [float((darker > level).mean()) for level in DARK_LEVELS]
+    return list(np.percentile(darker, (95, 98, 99, 99.5, 99.9))) + shares + _largest_areas(darker > DARK_LEVELS[1])
+
+
+def dark_lines(small: np.ndarray, sigma: float) -> list[float]:
+    """Thin dark lines at one scale (a crack, a scratch, a fibre): the curvature across a line of the part scaled
+    to its median brightness; the share of strong ones, and of those running neither along x nor along y (a
+    part's own edges mostly do), and the top percentiles."""
+    values = cv2.GaussianBlur((small / (float(np.median(small)) + 1.0)).astype(np.float32), (0, 0), sigma)
+    xx, yy = cv2.Sobel(values, cv2.CV_32F, 2, 0), cv2.Sobel(values, cv2.CV_32F, 0, 2)
+    xy = cv2.Sobel(values, cv2.CV_32F, 1, 1)
+    across = _inner(((xx + yy) / 2 + np.sqrt(((xx - yy) / 2) ** 2 + xy**2)) * sigma**2)
+    angle = _inner(0.5 * np.arctan2(2 * xy, xx - yy))
+    oblique = np.minimum(np.abs(np.sin(angle)), np.abs(np.cos(angle))) > 0.3
+    shares = []
+    for level in LINE_LEVELS:
+        shares += [float((across > level).mean()), float(((across > level) & oblique).mean())]
+    top = float(np.percentile(across[oblique], 99.5)) if oblique.any() else 0.0
+    return shares + list(np.percentile(across, (99, 99.9))) + [top]
+
+
+def detail_statistics(image: Image) -> Vector:
+    """Version 2: the statistics of version 1 and, at a finer scale, dark spots and thin dark lines."""
+    small = cv2.resize(grey(image), (DETAIL_PX, DETAIL_PX), interpolation=cv2.INTER_AREA)
+    parts = [image_statistics(image), dark_spots(small)] + [dark_lines(small, sigma) for sigma in LINE_SIGMAS]
+    return np.concatenate([np.asarray(part, np.float32) for part in parts])

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inspection.detectors.anomaly_backend import Calibration, TermScale, network_input
-from inspection.detectors.image_statistics import GoodStatistics, image_statistics
+from inspection.detectors.anomaly_backend import Calibration, TermScale
+from inspection.detectors.anomaly_features import AnomalyFeatures
+from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.good_images import read_all
 from inspection.ml.anomaly.memory import FloatArray
 from inspection.ml.anomaly.network import score_maps
@@ -38,18 +39,19 @@ def upper_bound(values: FloatArray, rate: float) -> float:
 
 
 def held_out_terms(
-    scorer: Any, statistics: GoodStatistics, paths: list[Path], imgsz: int, report: Reporter
+    scorer: Any, statistics: GoodStatistics, paths: list[Path], setup: tuple[AnomalyFeatures, int], report: Reporter
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The raw patch peaks and image distances of the held-out images, and the network inputs of the first
-    ``PARITY_IMAGES``."""
+    ``PARITY_IMAGES``; ``setup``: the feature version and the network's input size."""
+    features, imgsz = setup
     inputs: list[FloatArray] = []
     peaks: list[float] = []
     distances: list[float] = []
     for start in range(0, len(paths), 16):
         images = read_all(paths[start : start + 16])
-        batch = np.concatenate([network_input(image, imgsz) for image in images])
+        batch = np.concatenate([features.network_input(image, imgsz) for image in images])
         peaks += list(score_maps(scorer, batch).reshape(len(images), -1).max(axis=1))
-        distances += [statistics.distance(image_statistics(image)) for image in images]
+        distances += [statistics.distance(features.statistics(image)) for image in images]
         kept = sum(len(b) for b in inputs)
         inputs.append(batch[: max(0, PARITY_IMAGES - kept)])
         report("threshold", min(start + 16, len(paths)), len(paths))
@@ -61,7 +63,7 @@ def calibrate(
 ) -> tuple[dict[str, Any], FloatArray]:
     """The card's ``anomaly`` section (calibration, good-score distribution, how it was set), and the held-out
     images' network inputs (for the export's parity check)."""
-    peaks, distances, inputs = held_out_terms(scorer, statistics, paths, settings.imgsz, report)
+    peaks, distances, inputs = held_out_terms(scorer, statistics, paths, (settings.inputs, settings.imgsz), report)
     rate = settings.target_false_reject
     patches = TermScale(float(np.median(peaks)), upper_bound(peaks, rate))
     image = TermScale(float(np.median(distances)), upper_bound(distances, rate))

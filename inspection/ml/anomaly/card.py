@@ -8,7 +8,8 @@ from typing import Any
 import yaml
 
 from inspection.core.errors import ModelError
-from inspection.detectors.anomaly_backend import LABEL, PREPROCESSING, STATISTICS_FILE, TASK
+from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK
+from inspection.detectors.anomaly_features import AnomalyFeatures
 from inspection.detectors.card import InputSpec, ModelCard
 from inspection.ml.anomaly.training import MODEL_FILE, RESULT_FILE
 from inspection.ml.training import TRAIN_CONFIG
@@ -37,13 +38,14 @@ def anomaly_card(
     config: dict[str, Any] = yaml.safe_load((run / TRAIN_CONFIG).read_text())
     result: dict[str, Any] = yaml.safe_load(result_path.read_text())
     parity = result.pop("onnx_parity", {})
+    features = AnomalyFeatures(int(result.get("features", 1)))
     card = ModelCard(
         name=name,
         architecture=f"patch memory (greedy coreset, {config['memory']} patches) on {config['architecture']}; "
         "plus the distance of image statistics to the nearest good parts",
         task=TASK,
         classes=[LABEL],
-        input=InputSpec(imgsz=int(config["imgsz"]), mode="image", preprocessing=PREPROCESSING),
+        input=InputSpec(imgsz=int(config["imgsz"]), mode="image", preprocessing=features.preprocessing),
         training={
             "run": str(run.resolve()),
             "data": config["dataset"]["source"],

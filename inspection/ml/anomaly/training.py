@@ -23,9 +23,10 @@ import yaml
 from inspection.core.atomic import write_text_atomic
 from inspection.core.errors import StationError
 from inspection.core.images import check_image_file
-from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK, Calibration, network_input
+from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK, Calibration
+from inspection.detectors.anomaly_features import FEATURES_VERSION, AnomalyFeatures
 from inspection.detectors.base import usable_cores
-from inspection.detectors.image_statistics import GoodStatistics, image_statistics
+from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.calibration import calibrate
 from inspection.ml.anomaly.good_images import find_good_images, read_all, split_held_out
 from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
@@ -51,6 +52,11 @@ class AnomalySettings:
     target_false_reject: float = 0.01
     seed: int = 0
     max_patches: int = 160_000  # sampled from the training patches before the coreset is chosen
+    features: int = FEATURES_VERSION  # how parts become inputs (``anomaly_features.py``); a resumed run keeps its own
+
+    @property
+    def inputs(self) -> AnomalyFeatures:
+        return AnomalyFeatures(self.features)
 
     def check(self) -> None:
         if self.imgsz % 32 or not 64 <= self.imgsz <= 1024:
@@ -73,7 +79,7 @@ def load_settings(run: Path) -> AnomalySettings:
     data = yaml.safe_load(path.read_text())
     return AnomalySettings(
         Path(data["data"]), Path(data["out"]), int(data["imgsz"]), int(data["memory"]), float(data["holdout"]),
-        float(data["target_false_reject"]), int(data["seed"]), int(data["max_patches"]),
+        float(data["target_false_reject"]), int(data["seed"]), int(data["max_patches"]), int(data.get("features", 1)),
     )  # fmt: skip
 
 
@@ -127,6 +133,7 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     model = settings.out / MODEL_FILE
     export_onnx(scorer, model, settings.imgsz, [LABEL])
     result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, result["calibration"])
+    result["features"] = settings.features
     result["training_seconds"] = round(time.perf_counter() - started, 1)
     result["trained_on"] = len(train)
     write_text_atomic(settings.out / RESULT_FILE, yaml.safe_dump(result, sort_keys=False))
@@ -190,14 +197,14 @@ def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path],
         chunk, stats = work / f"features-{number:04d}.npy", work / f"statistics-{number:04d}.npy"
         if not (chunk.is_file() and stats.is_file()):
             parts = read_all(batch)
-            inputs = np.concatenate([network_input(image, settings.imgsz) for image in parts])
+            inputs = np.concatenate([settings.inputs.network_input(image, settings.imgsz) for image in parts])
             with torch.no_grad():
                 maps = patch_features(trunk, torch.from_numpy(inputs)).numpy()
             patches = maps.transpose(0, 2, 3, 1).reshape(len(parts), -1, maps.shape[1])
             rng = np.random.default_rng(settings.seed + number)
             picks = [rng.choice(patches.shape[1], min(per_image, patches.shape[1]), replace=False) for _ in parts]
             _save(chunk, np.concatenate([p[i] for p, i in zip(patches, picks, strict=True)]).astype(np.float16))
-            _save(stats, np.stack([image_statistics(image) for image in parts]))
+            _save(stats, np.stack([settings.inputs.statistics(image) for image in parts]))
         report("features", number + 1, len(batches))
     raw = np.concatenate([np.load(work / f"statistics-{n:04d}.npy") for n in range(len(batches))])
     good = GoodStatistics.of(raw)

@@ -1,0 +1,77 @@
+"""Anomaly models keep the feature version they were trained with (``inspection/detectors/anomaly_features.py``):
+a model trained before version 2 (its card without ``features``) still loads and scores as it was
+calibrated, a new one scores with version 2, and statistics of the wrong version are refused. Real
+training runs on crops of the bundled sample boards."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from anomaly_parts import make_parts
+
+from inspection.core.errors import ModelError
+from inspection.detectors.anomaly_backend import AnomalyDetector
+from inspection.detectors.anomaly_features import FEATURES_VERSION, AnomalyFeatures
+from inspection.detectors.factory import load_detector
+from inspection.ml.anomaly.training import AnomalySettings, train_anomaly
+from inspection.ml.registry.store import register_run
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny models from the same good parts: one of feature version 1, one of the current version."""
+    root = tmp_path_factory.mktemp("anomaly-features")
+    parts = make_parts(root / "parts")
+    for version in (1, FEATURES_VERSION):
+        settings = AnomalySettings(parts / "good", root / f"run-v{version}", imgsz=64, memory=256, features=version)
+        train_anomaly(settings, progress=lambda _line: None)
+        register_run(root / f"run-v{version}", f"v{version}", registry=root / "registry")
+    shutil.copytree(parts / "test", root / "registry" / "test-parts")
+    return root / "registry"
+
+
+def _detector(folder: Path) -> AnomalyDetector:
+    detector = load_detector(folder / "model.onnx", 64, "cpu")
+    assert isinstance(detector, AnomalyDetector)
+    return detector
+
+
+def test_a_model_keeps_the_feature_version_it_was_trained_with(registry: Path) -> None:
+    old_card = yaml.safe_load((registry / "v1" / "card.yaml").read_text())
+    new_card = yaml.safe_load((registry / f"v{FEATURES_VERSION}" / "card.yaml").read_text())
+    assert old_card["anomaly"]["features"] == 1 and new_card["anomaly"]["features"] == FEATURES_VERSION
+    assert old_card["input"]["preprocessing"] != new_card["input"]["preprocessing"]
+    del old_card["anomaly"]["features"]  # as a card written before feature versions
+    (registry / "v1" / "card.yaml").write_text(yaml.safe_dump(old_card, sort_keys=False))
+
+    old, new = _detector(registry / "v1"), _detector(registry / f"v{FEATURES_VERSION}")
+    assert old.features == AnomalyFeatures(1) and new.features == AnomalyFeatures(FEATURES_VERSION)
+    part = cv2.imread(str(next((registry / "test-parts" / "good").glob("*.png"))), cv2.IMREAD_GRAYSCALE)
+    for detector in (old, new):
+        score, score_map, _ = detector.assess(part, 0.5)
+        assert np.isfinite(score) and score_map.shape == (8, 8)  # 64 px at stride 8
+    # a version-1 part's network input is /255; version 2 scales its mean to 0.5
+    assert old.features.network_input(part, 64).mean() == pytest.approx(part.mean() / 255, abs=0.02)
+    assert new.features.network_input(part, 64).mean() == pytest.approx(0.5, abs=0.05)
+    old.close()
+    new.close()
+
+
+def test_statistics_of_another_version_are_refused(registry: Path, tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed"
+    shutil.copytree(registry / f"v{FEATURES_VERSION}", mixed)
+    card = yaml.safe_load((mixed / "card.yaml").read_text())
+    card["anomaly"]["features"] = 1  # a card claiming version 1 over version-2 statistics
+    (mixed / "card.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    with pytest.raises(ModelError, match="image statistics, but feature version 1 has"):
+        load_detector(mixed / "model.onnx", 64, "cpu")
+
+
+def test_an_unknown_feature_version_says_what_to_do() -> None:
+    with pytest.raises(ModelError, match="version 9 is unknown to this station.*update the station or train"):
+        AnomalyFeatures(9)
