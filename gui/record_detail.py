@@ -40,6 +40,12 @@ FIELDS = (
 VALUE_WIDTH = 300  # px: the side column's 520 less the field names
 
 
+def breakable_path(text: str) -> str:
+    """A path a wrapped label may break after each ``/`` (a zero-width space there): a long image path ran past
+    the edge of the record detail, having no other break point."""
+    return text.replace("/", "/\u200b")
+
+
 class RecordDetailDialog(QDialog):
     def __init__(
         self,
@@ -69,11 +75,13 @@ class RecordDetailDialog(QDialog):
         for key, title in FIELDS:
             value = fields.get(key)
             text = "; ".join(value) if isinstance(value, list) else ("—" if value in (None, "") else str(value))
-            label = QLabel(text)
+            label = QLabel(breakable_path(text) if key == "image_path" else text)
             label.setWordWrap(True)
             # A fixed width lets the form give a wrapped value every line it needs (with a free width it
             # measured a long one, a part's eight defects, at too few lines and cut it off).
             label.setFixedWidth(VALUE_WIDTH)
+            if key == "image_path":
+                label.setToolTip(text)  # the path as it is (the shown one has break points after each /)
             self.values[key] = label
             form.addRow(title, label)
         self.review: ReviewPanel | None = None
