@@ -41,9 +41,9 @@ VALUE_WIDTH = 300  # px: the side column's 520 less the field names
 
 
 def breakable_path(text: str) -> str:
-    """A path a wrapped label may break after each ``/`` (a zero-width space there): a long image path ran past
-    the edge of the record detail, having no other break point."""
-    return text.replace("/", "/\u200b")
+    """A path a wrapped label may break after each ``/`` and ``_`` (a zero-width space there): a long image path
+    ran past the edge of the record detail, having no other break point."""
+    return text.replace("/", "/\u200b").replace("_", "_\u200b")
 
 
 class RecordDetailDialog(QDialog):
