@@ -73,5 +73,5 @@ def test_statistics_of_another_version_are_refused(registry: Path, tmp_path: Pat
 
 
 def test_an_unknown_feature_version_says_what_to_do() -> None:
-    with pytest.raises(ModelError, match="version 9 is unknown to this station.*update the station or train"):
+    with pytest.raises(ModelError, match=r"version 9 is unknown to this station.*update the station or train"):
         AnomalyFeatures(9)
