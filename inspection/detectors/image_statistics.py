@@ -68,6 +68,7 @@ DETAIL_BACKGROUND = 31  # window of the local background (median) at that size
 DARK_LEVELS = (0.15, 0.25, 0.35, 0.5)  # darker than the local background by this share
 LINE_LEVELS = (0.05, 0.1, 0.2)  # strength of a dark line (scale-normalised curvature across it)
 LINE_SIGMAS = (1.0, 2.0)
+OBLIQUE = 0.3  # a line is oblique beyond asin(0.3), about 17 degrees, from both axes
 
 
 def _inner(values: np.ndarray) -> np.ndarray:
@@ -98,9 +99,10 @@ def dark_lines(small: np.ndarray, sigma: float) -> list[float]:
     values = cv2.GaussianBlur((small / (float(np.median(small)) + 1.0)).astype(np.float32), (0, 0), sigma)
     xx, yy = cv2.Sobel(values, cv2.CV_32F, 2, 0), cv2.Sobel(values, cv2.CV_32F, 0, 2)
     xy = cv2.Sobel(values, cv2.CV_32F, 1, 1)
-    across = _inner(((xx + yy) / 2 + np.sqrt(((xx - yy) / 2) ** 2 + xy**2)) * sigma**2)
-    angle = _inner(0.5 * np.arctan2(2 * xy, xx - yy))
-    oblique = np.minimum(np.abs(np.sin(angle)), np.abs(np.cos(angle))) > 0.3
+    spread = np.sqrt(((xx - yy) / 2) ** 2 + xy**2)
+    across = _inner(((xx + yy) / 2 + spread) * sigma**2)
+    # The line runs at an angle t with min(|sin t|, |cos t|) > OBLIQUE, i.e. |sin 2t| = |xy| / spread above:
+    oblique = _inner(np.abs(xy) > 2 * OBLIQUE * np.sqrt(1 - OBLIQUE**2) * spread)
     shares = []
     for level in LINE_LEVELS:
         shares += [float((across > level).mean()), float(((across > level) & oblique).mean())]
