@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from inspection.detectors.anomaly_backend import Calibration, TermScale
-from inspection.detectors.anomaly_features import AnomalyFeatures
 from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.good_images import read_all
 from inspection.ml.anomaly.memory import FloatArray
@@ -39,11 +38,11 @@ def upper_bound(values: FloatArray, rate: float) -> float:
 
 
 def held_out_terms(
-    scorer: Any, statistics: GoodStatistics, paths: list[Path], setup: tuple[AnomalyFeatures, int], report: Reporter
+    scorer: Any, statistics: GoodStatistics, paths: list[Path], settings: AnomalySettings, report: Reporter
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The raw patch peaks and image distances of the held-out images, and the network inputs of the first
-    ``PARITY_IMAGES``; ``setup``: the feature version and the network's input size."""
-    features, imgsz = setup
+    """The raw patch peaks and image distances of the held-out images (made from each part as the run's feature
+    version says), and the network inputs of the first ``PARITY_IMAGES``."""
+    features, imgsz = settings.inputs, settings.imgsz
     inputs: list[FloatArray] = []
     peaks: list[float] = []
     distances: list[float] = []
@@ -63,7 +62,7 @@ def calibrate(
 ) -> tuple[dict[str, Any], FloatArray]:
     """The card's ``anomaly`` section (calibration, good-score distribution, how it was set), and the held-out
     images' network inputs (for the export's parity check)."""
-    peaks, distances, inputs = held_out_terms(scorer, statistics, paths, (settings.inputs, settings.imgsz), report)
+    peaks, distances, inputs = held_out_terms(scorer, statistics, paths, settings, report)
     rate = settings.target_false_reject
     patches = TermScale(float(np.median(peaks)), upper_bound(peaks, rate))
     image = TermScale(float(np.median(distances)), upper_bound(distances, rate))
