@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from inspection.core.recapture import DEFAULT_RECAPTURE  # noqa: E402
 from inspection.ml.dataset.deeppcb import read_deeppcb  # noqa: E402
+from inspection.ml.evaluation.anomaly_metrics import auroc  # noqa: E402
 
 SIZES = (3, 5, 7, 9, 11)
 
@@ -54,16 +55,6 @@ def residues(image: np.ndarray, size: int, min_area: int) -> int:
         extent = np.maximum(stats[1:found, cv2.CC_STAT_WIDTH], stats[1:found, cv2.CC_STAT_HEIGHT])
         count += int(((areas >= min_area) & (extent <= 3 * size)).sum())
     return count
-
-
-def auroc(good: np.ndarray, bad: np.ndarray) -> float:
-    scores = np.concatenate([good, bad]).astype(np.float64)
-    ranks = np.argsort(np.argsort(scores, kind="stable"), kind="stable") + 1.0
-    # ties: average ranks
-    for value in np.unique(scores):
-        tied = scores == value
-        ranks[tied] = ranks[tied].mean()
-    return float((ranks[len(good) :].sum() - len(bad) * (len(bad) + 1) / 2) / (len(good) * len(bad)))
 
 
 def learn_size(goods: list[np.ndarray], min_area: int, allowed: float) -> int:
@@ -98,7 +89,9 @@ def main() -> int:
         held = [pair for pair in pairs if pair.group == group]
         good = np.array([residues(recaptured(p.template_image, n), size, args.min_area) for n, p in enumerate(held)])
         bad = np.array([residues(load(p.test_image), size, args.min_area) for p in held])
-        result = (auroc(good, bad), float(np.mean(bad <= threshold)), float(np.mean(good > threshold)))
+        area = auroc(list(good), list(bad))
+        assert area is not None  # every group has good and defective boards
+        result = (area, float(np.mean(bad <= threshold)), float(np.mean(good > threshold)))
         results.append(result)
         print(
             f"{group}: disc {size} px (learnt), threshold {threshold:.0f} residues; AUROC {result[0]:.3f}, "
