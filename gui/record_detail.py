@@ -81,7 +81,7 @@ class RecordDetailDialog(QDialog):
             # measured a long one, a part's eight defects, at too few lines and cut it off).
             label.setFixedWidth(VALUE_WIDTH)
             if key == "image_path":
-                label.setToolTip(text)  # the path as it is (the shown one has break points after each /)
+                label.setToolTip(text)  # the path as it is (the shown one has break points after / and _)
             self.values[key] = label
             form.addRow(title, label)
         self.review: ReviewPanel | None = None

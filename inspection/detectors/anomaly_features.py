@@ -45,16 +45,14 @@ def _mean_levelled(bgr: np.ndarray) -> FloatArray:
 
 @dataclass(frozen=True)
 class FeatureVersion:
-    number: int
     levelled: Callable[[np.ndarray], FloatArray]
     statistics: Callable[[Image], Vector]
     preprocessing: str
 
 
 VERSIONS = {
-    1: FeatureVersion(1, _unit_range, image_statistics, UNIT_RANGE),
+    1: FeatureVersion(_unit_range, image_statistics, UNIT_RANGE),
     2: FeatureVersion(
-        2,
         _mean_levelled,
         detail_statistics,
         f"{UNIT_RANGE}, then scaled to a mean of {MEAN_LEVEL} (at most {MAX_LEVEL})",
