@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from calibration.defect_kinds import DEFECT_KINDS, classify
+from calibration.defect_kinds import DEFECT_KINDS, NAMING_RULES, classify
 from calibration.golden import Comparison, GoldenTemplate, TemplateSettings
 from calibration.registration import RegistrationError
 from inspection.config import describe_validation_error
@@ -43,6 +43,16 @@ class TemplateDetectorConfig(BaseModel):
     merge_px: int = Field(4, ge=0, le=50, description="differences closer than this are one defect")
     box_margin_px: int = Field(0, ge=0, le=100, description="grow each box by this much on every side")
     motion: Literal["translation", "euclidean", "affine"] = "euclidean"
+    naming_rules: int = Field(
+        1, description="how a region is named by its topology (calibration/defect_kinds.py); absent: 1, as before"
+    )
+
+    @field_validator("naming_rules")
+    @classmethod
+    def _known_rules(cls, value: int) -> int:
+        if value not in NAMING_RULES:
+            raise ValueError(f"naming rules {value} unknown: this station knows {sorted(NAMING_RULES)}")
+        return value
 
     def settings(self) -> TemplateSettings:
         return TemplateSettings(
@@ -141,7 +151,7 @@ class TemplateDetector(Detector):
         margin = self.config.box_margin_px
         found = []
         for region in comparison.regions:
-            kind = classify(region, seen_fg, good_fg)
+            kind = classify(region, seen_fg, good_fg, self.config.naming_rules)
             if kind not in self.info.classes:
                 continue
             x1, y1, x2, y2 = region.box
