@@ -37,7 +37,7 @@ from inspection.core.boxes import iou_matrix  # noqa: E402
 from inspection.detectors.template_backend import read_config  # noqa: E402
 from inspection.ml.dataset.deeppcb import read_deeppcb, recaptured  # noqa: E402
 
-PROPOSALS = Path("models/deeppcb-template-regions/proposals.yaml")
+PROPOSALS = Path("configs/detectors/golden-template.yaml")
 CLASSES = [*DEFECT_KINDS, "none"]
 MARGIN = 10
 
