@@ -65,9 +65,12 @@ class ScoreHistogram(QWidget):
         self.setMinimumSize(420, 140)
 
     def paintEvent(self, _event: object) -> None:
+        """Bars above the axis, the bad parts' ticks in a row of their own below it, and the scale's
+        labels (0, 0.5, 1+) under the ticks, so neither covers the other."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(250, 250, 250))
-        width, height = self.width() - 20, self.height() - 30
+        label_height = painter.fontMetrics().height()
+        width, height = self.width() - 20, self.height() - 26 - label_height
         bins = [0] * 20
         for score in self.good:
             bins[min(int(max(score, 0.0) * 20), 19)] += 1
@@ -77,15 +80,21 @@ class ScoreHistogram(QWidget):
         for index, count in enumerate(bins):
             bar = height * count / tallest
             painter.drawRect(QRectF(10 + index * width / 20, 10 + height - bar, width / 20 - 2, bar))
+        painter.setPen(QPen(QColor(120, 120, 120), 1))
+        painter.drawLine(10, 10 + height, 10 + width, 10 + height)  # the axis
         painter.setPen(QPen(QColor(200, 30, 30), 2))
         x = 10 + min(self.threshold, 1.0) * width
         painter.drawLine(int(x), 5, int(x), 10 + height)
         for score in self.bad:
-            bx = 10 + min(score, 1.0) * width
-            painter.drawLine(int(bx), 14 + height, int(bx), 24 + height)
+            bx = 10 + min(max(score, 0.0), 1.0) * width
+            painter.drawLine(int(bx), 13 + height, int(bx), 22 + height)
         painter.setPen(QColor(40, 40, 40))
-        painter.drawText(10, self.height() - 2, "0")
-        painter.drawText(self.width() - 24, self.height() - 2, "1+")
+        metrics = painter.fontMetrics()
+        baseline = self.height() - 2 - metrics.descent()
+        for value, text in ((0.0, "0"), (0.5, "0.5"), (1.0, "1+")):
+            left = 10 + value * width - metrics.horizontalAdvance(text) / 2
+            left = min(max(left, 2), self.width() - 2 - metrics.horizontalAdvance(text))
+            painter.drawText(int(left), baseline, text)
 
 
 class _Capture(QObject):
