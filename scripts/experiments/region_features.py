@@ -31,11 +31,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from calibration.defect_kinds import DEFECT_KINDS, classify  # noqa: E402
-from calibration.golden import GoldenTemplate, Region  # noqa: E402
-from inspection.core.boxes import iou_matrix  # noqa: E402
-from inspection.detectors.template_backend import read_config  # noqa: E402
-from inspection.ml.dataset.deeppcb import read_deeppcb, recaptured  # noqa: E402
+from calibration.defect_kinds import DEFECT_KINDS, classify
+from calibration.golden import GoldenTemplate, Region
+from inspection.core.boxes import iou_matrix
+from inspection.detectors.template_backend import read_config
+from inspection.ml.dataset.deeppcb import read_deeppcb, recaptured
 
 PROPOSALS = Path("configs/detectors/golden-template.yaml")
 CLASSES = [*DEFECT_KINDS, "none"]
@@ -76,7 +76,7 @@ def features(region: Region, seen: np.ndarray, good: np.ndarray) -> list[float]:
     track = cv2.distanceTransform(good_near.astype(np.uint8), cv2.DIST_L2, 3)
     gap = cv2.distanceTransform((~good_near).astype(np.uint8), cv2.DIST_L2, 3)
     # template conductors the difference touches (extra copper bridging two of them is a short)
-    comp_n, comp = cv2.connectedComponents(good_near.astype(np.uint8), connectivity=8)
+    _pieces_count, comp = cv2.connectedComponents(good_near.astype(np.uint8), connectivity=8)
     touched = len(set(np.unique(comp[ring & good_near])) - {0})
     row = [
         float(extra),
@@ -104,9 +104,10 @@ def _label(regions: list[Region], truth: list[tuple[int, tuple[float, ...]]], sh
         return []
     if not truth:
         return ["none"] * len(regions)
+    height, width = shape
     boxes = [
-        (max(0, r.box[0] - MARGIN), max(0, r.box[1] - MARGIN), min(shape[1], r.box[2] + MARGIN), min(shape[0], r.box[3] + MARGIN))
-        for r in regions
+        (max(0, x1 - MARGIN), max(0, y1 - MARGIN), min(width, x2 + MARGIN), min(height, y2 + MARGIN))
+        for x1, y1, x2, y2 in (r.box for r in regions)
     ]
     overlap = iou_matrix([b for _, b in truth], boxes)
     best = overlap.argmax(axis=0)
