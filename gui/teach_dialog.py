@@ -54,23 +54,21 @@ MAX_BAD_PARTS = 20
 
 
 class ScoreHistogram(QWidget):
-    """Held-out good parts' scores as bars (0 .. 1, the last bin open), the threshold as a red line, known
-    bad parts' scores as red ticks under the axis."""
+    """Held-out good parts' scores as bars (0 .. 1, last bin open), threshold: red line, bad parts: red ticks."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.good: list[float] = []
-        self.bad: list[float] = []
+        self.good: list[float] = []  # held-out good parts' scores
+        self.bad: list[float] = []  # known bad parts' scores
         self.threshold = 0.5
         self.setMinimumSize(420, 140)
 
     def paintEvent(self, _event: object) -> None:
-        """Bars above the axis, the bad parts' ticks in a row of their own below it, and the scale's
-        labels (0, 0.5, 1+) under the ticks, so neither covers the other."""
+        """Bars above the axis; below it the bad parts' ticks, then the scale's labels (none covers another)."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(250, 250, 250))
-        label_height = painter.fontMetrics().height()
-        width, height = self.width() - 20, self.height() - 26 - label_height
+        metrics = painter.fontMetrics()
+        width, height = self.width() - 20, self.height() - 26 - metrics.height()
         bins = [0] * 20
         for score in self.good:
             bins[min(int(max(score, 0.0) * 20), 19)] += 1
@@ -89,12 +87,10 @@ class ScoreHistogram(QWidget):
             bx = 10 + min(max(score, 0.0), 1.0) * width
             painter.drawLine(int(bx), 13 + height, int(bx), 22 + height)
         painter.setPen(QColor(40, 40, 40))
-        metrics = painter.fontMetrics()
-        baseline = self.height() - 2 - metrics.descent()
         for value, text in ((0.0, "0"), (0.5, "0.5"), (1.0, "1+")):
-            left = 10 + value * width - metrics.horizontalAdvance(text) / 2
-            left = min(max(left, 2), self.width() - 2 - metrics.horizontalAdvance(text))
-            painter.drawText(int(left), baseline, text)
+            advance = metrics.horizontalAdvance(text)
+            left = min(max(10 + value * width - advance / 2, 2), self.width() - 2 - advance)
+            painter.drawText(int(left), self.height() - 2 - metrics.descent(), text)
 
 
 class _Capture(QObject):
