@@ -112,10 +112,9 @@ def _near_edge(window: Window, distance: int = EDGE_PX) -> bool:
     return bool((grown & ~window.good).any())
 
 
-def _outlined_pieces(foreground: Mask, good: Mask) -> int:
-    """Pieces of at least ``CUT_OFF_PX`` inside the window that keep part of the good part's outline."""
+def _outlined_pieces(foreground: Mask, outline: Mask) -> int:
+    """Pieces of at least ``CUT_OFF_PX`` inside the window that touch ``outline`` (the good part's edge)."""
     _count, labels, stats, _centroids = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), connectivity=8)
-    outline = cv2.dilate((~good).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     inside = np.setdiff1d(np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= CUT_OFF_PX), [0, *_border_labels(labels)])
     return int(np.count_nonzero(np.isin(inside, np.unique(labels[outline]))))
 
@@ -124,7 +123,8 @@ def _rules_2(window: Window) -> str:
     seen, good = _pieces(window.seen), _pieces(window.good)
     if seen.leaving > good.leaving:
         return "open"
-    if _outlined_pieces(window.seen, window.good) > _outlined_pieces(window.good, window.good):
+    outline = cv2.dilate((~window.good).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if _outlined_pieces(window.seen, outline) > _outlined_pieces(window.good, outline):
         return "open"
     if _near_edge(window):
         return "mousebite"
@@ -137,12 +137,18 @@ MissingRules = Callable[[Window], str]
 NAMING_RULES: dict[int, MissingRules] = {1: _rules_1, 2: _rules_2}  # how missing foreground is named
 
 
+def naming_rules(version: int) -> MissingRules:
+    """The rules of ``version``; ``ValueError`` naming the versions this station knows otherwise."""
+    rules = NAMING_RULES.get(version)
+    if rules is None:
+        raise ValueError(f"naming rules {version} unknown: this station knows {sorted(NAMING_RULES)}")
+    return rules
+
+
 def classify(region: Region, image_fg: Mask, template_fg: Mask, rules: int = 1) -> str:
     """The defect kind of ``region``; ``image_fg`` / ``template_fg``: foreground masks of the inspected
     image and of the template aligned to it (same shape); ``rules``: a version of ``NAMING_RULES``."""
-    missing_kind = NAMING_RULES.get(rules)
-    if missing_kind is None:
-        raise ValueError(f"naming rules {rules} unknown: this station knows {sorted(NAMING_RULES)}")
+    missing_kind = naming_rules(rules)
     window = Window.around(region, image_fg, template_fg)
     if region.polarity == "extra":
         return _extra_kind(_pieces(window.seen), _pieces(window.good))

@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from calibration.defect_kinds import DEFECT_KINDS, NAMING_RULES, classify
+from calibration.defect_kinds import DEFECT_KINDS, classify, naming_rules
 from calibration.golden import Comparison, GoldenTemplate, TemplateSettings
 from calibration.registration import RegistrationError
 from inspection.config import describe_validation_error
@@ -50,8 +50,7 @@ class TemplateDetectorConfig(BaseModel):
     @field_validator("naming_rules")
     @classmethod
     def _known_rules(cls, value: int) -> int:
-        if value not in NAMING_RULES:
-            raise ValueError(f"naming rules {value} unknown: this station knows {sorted(NAMING_RULES)}")
+        naming_rules(value)  # raises for a version this station does not know
         return value
 
     def settings(self) -> TemplateSettings:
