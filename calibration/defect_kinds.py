@@ -54,7 +54,7 @@ def _border_labels(labels: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
     return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
 
 
-def _pieces(mask: Mask, min_px: int = MIN_PIECE_PX) -> Pieces:
+def pieces(mask: Mask, min_px: int = MIN_PIECE_PX) -> Pieces:
     """Connected pieces of at least ``min_px`` pixels, split by whether they reach the window's border."""
     _count, labels, stats, _centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     big = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_px)
@@ -63,7 +63,7 @@ def _pieces(mask: Mask, min_px: int = MIN_PIECE_PX) -> Pieces:
     return Pieces(leaving, len(big) - leaving)
 
 
-def _holes(foreground: Mask) -> int:
+def holes(foreground: Mask) -> int:
     """Background pieces that do not reach the window's border (enclosed by foreground)."""
     count, labels = cv2.connectedComponents((~foreground).astype(np.uint8), connectivity=4)
     return int(count - 1 - np.count_nonzero(_border_labels(labels)))
@@ -97,10 +97,10 @@ def _extra_kind(seen: Pieces, good: Pieces) -> str:
 
 
 def _rules_1(window: Window) -> str:
-    seen, good = _pieces(window.seen), _pieces(window.good)
+    seen, good = pieces(window.seen), pieces(window.good)
     if seen.total != good.total:
         return "open"
-    if _holes(window.seen) > _holes(window.good):
+    if holes(window.seen) > holes(window.good):
         return "pin-hole"
     return "mousebite"
 
@@ -120,7 +120,7 @@ def _outlined_pieces(foreground: Mask, outline: Mask) -> int:
 
 
 def _rules_2(window: Window) -> str:
-    seen, good = _pieces(window.seen), _pieces(window.good)
+    seen, good = pieces(window.seen), pieces(window.good)
     if seen.leaving > good.leaving:
         return "open"
     outline = cv2.dilate((~window.good).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -128,7 +128,7 @@ def _rules_2(window: Window) -> str:
         return "open"
     if _near_edge(window):
         return "mousebite"
-    if _holes(window.seen) > _holes(window.good) or seen.inside > good.inside:
+    if holes(window.seen) > holes(window.good) or seen.inside > good.inside:
         return "pin-hole"
     return "mousebite"
 
@@ -151,5 +151,5 @@ def classify(region: Region, image_fg: Mask, template_fg: Mask, rules: int = 1) 
     missing_kind = naming_rules(rules)
     window = Window.around(region, image_fg, template_fg)
     if region.polarity == "extra":
-        return _extra_kind(_pieces(window.seen), _pieces(window.good))
+        return _extra_kind(pieces(window.seen), pieces(window.good))
     return missing_kind(window)

@@ -31,31 +31,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from calibration.defect_kinds import DEFECT_KINDS, classify
+from calibration.defect_kinds import DEFECT_KINDS, Window, classify, holes, pieces
 from calibration.golden import GoldenTemplate, Region
-from inspection.core.boxes import iou_matrix
+from inspection.core.boxes import Box
+from inspection.core.types import Detection
 from inspection.detectors.template_backend import read_config
 from inspection.ml.dataset.deeppcb import read_deeppcb, recaptured
+from inspection.ml.dataset.region_crops import label_regions
 
 PROPOSALS = Path("configs/detectors/golden-template.yaml")
 CLASSES = [*DEFECT_KINDS, "none"]
-MARGIN = 10
-
-
-def _pieces(mask: np.ndarray, min_px: int = 10) -> int:
-    _n, _l, stats, _c = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= min_px))
-
-
-def _holes(foreground: np.ndarray) -> int:
-    count, labels = cv2.connectedComponents((~foreground).astype(np.uint8), connectivity=4)
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return int(count - 1 - np.count_nonzero(border))
-
-
-def _window(shape: tuple[int, int], box: tuple[int, int, int, int], pad: int) -> tuple[slice, slice]:
-    x1, y1, x2, y2 = box
-    return slice(max(0, y1 - pad), min(shape[0], y2 + pad)), slice(max(0, x1 - pad), min(shape[1], x2 + pad))
+MARGIN = read_config(PROPOSALS).box_margin_px  # as the detector grows its boxes
 
 
 def features(region: Region, seen: np.ndarray, good: np.ndarray) -> list[float]:
@@ -63,15 +49,14 @@ def features(region: Region, seen: np.ndarray, good: np.ndarray) -> list[float]:
     extra = region.polarity == "extra"
     x1, y1, x2, y2 = region.box
     w, h = x2 - x1, y2 - y1
-    near = _window(seen.shape, region.box, 3)
-    diff = (seen & ~good) if extra else (good & ~seen)
-    local = diff[near]
+    near = Window.around(region, seen, good, 3)
+    local = (near.seen & ~near.good) if extra else (near.good & ~near.seen)
     count, labels = cv2.connectedComponents(local.astype(np.uint8), connectivity=8)
     if count > 1:  # the largest piece of difference inside the box
         sizes = np.bincount(labels.ravel())[1:]
         local = labels == 1 + int(sizes.argmax())
     ring = cv2.dilate(local.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~local
-    good_near, seen_near = good[near], seen[near]
+    good_near, seen_near = near.good, near.seen
     thick = cv2.distanceTransform(local.astype(np.uint8), cv2.DIST_L2, 3)
     track = cv2.distanceTransform(good_near.astype(np.uint8), cv2.DIST_L2, 3)
     gap = cv2.distanceTransform((~good_near).astype(np.uint8), cv2.DIST_L2, 3)
@@ -93,25 +78,25 @@ def features(region: Region, seen: np.ndarray, good: np.ndarray) -> list[float]:
         float(good_near.mean()),
     ]
     for pad in (6, 12, 24):
-        window = _window(seen.shape, region.box, pad)
-        row.append(float(_pieces(seen[window]) - _pieces(good[window])))
-        row.append(float(_holes(seen[window]) - _holes(good[window])))
+        window = Window.around(region, seen, good, pad)
+        row.append(float(pieces(window.seen).total - pieces(window.good).total))
+        row.append(float(holes(window.seen) - holes(window.good)))
     return row
 
 
-def _label(regions: list[Region], truth: list[tuple[int, tuple[float, ...]]], shape: tuple[int, int]) -> list[str]:
-    if not regions:
-        return []
-    if not truth:
-        return ["none"] * len(regions)
+def _label(regions: list[Region], truth: list[tuple[int, Box]], shape: tuple[int, int]) -> list[str]:
+    """Each region's class as ``inspection dataset crops`` gives it (its box grown as the detector grows it)."""
     height, width = shape
-    boxes = [
-        (max(0, x1 - MARGIN), max(0, y1 - MARGIN), min(width, x2 + MARGIN), min(height, y2 + MARGIN))
+    found = [
+        Detection(
+            "region",
+            0,
+            1.0,
+            (max(0, x1 - MARGIN), max(0, y1 - MARGIN), min(width, x2 + MARGIN), min(height, y2 + MARGIN)),
+        )
         for x1, y1, x2, y2 in (r.box for r in regions)
     ]
-    overlap = iou_matrix([b for _, b in truth], boxes)
-    best = overlap.argmax(axis=0)
-    return [DEFECT_KINDS[truth[int(b)][0]] if overlap[int(b), j] > 0.3 else "none" for j, b in enumerate(best)]
+    return label_regions(found, truth, list(DEFECT_KINDS))
 
 
 def _one_image(board: np.ndarray, template_image: np.ndarray, truth: list, settings) -> list[tuple]:
