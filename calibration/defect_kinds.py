@@ -50,23 +50,27 @@ class Pieces:
         return self.leaving + self.inside
 
 
-def _border_labels(labels: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
-    return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+def _on_border(labels: npt.NDArray[np.int32], count: int) -> npt.NDArray[np.bool_]:
+    """For each label (0..count-1), whether it reaches the window's border."""
+    reaches = np.zeros(count, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        reaches[edge] = True
+    return reaches
 
 
 def pieces(mask: Mask, min_px: int = MIN_PIECE_PX) -> Pieces:
     """Connected pieces of at least ``min_px`` pixels, split by whether they reach the window's border."""
-    _count, labels, stats, _centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    big = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_px)
-    big = big[big > 0]
-    leaving = int(np.count_nonzero(np.isin(big, _border_labels(labels))))
-    return Pieces(leaving, len(big) - leaving)
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    big = stats[:, cv2.CC_STAT_AREA] >= min_px
+    big[0] = False  # the background
+    leaving = int(np.count_nonzero(big & _on_border(labels, count)))
+    return Pieces(leaving, int(np.count_nonzero(big)) - leaving)
 
 
 def holes(foreground: Mask) -> int:
     """Background pieces that do not reach the window's border (enclosed by foreground)."""
     count, labels = cv2.connectedComponents((~foreground).astype(np.uint8), connectivity=4)
-    return int(count - 1 - np.count_nonzero(_border_labels(labels)))
+    return int(count - 1 - np.count_nonzero(_on_border(labels, count)[1:]))
 
 
 @dataclass(frozen=True)
@@ -114,9 +118,12 @@ def _near_edge(window: Window, distance: int = EDGE_PX) -> bool:
 
 def _outlined_pieces(foreground: Mask, outline: Mask) -> int:
     """Pieces of at least ``CUT_OFF_PX`` inside the window that touch ``outline`` (the good part's edge)."""
-    _count, labels, stats, _centroids = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), connectivity=8)
-    inside = np.setdiff1d(np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= CUT_OFF_PX), [0, *_border_labels(labels)])
-    return int(np.count_nonzero(np.isin(inside, np.unique(labels[outline]))))
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), connectivity=8)
+    inside = (stats[:, cv2.CC_STAT_AREA] >= CUT_OFF_PX) & ~_on_border(labels, count)
+    inside[0] = False  # the background
+    touching = np.zeros(count, bool)
+    touching[labels[outline]] = True
+    return int(np.count_nonzero(inside & touching))
 
 
 def _rules_2(window: Window) -> str:

@@ -10,7 +10,8 @@ pixel. The result maps reference coordinates onto image coordinates.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import cv2
@@ -119,23 +120,34 @@ def coarse_motion(
 
 @dataclass(frozen=True)
 class Prepared:
-    """An image made ready for registration: grey 0..1 and its blurred pyramid levels, by factor.
+    """An image made ready for registration: grey 0..1; its blurred pyramid levels are made when first
+    asked for (``level``) and kept, so a part registered down to half resolution never blurs the full one.
 
     A reference that many parts are registered to (a recipe's good part) is prepared once."""
 
     full: FloatImage
-    levels: dict[int, FloatImage]
-    coarse: FloatImage  # for the phase-correlation search (its own, lighter blur)
+    blur_sigma: float = 1.5
+    _levels: dict[int, FloatImage] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def of(cls, image: npt.NDArray[np.generic], levels: int = 3, blur_sigma: float = 1.5) -> Prepared:
-        return cls.from_float(_as_float(image), levels, blur_sigma)
+    def of(cls, image: npt.NDArray[np.generic], blur_sigma: float = 1.5) -> Prepared:
+        return cls(_as_float(image), blur_sigma)
 
-    @classmethod
-    def from_float(cls, full: FloatImage, levels: int, blur_sigma: float) -> Prepared:
-        """From a grey image already scaled to 0..1."""
-        factors = [2**level for level in range(levels)]
-        return cls(full, {f: _level(full, f, blur_sigma) for f in factors}, _level(full, COARSE_FACTOR, 1.0))
+    def level(self, factor: int) -> FloatImage:
+        """The image ``factor`` times smaller, blurred (threads asking at once make the same array)."""
+        found = self._levels.get(factor)
+        if found is None:
+            found = self._levels[factor] = _level(self.full, factor, self.blur_sigma)
+        return found
+
+    @cached_property
+    def coarse(self) -> FloatImage:
+        """For the phase-correlation search (its own, lighter blur)."""
+        return _level(self.full, COARSE_FACTOR, 1.0)
+
+    @cached_property
+    def blank(self) -> bool:
+        return is_blank(self.full)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -164,28 +176,27 @@ def register(
     holds the part. A pair whose best alignment correlates below ``min_score`` is refused. ``finest``: the
     last pyramid level refined (0: full resolution; 1: half, about 0.1 px and four times faster).
     """
-    img = _prepared(image, levels, blur_sigma)
-    ref = _prepared(reference, levels, blur_sigma)
+    img = _prepared(image, blur_sigma)
+    ref = _prepared(reference, blur_sigma)
     if ref.shape != img.shape:
         resized = cv2.resize(ref.full, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
-        ref = Prepared.from_float(np.asarray(resized, np.float32), levels, blur_sigma)
-    if is_blank(img.full) or is_blank(ref.full):
+        ref = Prepared(np.asarray(resized, np.float32), blur_sigma)
+    if img.blank or ref.blank:
         raise RegistrationError("an image is blank (no structure to register)")
     start = coarse_motion(img, ref, max_angle_deg if motion != "translation" else 0.0)
     centre = np.array([img.shape[1] / 2.0, img.shape[0] / 2.0])
     if math.hypot(*(start[:, :2] @ centre + start[:, 2] - centre)) > max_shift * min(img.shape):
         start = np.eye(2, 3, dtype=np.float32)  # a spurious peak: parts do not move that far in a fixture
-    candidates = [start, np.eye(2, 3, dtype=np.float32)]
     refined = _refine(img, ref, start, motion, levels, finest)
-    if refined is not None:
-        candidates.insert(0, refined)
+    still = np.eye(2, 3, dtype=np.float32)
+    candidates = _distinct([start, still], refined, img.shape)
     # At full resolution: on coarser levels a periodic board can prefer a warp pixels off.
-    scored = [(_correlation(img.levels[1], ref.levels[1], warp), index) for index, warp in enumerate(candidates)]
+    scored = [(_correlation(img.level(1), ref.level(1), warp), index) for index, warp in enumerate(candidates)]
     score, best = max(scored)
     if score < min_score and _sparse(img.full) and _sparse(ref.full):
         # A few specks on an empty area (a board region with almost no copper): correlation says little
         # there, and the fixture holds the part.
-        return Registration(np.eye(2, 3, dtype=np.float64), float(scored[-1][0]))
+        return Registration(still.astype(np.float64), _correlation(img.level(1), ref.level(1), still))
     if score < min_score:
         raise RegistrationError(f"the images do not align (correlation {score:.2f} < {min_score:.2f})")
     return Registration(candidates[best].astype(np.float64), float(score))
@@ -199,13 +210,37 @@ def _sparse(image: FloatImage) -> bool:
     return float(image.std()) < SPARSE_STD
 
 
-def _prepared(image: npt.NDArray[np.generic] | Prepared, levels: int, blur_sigma: float) -> Prepared:
-    """``image`` made ready for ``levels`` pyramid levels (a ``Prepared`` one is kept when its levels fit)."""
+def _prepared(image: npt.NDArray[np.generic] | Prepared, blur_sigma: float) -> Prepared:
+    """``image`` made ready for registration (a ``Prepared`` one is kept when its blur is the one asked for)."""
     if not isinstance(image, Prepared):
-        return Prepared.of(image, levels, blur_sigma)
-    if set(image.levels) == {2**level for level in range(levels)}:
-        return image
-    return Prepared.from_float(image.full, levels, blur_sigma)
+        return Prepared.of(image, blur_sigma)
+    return image if image.blur_sigma == blur_sigma else Prepared(image.full, blur_sigma)
+
+
+SAME_CENTRE_PX = 1.0  # warps that put the image's centre closer than this, and turn it by no more than
+SAME_ANGLE_DEG = 1.0  # the coarse search's step more or less, lie in one basin of the correlation
+
+
+def _distinct(
+    others: list[npt.NDArray[np.float32]], refined: npt.NDArray[np.float32] | None, shape: tuple[int, int]
+) -> list[npt.NDArray[np.float32]]:
+    """The refined warp (first, when ECC converged) and those of ``others`` that lie in another basin than
+    every warp kept before them. ECC climbed to the top of the basin it started in: a start it stayed near,
+    or no movement when that is where it ended, is a rougher point of the same basin and is not scored
+    again (on the 2,000 DeepPCB pairs and re-captures such a point never beat ECC's warp by more than
+    0.0004 in correlation). A warp in another basin is (a periodic board can lure ECC pixels off)."""
+    centre = np.array([shape[1] / 2.0, shape[0] / 2.0])
+
+    def same_basin(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> bool:
+        apart = np.abs((a[:, :2] - b[:, :2]) @ centre + a[:, 2] - b[:, 2]).max()
+        turned = abs(math.degrees(math.atan2(a[1, 0], a[0, 0]) - math.atan2(b[1, 0], b[0, 0])))
+        return bool(apart <= SAME_CENTRE_PX and turned <= SAME_ANGLE_DEG)
+
+    kept: list[npt.NDArray[np.float32]] = [] if refined is None else [refined]
+    for warp in others:
+        if not any(same_basin(warp, k) for k in kept):
+            kept.append(warp)
+    return kept
 
 
 def _at_factor(warp: npt.NDArray[np.float32], factor: int) -> npt.NDArray[np.float32]:
@@ -220,20 +255,22 @@ def _refine(
 ) -> npt.NDArray[np.float32] | None:
     """ECC, coarse to fine (down to level ``finest``), from ``warp``; None when the finest level does not
     converge."""
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
     warp = warp.copy()
-    for level in reversed(range(min(finest, levels - 1), levels)):
+    last = min(finest, levels - 1)
+    for level in reversed(range(last, levels)):
         factor = 2**level
+        # Coarser levels only bring the start of the next within its reach: they stop sooner.
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5 if level == last else 1e-4)
         try:
             # ECC finds W with ref(W(x)) ~ img(x): W maps image coordinates to reference coordinates.
             inverse = cv2.invertAffineTransform(_at_factor(warp, factor)).astype(np.float32)
             _score, found = cv2.findTransformECC(
-                img.levels[factor], ref.levels[factor], inverse, _ECC_MOTION[motion], criteria, None, 1
+                img.level(factor), ref.level(factor), inverse, _ECC_MOTION[motion], criteria, None, 1
             )
             warp = cv2.invertAffineTransform(found).astype(np.float32)
             warp[:, 2] *= factor
         except cv2.error:
-            if level == min(finest, levels - 1):
+            if level == last:
                 return None
     return warp
 

@@ -172,3 +172,14 @@ def test_a_board_with_almost_no_copper_is_kept_where_the_fixture_put_it() -> Non
     assert found.shift == (0.0, 0.0) and found.angle_deg == 0.0 and found.score < 0.5
     with pytest.raises(RegistrationError):
         register(np.full((320, 320), 255, np.uint8), template)
+
+
+def test_a_periodic_board_keeps_the_alignment_that_correlates_best_not_the_first_one_ecc_found() -> None:
+    """DeepPCB 20085161: rows of equal pads 25 px apart. The coarse search starts ECC two degrees off, and
+    ECC climbs the neighbouring row's basin (25 px down); no movement lies in another basin, so it is
+    scored too, and wins."""
+    pair = ROOT.parent / "shared" / "datasets" / "deeppcb" / "group20085" / "20085" / "20085161_test.jpg"
+    board = cv2.imread(str(pair), cv2.IMREAD_GRAYSCALE)
+    template = cv2.imread(str(pair.with_name("20085161_temp.jpg")), cv2.IMREAD_GRAYSCALE)
+    found = register(board, template, finest=1)
+    assert max(abs(v) for v in found.shift) < 1.0 and abs(found.angle_deg) < 0.1 and found.score > 0.95
