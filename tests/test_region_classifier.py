@@ -68,6 +68,10 @@ def test_crops_train_register_evaluate_export_compare_inspect(tmp_path: Path) ->
         assert set(written) <= {*CLASSES, NONE}
         assert sorted(p.name for p in (crops / split).iterdir()) == sorted([*CLASSES, NONE])
     assert info["counts"]["train"].get(NONE, 0) > 0 and sum(info["counts"]["train"].values()) > 20
+    # Each crop matched to a labelled box keeps both boxes, for the box corrections in regions.yaml.
+    pairs = json.loads((crops / "region_boxes.json").read_text())
+    assert pairs["train"] and all((crops / "train" / key).is_file() for key in pairs["train"])
+    assert all(key.split("/")[0] in CLASSES for split in pairs.values() for key in split)
 
     step = offline("train", "--data", str(crops), "--out", str(run), "--epochs", "1", "--batch", "32")
     assert step.returncode == 0, step.stderr[-3000:]

@@ -29,6 +29,7 @@ from inspection.detectors.card import ModelCard, find_card, read_card
 from inspection.detectors.formats import EXPORT_FORMATS, format_of
 from inspection.detectors.reference import References
 from inspection.detectors.region_backend import RegionDetector, proposals_file
+from inspection.detectors.region_settings import read_region_settings
 from inspection.ml.registry.selection import resolve_model_file
 from inspection.ml.registry.store import resolve_model
 from inspection.quality.rules import decide
@@ -73,7 +74,8 @@ def _ultralytics_region_predict(folder: Path, card: ModelCard, recipe: Recipe) -
         return np.stack([result.probs.data.cpu().numpy() for result in results])
 
     info = ModelInfo(weights.name, weights, "", list(card.classes), "ultralytics-predict", "cpu", card.input.imgsz, 1)
-    detector = RegionDetector(info, proposals_file(folder, card), classify, names)
+    settings = read_region_settings(folder, card)  # the same blend and boxes as the project's backends
+    detector = RegionDetector(info, proposals_file(folder, card), classify, names, settings=settings)
     detector.warm_up()  # every batch size, as the project's backends are warmed when they load
     floor = recipe_floor(recipe)
     return (lambda image: detector.predict_prepared(image, floor)), detector

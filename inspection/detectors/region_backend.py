@@ -17,7 +17,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
 from calibration.golden import GoldenTemplate
 from inspection.core.channels import grey, stack_with_reference
@@ -31,7 +30,8 @@ from inspection.detectors.loading import DetectorType, LoadRequest
 from inspection.detectors.network import Network
 from inspection.detectors.processing import FloatArray
 from inspection.detectors.reference import References
-from inspection.detectors.region_crop import CROP_PX, NONE, PROPOSALS_FILE, REGION_SETTINGS_FILE, crop_region
+from inspection.detectors.region_crop import CROP_PX, NONE, PROPOSALS_FILE, crop_region
+from inspection.detectors.region_settings import RegionSettings, read_region_settings
 from inspection.detectors.template_backend import TemplateDetector
 
 Classify = Callable[[np.ndarray], np.ndarray]  # crops (N, px, px, 3) uint8 -> probabilities (N, classes)
@@ -73,28 +73,6 @@ def proposals_file(folder: Path, card: ModelCard) -> Path:
     return listed_file(folder, card, PROPOSALS_FILE, "a region classifier")
 
 
-def geometry_weight(folder: Path, card: ModelCard) -> float:
-    """How much the template detector's geometric naming counts (``regions.yaml`` of the registry folder,
-    checked against its card); 0 for a classifier registered without one (the classifier alone)."""
-    expected = card.files.get(REGION_SETTINGS_FILE)
-    if expected is None:
-        return 0.0
-    path = folder / REGION_SETTINGS_FILE
-    if not path.is_file() or file_sha256(path) != expected:
-        raise ModelError(
-            f"{path}: missing, or its sha256 does not match the model card; restore the file, or register the "
-            "classifier again"
-        )
-    try:
-        data = yaml.safe_load(path.read_text())
-        weight = float(data["geometry_weight"])
-    except (yaml.YAMLError, TypeError, KeyError, ValueError):
-        raise ModelError(f"{path}: expected 'geometry_weight: <0..1>'") from None
-    if not 0.0 <= weight <= 1.0:
-        raise ModelError(f"{path}: geometry_weight {weight} must lie between 0 and 1")
-    return weight
-
-
 def blend_with_geometry(
     probabilities: np.ndarray, regions: list[Detection], classes: list[str], weight: float
 ) -> np.ndarray:
@@ -122,7 +100,7 @@ class RegionDetector(Detector):
         network_classes: list[str],
         references: References | None = None,
         network: Network | None = None,
-        geometry: float = 0.0,
+        settings: RegionSettings | None = None,
     ) -> None:
         missing = [c for c in [*info.classes, NONE] if c not in network_classes]
         if missing:
@@ -132,7 +110,7 @@ class RegionDetector(Detector):
         self.classify = classify
         self.references = references
         self.network = network
-        self.geometry = geometry  # see blend_with_geometry
+        self.settings = settings or RegionSettings()  # geometry weight, box corrections
         self._columns = [network_classes.index(c) for c in info.classes]
         self._templates: dict[tuple[int, tuple[int, ...]], GoldenTemplate] = {}
 
@@ -176,9 +154,10 @@ class RegionDetector(Detector):
         if not regions:
             return []
         probabilities = self.classify(crops)[:, self._columns]
-        probabilities = blend_with_geometry(probabilities, regions, self.info.classes, self.geometry)
+        probabilities = blend_with_geometry(probabilities, regions, self.info.classes, self.settings.geometry_weight)
+        height, width = board.shape[:2]
         found = [
-            Detection(name, index, float(probabilities[row, index]), region.box)
+            Detection(name, index, float(probabilities[row, index]), self.settings.box(name, region.box, width, height))
             for row, region in enumerate(regions)
             for index, name in enumerate(self.info.classes)
             if probabilities[row, index] >= min_confidence
@@ -205,7 +184,7 @@ def load_region_detector(request: LoadRequest) -> RegionDetector:
     classify = network_classify(network)
     return RegionDetector(
         info, proposals_file(folder, card), classify, network.info.classes, references, network,
-        geometry_weight(folder, card),
+        read_region_settings(folder, card),
     )  # fmt: skip
 
 

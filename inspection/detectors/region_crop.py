@@ -14,17 +14,8 @@ CROP_PX = 48
 MIN_SIDE = 24
 NONE = "none"  # the class of a region that is not a defect
 PROPOSALS_FILE = "proposals.yaml"
-# How a region's class is decided (hashed in the card like the proposals): the classifier's probabilities
-# moved towards the class the template detector gives the region by its geometry (what the difference
-# does to the conductors). Measured on a board group the classifier never saw (leave-one-group-out fold
-# 00041): mAP@0.5 0.918 with the classifier alone, 0.985 with the weight 0.5.
+# How regions become detections (hashed in the card like the proposals): region_settings.py.
 REGION_SETTINGS_FILE = "regions.yaml"
-DEFAULT_GEOMETRY_WEIGHT = 0.5
-REGION_SETTINGS_TEXT = (
-    "# The region classifier's defect probabilities p (their sum kept) moved towards the class the template\n"
-    "# detector names by geometry, g: (1 - w) * p + w * onehot(g) * sum(p). 0: the classifier alone.\n"
-    f"geometry_weight: {DEFAULT_GEOMETRY_WEIGHT}\n"
-)
 
 
 def crop_region(stacked: Image, box: Box) -> Image:

@@ -25,10 +25,17 @@ import yaml
 
 from inspection.config import PROJECT_ROOT
 from inspection.core.errors import StationError
-from inspection.detectors.region_crop import NONE, REGION_SETTINGS_FILE, REGION_SETTINGS_TEXT
+from inspection.detectors.region_crop import NONE, REGION_SETTINGS_FILE
+from inspection.detectors.region_settings import DEFAULT_GEOMETRY_WEIGHT, RegionSettings
 from inspection.ml.dataset.deeppcb import ImportResult, read_deeppcb, write_yolo_dataset
 from inspection.ml.dataset.layout import report_problems
-from inspection.ml.dataset.region_crops import CLASSIFIER_PX, CROPS_FILE, build_region_crops
+from inspection.ml.dataset.region_crops import (
+    BOXES_FILE,
+    CLASSIFIER_PX,
+    CROPS_FILE,
+    build_region_crops,
+    fitted_settings,
+)
 from inspection.ml.registry.store import register_run, weights_file
 from inspection.ml.scoring import RECAPTURES, evaluate
 from inspection.ml.training import REGION_CLASSIFIER, TrainSettings, train, weights_of
@@ -169,8 +176,7 @@ def _split_crops(crops: Path, out: Path, held_out: str | None, group_of: dict[st
         for name in [*info["classes"], NONE]:
             (partial / split / name).mkdir(parents=True, exist_ok=True)
     shutil.copy2(crops / info["proposals"]["file"], partial / info["proposals"]["file"])
-    settings = crops / REGION_SETTINGS_FILE
-    (partial / REGION_SETTINGS_FILE).write_text(settings.read_text() if settings.is_file() else REGION_SETTINGS_TEXT)
+    (partial / REGION_SETTINGS_FILE).write_text(_fold_settings(crops, partial / "train"))
     info["counts"] = {
         split: {name.name: len(list(name.iterdir())) for name in sorted((partial / split).iterdir())}
         for split in ("train", "val")
@@ -179,6 +185,18 @@ def _split_crops(crops: Path, out: Path, held_out: str | None, group_of: dict[st
     (partial / CROPS_FILE).write_text(yaml.safe_dump(info, sort_keys=False))
     partial.rename(out)
     return out
+
+
+def _fold_settings(crops: Path, train: Path) -> str:
+    """The fold's region settings: the box corrections learnt from its own training crops only (crops made
+    before the boxes were kept: the source's settings as they are)."""
+    boxes = crops / BOXES_FILE
+    if not boxes.is_file():
+        settings = crops / REGION_SETTINGS_FILE
+        return settings.read_text() if settings.is_file() else RegionSettings(DEFAULT_GEOMETRY_WEIGHT).as_text()
+    known = {key: pair for split in json.loads(boxes.read_text()).values() for key, pair in split.items()}
+    trained = (str(file.relative_to(train)) for file in train.rglob("*.png"))
+    return fitted_settings({key: known[key] for key in trained if key in known}).as_text()
 
 
 def _link_split(

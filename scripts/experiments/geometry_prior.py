@@ -11,6 +11,7 @@ and its dataset). Prints the scores for each weight w (0: the classifier alone).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from inspection.detectors import load_detector
@@ -30,7 +31,7 @@ def main() -> None:
     for weight in args.weights:
         detector = load_detector(path, model_imgsz(path), "cpu", threads=usable_cores(), prepared_input=True)
         assert isinstance(detector, RegionDetector)
-        detector.geometry = weight  # the station's own blend (region_backend.blend_with_geometry)
+        detector.settings = dataclasses.replace(detector.settings, geometry_weight=weight)  # the station's own blend
         report = evaluate_detector(detector, args.data, recaptures=0, progress=lambda _: None)
         print(
             f"w={weight}: mAP@0.5 {report['map50']:.4f}, mAP@.5:.95 {report['map50_95']:.4f}, "

@@ -10,7 +10,8 @@ the stacked image's three channels (board, template, difference).
 
 from __future__ import annotations
 
-from collections import Counter
+import json
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,8 +33,8 @@ from inspection.detectors.region_crop import (
     NONE,
     PROPOSALS_FILE,
     REGION_SETTINGS_FILE,
-    REGION_SETTINGS_TEXT,
 )
+from inspection.detectors.region_settings import DEFAULT_GEOMETRY_WEIGHT, RegionSettings, fit_box_corrections
 from inspection.detectors.template_backend import TemplateDetector
 from inspection.ml.dataset.layout import publishing
 from inspection.ml.dataset.splits import EvalSet, read_split
@@ -41,20 +42,51 @@ from inspection.ml.dataset.splits import EvalSet, read_split
 CLASSIFIER_PX = 64  # the classifier's input: ultralytics needs a multiple of 32; crops are scaled up to it
 MATCH_IOU = 0.3  # a region overlapping a labelled box this much takes its class
 CROPS_FILE = "crops.yaml"
+BOXES_FILE = "region_boxes.json"  # per split: each labelled crop's region box and the labelled box it matched
+
+
+def matched_truth(found: list[Detection], truth: list[tuple[int, Box]]) -> list[int | None]:
+    """For each region, the labelled box it overlaps most (its index, when IoU > ``MATCH_IOU``), else None."""
+    if not found or not truth:
+        return [None] * len(found)
+    overlap = iou_matrix([box for _, box in truth], [d.box for d in found])
+    best = overlap.argmax(axis=0)
+    return [int(best[j]) if overlap[best[j], j] > MATCH_IOU else None for j in range(len(found))]
 
 
 def label_regions(found: list[Detection], truth: list[tuple[int, Box]], classes: list[str]) -> list[str]:
     """The class of each region: the labelled box it overlaps most (IoU > ``MATCH_IOU``), else ``none``."""
-    if not found:
-        return []
-    if not truth:
-        return [NONE] * len(found)
+    return [NONE if index is None else classes[truth[index][0]] for index in matched_truth(found, truth)]
+
+
+def box_pairs(
+    found: list[Detection], truth: list[tuple[int, Box]], names: list[str], stem: str
+) -> dict[str, list[list[float]]]:
+    """``class/crop file`` -> [region box, labelled box]: for each labelled box, the region that overlaps it
+    most of those matched to it (a defect split into pieces is learnt from its main piece only)."""
+    if not found or not truth:
+        return {}
     overlap = iou_matrix([box for _, box in truth], [d.box for d in found])
-    names = []
-    for j in range(len(found)):
-        best = int(overlap[:, j].argmax())
-        names.append(classes[truth[best][0]] if overlap[best, j] > MATCH_IOU else NONE)
-    return names
+    best: dict[int, int] = {}
+    for row, index in enumerate(matched_truth(found, truth)):
+        if index is not None and (index not in best or overlap[index, row] > overlap[index, best[index]]):
+            best[index] = row
+    return {
+        f"{names[row]}/{stem}_{row:03d}.png": [list(found[row].box), list(truth[index][1])]
+        for index, row in sorted(best.items())
+    }
+
+
+def fitted_settings(pairs: dict[str, list[list[float]]]) -> RegionSettings:
+    """The region settings of a classifier trained on crops whose (region, labelled) boxes are ``pairs``."""
+    by_class: dict[str, list[tuple[Box, Box]]] = defaultdict(list)
+    for key, (region, labelled) in sorted(pairs.items()):
+        by_class[key.split("/")[0]].append((_box(region), _box(labelled)))
+    return RegionSettings(DEFAULT_GEOMETRY_WEIGHT, fit_box_corrections(by_class))
+
+
+def _box(values: list[float]) -> Box:
+    return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
 
 
 def _crop_split(
@@ -64,10 +96,12 @@ def _crop_split(
     unaligned: list[str],
     progress: Callable[[str], None],
     split: str,
-) -> dict[str, int]:
-    """The crops of one split, filed by class under ``out``; their count by class. A board that does not
-    register to its template is left out (named in ``unaligned``): the station rejects such a part."""
+) -> tuple[dict[str, int], dict[str, list[list[float]]]]:
+    """The crops of one split, filed by class under ``out``; their count by class, and the boxes of those
+    matched to a labelled box (``box_pairs``). A board that does not register to its template is left out
+    (named in ``unaligned``): the station rejects such a part."""
     tally: Counter[str] = Counter()
+    pairs: dict[str, list[list[float]]] = {}
     for number, item in enumerate(evalset.images, start=1):
         stacked = read_image(item.path)
         if stacked is None or stacked.ndim != 3 or stacked.shape[2] != 3:
@@ -79,7 +113,9 @@ def _crop_split(
             progress(f"{item.path.name}: left out ({exc})")
             unaligned.append(item.path.name)
             continue
-        names = label_regions(found, item.boxes(stacked.shape[1], stacked.shape[0]), evalset.classes)
+        truth = item.boxes(stacked.shape[1], stacked.shape[0])
+        names = label_regions(found, truth, evalset.classes)
+        pairs.update(box_pairs(found, truth, names, item.path.stem))
         for index, name in enumerate(names):
             folder = out / name
             folder.mkdir(parents=True, exist_ok=True)
@@ -89,7 +125,7 @@ def _crop_split(
             tally[name] += 1
         if number % 100 == 0 or number == len(evalset.images):
             progress(f"{split}: {number}/{len(evalset.images)} images, {sum(tally.values())} regions")
-    return dict(sorted(tally.items()))
+    return dict(sorted(tally.items())), pairs
 
 
 def build_region_crops(
@@ -109,18 +145,20 @@ def build_region_crops(
         )
     detector = TemplateDetector(proposals)
     counts: dict[str, dict[str, int]] = {}
+    pairs: dict[str, dict[str, list[list[float]]]] = {}
     unaligned: list[str] = []
     with publishing(out) as partial:
         classes: list[str] = []
         for split in ("train", "val"):
             evalset = read_split(data_yaml, split)
             classes = evalset.classes
-            counts[split] = _crop_split(detector, evalset, partial / split, unaligned, progress, split)
+            counts[split], pairs[split] = _crop_split(detector, evalset, partial / split, unaligned, progress, split)
         for split in ("train", "val"):  # every class folder in both splits, so both list the same classes
             for name in [*classes, NONE]:
                 (partial / split / name).mkdir(parents=True, exist_ok=True)
         (partial / PROPOSALS_FILE).write_bytes(proposals.read_bytes())
-        (partial / REGION_SETTINGS_FILE).write_text(REGION_SETTINGS_TEXT)
+        (partial / BOXES_FILE).write_text(json.dumps(pairs) + "\n")
+        (partial / REGION_SETTINGS_FILE).write_text(fitted_settings(pairs["train"]).as_text())
         manifest_path = data_yaml.parent / "manifest.yaml"
         summary = {
             "task": "classify",
