@@ -255,3 +255,23 @@ def test_a_database_with_corrupt_pages_is_refused_and_left_alone(tmp_path: Path)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "the database is damaged" in lines[0] and "restore it from a backup" in lines[0]
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_processes_opening_one_new_database_at_once_all_find_its_schema(tmp_path: Path) -> None:
+    """A station, the app and a command started together on a fresh file: one creates the schema, the
+    others wait for its write lock and find it at head (they used to create the same tables again and
+    fail with "table inspections already exists")."""
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from inspection.recorder.database import open_database\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all at the same moment\n"
+        "open_database(sys.argv[1])\n"
+    )
+    for round_ in range(3):
+        url, start = f"sqlite:///{tmp_path / f'round{round_}.db'}", str(time.time() + 8)
+        openers = [
+            subprocess.Popen([sys.executable, "-c", code, url, start], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        failures = [err for err in (p.communicate(timeout=120)[1] for p in openers) if "Error" in err]
+        assert failures == [], failures[0][-400:] if failures else ""

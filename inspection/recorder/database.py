@@ -12,6 +12,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
@@ -85,12 +87,24 @@ def _create(url: str, busy_timeout_s: float) -> Engine:
 def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if _at_head(engine, config):
+        return  # nothing to write: a reader of a read-only file opens it as well
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # Stations of a fleet start together: one migrates, the others wait and find the schema at head.
             connection.execute(text("SELECT pg_advisory_xact_lock(720451)"))
+        elif engine.dialect.name == "sqlite":
+            # The same for processes opening one new file at once (a station and the app, a command): the
+            # write lock before the schema version is read again, so the second waits and finds it at head.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _at_head(engine: Engine, config: Config) -> bool:
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current is not None and current == ScriptDirectory.from_config(config).get_current_head()
 
 
 def sqlite_path(url: str) -> Path | None:
