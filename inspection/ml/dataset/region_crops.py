@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 import yaml
 
 from calibration.golden import GoldenTemplate
@@ -49,9 +50,13 @@ def matched_truth(found: list[Detection], truth: list[tuple[int, Box]]) -> list[
     """For each region, the labelled box it overlaps most (its index, when IoU > ``MATCH_IOU``), else None."""
     if not found or not truth:
         return [None] * len(found)
-    overlap = iou_matrix([box for _, box in truth], [d.box for d in found])
+    return _best_matches(iou_matrix([box for _, box in truth], [d.box for d in found]))
+
+
+def _best_matches(overlap: np.ndarray) -> list[int | None]:
+    """Per region (column of ``overlap``, labelled boxes by row): its best row when IoU > ``MATCH_IOU``."""
     best = overlap.argmax(axis=0)
-    return [int(best[j]) if overlap[best[j], j] > MATCH_IOU else None for j in range(len(found))]
+    return [int(best[j]) if overlap[best[j], j] > MATCH_IOU else None for j in range(overlap.shape[1])]
 
 
 def label_regions(found: list[Detection], truth: list[tuple[int, Box]], classes: list[str]) -> list[str]:
@@ -68,7 +73,7 @@ def box_pairs(
         return {}
     overlap = iou_matrix([box for _, box in truth], [d.box for d in found])
     best: dict[int, int] = {}
-    for row, index in enumerate(matched_truth(found, truth)):
+    for row, index in enumerate(_best_matches(overlap)):  # the overlaps computed once
         if index is not None and (index not in best or overlap[index, row] > overlap[index, best[index]]):
             best[index] = row
     return {
