@@ -14,6 +14,9 @@ import yaml
 from conftest import ROOT, run_cli
 from deeppcb_subset import SHARED_DEEPPCB, subset
 
+from inspection.core.errors import StationError
+from inspection.ml.training import TrainSettings, cpu_has_bf16_units, train
+
 pytestmark = pytest.mark.skipif(not SHARED_DEEPPCB.is_dir(), reason="needs ../shared/datasets/deeppcb")
 
 
@@ -52,6 +55,17 @@ def test_a_killed_run_resumes_where_it_stopped_and_can_be_extended(tmp_path: Pat
     assert f"epoch {killed_at + 1}/5" in resumed.stderr and "epoch 5/5" in resumed.stderr
     config = yaml.safe_load((run / "train_config.yaml").read_text())
     assert config["epochs"] == 5 and config["changes"][0]["at_epoch"] == killed_at
+    # the resumed run keeps its precision: bf16 autocast where this CPU has bf16 units
+    assert config["precision"] == "auto"
+    assert ("training in bf16 autocast" in resumed.stderr) == cpu_has_bf16_units()
 
     finished = run_cli("train", "--out", str(run), "--resume")
     assert finished.returncode == 2 and "finished" in finished.stderr
+
+
+def test_an_unknown_training_precision_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    refused = run_cli("train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--precision", "fp16")
+    assert refused.returncode == 2 and "--precision" in refused.stderr
+    with pytest.raises(StationError, match=r"'fp16'.*auto, f32"):
+        train(TrainSettings(tmp_path, tmp_path / "run", precision="fp16"))
+    assert not (tmp_path / "run").exists()

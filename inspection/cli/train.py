@@ -11,7 +11,7 @@ from inspection.core.errors import StationError
 from inspection.ml.anomaly.training import SETTINGS_FILE as ANOMALY_SETTINGS
 from inspection.ml.anomaly.training import AnomalySettings, train_anomaly
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX
-from inspection.ml.training import REGION_CLASSIFIER, TrainSettings, is_crops_dataset, train
+from inspection.ml.training import PRECISIONS, REGION_CLASSIFIER, TrainSettings, is_crops_dataset, train
 
 DEFAULT_EPOCHS = 20
 ANOMALY_IMGSZ = 256
@@ -53,6 +53,13 @@ def add_commands(commands: Commands) -> None:
     trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")
     trainer.add_argument("--fraction", type=float, default=1.0, help="use this share of the training images")
     trainer.add_argument("--patience", type=int, default=100, help="stop after N epochs without improvement")
+    trainer.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto (default): on a CPU with bf16 units (AVX512-BF16, AMX) train in bf16 autocast, about twice as "
+        "fast; elsewhere f32. f32: always f32",
+    )
     trainer.add_argument(
         "--resume", action="store_true", help="continue the interrupted run in --out, with its own settings"
     )
@@ -113,6 +120,7 @@ def _handle(args: argparse.Namespace) -> int:
             device=None if args.device == "auto" else args.device,
             fraction=args.fraction,
             patience=args.patience,
+            precision=args.precision,
         )
         best = train(settings)
     print(f"best weights: {best}")
