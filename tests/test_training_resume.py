@@ -57,6 +57,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_can_be_extended(tmp_path: Pat
     assert config["epochs"] == 5 and config["changes"][0]["at_epoch"] == killed_at
     # the resumed run keeps its precision: bf16 autocast where this CPU has bf16 units
     assert config["precision"] == "auto"
+    assert config["computed_in"] == ("bf16" if cpu_has_bf16_units() else "f32")
     assert ("training in bf16 autocast" in resumed.stderr) == cpu_has_bf16_units()
 
     finished = run_cli("train", "--out", str(run), "--resume")

@@ -178,8 +178,8 @@ def _check_classifier_classes(model: Any, classes: list[str], architecture: str)
 
 
 def _add_callbacks(model: Any, precision: str) -> None:
-    if precision == "auto":
-        model.add_callback("on_pretrain_routine_end", _bf16_on_cpu_with_bf16_units)
+    choose = _bf16_on_cpu_with_bf16_units if precision == "auto" else _record_f32
+    model.add_callback("on_pretrain_routine_end", choose)
     model.add_callback("on_train_epoch_start", _use_every_core)
     model.add_callback("on_fit_epoch_end", _report_epoch)
 
@@ -207,6 +207,23 @@ def _bf16_on_cpu_with_bf16_units(trainer: Any) -> None:
     if getattr(trainer.device, "type", "cpu") == "cpu" and cpu_has_bf16_units():
         trainer.amp = True
         print("training in bf16 autocast (this CPU has bf16 units)", file=sys.stderr, flush=True)
+        _record_computed_in(Path(trainer.save_dir), "bf16")
+    else:
+        _record_f32(trainer)
+
+
+def _record_f32(trainer: Any) -> None:
+    _record_computed_in(Path(trainer.save_dir), "f32")
+
+
+def _record_computed_in(run: Path, precision: str) -> None:
+    """train_config.yaml says what the run computed in (a resumed run appends when it changed machine)."""
+    config_path = run / TRAIN_CONFIG
+    config = (yaml.safe_load(config_path.read_text()) if config_path.is_file() else None) or {}
+    if config.get("computed_in") == precision:
+        return
+    config["computed_in"] = precision if "computed_in" not in config else f"{config['computed_in']}, then {precision}"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def _use_every_core(trainer: Any) -> None:

@@ -182,7 +182,9 @@ def _new_card(run: Path, name: str, config: dict[str, Any], parent: str | None, 
             "dataset_manifest_sha256": dataset.get("manifest_sha256"),
             "data_yaml": dataset.get("data_yaml"),
             **({"crops": dataset["crops"], "crops_sha256": dataset.get("crops_sha256")} if task == "classify" else {}),
-            "settings": {k: config[k] for k in ("epochs", "imgsz", "batch", "seed", "architecture") if k in config},
+            "settings": {
+                k: config[k] for k in ("epochs", "imgsz", "batch", "seed", "architecture", "computed_in") if k in config
+            },
             "epochs_run": _epochs_run(run / "results.csv"),
             "notes": notes,
         },
