@@ -3,11 +3,13 @@ score map, where the part has one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inspection.core.types import Detection, Image
@@ -52,6 +54,35 @@ def box_caption(detection: Detection) -> str:
     return f"{detection.label} {detection.confidence:.2f}"
 
 
+# A caption is a tag in its box's colour with the text in black or white, whichever reads on it: legible on
+# white board and black copper alike.
+DARK_TEXT, LIGHT_TEXT = QColor(0, 0, 0), QColor(255, 255, 255)
+
+
+def text_colour_on(ground: QColor) -> QColor:
+    """Black on a light ground (its luma above half), else white: orange and cyan tags black, red white."""
+    luma = 0.2126 * ground.redF() + 0.7152 * ground.greenF() + 0.0722 * ground.blueF()
+    return DARK_TEXT if luma > 0.5 else LIGHT_TEXT
+
+
+def place_labels(wanted: list[QRectF], bounds: QRectF) -> list[QRectF]:
+    """Where each caption goes: at its wanted place (under its box), else moved down, a line at a time, past
+    the captions placed before it (else up, when that leaves ``bounds``), so no two overlap: two boxes
+    around one region (two classes of one defect) would otherwise print their captions over each other."""
+    placed: list[QRectF] = []
+    for rect in wanted:
+        step = rect.height() + 1
+        moved = QRectF(rect)
+        while any(moved.intersects(other) for other in placed) and moved.bottom() + step <= bounds.bottom():
+            moved.translate(0, step)
+        if any(moved.intersects(other) for other in placed):
+            moved = QRectF(rect)
+            while any(moved.intersects(other) for other in placed) and moved.top() - step >= bounds.top():
+                moved.translate(0, -step)
+        placed.append(moved)
+    return placed
+
+
 class ImageView(QWidget):
     box_drawn = Signal(float, float, float, float)  # x1, y1, x2, y2 in image pixels (drawing mode)
 
@@ -67,6 +98,7 @@ class ImageView(QWidget):
         self._roi: tuple[float, float, float, float] | None = None
         self.stale_note = ""  # not "": the image is no longer live (a stop, a fault); said over it, dimmed
         self.highlighted: int | None = None  # index into the boxes drawn thicker, in HIGHLIGHT
+        self.label_rects: dict[int, QRectF] = {}  # where each box's caption was last drawn (widget pixels)
         self.zoom = 1.0  # 1 = the whole image fits; the wheel zooms around the pointer
         self._centre = (0.5, 0.5)  # the image point (as fractions) at the middle of the view when zoomed
 
@@ -149,22 +181,41 @@ class ImageView(QWidget):
         if self._roi is not None:
             painter.setPen(QPen(ROI, 2, Qt.PenStyle.DashLine))
             painter.drawRect(rect(self._roi))
-        font = QFont()
-        font.setPointSize(10)
-        font.setBold(True)
-        painter.setFont(font)
         for index, (detection, counted) in enumerate(self._boxes):
-            chosen = index == self.highlighted
-            colour = HIGHLIGHT if chosen else COUNTED if counted else IGNORED
-            painter.setPen(QPen(colour, 5 if chosen else 3 if counted else 1))
-            area = rect(detection.box)
-            painter.drawRect(area)
-            painter.drawText(area.bottomLeft() + QPointF(0, 14), box_caption(detection))
+            painter.setPen(QPen(self._colour(index, counted), 5 if index == self.highlighted else 3 if counted else 1))
+            painter.drawRect(rect(detection.box))
+        self._draw_captions(painter, rect)
         if self._drag is not None:
             painter.setPen(QPen(ROI, 2))
             painter.drawRect(QRectF(self._drag[0], self._drag[1]).normalized())
         if self.stale_note:
             self._draw_stale(painter)
+
+    def _colour(self, index: int, counted: bool) -> QColor:
+        return HIGHLIGHT if index == self.highlighted else COUNTED if counted else IGNORED
+
+    def _draw_captions(self, painter: QPainter, rect: Callable[[tuple[float, float, float, float]], QRectF]) -> None:
+        """Each box's caption under it, a tag in its colour; the chosen box's and those that failed the part
+        are placed first."""
+        font = QFont()
+        font.setPointSize(10)
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = QFontMetricsF(font)
+        order = sorted(range(len(self._boxes)), key=lambda i: (i != self.highlighted, not self._boxes[i][1]))
+        wanted = []
+        for index in order:
+            text = box_caption(self._boxes[index][0])
+            corner = rect(self._boxes[index][0].box).bottomLeft()
+            wanted.append(QRectF(corner.x(), corner.y() + 1, metrics.horizontalAdvance(text) + 4, metrics.height()))
+        self.label_rects = dict(zip(order, place_labels(wanted, QRectF(self.rect())), strict=True))
+        for index, area in self.label_rects.items():
+            ground = self._colour(index, self._boxes[index][1])
+            painter.fillRect(area, ground)
+            painter.setPen(text_colour_on(ground))
+            painter.drawText(
+                area.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, box_caption(self._boxes[index][0])
+            )
 
     def _draw_stale(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), QColor(40, 40, 40, 170))
