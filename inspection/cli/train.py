@@ -48,18 +48,7 @@ def add_commands(commands: Commands) -> None:
         type=int,
         help="network input size in pixels (default 320; region crops 64; anomaly 256; a multiple of 32)",
     )
-    trainer.add_argument("--batch", type=int, help="default 16 (region crops 128)")
-    trainer.add_argument("--seed", type=int, default=0, help="default 0")
-    trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")
-    trainer.add_argument("--fraction", type=float, default=1.0, help="use this share of the training images")
-    trainer.add_argument("--patience", type=int, default=100, help="stop after N epochs without improvement")
-    trainer.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="auto",
-        help="auto (default): on a CPU with bf16 units (AVX512-BF16, AMX) train in bf16 autocast, about twice as "
-        "fast; elsewhere f32. f32: always f32",
-    )
+    _add_run_settings(trainer)
     trainer.add_argument(
         "--resume", action="store_true", help="continue the interrupted run in --out, with its own settings"
     )
@@ -81,6 +70,22 @@ def add_commands(commands: Commands) -> None:
         help="false-reject rate the threshold is set for, on the held-out good images (default 0.01)",
     )  # fmt: skip
     trainer.set_defaults(handler=_handle)
+
+
+def _add_run_settings(trainer: argparse.ArgumentParser) -> None:
+    """How a new run trains: batch, seed, device, data share, early stop, precision."""
+    trainer.add_argument("--batch", type=int, help="default 16 (region crops 128)")
+    trainer.add_argument("--seed", type=int, default=0, help="default 0")
+    trainer.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, 0, 1, ...")
+    trainer.add_argument("--fraction", type=float, default=1.0, help="use this share of the training images")
+    trainer.add_argument("--patience", type=int, default=100, help="stop after N epochs without improvement")
+    trainer.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto (default): on a CPU with bf16 units (AVX512-BF16, AMX) train in bf16 autocast, about twice as "
+        "fast; elsewhere f32. f32: always f32",
+    )
 
 
 def _handle_anomaly(args: argparse.Namespace) -> int:
