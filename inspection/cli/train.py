@@ -83,8 +83,8 @@ def _add_run_settings(trainer: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="auto (default): on a CPU with bf16 units (AVX512-BF16, AMX) train in bf16 autocast, about twice as "
-        "fast; elsewhere f32. f32: always f32",
+        help="auto (default): on a CPU with bf16 units (AVX512-BF16, AMX) train in bf16 autocast (on 2 cores: the "
+        "region classifier 2.7x, a YOLO 1.25x faster); elsewhere f32. f32: always f32",
     )
 
 

@@ -41,7 +41,7 @@ class TrainSettings:
     device: str | None = None  # None: CUDA when present, else CPU
     fraction: float = 1.0
     patience: int = 100
-    precision: str = "auto"  # auto: bf16 autocast on a CPU with bf16 units (about 2x faster), else f32
+    precision: str = "auto"  # auto: bf16 autocast on a CPU with bf16 units (faster), else f32
 
 
 def weights_of(run: Path) -> tuple[Path, Path]:
