@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from inspection.config import PROJECT_ROOT
+from inspection.core.atomic import write_text_atomic
 from inspection.core.errors import StationError
 from inspection.core.hashing import file_sha256
 from inspection.core.offline import make_ultralytics_offline
@@ -113,7 +114,7 @@ def train(settings: TrainSettings, resume: bool = False, new_epochs: int | None 
         "dataset": info,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    (run / TRAIN_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    _write_train_config(run, config)
     model = YOLO(settings.architecture)
     _add_callbacks(model, settings.precision)
     if info["task"] == "classify":
@@ -184,11 +185,19 @@ def _add_callbacks(model: Any, precision: str) -> None:
     model.add_callback("on_fit_epoch_end", _report_epoch)
 
 
+def _read_train_config(run: Path) -> dict[str, Any]:
+    config_path = run / TRAIN_CONFIG
+    return (yaml.safe_load(config_path.read_text()) if config_path.is_file() else None) or {}
+
+
+def _write_train_config(run: Path, config: dict[str, Any]) -> None:
+    """Replaced whole (a kill while it is rewritten on a resume leaves the old one, which resuming needs)."""
+    write_text_atomic(run / TRAIN_CONFIG, yaml.safe_dump(config, sort_keys=False))
+
+
 def _recorded_precision(run: Path) -> str:
     """The precision a run was started with (runs from before the setting trained in f32)."""
-    config_path = run / TRAIN_CONFIG
-    config = yaml.safe_load(config_path.read_text()) if config_path.is_file() else {}
-    return str((config or {}).get("precision", "f32"))
+    return str(_read_train_config(run).get("precision", "f32"))
 
 
 def cpu_has_bf16_units() -> bool:
@@ -218,12 +227,11 @@ def _record_f32(trainer: Any) -> None:
 
 def _record_computed_in(run: Path, precision: str) -> None:
     """train_config.yaml says what the run computed in (a resumed run appends when it changed machine)."""
-    config_path = run / TRAIN_CONFIG
-    config = (yaml.safe_load(config_path.read_text()) if config_path.is_file() else None) or {}
+    config = _read_train_config(run)
     if config.get("computed_in") == precision:
         return
     config["computed_in"] = precision if "computed_in" not in config else f"{config['computed_in']}, then {precision}"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    _write_train_config(run, config)
 
 
 def _use_every_core(trainer: Any) -> None:
@@ -269,13 +277,12 @@ def _set_planned_epochs(run: Path, last: Path, checkpoint: dict[str, Any], epoch
     partial = last.with_name(last.name + ".partial")
     torch.save(checkpoint, partial)
     partial.replace(last)
-    config_path = run / TRAIN_CONFIG
-    config = yaml.safe_load(config_path.read_text()) if config_path.is_file() else {}
+    config = _read_train_config(run)
     config.setdefault("changes", []).append(
         {"at_epoch": done, "epochs": epochs, "when": datetime.now(UTC).isoformat(timespec="seconds")}
     )
     config["epochs"] = epochs
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    _write_train_config(run, config)
 
 
 def _report_epoch(trainer: Any) -> None:
