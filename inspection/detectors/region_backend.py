@@ -153,9 +153,20 @@ class RegionDetector(Detector):
         regions, crops = proposed_crops(self.proposer, board, template)
         if not regions:
             return []
-        probabilities = self.classify(crops)[:, self._columns]
-        probabilities = blend_with_geometry(probabilities, regions, self.info.classes, self.settings.geometry_weight)
         height, width = board.shape[:2]
+        return self.detections(regions, self.name(regions, crops), width, height, min_confidence)
+
+    def name(self, regions: list[Detection], crops: np.ndarray) -> np.ndarray:
+        """Each region's probability of each class (a row; 1 - its sum is 'none'): the classifier's, moved
+        towards the class the template detector names it by geometry."""
+        probabilities = self.classify(crops)[:, self._columns]
+        return blend_with_geometry(probabilities, regions, self.info.classes, self.settings.geometry_weight)
+
+    def detections(
+        self, regions: list[Detection], probabilities: np.ndarray, width: int, height: int, min_confidence: float
+    ) -> list[Detection]:
+        """A detection per region and class at ``min_confidence`` or more, its box corrected for the class,
+        the most confident first."""
         found = [
             Detection(name, index, float(probabilities[row, index]), self.settings.box(name, region.box, width, height))
             for row, region in enumerate(regions)

@@ -33,7 +33,7 @@ from inspection.core.boxes import iou_matrix  # noqa: E402
 from inspection.core.images import read_image  # noqa: E402
 from inspection.core.types import Detection  # noqa: E402
 from inspection.detectors import load_detector  # noqa: E402
-from inspection.detectors.region_backend import RegionDetector, blend_with_geometry, proposed_crops  # noqa: E402
+from inspection.detectors.region_backend import RegionDetector, proposed_crops  # noqa: E402
 from inspection.ml.dataset.splits import read_split  # noqa: E402
 from inspection.ml.evaluation.metrics import Evaluation, ImageResult  # noqa: E402
 from inspection.ml.scoring import MAP_CONFIDENCE, operating_recipe  # noqa: E402
@@ -43,34 +43,19 @@ MATCH_IOU = 0.5
 MODES = ("as trained", "perfect naming")
 
 
-def named_as_trained(detector: RegionDetector, regions: list[Detection], crops: np.ndarray) -> np.ndarray:
-    classes = detector.info.classes
-    probabilities = detector.classify(crops)[:, detector._columns]  # the network's columns of the classes
-    return blend_with_geometry(probabilities, regions, classes, detector.settings.geometry_weight)
-
-
-def named_perfectly(detector: RegionDetector, regions: list[Detection], truth: list[tuple[int, tuple]]) -> np.ndarray:
+def named_perfectly(
+    detector: RegionDetector, regions: list[Detection], truth: list[tuple[int, tuple]], size: tuple[int, int]
+) -> np.ndarray:
     classes, settings = detector.info.classes, detector.settings
     named = np.zeros((len(regions), len(classes)), np.float32)
     for row, region in enumerate(regions):
         for cls, box in truth:
             # its box corrected for the labelled class, as the detector draws a region named so
-            corrected = settings.box(classes[cls], region.box, 640, 640)
+            corrected = settings.box(classes[cls], region.box, *size)
             if iou_matrix([corrected], [box])[0, 0] >= MATCH_IOU:
                 named[row, cls] = 1.0
                 break
     return named
-
-
-def as_detections(detector: RegionDetector, regions: list[Detection], named: np.ndarray) -> list[Detection]:
-    classes, settings = detector.info.classes, detector.settings
-    found = [
-        Detection(name, index, float(named[row, index]), settings.box(name, region.box, 640, 640))
-        for row, region in enumerate(regions)
-        for index, name in enumerate(classes)
-        if named[row, index] >= MAP_CONFIDENCE
-    ]
-    return sorted(found, key=lambda d: -d.confidence)
 
 
 def score_fold(fold: Path) -> dict[str, dict]:
@@ -83,15 +68,14 @@ def score_fold(fold: Path) -> dict[str, dict]:
         image = read_image(item.path)
         template = GoldenTemplate.from_image(image[:, :, 1], detector.proposer.settings.edge_px)
         regions, crops = proposed_crops(detector.proposer, image[:, :, 0], template)
-        truth = item.boxes(image.shape[1], image.shape[0])
+        size = (image.shape[1], image.shape[0])
+        truth = item.boxes(*size)
         for mode, evaluation in evaluations.items():
             found: list[Detection] = []
             if regions:
                 perfect = mode == "perfect naming"
-                named = (
-                    named_perfectly(detector, regions, truth) if perfect else named_as_trained(detector, regions, crops)
-                )
-                found = as_detections(detector, regions, named)
+                named = named_perfectly(detector, regions, truth, size) if perfect else detector.name(regions, crops)
+                found = detector.detections(regions, named, *size, MAP_CONFIDENCE)
             decision = decide(found, recipe)
             result = ImageResult(item.path.name, truth, found, list(decision.kept), decision.verdict, 0.0)
             evaluation.results.append(result)
