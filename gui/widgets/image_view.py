@@ -70,17 +70,25 @@ def place_labels(wanted: list[QRectF], bounds: QRectF) -> list[QRectF]:
     the captions placed before it (else up, when that leaves ``bounds``), so no two overlap: two boxes
     around one region (two classes of one defect) would otherwise print their captions over each other."""
     placed: list[QRectF] = []
+
+    def clashes(rect: QRectF) -> bool:
+        return any(rect.intersects(other) for other in placed)
+
     for rect in wanted:
         step = rect.height() + 1
-        moved = QRectF(rect)
-        while any(moved.intersects(other) for other in placed) and moved.bottom() + step <= bounds.bottom():
-            moved.translate(0, step)
-        if any(moved.intersects(other) for other in placed):
+        for move in (step, -step):  # down, then up
             moved = QRectF(rect)
-            while any(moved.intersects(other) for other in placed) and moved.top() - step >= bounds.top():
-                moved.translate(0, -step)
+            while clashes(moved) and _has_room(moved, move, bounds):
+                moved.translate(0, move)
+            if not clashes(moved):
+                break
         placed.append(moved)
     return placed
+
+
+def _has_room(rect: QRectF, move: float, bounds: QRectF) -> bool:
+    """Whether ``rect`` moved down (``move`` > 0) or up by ``move`` stays inside ``bounds`` on that side."""
+    return rect.bottom() + move <= bounds.bottom() if move > 0 else rect.top() + move >= bounds.top()
 
 
 class ImageView(QWidget):
@@ -203,19 +211,18 @@ class ImageView(QWidget):
         painter.setFont(font)
         metrics = QFontMetricsF(font)
         order = sorted(range(len(self._boxes)), key=lambda i: (i != self.highlighted, not self._boxes[i][1]))
+        texts = {index: box_caption(self._boxes[index][0]) for index in order}
         wanted = []
         for index in order:
-            text = box_caption(self._boxes[index][0])
             corner = rect(self._boxes[index][0].box).bottomLeft()
-            wanted.append(QRectF(corner.x(), corner.y() + 1, metrics.horizontalAdvance(text) + 4, metrics.height()))
+            width = metrics.horizontalAdvance(texts[index]) + 4
+            wanted.append(QRectF(corner.x(), corner.y() + 1, width, metrics.height()))
         self.label_rects = dict(zip(order, place_labels(wanted, QRectF(self.rect())), strict=True))
         for index, area in self.label_rects.items():
             ground = self._colour(index, self._boxes[index][1])
             painter.fillRect(area, ground)
             painter.setPen(text_colour_on(ground))
-            painter.drawText(
-                area.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, box_caption(self._boxes[index][0])
-            )
+            painter.drawText(area.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, texts[index])
 
     def _draw_stale(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), QColor(40, 40, 40, 170))
