@@ -28,7 +28,13 @@ TITLES = {
     "error": "STATION FAULT",
 }
 FAULTS = frozenset({"camera_fault", "line_fault", "error"})
-SOURCE_NAMES = {"plc": "PLC", "mqtt": "MQTT broker", "fleet": "central database"}
+SOURCE_NAMES = {
+    "plc": "PLC",
+    "mqtt": "MQTT broker",
+    "fleet": "central database",
+    "opcua": "OPC UA server",
+    "outputs": "line outputs' process",
+}
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,7 @@ def test_on_an_open_broker_only_signed_fresh_commands_run(tmp_path: Path, monkey
     anyone.close()
     broker.stop()
     assert replies[0].startswith("refused: unsigned") and replies[1] == replies[2] == "refused: bad signature"
-    assert re.match(r"refused: made 360[01] s ago", replies[3])
+    assert re.match(r"refused: made 36[0-9][0-9] s ago", replies[3])  # signed before the station was running
     assert replies[4].startswith("refused: recipe index 9 is not one of") and replies[5].startswith("refused: replayed")
     assert replies[6] == "stopping"
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:

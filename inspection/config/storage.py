@@ -74,6 +74,11 @@ class PipelineSettings(Strict):
     preload_products: bool = Field(
         True, description="load the models of the station's recipes (the PLC's indexes) at start, for changeovers"
     )
+    outputs_process: bool = Field(
+        True,
+        description="run the MQTT, fleet and OPC UA outputs in a process of their own, so that their work "
+        "never holds the station's interpreter (false: on threads of the station's process)",
+    )
 
 
 class Measurement(Strict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine
 
@@ -64,9 +64,12 @@ def link_reporter(bus: EventBus, source: str) -> LinkCallback:
 
 
 class Output(ABC):
-    """One line output. ``name`` keys its counters in the station's status."""
+    """One line output. ``name`` keys its counters in the station's status and is its registry name.
+    ``separable``: it may run in the outputs' own process (``pipeline.outputs_process``): its factory makes
+    it from the config alone, and it reaches the station only through its context (bus, database, commands)."""
 
     name: str
+    separable: ClassVar[bool] = False
 
     @abstractmethod
     def start(self) -> None:

@@ -301,6 +301,7 @@ class MqttLineOutput(Output):
     """The MQTT client as a line output: every verdict, the station's state changes and its alerts."""
 
     name = "mqtt"
+    separable = True
 
     def __init__(self, context: OutputContext, settings: MqttSettings) -> None:
         check_settings(settings)  # a missing login or an unauthenticated command topic: refuse now

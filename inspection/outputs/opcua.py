@@ -118,6 +118,7 @@ async def ensure_certificate(folder: Path, app_uri: str, host: str) -> tuple[Pat
 
 class OpcUaOutput(Output):
     name = "opcua"
+    separable = True
 
     def __init__(self, context: OutputContext, settings: OpcUaSettings) -> None:
         self._context = context
