@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,9 +15,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, write_station
 
 from inspection.config import load_station_config
+from inspection.core.errors import ConfigError
 from inspection.core.events import LineFault, LineLink
 from inspection.station.pipeline import Station
 
@@ -159,3 +162,19 @@ def test_off_the_outputs_run_on_the_stations_threads(tmp_path: Path) -> None:
     finally:
         station.close()
     assert central_count(central) == 5
+
+
+def test_a_start_that_fails_after_the_outputs_started_closes_them(tmp_path: Path) -> None:
+    """The PLC's port is taken: the run does not start, and no outputs' process is left holding its own."""
+    taken = socket.create_server(("127.0.0.1", 0))
+    plc = {"mode": "server", "host": "127.0.0.1", "port": taken.getsockname()[1]}
+    config = write_station(tmp_path, fleet=fleet_to(tmp_path / "central.db"), plc=plc)
+    station = Station(load_station_config(config))
+    try:
+        with pytest.raises(ConfigError, match="cannot serve Modbus TCP"):
+            station.run(parts=5)
+        assert station.outputs.process is not None and station.outputs.process.pid is None
+        assert hosts_of(os.getpid()) == []
+    finally:
+        station.close()
+        taken.close()

@@ -38,11 +38,7 @@ from inspection.recorder.archive import check_writable
 from inspection.recorder.folder_lock import DataFolderLock
 from inspection.recorder.recipes import effective_recipe, remember_recipe
 from inspection.recorder.state_periods import product_key
-from inspection.recorder.writer import (
-    RECORD_MIN_CONFIDENCE,
-    PendingRecord,
-    RecordWriter,
-)
+from inspection.recorder.writer import RECORD_MIN_CONFIDENCE, PendingRecord, RecordWriter
 from inspection.station.builder import open_alerts, open_camera, open_record_store, parallel_parts
 from inspection.station.changeover import ChangeoverResult, Products, model_key, set_camera
 from inspection.station.detect_workers import DetectWorkers
@@ -222,6 +218,13 @@ class Station:
         """Outputs, PLC, camera, writer and pruner started, then the grab and detect workers."""
         self.bus.publish(StateChanged("starting"))
         self.outputs.start()
+        try:
+            return self._start_line(parts)
+        except BaseException:  # a PLC port taken, a camera that does not open: no output left running
+            self.outputs.close()
+            raise
+
+    def _start_line(self, parts: int | None) -> tuple[threading.Thread, threading.Thread]:
         if self.config.plc is not None:
             self.trigger = PlcTrigger(
                 self.config.plc,
