@@ -194,7 +194,7 @@ class OutputProcess:
         if self._closing or self._closed.is_set():
             self._closed.set()
             return
-        message = f"the outputs' process ({', '.join(self.names)}) ended: {self._exit()}"
+        message = f"{', '.join(self.names)} ended ({self._exit()}); starting them again"
         self._fault(message)
         if not self._down:
             self._down = True
@@ -220,8 +220,10 @@ class OutputProcess:
         while process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         code = process.poll()
-        return "still running" if code is None else f"exit status {code}; starting it again"
+        if code is None:
+            return "its end of the connection closed"
+        return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
     def _fault(self, message: str) -> None:
-        log.error("%s", message)
+        log.error("outputs' process: %s", message)
         self._context.bus.publish(LineFault(SOURCE, message, {"dropped": self.dropped}))
