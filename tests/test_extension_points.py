@@ -53,6 +53,7 @@ class TallyOutput(Output):
     """Counts verdicts; its settings come from the station file's ``outputs: {tally: ...}``."""
 
     name = "tally"
+    separable = True  # it says so, but only the station's process knows its type: it stays there
     made: ClassVar[list[TallyOutput]] = []
 
     def __init__(self, settings: dict[str, object]) -> None:

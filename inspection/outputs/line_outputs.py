@@ -10,7 +10,7 @@ import logging
 from inspection.core.types import InspectionRecord
 from inspection.outputs.base import Output, OutputContext
 from inspection.outputs.output_process import OutputProcess
-from inspection.outputs.registry import build_outputs
+from inspection.outputs.registry import BUILT_IN_OUTPUTS, build_outputs
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 class LineOutputs:
     def __init__(self, context: OutputContext) -> None:
         made = build_outputs(context)  # settings checked now, connections at start
-        apart = [output.name for output in made if output.separable and context.config.pipeline.outputs_process]
+        apart = [output.name for output in made if context.config.pipeline.outputs_process and separable(output)]
         # The separable ones were made here only to check their settings: the outputs' process makes its own.
         self.outputs: list[Output] = [output for output in made if output.name not in apart]
         self.process = OutputProcess(context, apart) if apart else None
@@ -57,3 +57,8 @@ class LineOutputs:
         if self.process is not None:
             snapshot.update(self.process.status())
         return {name: counters for name, counters in snapshot.items() if counters}  # not started: not shown
+
+
+def separable(output: Output) -> bool:
+    """Whether ``output`` may run in the outputs' process: it says so, and that process knows its type."""
+    return output.separable and output.name in BUILT_IN_OUTPUTS

@@ -18,6 +18,10 @@ OUTPUT_TYPES: dict[str, OutputFactory] = {
     "control": local_control,
 }
 
+# The types every process knows from this module alone: only these may run in the outputs' process (a
+# plug-in's type, registered at run time, exists only in the process that registered it).
+BUILT_IN_OUTPUTS = frozenset(OUTPUT_TYPES)
+
 
 def register_output(name: str, factory: OutputFactory) -> None:
     """Add an output type (a plug-in, or a test) under ``name``."""
