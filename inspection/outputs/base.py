@@ -8,8 +8,9 @@ stopped. ``status`` gives its counters for the live status."""
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,6 +19,8 @@ from sqlalchemy import Engine
 from inspection.config import StationConfig
 from inspection.core.events import EventBus, LineFault, LineLink
 from inspection.core.types import InspectionRecord
+
+log = logging.getLogger(__name__)
 
 Command = Callable[[dict[str, object]], str]  # a command from the line ({"command": ...}) -> the answer
 FaultCallback = Callable[[str, dict[str, int]], None]
@@ -93,3 +96,12 @@ class Output(ABC):
 # Makes the output from the context, or returns None when the station's config does not ask for it.
 # It checks the settings at once (raising ConfigError), so a wrong setting stops the station's build.
 OutputFactory = Callable[[OutputContext], Output | None]
+
+
+def close_all(outputs: Iterable[Output]) -> None:
+    """Close every output; one failing to close must not keep the others open (logged)."""
+    for output in outputs:
+        try:
+            output.close()
+        except Exception:
+            log.exception("closing the %s output", output.name)

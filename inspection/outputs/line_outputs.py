@@ -5,14 +5,10 @@ off (``output_process.py``); the others on threads of the station's process."""
 
 from __future__ import annotations
 
-import logging
-
 from inspection.core.types import InspectionRecord
-from inspection.outputs.base import Output, OutputContext
+from inspection.outputs.base import Output, OutputContext, close_all
 from inspection.outputs.output_process import OutputProcess
 from inspection.outputs.registry import BUILT_IN_OUTPUTS, build_outputs
-
-log = logging.getLogger(__name__)
 
 
 class LineOutputs:
@@ -43,11 +39,7 @@ class LineOutputs:
             output.records_written()
 
     def close(self) -> None:
-        for output in self.outputs:
-            try:
-                output.close()
-            except Exception:  # one output failing to close must not keep the others open
-                log.exception("closing the %s output", output.name)
+        close_all(self.outputs)
         if self.process is not None:
             self.process.close()
 

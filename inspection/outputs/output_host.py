@@ -31,7 +31,7 @@ from typing import Any
 
 from inspection.config import StationConfig
 from inspection.core.events import Event, EventBus
-from inspection.outputs.base import Output, OutputContext
+from inspection.outputs.base import Output, OutputContext, close_all
 from inspection.outputs.registry import OUTPUT_TYPES
 from inspection.recorder.database import open_database
 
@@ -155,11 +155,7 @@ class Host:
                     return
 
     def _close(self) -> None:
-        for output in self.outputs:
-            try:
-                output.close()
-            except Exception:  # one output failing to close must not keep the others open
-                log.exception("closing the %s output", output.name)
+        close_all(self.outputs)
         self.bus.close()
         with contextlib.suppress(OSError):  # the station may be gone
             self.channel.send(("closed", self.status()))
