@@ -21,6 +21,7 @@ from conftest import ROOT, write_station
 from inspection.config import load_station_config
 from inspection.core.errors import ConfigError
 from inspection.core.events import LineFault, LineLink
+from inspection.recorder.database import check_sqlite_file
 from inspection.station.pipeline import Station
 
 PARTS = 300  # long enough (several seconds) for the outputs' process to be killed and started again mid-run
@@ -92,13 +93,20 @@ def test_the_station_killed_takes_its_outputs_process_with_it(tmp_path: Path) ->
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: hosts_of(station.pid) != [])
+        # Killed while it writes records and the outputs' process forwards them (reading the same file).
+        wait_for(lambda: hosts_of(station.pid) != [] and forwarded_so_far(tmp_path / "central.db") >= 5)
         (host,) = hosts_of(station.pid)
         station.send_signal(signal.SIGKILL)
         station.wait(10)
         wait_for(lambda: not Path(f"/proc/{host}").exists() or zombie(host), timeout_s=15)
     finally:
         station.kill()
+    local = tmp_path / "data" / "inspection.db"
+    check_sqlite_file(f"sqlite:///{local}")  # sound after the kill (raises on damage)
+    with sqlite3.connect(local) as db:
+        recorded = int(db.execute("SELECT count(*) FROM inspections").fetchone()[0])
+        marked = int(db.execute("SELECT count(*) FROM inspections WHERE forwarded_at IS NOT NULL").fetchone()[0])
+    assert recorded >= 5 and 5 <= marked <= central_count(tmp_path / "central.db") <= recorded
 
 
 def test_a_ctrl_c_at_the_stations_terminal_stops_the_station_and_its_outputs_in_order(tmp_path: Path) -> None:
