@@ -32,6 +32,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
         train_anomaly(settings, progress=lambda _line: None)
         register_run(root / f"run-v{version}", f"v{version}", registry=root / "registry")
     shutil.copytree(parts / "test", root / "registry" / "test-parts")
+    soft = make_parts(root / "soft-parts", blur=3.0)  # the same crops out of focus: grey, not two-level
+    train_anomaly(AnomalySettings(soft / "good", root / "run-soft", imgsz=64, memory=256), lambda _line: None)
+    register_run(root / "run-soft", "soft", registry=root / "registry")
+    shutil.copytree(soft / "test", root / "registry" / "soft-test-parts")
     return root / "registry"
 
 
@@ -75,3 +79,38 @@ def test_statistics_of_another_version_are_refused(registry: Path, tmp_path: Pat
 def test_an_unknown_feature_version_says_what_to_do() -> None:
     with pytest.raises(ModelError, match=r"version 9 is unknown to this station.*update the station or train"):
         AnomalyFeatures(9)
+
+
+def test_two_level_parts_are_scored_by_their_patterns_grey_parts_by_patches_and_statistics(registry: Path) -> None:
+    binarised = yaml.safe_load((registry / f"v{FEATURES_VERSION}" / "card.yaml").read_text())
+    soft = yaml.safe_load((registry / "soft" / "card.yaml").read_text())
+    assert set(binarised["anomaly"]["calibration"]) == {"patterns", "combined_threshold"}
+    assert set(soft["anomaly"]["calibration"]) == {"patches", "image", "combined_threshold"}
+    assert "patterns.npz" in binarised["files"] and "patterns.npz" not in soft["files"]
+    assert soft["anomaly"]["patterns"]["used"] is False
+    assert soft["anomaly"]["patterns"]["two_level_images"] < 0.9 * soft["anomaly"]["patterns"]["of"]
+    for name, parts in ((f"v{FEATURES_VERSION}", "test-parts"), ("soft", "soft-test-parts")):
+        detector = _detector(registry / name)
+        assert (detector.patterns is not None) == (name != "soft")
+        part = cv2.imread(str(next((registry / parts / "defect").glob("*.png"))), cv2.IMREAD_GRAYSCALE)
+        score, score_map, detections = detector.assess(part, 0.5)
+        assert np.isfinite(score) and score_map.shape == (8, 8)
+        assert (score >= 0.5) == any(d.confidence >= 0.5 for d in detections)
+        detector.close()
+    # a part scored by its patterns: an empty frame (no part, the light off) fails as a whole, once every good
+    # part had edges (some of these random crops are bare board: an empty frame looks like them)
+    detector = _detector(registry / f"v{FEATURES_VERSION}")
+    assert detector.patterns is not None and detector.assess(np.zeros((96, 96), np.uint8), 0.5)[0] < 0.5
+    detector.patterns.edge_shares = (0.05, 0.5)
+    for empty in (np.zeros((96, 96), np.uint8), np.full((96, 96), 255, np.uint8)):
+        score, _, detections = detector.assess(empty, 0.5)
+        assert score == 1.0 and detections[0].box == (0.0, 0.0, 96.0, 96.0)
+    detector.close()
+
+
+def test_a_pattern_table_without_its_file_is_refused(registry: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "no-patterns"
+    shutil.copytree(registry / f"v{FEATURES_VERSION}", folder)
+    (folder / "patterns.npz").unlink()
+    with pytest.raises(ModelError, match=r"needs its patterns\.npz"):
+        load_detector(folder / "model.onnx", 64, "cpu")

@@ -44,7 +44,7 @@ def offline(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_parts(tmp_path_factory.mktemp("anomaly-parts"))
+    return make_parts(tmp_path_factory.mktemp("anomaly-parts"), per_board=24)  # patterns need a few hundred crops
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,11 @@ def test_card_records_the_threshold_and_how_it_was_set(registered: Path) -> None
     assert held["false_reject_at_threshold"] <= 0.2
     assert "quantile" in section["how_set"]
     assert card["exports"]["onnx"]["parity"]["max_score_gap"] <= 0.01
-    assert set(card["files"]) == {"model.onnx", "image_statistics.npz"}
+    # the crops are two-level (binarised boards): scored by their black-and-white patterns alone
+    assert set(card["files"]) == {"model.onnx", "image_statistics.npz", "patterns.npz"}
+    assert set(section["calibration"]) == {"patterns", "combined_threshold"}
+    assert section["patterns"]["used"] and section["patterns"]["two_level_images"] == section["patterns"]["of"]
+    assert "black-and-white patterns" in card["architecture"]
 
 
 def test_inspect_scores_defective_parts_above_good_ones(parts: Path, registered: Path) -> None:

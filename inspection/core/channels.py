@@ -15,7 +15,9 @@ import numpy as np
 from calibration.greyscale import grey
 from inspection.core.types import Image
 
-__all__ = ["ALIGNMENTS", "INPUT_MODES", "Alignment", "InputMode", "grey", "shifted", "stack_with_reference"]
+__all__ = [
+    "ALIGNMENTS", "INPUT_MODES", "Alignment", "InputMode", "grey", "is_two_level", "shifted", "stack_with_reference",
+]  # fmt: skip
 
 InputMode = Literal["image", "image+reference"]
 INPUT_MODES: tuple[InputMode, ...] = ("image", "image+reference")
@@ -23,6 +25,14 @@ INPUT_MODES: tuple[InputMode, ...] = ("image", "image+reference")
 # to the pixel (a 3 px shift then shows every edge in the difference channel as a defect).
 Alignment = Literal["none", "translation", "euclidean"]
 ALIGNMENTS: tuple[Alignment, ...] = ("none", "translation", "euclidean")
+
+
+def is_two_level(image: Image) -> bool:
+    """Mostly black and white (a binarised scan or a back-lit silhouette, even after JPEG): 95% of the pixels
+    near either end."""
+    board = grey(image)
+    extreme = np.count_nonzero((board < 40) | (board > 215))
+    return bool(extreme >= 0.95 * board.size)
 
 
 def stack_with_reference(image: Image, reference: Image) -> Image:

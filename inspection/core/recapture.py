@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inspection.core.channels import grey
+from inspection.core.channels import grey, is_two_level
 from inspection.core.types import Image
 
 
@@ -40,7 +40,7 @@ class Recapture:
         sigma = rng.uniform(0.0, self.max_blur_sigma)
         if sigma > 0.05:
             moved = cv2.GaussianBlur(moved, (0, 0), float(sigma))
-        if self.threshold_spread and _is_binary(board):
+        if self.threshold_spread and is_two_level(board):
             level = 128 + int(rng.integers(-self.threshold_spread, self.threshold_spread + 1))
             moved = np.where(moved >= level, 255, 0).astype(np.uint8)
         quality = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1))
@@ -48,12 +48,6 @@ class Recapture:
         if not ok:  # pragma: no cover - OpenCV encodes any uint8 image
             return np.asarray(moved, dtype=np.uint8)
         return np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
-
-
-def _is_binary(image: Image) -> bool:
-    """Mostly black and white (a binarised scan, even after JPEG): 95% of pixels near either end."""
-    extreme = np.count_nonzero((image < 40) | (image > 215))
-    return bool(extreme >= 0.95 * image.size)
 
 
 DEFAULT_RECAPTURE = Recapture()

@@ -1,13 +1,15 @@
 """The anomaly detector: trained from good parts alone (``inspection train --task anomaly``), it scores how
 unlike the good parts a part is, needing no reference image and no alignment.
 
-Two terms, each measured against good parts held out from training:
+Terms, each measured against good parts held out from training; the card's calibration names those scored:
 - **patches**: a network (any backend: the ONNX file it is trained as, or its OpenVINO export) maps the
   part to the distance of each patch's features to the nearest patch of the good parts' memory: a map;
-- **image**: statistics of the whole part against the good parts' (``image_statistics``).
+- **image**: statistics of the whole part against the good parts' (``image_statistics``);
+- **patterns**, for two-level parts (binarised scans) instead of the two above: the rarity of each small
+  black-and-white neighbourhood among the good parts' (``anomaly_patterns``): a map.
 
 Each term is scaled so its held-out good median is 0 and its threshold 1; the part's score is the larger,
-scaled so that the model card's threshold is **0.5** (the JSON ``score``). Regions of the patch map above
+scaled so that the model card's threshold is **0.5** (the JSON ``score``). Regions of the map above
 the floor become ``anomaly`` detections with boxes (their peak score as confidence), so a recipe's rules,
 areas and counts apply; a part whose image term is the larger gets one box over the whole part. The
 recipe's ``min_confidence`` for ``anomaly`` (default 0.5) is the threshold, so a recipe may move it.
@@ -27,6 +29,7 @@ from inspection.core.errors import ModelError
 from inspection.core.hashing import file_sha256
 from inspection.core.types import Detection, Image
 from inspection.detectors.anomaly_features import AnomalyFeatures
+from inspection.detectors.anomaly_patterns import PATTERNS_FILE, PatternCounts, PatternTable, pooled
 from inspection.detectors.base import Detector, ModelInfo, Prediction
 from inspection.detectors.card import ModelCard, listed_file
 from inspection.detectors.formats import format_of
@@ -38,6 +41,8 @@ from inspection.detectors.processing import FloatArray
 TASK = "anomaly"
 LABEL = "anomaly"
 STATISTICS_FILE = "image_statistics.npz"
+IMPLAUSIBLE = "implausible"  # a part the pattern term judges as a whole (no part in the frame)
+MAP_STRIDE = 8  # the score map's cell, in network-input pixels
 REGION_LEVEL_MIN = 0.25  # regions are cut at the floor, but never below this score (one blob otherwise)
 
 
@@ -52,21 +57,28 @@ class TermScale:
         return (np.asarray(raw, np.float32) - self.median) / max(self.threshold - self.median, 1e-6)
 
 
+TERMS = ("patches", "image", "patterns")  # what a card's calibration may name; it scores those it names
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """How raw distances become the score: per term, then the combined threshold ``combined`` (0.5)."""
+    """How raw values become the score: each term the model scores, scaled, then the combined threshold
+    ``combined`` (score 0.5). Parts that are not two-level: ``patches`` and ``image``; two-level parts:
+    ``patterns`` alone (``anomaly_patterns``)."""
 
-    patches: TermScale
-    image: TermScale
+    terms: dict[str, TermScale]
     combined: float
 
     @classmethod
     def from_dict(cls, calibration: dict[str, Any]) -> Calibration:
-        return cls(
-            TermScale(float(calibration["patches"]["median"]), float(calibration["patches"]["threshold"])),
-            TermScale(float(calibration["image"]["median"]), float(calibration["image"]["threshold"])),
-            float(calibration["combined_threshold"]),
-        )
+        terms = {
+            name: TermScale(float(calibration[name]["median"]), float(calibration[name]["threshold"]))
+            for name in TERMS
+            if name in calibration
+        }
+        if not terms:
+            raise KeyError("no term")
+        return cls(terms, float(calibration["combined_threshold"]))
 
     @classmethod
     def from_card(cls, card: ModelCard, where: Path) -> Calibration:
@@ -85,11 +97,8 @@ class Calibration:
         return np.maximum(0.5 * np.asarray(terms, np.float32) / max(self.combined, 1e-6), 0.0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "patches": {"median": self.patches.median, "threshold": self.patches.threshold},
-            "image": {"median": self.image.median, "threshold": self.image.threshold},
-            "combined_threshold": self.combined,
-        }
+        terms = {name: {"median": t.median, "threshold": t.threshold} for name, t in self.terms.items()}
+        return {**terms, "combined_threshold": self.combined}
 
 
 def anomaly_regions(score_map: FloatArray, width: int, height: int, floor: float) -> list[Detection]:
@@ -119,13 +128,16 @@ def anomaly_regions(score_map: FloatArray, width: int, height: int, floor: float
 class AnomalyDetector(Detector):
     def __init__(
         self, network: Network, info: ModelInfo, calibration: Calibration, good: GoodStatistics,
-        features: AnomalyFeatures,
+        features: AnomalyFeatures, patterns: PatternTable | None = None,
     ) -> None:  # fmt: skip
         self.network = network
         self.info = info
         self.calibration = calibration
         self.good = good
         self.features = features
+        self.patterns = patterns
+        if "patterns" in calibration.terms and patterns is None:
+            raise ModelError(f"{info.path}: the card scores the pattern term, but no {PATTERNS_FILE} came with it")
 
     def predict(self, image: Image, min_confidence: float) -> Prediction:
         started = time.perf_counter()
@@ -133,13 +145,33 @@ class AnomalyDetector(Detector):
         elapsed = (time.perf_counter() - started) * 1000
         return Prediction(detections, None, elapsed, score=score, score_map=score_map)
 
+    def term_maps(self, image: Image) -> dict[str, FloatArray]:
+        """The raw value of each term the card scores: maps on the network's grid (``patches``, ``patterns``:
+        their peak is the term) or one value (``image``)."""
+        terms = self.calibration.terms
+        grid = self.info.imgsz // MAP_STRIDE
+        raw: dict[str, FloatArray] = {}
+        if "patches" in terms:
+            raw["patches"] = self.network.forward(self.features.network_input(image, self.info.imgsz))[0, 0]
+        if "image" in terms:
+            raw["image"] = np.float32(self.good.distance(self.features.statistics(image)))  # type: ignore[assignment]
+        if self.patterns is not None and "patterns" in terms:
+            rarity, plausible = self.patterns.assess(image)
+            raw["patterns"] = pooled(rarity, grid, grid)
+            if not plausible:  # far fewer (or more) edges than any good part: an empty frame fails as a whole
+                raw[IMPLAUSIBLE] = np.float32(1.0)  # type: ignore[assignment]
+        return raw
+
     def assess(self, image: Image, floor: float) -> tuple[float, FloatArray, list[Detection]]:
         """The part's score, its score map (network resolution) and its detections down to ``floor``."""
-        raw_map = self.network.forward(self.features.network_input(image, self.info.imgsz))[0, 0]
-        patch_terms = self.calibration.patches.scaled(raw_map)
-        image_term = float(self.calibration.image.scaled(self.good.distance(self.features.statistics(image))))
-        score_map = np.asarray(self.calibration.score(patch_terms), np.float32)
-        image_score = float(self.calibration.score(image_term))
+        raw = self.term_maps(image)
+        scaled = {name: self.calibration.terms[name].scaled(value) for name, value in raw.items() if name in TERMS}
+        maps = [scaled[name] for name in ("patches", "patterns") if name in scaled]
+        grid = self.info.imgsz // MAP_STRIDE
+        combined_map = np.maximum.reduce(maps) if maps else np.full((grid, grid), -np.inf, np.float32)
+        score_map = np.asarray(self.calibration.score(combined_map), np.float32)
+        image_score = float(self.calibration.score(scaled["image"])) if "image" in scaled else 0.0
+        image_score = 1.0 if IMPLAUSIBLE in raw else image_score
         patch_score = float(score_map.max())
         height, width = image.shape[:2]
         detections = anomaly_regions(score_map, width, height, floor)
@@ -196,7 +228,11 @@ def load_anomaly_detector(request: LoadRequest) -> AnomalyDetector:
     )  # fmt: skip
     features = card_features(card)
     good = read_good_statistics(folder, card, features)
-    return AnomalyDetector(network, info, Calibration.from_card(card, folder), good, features)
+    calibration = Calibration.from_card(card, folder)
+    patterns = None
+    if "patterns" in calibration.terms:
+        patterns = PatternTable(PatternCounts.load(listed_file(folder, card, PATTERNS_FILE, "an anomaly model")))
+    return AnomalyDetector(network, info, calibration, good, features, patterns)
 
 
 ANOMALY = DetectorType(

@@ -1,15 +1,18 @@
 """The anomaly model's threshold, set on good images held out from training: each term's median and its
-quantile at the target false-reject rate, then the combined score's quantile at that rate (score 0.5)."""
+quantile at the target false-reject rate, then the combined score's quantile at that rate (score 0.5).
+Two-level parts are scored by the pattern term alone, others by the patch and image terms."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inspection.detectors.anomaly_backend import Calibration, TermScale
+from inspection.detectors.anomaly_backend import MAP_STRIDE, Calibration, TermScale
+from inspection.detectors.anomaly_patterns import PatternTable, pooled
 from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.good_images import read_all
 from inspection.ml.anomaly.memory import FloatArray
@@ -21,12 +24,22 @@ if TYPE_CHECKING:
 
 PARITY_IMAGES = 16  # held-out images the ONNX file is checked on
 
+
+@dataclass(frozen=True)
+class TermSources:
+    """What the terms are measured against: the good parts' statistics, and their patterns (two-level parts)."""
+
+    statistics: GoodStatistics
+    patterns: PatternTable | None
+
+
 HOW = (
-    "each term (patch map peak, image statistics distance) scaled so that its median on the held-out good "
-    "images is 0 and its bound at the target false-reject rate is 1; the part's value is the larger; the "
-    "threshold is that value's bound at the target rate on the same images, and scores are scaled so that it "
-    "is 0.5. A bound: the larger of the empirical quantile (the next value up) and mean + z * standard "
-    "deviation (z of the normal distribution at the rate), which guards a threshold set on few images"
+    "each term the model scores (patch map peak and image statistics distance; for two-level parts the pattern "
+    "rarity peak alone) scaled so that its median on the held-out good images is 0 and its bound at the target "
+    "false-reject rate is 1; the part's value is the larger; the threshold is that value's bound at the target "
+    "rate on the same images, and scores are scaled so that it is 0.5. A bound: the larger of the empirical "
+    "quantile (the next value up) and mean + z * standard deviation (z of the normal distribution at the rate), "
+    "which guards a threshold set on few images"
 )
 
 
@@ -38,36 +51,45 @@ def upper_bound(values: FloatArray, rate: float) -> float:
 
 
 def held_out_terms(
-    scorer: Any, statistics: GoodStatistics, paths: list[Path], settings: AnomalySettings, report: Reporter
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The raw patch peaks and image distances of the held-out images (made from each part as the run's feature
-    version says), and the network inputs of the first ``PARITY_IMAGES``."""
+    scorer: Any, terms: TermSources, paths: list[Path], settings: AnomalySettings, report: Reporter
+) -> tuple[dict[str, FloatArray], FloatArray]:
+    """The raw term values of the held-out images (the patch map's peak; the image statistics' distance or, for
+    two-level parts, the pattern map's peak), and the network inputs of the first ``PARITY_IMAGES``."""
     features, imgsz = settings.inputs, settings.imgsz
+    grid = imgsz // MAP_STRIDE
     inputs: list[FloatArray] = []
-    peaks: list[float] = []
-    distances: list[float] = []
+    raw: dict[str, list[float]] = {"patches": [], "image": [], "patterns": []}
     for start in range(0, len(paths), 16):
         images = read_all(paths[start : start + 16])
         batch = np.concatenate([features.network_input(image, imgsz) for image in images])
-        peaks += list(score_maps(scorer, batch).reshape(len(images), -1).max(axis=1))
-        distances += [statistics.distance(features.statistics(image)) for image in images]
+        raw["patches"] += list(score_maps(scorer, batch).reshape(len(images), -1).max(axis=1))
+        for image in images:
+            if terms.patterns is None:
+                raw["image"].append(terms.statistics.distance(features.statistics(image)))
+            else:
+                raw["patterns"].append(float(pooled(terms.patterns.rarity_map(image), grid, grid).max()))
         kept = sum(len(b) for b in inputs)
         inputs.append(batch[: max(0, PARITY_IMAGES - kept)])
         report("threshold", min(start + 16, len(paths)), len(paths))
-    return np.asarray(peaks, np.float32), np.asarray(distances, np.float32), np.concatenate(inputs)
+    values = {name: np.asarray(found, np.float32) for name, found in raw.items() if found}
+    return values, np.concatenate(inputs)
+
+
+def term_scale(values: FloatArray, rate: float) -> TermScale:
+    return TermScale(float(np.median(values)), upper_bound(values, rate))
 
 
 def calibrate(
-    scorer: Any, statistics: GoodStatistics, paths: list[Path], settings: AnomalySettings, report: Reporter
-) -> tuple[dict[str, Any], FloatArray]:
-    """The card's ``anomaly`` section (calibration, good-score distribution, how it was set), and the held-out
-    images' network inputs (for the export's parity check)."""
-    peaks, distances, inputs = held_out_terms(scorer, statistics, paths, settings, report)
+    scorer: Any, terms: TermSources, paths: list[Path], settings: AnomalySettings, report: Reporter
+) -> tuple[dict[str, Any], FloatArray, TermScale]:
+    """The card's ``anomaly`` section (calibration, good-score distribution, how it was set), the held-out
+    images' network inputs and the patch term's scale (for the export's parity check)."""
+    raw, inputs = held_out_terms(scorer, terms, paths, settings, report)
     rate = settings.target_false_reject
-    patches = TermScale(float(np.median(peaks)), upper_bound(peaks, rate))
-    image = TermScale(float(np.median(distances)), upper_bound(distances, rate))
-    combined_terms = np.maximum(patches.scaled(peaks), image.scaled(distances))
-    calibration = Calibration(patches, image, upper_bound(combined_terms, rate))
+    scored = ("patterns",) if terms.patterns is not None else ("patches", "image")
+    scales = {name: term_scale(raw[name], rate) for name in scored}
+    combined_terms = np.maximum.reduce([scales[name].scaled(raw[name]) for name in scored])
+    calibration = Calibration(scales, upper_bound(combined_terms, rate))
     scores = [float(s) for s in calibration.score(combined_terms)]
     section = {
         "threshold": 0.5,
@@ -82,4 +104,4 @@ def calibrate(
             "scores": [round(s, 4) for s in scores],
         },
     }
-    return section, inputs
+    return section, inputs, term_scale(raw["patches"], rate)

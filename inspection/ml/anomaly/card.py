@@ -10,6 +10,7 @@ import yaml
 from inspection.core.errors import ModelError
 from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK
 from inspection.detectors.anomaly_features import AnomalyFeatures
+from inspection.detectors.anomaly_patterns import BOX, PATTERNS_FILE, SIDE
 from inspection.detectors.card import InputSpec, ModelCard
 from inspection.ml.anomaly.training import MODEL_FILE, RESULT_FILE
 from inspection.ml.training import TRAIN_CONFIG
@@ -30,6 +31,8 @@ def anomaly_card(
 ) -> tuple[ModelCard, dict[str, Path]]:
     """The card and the files (name in the model folder -> file in the run) of a finished anomaly run."""
     files = {MODEL_FILE: run / MODEL_FILE, STATISTICS_FILE: run / STATISTICS_FILE}
+    if (run / PATTERNS_FILE).is_file():
+        files[PATTERNS_FILE] = run / PATTERNS_FILE
     result_path = run / RESULT_FILE
     if not result_path.is_file() or not all(path.is_file() for path in files.values()):
         raise ModelError(
@@ -41,8 +44,7 @@ def anomaly_card(
     features = AnomalyFeatures(int(result.get("features", 1)))
     card = ModelCard(
         name=name,
-        architecture=f"patch memory (greedy coreset, {config['memory']} patches) on {config['architecture']}; "
-        "plus the distance of image statistics to the nearest good parts",
+        architecture=_architecture(config, result),
         task=TASK,
         classes=[LABEL],
         input=InputSpec(imgsz=int(config["imgsz"]), mode="image", preprocessing=features.preprocessing),
@@ -62,3 +64,17 @@ def anomaly_card(
         anomaly=result,
     )
     return card, files
+
+
+def _architecture(config: dict[str, Any], result: dict[str, Any]) -> str:
+    if (result.get("patterns") or {}).get("used"):
+        size = result["patterns"]["size"]
+        return (
+            f"rarity of {SIDE} x {SIDE} black-and-white patterns among the good parts' (two-level parts, at "
+            f"{size} x {size} px, averaged over {BOX} x {BOX}); its patch network ({config['architecture']}) "
+            "is kept but not scored"
+        )
+    return (
+        f"patch memory (greedy coreset, {config['memory']} patches) on {config['architecture']}; "
+        "plus the distance of image statistics to the nearest good parts"
+    )

@@ -4,7 +4,8 @@ Steps (each kept in the run folder, so ``--resume`` goes on after the last finis
 1. features of every training image's patches (``work/features-NNNN.npy``, a batch each);
 2. the patch memory: a greedy coreset of them (``work/memory.npz``);
 3. the image statistics of the training images (``image_statistics.npz``);
-4. the threshold, from the good images held out of training, for the target false-reject rate, and the
+4. when the parts are two-level images, the counts of their black-and-white patterns (``patterns.npz``);
+5. the threshold, from the good images held out of training, for the target false-reject rate, and the
    ONNX file with its parity against PyTorch (``model.onnx``, ``anomaly.yaml``, ``train_config.yaml``).
 """
 
@@ -23,14 +24,16 @@ import yaml
 from inspection.core.atomic import write_text_atomic
 from inspection.core.errors import StationError
 from inspection.core.images import check_image_file
-from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK, Calibration
+from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK, Calibration, TermScale
 from inspection.detectors.anomaly_features import FEATURES_VERSION, AnomalyFeatures
+from inspection.detectors.anomaly_patterns import PATTERNS_FILE, PatternCounts, PatternTable
 from inspection.detectors.base import usable_cores
 from inspection.detectors.image_statistics import GoodStatistics
-from inspection.ml.anomaly.calibration import calibrate
+from inspection.ml.anomaly.calibration import TermSources, calibrate
 from inspection.ml.anomaly.good_images import find_good_images, read_all, split_held_out
 from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
 from inspection.ml.anomaly.network import TRUNK, build_scorer, build_trunk, export_onnx, patch_features, score_maps
+from inspection.ml.anomaly.patterns import count_patterns
 from inspection.ml.training import TRAIN_CONFIG
 
 SETTINGS_FILE = "anomaly_settings.yaml"
@@ -129,11 +132,15 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     statistics = _training_features(settings, trunk, [images[i] for i in train], report)
     mean, scale, memory = _memory(settings, report)
     scorer = build_scorer(trunk, mean, scale, memory)
-    result, held_inputs = calibrate(scorer, statistics, [images[i] for i in held], settings, report)
+    report.restart()
+    patterns, pattern_summary = _patterns(settings, [images[i] for i in train], report)
+    sources = TermSources(statistics, PatternTable(patterns) if patterns is not None else None)
+    result, held_inputs, patch_scale = calibrate(scorer, sources, [images[i] for i in held], settings, report)
     model = settings.out / MODEL_FILE
     export_onnx(scorer, model, settings.imgsz, [LABEL])
-    result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, result["calibration"])
+    result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, patch_scale)
     result["features"] = settings.features
+    result["patterns"] = pattern_summary
     result["training_seconds"] = round(time.perf_counter() - started, 1)
     result["trained_on"] = len(train)
     write_text_atomic(settings.out / RESULT_FILE, yaml.safe_dump(result, sort_keys=False))
@@ -142,16 +149,17 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     return model
 
 
-def onnx_parity(scorer: Any, model: Path, inputs: FloatArray, calibration: dict[str, Any]) -> dict[str, Any]:
+def onnx_parity(scorer: Any, model: Path, inputs: FloatArray, patches: TermScale) -> dict[str, Any]:
     """The ONNX file against the PyTorch scorer on the held-out images: the largest difference of the
-    patch score (score units, 0.5 = threshold); more than ``PARITY_TOLERANCE`` refuses the export."""
+    patch term (scaled as a score on its own, 0.5 = its threshold); more than ``PARITY_TOLERANCE`` refuses
+    the export."""
     import onnxruntime as ort  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    scale = Calibration.from_dict(calibration)
-    torch_scores = scale.score(scale.patches.scaled(score_maps(scorer, inputs).reshape(len(inputs), -1).max(1)))
+    scale = Calibration({"patches": patches}, 1.0)
+    torch_scores = scale.score(patches.scaled(score_maps(scorer, inputs).reshape(len(inputs), -1).max(1)))
     onnx_maps = np.concatenate([session.run(None, {"images": inputs[i : i + 1]})[0] for i in range(len(inputs))])
-    onnx_scores = scale.score(scale.patches.scaled(onnx_maps.reshape(len(inputs), -1).max(1)))
+    onnx_scores = scale.score(patches.scaled(onnx_maps.reshape(len(inputs), -1).max(1)))
     gap = float(np.abs(np.asarray(torch_scores) - np.asarray(onnx_scores)).max())
     if gap > PARITY_TOLERANCE:
         raise StationError(f"{model}: the ONNX file's scores differ from PyTorch's by {gap:.4f} (> {PARITY_TOLERANCE})")
@@ -213,6 +221,24 @@ def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path],
     np.savez(partial, vectors=good.vectors, mean=good.mean, scale=good.scale)
     partial.replace(path)
     return good
+
+
+def _patterns(settings: AnomalySettings, paths: list[Path], report: Reporter) -> tuple[PatternCounts | None, Any]:
+    """The pattern counts of the training images (two-level parts), also kept in the run for registration."""
+    counts, summary = count_patterns(paths, settings.out / "work", report)
+    if counts is not None:
+        counts.save(settings.out / PATTERNS_FILE)
+        report.progress(
+            f"patterns: the parts are two-level: scored by the rarity of their black-and-white patterns "
+            f"({counts.codes.size} distinct, at {counts.size} px)"
+        )
+    else:
+        (settings.out / PATTERNS_FILE).unlink(missing_ok=True)
+        report.progress(
+            f"patterns: not used ({summary['two_level_images']} of {summary['of']} parts checked are two-level): "
+            "scored by the patch network and the image statistics"
+        )
+    return counts, summary
 
 
 def _memory(settings: AnomalySettings, report: Reporter) -> tuple[FloatArray, FloatArray, FloatArray]:
