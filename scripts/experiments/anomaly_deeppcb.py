@@ -6,7 +6,8 @@ defective boards against re-captures of its good boards (moved, turned, re-binar
 
     .venv/bin/python scripts/experiments/anomaly_deeppcb.py [--imgsz 320] [--groups group50600 ...]
 
-Measured 2026-12-03 (2-core CPU, 320 px): see the README's anomaly section.
+Measured 2026-12-03 (patch + image terms, 320 px: chance) and 2026-12-07 (two-level boards: the pattern
+term; 2-core CPU): see the README's anomaly section.
 """
 
 from __future__ import annotations
