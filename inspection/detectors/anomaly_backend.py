@@ -41,7 +41,6 @@ from inspection.detectors.processing import FloatArray
 TASK = "anomaly"
 LABEL = "anomaly"
 STATISTICS_FILE = "image_statistics.npz"
-IMPLAUSIBLE = "implausible"  # a part the pattern term judges as a whole (no part in the frame)
 MAP_STRIDE = 8  # the score map's cell, in network-input pixels
 REGION_LEVEL_MIN = 0.25  # regions are cut at the floor, but never below this score (one blob otherwise)
 
@@ -145,12 +144,13 @@ class AnomalyDetector(Detector):
         elapsed = (time.perf_counter() - started) * 1000
         return Prediction(detections, None, elapsed, score=score, score_map=score_map)
 
-    def term_maps(self, image: Image) -> dict[str, FloatArray]:
-        """The raw value of each term the card scores: maps on the network's grid (``patches``, ``patterns``:
-        their peak is the term) or one value (``image``)."""
+    def term_maps(self, image: Image, grid: int) -> tuple[dict[str, FloatArray], bool]:
+        """The raw value of each term the card scores: maps on the network's ``grid`` (``patches``, ``patterns``:
+        their peak is the term) or one value (``image``); and whether the part is plausible as a whole (the
+        pattern term: an empty frame, far fewer or more edges than any good part, is not)."""
         terms = self.calibration.terms
-        grid = self.info.imgsz // MAP_STRIDE
         raw: dict[str, FloatArray] = {}
+        plausible = True
         if "patches" in terms:
             raw["patches"] = self.network.forward(self.features.network_input(image, self.info.imgsz))[0, 0]
         if "image" in terms:
@@ -158,20 +158,19 @@ class AnomalyDetector(Detector):
         if self.patterns is not None and "patterns" in terms:
             rarity, plausible = self.patterns.assess(image)
             raw["patterns"] = pooled(rarity, grid, grid)
-            if not plausible:  # far fewer (or more) edges than any good part: an empty frame fails as a whole
-                raw[IMPLAUSIBLE] = np.float32(1.0)  # type: ignore[assignment]
-        return raw
+        return raw, plausible
 
     def assess(self, image: Image, floor: float) -> tuple[float, FloatArray, list[Detection]]:
-        """The part's score, its score map (network resolution) and its detections down to ``floor``."""
-        raw = self.term_maps(image)
-        scaled = {name: self.calibration.terms[name].scaled(value) for name, value in raw.items() if name in TERMS}
-        maps = [scaled[name] for name in ("patches", "patterns") if name in scaled]
+        """The part's score, its score map (network resolution) and its detections down to ``floor``; a part
+        not plausible as a whole scores 1.0 with one box over it."""
         grid = self.info.imgsz // MAP_STRIDE
+        raw, plausible = self.term_maps(image, grid)
+        scaled = {name: self.calibration.terms[name].scaled(value) for name, value in raw.items()}
+        maps = [scaled[name] for name in ("patches", "patterns") if name in scaled]
         combined_map = np.maximum.reduce(maps) if maps else np.full((grid, grid), -np.inf, np.float32)
         score_map = np.asarray(self.calibration.score(combined_map), np.float32)
         image_score = float(self.calibration.score(scaled["image"])) if "image" in scaled else 0.0
-        image_score = 1.0 if IMPLAUSIBLE in raw else image_score
+        image_score = image_score if plausible else 1.0
         patch_score = float(score_map.max())
         height, width = image.shape[:2]
         detections = anomaly_regions(score_map, width, height, floor)

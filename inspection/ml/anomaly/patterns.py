@@ -21,10 +21,13 @@ TWO_LEVEL_SHARE = 0.9  # of the training images, for the pattern term to be used
 BATCH = 16
 
 
-def count_patterns(paths: list[Path], work: Path, report: Reporter) -> tuple[PatternCounts | None, dict[str, Any]]:
-    """The good parts' pattern counts (saved as ``work/patterns.npz``, so a resumed run keeps them) when at least
-    ``TWO_LEVEL_SHARE`` of them are two-level, else None; and what was found, for the card."""
-    saved, found = work / "patterns.npz", work / "two-level.npy"
+def count_patterns(
+    paths: list[Path], saved: Path, work: Path, report: Reporter
+) -> tuple[PatternCounts | None, dict[str, Any]]:
+    """The good parts' pattern counts (saved as ``saved``, the run's file the model is registered with) when at
+    least ``TWO_LEVEL_SHARE`` of them are two-level, else None; and what was found, for the card. The step's
+    end is kept in ``work``, so a resumed run takes it as it was."""
+    found = work / "two-level.npy"
     if found.is_file():  # this step finished before (a resumed run)
         counts = PatternCounts.load(saved) if saved.is_file() else None
         two_level, checked = (int(v) for v in np.load(found))

@@ -224,16 +224,14 @@ def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path],
 
 
 def _patterns(settings: AnomalySettings, paths: list[Path], report: Reporter) -> tuple[PatternCounts | None, Any]:
-    """The pattern counts of the training images (two-level parts), also kept in the run for registration."""
-    counts, summary = count_patterns(paths, settings.out / "work", report)
+    """The pattern counts of the training images (two-level parts), kept in the run for registration."""
+    counts, summary = count_patterns(paths, settings.out / PATTERNS_FILE, settings.out / "work", report)
     if counts is not None:
-        counts.save(settings.out / PATTERNS_FILE)
         report.progress(
             f"patterns: the parts are two-level: scored by the rarity of their black-and-white patterns "
             f"({counts.codes.size} distinct, at {counts.size} px)"
         )
     else:
-        (settings.out / PATTERNS_FILE).unlink(missing_ok=True)
         report.progress(
             f"patterns: not used ({summary['two_level_images']} of {summary['of']} parts checked are two-level): "
             "scored by the patch network and the image statistics"
