@@ -1,7 +1,7 @@
 """Station throughput with the line outputs on (PLC handshake over Modbus TCP, MQTT, fleet forwarding to
 PostgreSQL, the OPC UA server) against the same station with them off, in one process, rounds interleaved.
 
-    .venv/bin/python benchmarks/line_outputs.py [--parts 300] [--rounds 3] [--model deeppcb-ref-yolov8n]
+    .venv/bin/python benchmarks/line_outputs.py [--parts 300] [--rounds 3] [--model deeppcb-ref-yolov8n] [--threads]
 
 "off": the demo station as shipped (software trigger paced by the station, records into SQLite).
 "on": the same station triggered by a PLC program (a Modbus TCP client on loopback that triggers whenever
@@ -15,7 +15,9 @@ of a round alternate their order (off first in odd rounds, on first in even ones
 machine drifts by more than the effect measured). Prints one line per round, the median ratio on / off,
 and the CPU each output's threads took in the station's process per part (steadier than throughput),
 beside what the outputs' process and the peers (the PLC program, the MES client, the brokers and
-servers, all on this same machine here, other devices in a plant) took.
+servers, all on this same machine here, other devices in a plant) took. ``--threads``: each round also lists
+every thread's CPU per part, off and on, and how busy the machine's CPUs were (a station short of CPU is
+near 100%; one paced by its camera or its trigger is not).
 """
 
 from __future__ import annotations
@@ -107,6 +109,19 @@ def output_cpu_ms(run: dict[str, Any], parts: int) -> dict[str, float]:
         output: 1000 * sum(s for name, s in threads.items() if name.startswith(prefixes)) / parts
         for output, prefixes in OUTPUT_THREADS.items()
     }
+
+
+def thread_table(off: dict[str, Any], on: dict[str, Any], parts: int) -> str:
+    """Each thread name's CPU milliseconds per part in the station's process, off and on, largest first."""
+    names = sorted({*off["thread_cpu_s"], *on["thread_cpu_s"]}, key=lambda n: -on["thread_cpu_s"].get(n, 0.0))
+    rows = [
+        f"    {name:32s} off {1000 * off['thread_cpu_s'].get(name, 0.0) / parts:6.2f}"
+        f"  on {1000 * on['thread_cpu_s'].get(name, 0.0) / parts:6.2f} ms/part"
+        for name in names
+    ]
+    busy = [run["machine_cpu_s"] * run["parts_per_s"] / parts / (os.cpu_count() or 1) for run in (off, on)]
+    rows.append(f"    the machine's CPUs busy: off {busy[0]:.0%}, on {busy[1]:.0%}")
+    return "\n".join(rows)
 
 
 class PlcLink:
@@ -296,6 +311,7 @@ def run(
         "process_cpu_s": process_last - process_first,
         "outputs_process_cpu_s": host_cpu[1] - host_cpu[0],
         "peers_cpu_s": (machine_last - machine_first) - (process_last - process_first) - (host_cpu[1] - host_cpu[0]),
+        "machine_cpu_s": machine_last - machine_first,
         "written": summary.records_written,
         **({"plc": dict(status.plc)} if status.plc is not None else {}),
         **{name: dict(counters) for name, counters in status.outputs.items()},
@@ -361,6 +377,7 @@ def main() -> None:
         help="run MQTT, fleet and OPC UA on the station's threads (pipeline.outputs_process: false), as before",
     )
     parser.add_argument("--plc-poll-ms", type=float, default=SCAN_S * 1000, help="the PLC's Modbus poll cycle")
+    parser.add_argument("--threads", action="store_true", help="also print each thread's CPU per part, on and off")
     args = parser.parse_args()
     os.environ[PASSWORD_ENV] = PASSWORD
     os.environ["INSPECTION_OPCUA_USER"], os.environ["INSPECTION_OPCUA_PASSWORD"] = OPCUA_USER, PASSWORD
@@ -390,6 +407,8 @@ def main() -> None:
                 f"(its client saw result {on.get('opcua_client_saw')})",
                 flush=True,
             )
+            if args.threads:
+                print(thread_table(off, on, args.parts), flush=True)
         print(f"median ratio on / off: {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f})")
         median_costs = {k: statistics.median(c[k] for c in costs) for k in OUTPUT_THREADS}
         print(
