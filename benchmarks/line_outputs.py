@@ -250,10 +250,12 @@ def opcua_client(url: str, folder: str, stop: Any, seen: Any) -> None:
     asyncio.run(main())
 
 
-def station_file(folder: Path, recipe: Path, extra: dict[str, Any]) -> Path:
+def station_file(folder: Path, recipe: Path, extra: dict[str, Any], exposure_us: float | None = None) -> Path:
     config = yaml.safe_load(DEMO_CONFIG.read_text())
     config["recipe"] = str(recipe)
     camera = config["camera"]
+    if exposure_us is not None:
+        camera["exposure_us"] = exposure_us
     if "image_folder" in camera:
         camera["image_folder"] = str((DEMO_CONFIG.parent / camera["image_folder"]).resolve())
     config["storage"] = {"data_dir": str(folder / "data")}
@@ -353,10 +355,12 @@ def one_round(
     plc = plc_port if "plc" in outputs else None
 
     def run_off() -> dict[str, Any]:
-        return run(station_file(off_dir, recipe, {}), args.parts, None)
+        return run(station_file(off_dir, recipe, {}, args.exposure_us), args.parts, None)
 
     def run_on() -> dict[str, Any]:
-        return run(station_file(on_dir, recipe, outputs), args.parts, plc, args.plc_poll_ms / 1000, opcua_url)
+        return run(
+            station_file(on_dir, recipe, outputs, args.exposure_us), args.parts, plc, args.plc_poll_ms / 1000, opcua_url
+        )
 
     if number % 2 == 0:
         off = run_off()
@@ -377,6 +381,9 @@ def main() -> None:
         help="run MQTT, fleet and OPC UA on the station's threads (pipeline.outputs_process: false), as before",
     )
     parser.add_argument("--plc-poll-ms", type=float, default=SCAN_S * 1000, help="the PLC's Modbus poll cycle")
+    parser.add_argument(
+        "--exposure-us", type=float, help="the emulated camera's exposure (default: the emulator's own, 10,000 us)"
+    )
     parser.add_argument("--threads", action="store_true", help="also print each thread's CPU per part, on and off")
     args = parser.parse_args()
     os.environ[PASSWORD_ENV] = PASSWORD
