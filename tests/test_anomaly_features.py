@@ -81,11 +81,19 @@ def test_an_unknown_feature_version_says_what_to_do() -> None:
         AnomalyFeatures(9)
 
 
-def test_two_level_parts_are_scored_by_their_patterns_grey_parts_by_patches_and_statistics(registry: Path) -> None:
+def test_two_level_parts_are_scored_by_their_patterns_grey_parts_by_statistics_and_patches(registry: Path) -> None:
     binarised = yaml.safe_load((registry / f"v{FEATURES_VERSION}" / "card.yaml").read_text())
     soft = yaml.safe_load((registry / "soft" / "card.yaml").read_text())
     assert set(binarised["anomaly"]["calibration"]) == {"patterns", "combined_threshold"}
-    assert set(soft["anomaly"]["calibration"]) == {"patches", "image", "combined_threshold"}
+    assert "made_up_defects" not in binarised["anomaly"]
+    # grey parts: the statistics' distance and made-up defects' direction, summed (part); the patch term where
+    # made-up defects on copies of the held-out parts were found at least as well with it
+    choice = soft["anomaly"]["made_up_defects_on_held_out"]
+    scored = {"image", "defects", "part", "combined_threshold"} | ({"patches"} if choice["patches_scored"] else set())
+    assert set(soft["anomaly"]["calibration"]) == scored
+    assert choice["patches_scored"] == (choice["with_patches"] >= choice["without_patches"])
+    assert soft["anomaly"]["made_up_defects"]["images"] == soft["training"]["trained_on"]
+    assert soft["anomaly"]["made_up_defects"]["fitted_auroc"] > 0.6  # the fit tells the copies apart
     assert "patterns.npz" in binarised["files"] and "patterns.npz" not in soft["files"]
     assert soft["anomaly"]["patterns"]["used"] is False
     assert soft["anomaly"]["patterns"]["two_level_images"] < 0.9 * soft["anomaly"]["patterns"]["of"]
@@ -114,3 +122,27 @@ def test_a_pattern_table_without_its_file_is_refused(registry: Path, tmp_path: P
     (folder / "patterns.npz").unlink()
     with pytest.raises(ModelError, match=r"needs its patterns\.npz"):
         load_detector(folder / "model.onnx", 64, "cpu")
+
+
+def test_a_grey_model_from_before_made_up_defects_scores_as_it_was_calibrated(registry: Path, tmp_path: Path) -> None:
+    """A card whose calibration names the patch and image terms only (trained before 2026-12-07) scores the
+    larger of those two, whatever else its statistics file holds."""
+    folder = tmp_path / "old-grey"
+    shutil.copytree(registry / "soft", folder)
+    card = yaml.safe_load((folder / "card.yaml").read_text())
+    calibration = card["anomaly"]["calibration"]
+    patches = calibration.get("patches", {"median": 0.0, "threshold": 1.0})
+    card["anomaly"]["calibration"] = {"patches": patches, "image": calibration["image"], "combined_threshold": 1.0}
+    (folder / "card.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    old, new = _detector(folder), _detector(registry / "soft")
+    part = cv2.imread(str(next((registry / "soft-test-parts" / "defect").glob("*.png"))), cv2.IMREAD_GRAYSCALE)
+    raw, _ = old.term_maps(part, 8)
+    assert set(raw) == {"patches", "image"}
+    expected = max(
+        float(old.calibration.terms["patches"].scaled(raw["patches"]).max()),
+        float(old.calibration.terms["image"].scaled(raw["image"])),
+    )
+    assert old.assess(part, 0.5)[0] == pytest.approx(float(old.calibration.score(expected)), abs=0.02)
+    assert "defects" in new.term_maps(part, 8)[0]
+    old.close()
+    new.close()

@@ -5,6 +5,10 @@ Terms, each measured against good parts held out from training; the card's calib
 - **patches**: a network (any backend: the ONNX file it is trained as, or its OpenVINO export) maps the
   part to the distance of each patch's features to the nearest patch of the good parts' memory: a map;
 - **image**: statistics of the whole part against the good parts' (``image_statistics``);
+- **defects** (models trained since 2026-12-07): how far those statistics lie in the direction made-up
+  defects move them (``ml/anomaly/made_up.py``); with **image** it makes **part**, their scaled sum, scaled
+  again: the whole-part term of such a model, which scores the patch term only where made-up defects on
+  its held-out good parts said it helps;
 - **patterns**, for two-level parts (binarised scans) instead of the two above: the rarity of each small
   black-and-white neighbourhood among the good parts' (``anomaly_patterns``): a map.
 
@@ -56,14 +60,15 @@ class TermScale:
         return (np.asarray(raw, np.float32) - self.median) / max(self.threshold - self.median, 1e-6)
 
 
-TERMS = ("patches", "image", "patterns")  # what a card's calibration may name; it scores those it names
+TERMS = ("patches", "image", "defects", "part", "patterns")  # what a card's calibration may name
 
 
 @dataclass(frozen=True)
 class Calibration:
     """How raw values become the score: each term the model scores, scaled, then the combined threshold
-    ``combined`` (score 0.5). Parts that are not two-level: ``patches`` and ``image``; two-level parts:
-    ``patterns`` alone (``anomaly_patterns``)."""
+    ``combined`` (score 0.5). Parts that are not two-level: ``image`` (with ``defects``, summed into ``part``)
+    and, unless made-up defects said it does not help, ``patches``; two-level parts: ``patterns`` alone
+    (``anomaly_patterns``)."""
 
     terms: dict[str, TermScale]
     combined: float
@@ -90,6 +95,13 @@ class Calibration:
                 f"{where}: the model card has no valid 'anomaly: calibration:' section; register the run again "
                 "with 'inspection models register'"
             ) from None
+
+    def whole_part(self, scaled: dict[str, Any]) -> Any:
+        """The whole-part term from the scaled terms (one part's or many's): ``part`` (image + defects, scaled
+        again) where the card has it, else ``image``; None for a model without one (two-level parts)."""
+        if "part" in self.terms:
+            return self.terms["part"].scaled(scaled["image"] + scaled["defects"])
+        return scaled.get("image")
 
     def score(self, terms: FloatArray | float) -> Any:
         """Combined-scale values (``max`` of the scaled terms) as scores: threshold 0.5, never below 0."""
@@ -146,7 +158,7 @@ class AnomalyDetector(Detector):
 
     def term_maps(self, image: Image, grid: int) -> tuple[dict[str, FloatArray], bool]:
         """The raw value of each term the card scores: maps on the network's ``grid`` (``patches``, ``patterns``:
-        their peak is the term) or one value (``image``); and whether the part is plausible as a whole (the
+        their peak is the term) or one value (``image``, ``defects``); and whether the part is plausible as a whole (the
         pattern term: an empty frame, far fewer or more edges than any good part, is not)."""
         terms = self.calibration.terms
         raw: dict[str, FloatArray] = {}
@@ -154,7 +166,10 @@ class AnomalyDetector(Detector):
         if "patches" in terms:
             raw["patches"] = self.network.forward(self.features.network_input(image, self.info.imgsz))[0, 0]
         if "image" in terms:
-            raw["image"] = np.float32(self.good.distance(self.features.statistics(image)))  # type: ignore[assignment]
+            statistics = self.features.statistics(image)
+            raw["image"] = np.float32(self.good.distance(statistics))  # type: ignore[assignment]
+            if "defects" in terms:
+                raw["defects"] = np.float32(self.good.defect_logit(statistics))  # type: ignore[assignment]
         if self.patterns is not None and "patterns" in terms:
             rarity, plausible = self.patterns.assess(image)
             raw["patterns"] = pooled(rarity, grid, grid)
@@ -169,14 +184,15 @@ class AnomalyDetector(Detector):
         maps = [scaled[name] for name in ("patches", "patterns") if name in scaled]
         combined_map = np.maximum.reduce(maps) if maps else np.full((grid, grid), -np.inf, np.float32)
         score_map = np.asarray(self.calibration.score(combined_map), np.float32)
-        image_score = float(self.calibration.score(scaled["image"])) if "image" in scaled else 0.0
+        whole = self.calibration.whole_part(scaled)
+        image_score = float(self.calibration.score(whole)) if whole is not None else 0.0
         image_score = image_score if plausible else 1.0
         patch_score = float(score_map.max())
         height, width = image.shape[:2]
         detections = anomaly_regions(score_map, width, height, floor)
         if image_score > patch_score and image_score >= floor:
-            whole = (0.0, 0.0, float(width), float(height))
-            detections.insert(0, Detection(LABEL, 0, min(image_score, 1.0), whole))
+            everything = (0.0, 0.0, float(width), float(height))
+            detections.insert(0, Detection(LABEL, 0, min(image_score, 1.0), everything))
         return max(patch_score, image_score), score_map, detections
 
     def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
@@ -204,8 +220,7 @@ def card_features(card: ModelCard) -> AnomalyFeatures:
 def read_good_statistics(folder: Path, card: ModelCard, features: AnomalyFeatures) -> GoodStatistics:
     """The good parts' image statistics of a registry folder, checked against its card and feature version."""
     path = listed_file(folder, card, STATISTICS_FILE, "an anomaly model")
-    with np.load(path) as data:
-        good = GoodStatistics(data["vectors"], data["mean"], data["scale"])
+    good = GoodStatistics.load(path)
     expected = len(features.statistics(np.zeros((32, 32), np.uint8)))
     if good.mean.shape != (expected,):
         raise ModelError(

@@ -7,6 +7,7 @@ alignment. Numpy and OpenCV only: every backend of the patch network shares it."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -43,11 +44,15 @@ def image_statistics(image: Image) -> Vector:
 
 @dataclass(frozen=True)
 class GoodStatistics:
-    """The statistics of the good parts a model was trained on, standardised per component."""
+    """The statistics of the good parts a model was trained on, standardised per component; and, for a model
+    trained since 2026-12-07, the direction in which made-up defects move them (``defect_weights``, a logistic
+    regression of the standardised statistics: ``ml/anomaly/made_up.py``)."""
 
     vectors: Vector  # (parts, components), standardised
     mean: Vector
     scale: Vector
+    defect_weights: Vector | None = None
+    defect_bias: float = 0.0
 
     @classmethod
     def of(cls, raw: Vector) -> GoodStatistics:
@@ -55,9 +60,34 @@ class GoodStatistics:
         scale = raw.std(axis=0) + 1e-6
         return cls(((raw - mean) / scale).astype(np.float32), mean.astype(np.float32), scale.astype(np.float32))
 
+    def standard(self, raw: Vector) -> Vector:
+        return ((raw - self.mean) / self.scale).astype(np.float32)
+
+    def defect_logit(self, raw: Vector) -> float:
+        """How far the part's statistics lie in the made-up defects' direction (a logit; 0 without one)."""
+        if self.defect_weights is None:
+            return 0.0
+        return float(self.standard(raw) @ self.defect_weights + self.defect_bias)
+
+    def save(self, path: Path) -> None:
+        """Written whole or not at all (``.partial`` first)."""
+        arrays: dict[str, np.ndarray] = {"vectors": self.vectors, "mean": self.mean, "scale": self.scale}
+        if self.defect_weights is not None:
+            arrays |= {"defect_weights": self.defect_weights, "defect_bias": np.asarray(self.defect_bias, np.float32)}
+        partial = path.with_name(path.stem + ".partial.npz")
+        np.savez(partial, **arrays)  # type: ignore[arg-type]
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> GoodStatistics:
+        with np.load(path) as data:
+            weights = data.get("defect_weights")
+            bias = float(data.get("defect_bias", 0.0))
+            return cls(data["vectors"], data["mean"], data["scale"], weights, bias)
+
     def distance(self, raw: Vector) -> float:
         """Mean distance of one part's statistics to its nearest good parts (0: like a good one)."""
-        standard = (raw - self.mean) / self.scale
+        standard = self.standard(raw)
         distances = np.sqrt(((self.vectors - standard) ** 2).sum(axis=1))
         nearest = np.sort(distances)[: min(NEIGHBOURS, len(distances))]
         return float(nearest.mean())

@@ -38,7 +38,6 @@ import sys
 from pathlib import Path
 from statistics import NormalDist
 
-import cv2
 import numpy as np
 import torch
 
@@ -51,6 +50,7 @@ from inspection.detectors.anomaly_backend import AnomalyDetector  # noqa: E402
 from inspection.detectors.factory import load_detector  # noqa: E402
 from inspection.detectors.image_statistics import detail_statistics  # noqa: E402
 from inspection.ml.anomaly.good_images import find_good_images, split_held_out  # noqa: E402
+from inspection.ml.anomaly.made_up import DRAW  # noqa: E402
 from inspection.ml.evaluation.anomaly_metrics import auroc  # noqa: E402
 
 Array = np.ndarray
@@ -58,35 +58,10 @@ RATE = 0.01  # the target false-reject rate the model's threshold is set for
 
 
 def made_up_defect(image: Array, rng: np.random.Generator, bright: bool) -> Array:
-    """The part with one defect drawn on it: a crack, a dark region or a few spots (brighter, if ``bright``
-    says so for half of them)."""
-    height, width = image.shape
-    mask = np.zeros((height, width), np.float32)
-    kind = int(rng.integers(3))
-    if kind == 0:
-        points = [(int(rng.integers(width)), int(rng.integers(height)))]
-        for _ in range(int(rng.integers(1, 4))):
-            angle, length = rng.uniform(0, np.pi), rng.uniform(0.1, 0.6) * width
-            x, y = points[-1]
-            points.append(
-                (
-                    int(np.clip(x + length * np.cos(angle), 0, width - 1)),
-                    int(np.clip(y + length * np.sin(angle), 0, height - 1)),
-                )
-            )
-        cv2.polylines(mask, [np.array(points, np.int32)], False, 1.0, int(rng.integers(1, 3)))
-        amount = rng.uniform(0.2, 0.6)
-    elif kind == 1:
-        centre = (int(rng.integers(width)), int(rng.integers(height)))
-        axes = (int(rng.uniform(0.05, 0.3) * width), int(rng.uniform(0.03, 0.15) * height))
-        cv2.ellipse(mask, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
-        mask = cv2.GaussianBlur(mask, (0, 0), 3)
-        amount = rng.uniform(0.3, 0.8)
-    else:
-        for _ in range(int(rng.integers(1, 6))):
-            centre = (int(rng.integers(width)), int(rng.integers(height)))
-            cv2.circle(mask, centre, int(rng.integers(2, 6)), 1.0, -1)
-        amount = rng.uniform(0.3, 0.7)
+    """The part with one defect drawn on it by the product's own drawings (``made_up.DRAW``: a crack, a dark
+    region or a few spots), darker, or brighter for half of them if ``bright``."""
+    mask = np.zeros(image.shape, np.float32)
+    amount = DRAW[int(rng.integers(len(DRAW)))](mask, rng)
     if bright and rng.random() < 0.5:
         amount = -0.6 * amount
     return np.clip(image.astype(np.float32) * (1 - amount * mask), 0, 255).astype(np.uint8)

@@ -1,6 +1,9 @@
 """The anomaly model's threshold, set on good images held out from training: each term's median and its
 quantile at the target false-reject rate, then the combined score's quantile at that rate (score 0.5).
-Two-level parts are scored by the pattern term alone, others by the patch and image terms."""
+Two-level parts are scored by the pattern term alone. Others by the whole-part term (the image statistics'
+nearest-good distance and, where training fitted it, their made-up defects' direction, summed: ``part``) and
+the patch term, unless made-up defects on copies of the held-out parts are found no better with it
+(``made_up.py``)."""
 
 from __future__ import annotations
 
@@ -15,14 +18,16 @@ from inspection.detectors.anomaly_backend import MAP_STRIDE, Calibration, TermSc
 from inspection.detectors.anomaly_patterns import PatternTable, pooled
 from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.good_images import read_all
+from inspection.ml.anomaly.made_up import copies
 from inspection.ml.anomaly.memory import FloatArray
 from inspection.ml.anomaly.network import score_maps
-from inspection.ml.evaluation.anomaly_metrics import quantiles, score_histogram
+from inspection.ml.evaluation.anomaly_metrics import auroc, quantiles, score_histogram
 
 if TYPE_CHECKING:
     from inspection.ml.anomaly.training import AnomalySettings, Reporter
 
 PARITY_IMAGES = 16  # held-out images the ONNX file is checked on
+TRIAL_COPIES = 4  # made-up defects on each held-out part, to choose whether the patch term is scored
 
 
 @dataclass(frozen=True)
@@ -34,12 +39,14 @@ class TermSources:
 
 
 HOW = (
-    "each term the model scores (patch map peak and image statistics distance; for two-level parts the pattern "
-    "rarity peak alone) scaled so that its median on the held-out good images is 0 and its bound at the target "
-    "false-reject rate is 1; the part's value is the larger; the threshold is that value's bound at the target "
-    "rate on the same images, and scores are scaled so that it is 0.5. A bound: the larger of the empirical "
-    "quantile (the next value up) and mean + z * standard deviation (z of the normal distribution at the rate), "
-    "which guards a threshold set on few images"
+    "each term the model scores (patch map peak, image statistics distance and defect logit; for two-level parts "
+    "the pattern rarity peak alone) scaled so that its median on the held-out good images is 0 and its bound at "
+    "the target false-reject rate is 1; the statistics' two terms summed and scaled again the same way (the "
+    "whole-part term); the part's value is the larger of it and the patch term (where made-up defects on copies "
+    "of the held-out images were found at least as well with it); the threshold is that value's bound at the "
+    "target rate on the same images, and scores are scaled so that it is 0.5. A bound: the larger of the "
+    "empirical quantile (the next value up) and mean + z * standard deviation (z of the normal distribution at "
+    "the rate), which guards a threshold set on few images"
 )
 
 
@@ -50,33 +57,81 @@ def upper_bound(values: FloatArray, rate: float) -> float:
     return max(empirical, normal)
 
 
-def held_out_terms(
-    scorer: Any, terms: TermSources, paths: list[Path], settings: AnomalySettings, report: Reporter
-) -> tuple[dict[str, FloatArray], FloatArray]:
-    """The raw term values of the held-out images (the patch map's peak; the image statistics' distance or, for
-    two-level parts, the pattern map's peak), and the network inputs of the first ``PARITY_IMAGES``."""
+def _terms_of(scorer: Any, terms: TermSources, images: list[Any], settings: AnomalySettings) -> dict[str, list[float]]:
+    """The raw term values of some parts: the patch map's peak; the image statistics' distance and defect logit
+    or, for two-level parts, the pattern map's peak."""
     features, imgsz = settings.inputs, settings.imgsz
     grid = imgsz // MAP_STRIDE
+    batch = np.concatenate([features.network_input(image, imgsz) for image in images])
+    raw: dict[str, list[float]] = {"patches": list(score_maps(scorer, batch).reshape(len(images), -1).max(axis=1))}
+    if terms.patterns is not None:
+        raw["patterns"] = [float(pooled(terms.patterns.rarity_map(image), grid, grid).max()) for image in images]
+        return raw
+    statistics = [features.statistics(image) for image in images]
+    raw["image"] = [terms.statistics.distance(vector) for vector in statistics]
+    if terms.statistics.defect_weights is not None:
+        raw["defects"] = [terms.statistics.defect_logit(vector) for vector in statistics]
+    return raw
+
+
+def held_out_terms(
+    scorer: Any, terms: TermSources, paths: list[Path], settings: AnomalySettings, report: Reporter
+) -> tuple[dict[str, FloatArray], dict[str, dict[str, FloatArray]], FloatArray]:
+    """The raw term values of the held-out images; those of their plain copies and of the copies with made-up
+    defects (where training fitted the defects' direction); the network inputs of the first ``PARITY_IMAGES``."""
+    trial = terms.patterns is None and terms.statistics.defect_weights is not None
+    found: dict[str, dict[str, list[float]]] = {"held": {}, "plain": {}, "made_up": {}}
     inputs: list[FloatArray] = []
-    raw: dict[str, list[float]] = {"patches": [], "image": [], "patterns": []}
     for start in range(0, len(paths), 16):
         images = read_all(paths[start : start + 16])
-        batch = np.concatenate([features.network_input(image, imgsz) for image in images])
-        raw["patches"] += list(score_maps(scorer, batch).reshape(len(images), -1).max(axis=1))
-        for image in images:
-            if terms.patterns is None:
-                raw["image"].append(terms.statistics.distance(features.statistics(image)))
-            else:
-                raw["patterns"].append(float(pooled(terms.patterns.rarity_map(image), grid, grid).max()))
+        batches = {"held": images}
+        if trial:
+            batches["plain"], batches["made_up"] = copies(images, settings.seed + 10_000 + start, TRIAL_COPIES)  # type: ignore[assignment]
+        for name, parts in batches.items():
+            for term, values in _terms_of(scorer, terms, parts, settings).items():
+                found[name].setdefault(term, []).extend(values)
         kept = sum(len(b) for b in inputs)
-        inputs.append(batch[: max(0, PARITY_IMAGES - kept)])
+        if kept < PARITY_IMAGES:
+            chosen = images[: PARITY_IMAGES - kept]
+            inputs.append(np.concatenate([settings.inputs.network_input(image, settings.imgsz) for image in chosen]))
         report("threshold", min(start + 16, len(paths)), len(paths))
-    values = {name: np.asarray(found, np.float32) for name, found in raw.items() if found}
-    return values, np.concatenate(inputs)
+    arrays = {name: {term: np.asarray(v, np.float32) for term, v in values.items()} for name, values in found.items()}
+    return arrays["held"], {k: v for k, v in arrays.items() if k != "held" and v}, np.concatenate(inputs)
 
 
 def term_scale(values: FloatArray, rate: float) -> TermScale:
     return TermScale(float(np.median(values)), upper_bound(values, rate))
+
+
+def combined_values(calibration: Calibration, raw: dict[str, FloatArray]) -> FloatArray:
+    """The value the combined threshold applies to, of each part: the larger of its scaled terms."""
+    scaled = {name: calibration.terms[name].scaled(raw[name]) for name in calibration.terms if name in raw}
+    values = [scaled[name] for name in ("patches", "patterns") if name in scaled]
+    whole = calibration.whole_part(scaled)
+    return np.maximum.reduce(values if whole is None else [*values, whole])  # type: ignore[no-any-return]
+
+
+def _whole_part_scales(raw: dict[str, FloatArray], rate: float) -> dict[str, TermScale]:
+    scales: dict[str, TermScale] = {name: term_scale(raw[name], rate) for name in ("image", "defects") if name in raw}
+    if "defects" in scales:
+        summed = scales["image"].scaled(raw["image"]) + scales["defects"].scaled(raw["defects"])
+        scales["part"] = term_scale(summed, rate)
+    return scales
+
+
+def patch_choice(
+    scales: dict[str, TermScale], patches: TermScale, trial: dict[str, dict[str, FloatArray]]
+) -> dict[str, Any] | None:
+    """Whether the patch term joins the whole-part term: the made-up defects on copies of the held-out parts
+    against the plain copies, image AUROC without and with it (a tie keeps it: its map gives boxes)."""
+    if not trial:
+        return None
+    without, with_patches = Calibration(scales, 1.0), Calibration({**scales, "patches": patches}, 1.0)
+    found = {
+        name: auroc(list(combined_values(model, trial["plain"])), list(combined_values(model, trial["made_up"])))
+        for name, model in (("without_patches", without), ("with_patches", with_patches))
+    }
+    return {**found, "patches_scored": bool((found["with_patches"] or 0.0) >= (found["without_patches"] or 0.0))}
 
 
 def calibrate(
@@ -84,11 +139,18 @@ def calibrate(
 ) -> tuple[dict[str, Any], FloatArray, TermScale]:
     """The card's ``anomaly`` section (calibration, good-score distribution, how it was set), the held-out
     images' network inputs and the patch term's scale (for the export's parity check)."""
-    raw, inputs = held_out_terms(scorer, terms, paths, settings, report)
+    raw, trial, inputs = held_out_terms(scorer, terms, paths, settings, report)
     rate = settings.target_false_reject
-    scored = ("patterns",) if terms.patterns is not None else ("patches", "image")
-    scales = {name: term_scale(raw[name], rate) for name in scored}
-    combined_terms = np.maximum.reduce([scales[name].scaled(raw[name]) for name in scored])
+    patches = term_scale(raw["patches"], rate)
+    choice = None
+    if terms.patterns is not None:
+        scales = {"patterns": term_scale(raw["patterns"], rate)}
+    else:
+        scales = _whole_part_scales(raw, rate)
+        choice = patch_choice(scales, patches, trial)
+        if choice is None or choice["patches_scored"]:
+            scales["patches"] = patches
+    combined_terms = combined_values(Calibration(scales, 1.0), raw)
     calibration = Calibration(scales, upper_bound(combined_terms, rate))
     scores = [float(s) for s in calibration.score(combined_terms)]
     section = {
@@ -104,4 +166,6 @@ def calibrate(
             "scores": [round(s, 4) for s in scores],
         },
     }
-    return section, inputs, term_scale(raw["patches"], rate)
+    if choice is not None:
+        section["made_up_defects_on_held_out"] = choice
+    return section, inputs, patches

@@ -74,7 +74,14 @@ def _architecture(config: dict[str, Any], result: dict[str, Any]) -> str:
             f"{size} x {size} px, averaged over {BOX} x {BOX}); its patch network ({config['architecture']}) "
             "is kept but not scored"
         )
-    return (
-        f"patch memory (greedy coreset, {config['memory']} patches) on {config['architecture']}; "
-        "plus the distance of image statistics to the nearest good parts"
+    patches = f"patch memory (greedy coreset, {config['memory']} patches) on {config['architecture']}"
+    if "made_up_defects" not in result:
+        return f"{patches}; plus the distance of image statistics to the nearest good parts"
+    choice = result.get("made_up_defects_on_held_out") or {}
+    whole = (
+        "image statistics: their distance to the nearest good parts plus their position along the direction "
+        "made-up defects move them (a logistic regression)"
     )
+    if choice.get("patches_scored", True):
+        return f"{whole}; and {patches}"
+    return f"{whole}; its {patches} is kept but not scored (made-up defects were found no better with it)"

@@ -5,6 +5,8 @@ Steps (each kept in the run folder, so ``--resume`` goes on after the last finis
 2. the patch memory: a greedy coreset of them (``work/memory.npz``);
 3. the image statistics of the training images (``image_statistics.npz``);
 4. when the parts are two-level images, the counts of their black-and-white patterns (``patterns.npz``);
+   otherwise the direction in which made-up defects move the statistics (``made_up.py``, ``work/made-up-NNNN.npy``,
+   then kept in ``image_statistics.npz``);
 5. the threshold, from the good images held out of training, for the target false-reject rate, and the
    ONNX file with its parity against PyTorch (``model.onnx``, ``anomaly.yaml``, ``train_config.yaml``).
 """
@@ -31,9 +33,11 @@ from inspection.detectors.base import usable_cores
 from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.calibration import TermSources, calibrate
 from inspection.ml.anomaly.good_images import find_good_images, read_all, split_held_out
+from inspection.ml.anomaly.made_up import BRIGHT_SHARE, DECAY, KINDS, defect_direction, made_up_statistics
 from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
 from inspection.ml.anomaly.network import TRUNK, build_scorer, build_trunk, export_onnx, patch_features, score_maps
 from inspection.ml.anomaly.patterns import count_patterns
+from inspection.ml.evaluation.anomaly_metrics import auroc
 from inspection.ml.training import TRAIN_CONFIG
 
 SETTINGS_FILE = "anomaly_settings.yaml"
@@ -134,19 +138,34 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     scorer = build_scorer(trunk, mean, scale, memory)
     report.restart()
     patterns, pattern_summary = _patterns(settings, [images[i] for i in train], report)
+    made_up = None
+    if patterns is None:
+        statistics, made_up = _made_up(settings, [images[i] for i in train], statistics, report)
     sources = TermSources(statistics, PatternTable(patterns) if patterns is not None else None)
     result, held_inputs, patch_scale = calibrate(scorer, sources, [images[i] for i in held], settings, report)
+    _say_choice(result.get("made_up_defects_on_held_out"), progress)
     model = settings.out / MODEL_FILE
     export_onnx(scorer, model, settings.imgsz, [LABEL])
     result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, patch_scale)
     result["features"] = settings.features
     result["patterns"] = pattern_summary
+    if made_up is not None:
+        result["made_up_defects"] = made_up
     result["training_seconds"] = round(time.perf_counter() - started, 1)
     result["trained_on"] = len(train)
     write_text_atomic(settings.out / RESULT_FILE, yaml.safe_dump(result, sort_keys=False))
     _write_train_config(settings, images, len(train), len(held))
     progress(f"trained in {result['training_seconds']:.0f} s; threshold set on {len(held)} held-out good images")
     return model
+
+
+def _say_choice(choice: dict[str, Any] | None, progress: Progress) -> None:
+    if choice is not None:
+        verdict = "scored" if choice["patches_scored"] else "left out"
+        progress(
+            f"made-up defects on the held-out parts: AUROC {choice['without_patches']} by the image statistics, "
+            f"{choice['with_patches']} with the patch term too: the patch term is {verdict}"
+        )
 
 
 def onnx_parity(scorer: Any, model: Path, inputs: FloatArray, patches: TermScale) -> dict[str, Any]:
@@ -216,11 +235,33 @@ def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path],
         report("features", number + 1, len(batches))
     raw = np.concatenate([np.load(work / f"statistics-{n:04d}.npy") for n in range(len(batches))])
     good = GoodStatistics.of(raw)
-    path = settings.out / STATISTICS_FILE
-    partial = path.with_name("image_statistics.partial.npz")
-    np.savez(partial, vectors=good.vectors, mean=good.mean, scale=good.scale)
-    partial.replace(path)
+    good.save(settings.out / STATISTICS_FILE)
     return good
+
+
+def _made_up(
+    settings: AnomalySettings, paths: list[Path], good: GoodStatistics, report: Reporter
+) -> tuple[GoodStatistics, dict[str, Any]]:
+    """The direction in which made-up defects move the good parts' statistics, kept with them."""
+    report.restart()
+    work = settings.out / "work"
+    plain, defective = made_up_statistics(
+        paths, settings.inputs.statistics, work, settings.seed, lambda d, t: report("made-up defects", d, t)
+    )
+    good = defect_direction(good, plain, defective, settings.seed)
+    good.save(settings.out / STATISTICS_FILE)
+    logits = [good.defect_logit(v) for v in plain], [good.defect_logit(v) for v in defective]
+    summary = {
+        "images": len(paths),
+        "kinds": list(KINDS),
+        "bright_share": round(BRIGHT_SHARE, 3),
+        "weight_decay": DECAY,
+        "fitted_auroc": auroc(*logits),
+    }
+    report.progress(
+        f"made-up defects: {len(paths)} copies; the statistics' direction fitted (AUROC {summary['fitted_auroc']})"
+    )
+    return good, summary
 
 
 def _patterns(settings: AnomalySettings, paths: list[Path], report: Reporter) -> tuple[PatternCounts | None, Any]:
@@ -234,7 +275,7 @@ def _patterns(settings: AnomalySettings, paths: list[Path], report: Reporter) ->
     else:
         report.progress(
             f"patterns: not used ({summary['two_level_images']} of {summary['of']} parts checked are two-level): "
-            "scored by the patch network and the image statistics"
+            "scored by the image statistics and, where made-up defects say it helps, the patch network"
         )
     return counts, summary
 
