@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inspection.core.atomic import save_arrays_atomic
 from inspection.core.channels import grey
 from inspection.core.errors import ModelError
 from inspection.core.types import Image
@@ -70,10 +71,9 @@ class PatternCounts:
     edge_shares: tuple[float, float]  # the lowest and highest share of edge neighbourhoods on a good part
 
     def save(self, path: Path) -> None:
-        partial = path.with_name(path.stem + ".partial.npz")
-        edges = np.asarray(self.edge_shares, np.float64)
-        np.savez(partial, size=np.int64(self.size), codes=self.codes, counts=self.counts, edge_shares=edges)
-        partial.replace(path)
+        arrays: dict[str, np.ndarray] = {"size": np.asarray(self.size, np.int64), "codes": self.codes}
+        arrays |= {"counts": self.counts, "edge_shares": np.asarray(self.edge_shares, np.float64)}
+        save_arrays_atomic(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> PatternCounts:

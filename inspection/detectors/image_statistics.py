@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inspection.core.atomic import save_arrays_atomic
 from inspection.core.channels import grey
 from inspection.core.types import Image
 
@@ -74,9 +75,7 @@ class GoodStatistics:
         arrays: dict[str, np.ndarray] = {"vectors": self.vectors, "mean": self.mean, "scale": self.scale}
         if self.defect_weights is not None:
             arrays |= {"defect_weights": self.defect_weights, "defect_bias": np.asarray(self.defect_bias, np.float32)}
-        partial = path.with_name(path.stem + ".partial.npz")
-        np.savez(partial, **arrays)  # type: ignore[arg-type]
-        partial.replace(path)
+        save_arrays_atomic(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> GoodStatistics:

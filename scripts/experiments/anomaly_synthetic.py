@@ -36,10 +36,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -48,9 +46,10 @@ from inspection.core.channels import grey  # noqa: E402
 from inspection.core.images import list_images, load_image  # noqa: E402
 from inspection.detectors.anomaly_backend import AnomalyDetector  # noqa: E402
 from inspection.detectors.factory import load_detector  # noqa: E402
-from inspection.detectors.image_statistics import detail_statistics  # noqa: E402
+from inspection.detectors.image_statistics import GoodStatistics, detail_statistics  # noqa: E402
+from inspection.ml.anomaly.calibration import term_scale, upper_bound  # noqa: E402
 from inspection.ml.anomaly.good_images import find_good_images, split_held_out  # noqa: E402
-from inspection.ml.anomaly.made_up import DRAW  # noqa: E402
+from inspection.ml.anomaly.made_up import DRAW, defect_direction  # noqa: E402
 from inspection.ml.evaluation.anomaly_metrics import auroc  # noqa: E402
 
 Array = np.ndarray
@@ -67,36 +66,13 @@ def made_up_defect(image: Array, rng: np.random.Generator, bright: bool) -> Arra
     return np.clip(image.astype(np.float32) * (1 - amount * mask), 0, 255).astype(np.uint8)
 
 
-def fit_classifier(good: Array, defective: Array, decay: float) -> tuple[torch.nn.Linear, Array, Array]:
-    """A logistic regression of the standardised statistics: good 0, made-up defect 1 (seeded)."""
-    mean, scale = good.mean(0), good.std(0) + 1e-6
-    inputs = torch.tensor((np.r_[good, defective] - mean) / scale, dtype=torch.float32)
-    labels = torch.tensor(np.r_[np.zeros(len(good)), np.ones(len(defective))], dtype=torch.float32)
-    torch.manual_seed(0)
-    model = torch.nn.Linear(inputs.shape[1], 1)
-    optimiser = torch.optim.Adam(model.parameters(), 1e-2, weight_decay=decay)
-    for _ in range(500):
-        optimiser.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(inputs)[:, 0], labels)
-        loss.backward()
-        optimiser.step()
-    return model, mean, scale
-
-
-def bound(values: Array) -> float:
-    """As the model's calibration sets it: the larger of the empirical quantile and mean + z * std."""
-    empirical = float(np.quantile(values, 1 - RATE, method="higher"))
-    return max(empirical, float(values.mean() + NormalDist().inv_cdf(1 - RATE) * values.std()))
-
-
 def scaled(held: Array, values: Array) -> Array:
-    """A term scaled as the model scales it: held-out good median 0, bound 1."""
-    median = float(np.median(held))
-    return (values - median) / max(bound(held) - median, 1e-6)
+    """A term scaled as the model scales it: held-out good median 0, bound at the target rate 1."""
+    return np.asarray(term_scale(held, RATE).scaled(values))
 
 
 def report(name: str, held: Array, good: Array, defective: Array) -> None:
-    threshold = bound(held)
+    threshold = upper_bound(held, RATE)
     print(
         f"{name:42s} AUROC {auroc(list(good), list(defective)):.3f}  escapes {np.mean(defective < threshold):.3f}  "
         f"false rejects {np.mean(good >= threshold):.3f}"
@@ -143,12 +119,9 @@ def main() -> int:
     report("shipped: max(patch, nearest-good)", shipped["held"], shipped["good"], shipped["defective"])
     report("nearest-good alone", nearest["held"], nearest["good"], nearest["defective"])
     for decay in (0.01, 0.1):
-        model, mean, scale = fit_classifier(np.stack(fitted), np.stack(made_up), decay)
-        with torch.no_grad():
-            logit = {
-                k: model(torch.tensor((v - mean) / scale, dtype=torch.float32))[:, 0].numpy()
-                for k, v in statistics.items()
-            }
+        plain = np.stack(fitted)
+        good = defect_direction(GoodStatistics.of(plain), plain, np.stack(made_up), seed=0, decay=decay)
+        logit = {k: np.array([good.defect_logit(vector) for vector in v]) for k, v in statistics.items()}
         summed = {k: scaled(logit["held"], logit[k]) + scaled(nearest["held"], nearest[k]) for k in patches}
         with_patch = {
             k: np.maximum(scaled(patches["held"], patches[k]), scaled(summed["held"], summed[k])) for k in patches

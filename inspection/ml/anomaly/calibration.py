@@ -57,21 +57,23 @@ def upper_bound(values: FloatArray, rate: float) -> float:
     return max(empirical, normal)
 
 
-def _terms_of(scorer: Any, terms: TermSources, images: list[Any], settings: AnomalySettings) -> dict[str, list[float]]:
+def _terms_of(
+    scorer: Any, terms: TermSources, images: list[Any], settings: AnomalySettings
+) -> tuple[dict[str, list[float]], FloatArray]:
     """The raw term values of some parts: the patch map's peak; the image statistics' distance and defect logit
-    or, for two-level parts, the pattern map's peak."""
+    or, for two-level parts, the pattern map's peak; and the parts' network inputs."""
     features, imgsz = settings.inputs, settings.imgsz
     grid = imgsz // MAP_STRIDE
     batch = np.concatenate([features.network_input(image, imgsz) for image in images])
     raw: dict[str, list[float]] = {"patches": list(score_maps(scorer, batch).reshape(len(images), -1).max(axis=1))}
     if terms.patterns is not None:
         raw["patterns"] = [float(pooled(terms.patterns.rarity_map(image), grid, grid).max()) for image in images]
-        return raw
+        return raw, batch
     statistics = [features.statistics(image) for image in images]
     raw["image"] = [terms.statistics.distance(vector) for vector in statistics]
     if terms.statistics.defect_weights is not None:
         raw["defects"] = [terms.statistics.defect_logit(vector) for vector in statistics]
-    return raw
+    return raw, batch
 
 
 def held_out_terms(
@@ -88,12 +90,11 @@ def held_out_terms(
         if trial:
             batches["plain"], batches["made_up"] = copies(images, settings.seed + 10_000 + start, TRIAL_COPIES)  # type: ignore[assignment]
         for name, parts in batches.items():
-            for term, values in _terms_of(scorer, terms, parts, settings).items():
+            raw, batch = _terms_of(scorer, terms, parts, settings)
+            for term, values in raw.items():
                 found[name].setdefault(term, []).extend(values)
-        kept = sum(len(b) for b in inputs)
-        if kept < PARITY_IMAGES:
-            chosen = images[: PARITY_IMAGES - kept]
-            inputs.append(np.concatenate([settings.inputs.network_input(image, settings.imgsz) for image in chosen]))
+            if name == "held":
+                inputs.append(batch[: max(0, PARITY_IMAGES - sum(len(b) for b in inputs))])
         report("threshold", min(start + 16, len(paths)), len(paths))
     arrays = {name: {term: np.asarray(v, np.float32) for term, v in values.items()} for name, values in found.items()}
     return arrays["held"], {k: v for k, v in arrays.items() if k != "held" and v}, np.concatenate(inputs)

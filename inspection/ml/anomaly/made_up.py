@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inspection.core.atomic import save_array_atomic
 from inspection.core.channels import grey
 from inspection.core.types import Image
 from inspection.detectors.image_statistics import DETAIL_PX, GoodStatistics, Vector
@@ -101,23 +102,24 @@ def made_up_statistics(
         if not path.is_file():
             parts, defective = copies(read_all(batch), seed + number)
             pair = np.stack([[statistics(p) for p in parts], [statistics(d) for d in defective]]).astype(np.float32)
-            partial = path.with_name(path.stem + ".partial.npy")
-            np.save(partial, pair)
-            partial.replace(path)
+            save_array_atomic(path, pair)
         report(number + 1, len(batches))
     pairs = [np.load(work / f"made-up-{n:04d}.npy") for n in range(len(batches))]
     return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
 
 
-def defect_direction(good: GoodStatistics, parts: Vector, defective: Vector, seed: int) -> GoodStatistics:
-    """``good`` with the logistic regression of its standardised statistics, plain parts 0, made-up defects 1."""
+def defect_direction(
+    good: GoodStatistics, parts: Vector, defective: Vector, seed: int, decay: float = DECAY
+) -> GoodStatistics:
+    """``good`` with the logistic regression of its standardised statistics, plain parts 0, made-up defects 1
+    (weight decay ``decay``)."""
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     inputs = torch.from_numpy(np.concatenate([good.standard(parts), good.standard(defective)]))
     labels = torch.cat([torch.zeros(len(parts)), torch.ones(len(defective))])
     torch.manual_seed(seed)
     model = torch.nn.Linear(inputs.shape[1], 1)
-    optimiser = torch.optim.Adam(model.parameters(), 1e-2, weight_decay=DECAY)
+    optimiser = torch.optim.Adam(model.parameters(), 1e-2, weight_decay=decay)
     for _ in range(STEPS):
         optimiser.zero_grad()
         loss = torch.nn.functional.binary_cross_entropy_with_logits(model(inputs)[:, 0], labels)

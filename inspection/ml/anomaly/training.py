@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from inspection.core.atomic import write_text_atomic
+from inspection.core.atomic import save_array_atomic, save_arrays_atomic, write_text_atomic
 from inspection.core.errors import StationError
 from inspection.core.images import check_image_file
 from inspection.detectors.anomaly_backend import LABEL, STATISTICS_FILE, TASK, Calibration, TermScale
@@ -205,12 +205,6 @@ def _batches(paths: list[Path]) -> list[list[Path]]:
     return [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
 
 
-def _save(path: Path, array: np.ndarray) -> None:
-    partial = path.with_name(path.stem + ".partial.npy")
-    np.save(partial, array)
-    partial.replace(path)
-
-
 def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path], report: Reporter) -> GoodStatistics:
     """Patch features (a sample of each image's) and image statistics of each batch, saved once; then the
     good parts' statistics."""
@@ -230,8 +224,10 @@ def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path],
             patches = maps.transpose(0, 2, 3, 1).reshape(len(parts), -1, maps.shape[1])
             rng = np.random.default_rng(settings.seed + number)
             picks = [rng.choice(patches.shape[1], min(per_image, patches.shape[1]), replace=False) for _ in parts]
-            _save(chunk, np.concatenate([p[i] for p, i in zip(patches, picks, strict=True)]).astype(np.float16))
-            _save(stats, np.stack([settings.inputs.statistics(image) for image in parts]))
+            save_array_atomic(
+                chunk, np.concatenate([p[i] for p, i in zip(patches, picks, strict=True)]).astype(np.float16)
+            )
+            save_array_atomic(stats, np.stack([settings.inputs.statistics(image) for image in parts]))
         report("features", number + 1, len(batches))
     raw = np.concatenate([np.load(work / f"statistics-{n:04d}.npy") for n in range(len(batches))])
     good = GoodStatistics.of(raw)
@@ -290,9 +286,7 @@ def _memory(settings: AnomalySettings, report: Reporter) -> tuple[FloatArray, Fl
         standard = ((patches - mean) / scale).astype(np.float32)
         report.restart()
         chosen = greedy_coreset(standard, settings.memory, settings.seed, lambda d, t: report("memory", d, t))
-        partial = path.with_name("memory.partial.npz")
-        np.savez(partial, mean=mean, scale=scale, memory=standard[chosen])
-        partial.replace(path)
+        save_arrays_atomic(path, {"mean": mean, "scale": scale, "memory": standard[chosen]})
     with np.load(path) as data:
         return data["mean"], data["scale"], data["memory"]
 
