@@ -86,14 +86,19 @@ def test_two_level_parts_are_scored_by_their_patterns_grey_parts_by_statistics_a
     soft = yaml.safe_load((registry / "soft" / "card.yaml").read_text())
     assert set(binarised["anomaly"]["calibration"]) == {"patterns", "combined_threshold"}
     assert "made_up_defects" not in binarised["anomaly"]
-    # grey parts: the statistics' distance and made-up defects' direction, summed (part); the patch term where
-    # made-up defects on copies of the held-out parts were found at least as well with it
+    # grey parts: the statistics' distance and made-up defects' direction, summed (part), with the patch defects'
+    # peak and the patch term each where made-up defects on copies of the held-out parts were found at least as
+    # well with it
     choice = soft["anomaly"]["made_up_defects_on_held_out"]
     scored = {"image", "defects", "part", "combined_threshold"} | ({"patches"} if choice["patches_scored"] else set())
+    scored |= {"patch_defects"} if choice["patch_defects_scored"] else set()
     assert set(soft["anomaly"]["calibration"]) == scored
     assert choice["patches_scored"] == (choice["with_patches"] >= choice["without_patches"])
+    assert choice["patch_defects_scored"] == (choice["with_patch_defects"] >= choice["without_patch_defects"])
     assert soft["anomaly"]["made_up_defects"]["images"] == soft["training"]["trained_on"]
     assert soft["anomaly"]["made_up_defects"]["fitted_auroc"] > 0.6  # the fit tells the copies apart
+    assert soft["anomaly"]["made_up_defects"]["patch_defects"]["fitted_auroc"] > 0.7  # and the head the patches'
+    assert soft["exports"]["onnx"]["parity"]["same_verdicts"] is True  # both maps of the network checked
     assert "patterns.npz" in binarised["files"] and "patterns.npz" not in soft["files"]
     assert soft["anomaly"]["patterns"]["used"] is False
     assert soft["anomaly"]["patterns"]["two_level_images"] < 0.9 * soft["anomaly"]["patterns"]["of"]

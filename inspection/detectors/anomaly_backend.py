@@ -9,13 +9,17 @@ Terms, each measured against good parts held out from training; the card's calib
   defects move them (``ml/anomaly/made_up.py``); with **image** it makes **part**, their scaled sum, scaled
   again: the whole-part term of such a model, which scores the patch term only where made-up defects on
   its held-out good parts said it helps;
+- **patch_defects** (models trained since 2026-12-07, where made-up defects said it helps): the network's second
+  map, a head's logits of where a made-up defect would be (``ml/anomaly/patch_defects.py``); its peak joins
+  the **part** sum, and its map places the boxes of a part that fails as a whole (``whole_part_boxes``);
 - **patterns**, for two-level parts (binarised scans) instead of the two above: the rarity of each small
   black-and-white neighbourhood among the good parts' (``anomaly_patterns``): a map.
 
 Each term is scaled so its held-out good median is 0 and its threshold 1; the part's score is the larger,
 scaled so that the model card's threshold is **0.5** (the JSON ``score``). Regions of the map above
 the floor become ``anomaly`` detections with boxes (their peak score as confidence), so a recipe's rules,
-areas and counts apply; a part whose image term is the larger gets one box over the whole part. The
+areas and counts apply; a part whose image term is the larger gets one box over the whole part (or, with the
+patch defects, boxes where their map is high, at the part's score). The
 recipe's ``min_confidence`` for ``anomaly`` (default 0.5) is the threshold, so a recipe may move it.
 """
 
@@ -60,7 +64,7 @@ class TermScale:
         return (np.asarray(raw, np.float32) - self.median) / max(self.threshold - self.median, 1e-6)
 
 
-TERMS = ("patches", "image", "defects", "part", "patterns")  # what a card's calibration may name
+TERMS = ("patches", "image", "defects", "patch_defects", "part", "patterns")  # what a card's calibration may name
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,12 @@ class Calibration:
             ) from None
 
     def whole_part(self, scaled: dict[str, Any]) -> Any:
-        """The whole-part term from the scaled terms (one part's or many's): ``part`` (image + defects, scaled
-        again) where the card has it, else ``image``; None for a model without one (two-level parts)."""
+        """The whole-part term from the scaled terms (one part's or many's; ``patch_defects``: the map's peak):
+        ``part`` (image + defects, and patch defects where the card scores them, scaled again) where the card has
+        it, else ``image``; None for a model without one (two-level parts)."""
         if "part" in self.terms:
-            return self.terms["part"].scaled(scaled["image"] + scaled["defects"])
+            summands = [name for name in ("image", "defects", "patch_defects") if name in self.terms]
+            return self.terms["part"].scaled(sum(scaled[name] for name in summands))
         return scaled.get("image")
 
     def score(self, terms: FloatArray | float) -> Any:
@@ -136,6 +142,17 @@ def anomaly_regions(score_map: FloatArray, width: int, height: int, floor: float
     return sorted((d for d in found if d.confidence >= floor), key=lambda d: d.confidence, reverse=True)
 
 
+def whole_part_boxes(score: float, where: FloatArray | None, width: int, height: int) -> list[Detection]:
+    """The boxes of a part that fails as a whole (its whole-part term at ``score``): one over the whole part or,
+    with the patch defects' map (0.5 at that term's own threshold), its regions, each at the part's score: the
+    score says how wrong the part is, the map where."""
+    confidence = min(score, 1.0)
+    if where is None or float(where.max()) < REGION_LEVEL_MIN:
+        return [Detection(LABEL, 0, confidence, (0.0, 0.0, float(width), float(height)))]
+    regions = anomaly_regions(where, width, height, REGION_LEVEL_MIN)
+    return [Detection(LABEL, 0, confidence, region.box) for region in regions]
+
+
 class AnomalyDetector(Detector):
     def __init__(
         self, network: Network, info: ModelInfo, calibration: Calibration, good: GoodStatistics,
@@ -163,8 +180,9 @@ class AnomalyDetector(Detector):
         terms = self.calibration.terms
         raw: dict[str, FloatArray] = {}
         plausible = True
-        if "patches" in terms:
-            raw["patches"] = self.network.forward(self.features.network_input(image, self.info.imgsz))[0, 0]
+        if "patches" in terms or "patch_defects" in terms:
+            maps = self.network.forward(self.features.network_input(image, self.info.imgsz))[0]
+            raw |= {name: maps[channel] for channel, name in enumerate(("patches", "patch_defects")) if name in terms}
         if "image" in terms:
             statistics = self.features.statistics(image)
             raw["image"] = np.float32(self.good.distance(statistics))  # type: ignore[assignment]
@@ -181,19 +199,21 @@ class AnomalyDetector(Detector):
         grid = self.info.imgsz // MAP_STRIDE
         raw, plausible = self.term_maps(image, grid)
         scaled = {name: self.calibration.terms[name].scaled(value) for name, value in raw.items()}
+        where = scaled.pop("patch_defects", None)  # a map; its peak joins the whole-part term
         maps = [scaled[name] for name in ("patches", "patterns") if name in scaled]
         combined_map = np.maximum.reduce(maps) if maps else np.full((grid, grid), -np.inf, np.float32)
         score_map = np.asarray(self.calibration.score(combined_map), np.float32)
-        whole = self.calibration.whole_part(scaled)
+        whole = self.calibration.whole_part(scaled if where is None else {**scaled, "patch_defects": where.max()})
         image_score = float(self.calibration.score(whole)) if whole is not None else 0.0
         image_score = image_score if plausible else 1.0
         patch_score = float(score_map.max())
         height, width = image.shape[:2]
         detections = anomaly_regions(score_map, width, height, floor)
+        located = None if where is None else np.asarray(np.maximum(0.5 * where, 0.0), np.float32)
         if image_score > patch_score and image_score >= floor:
-            everything = (0.0, 0.0, float(width), float(height))
-            detections.insert(0, Detection(LABEL, 0, min(image_score, 1.0), everything))
-        return max(patch_score, image_score), score_map, detections
+            detections[:0] = whole_part_boxes(image_score, located, width, height)
+        shown = score_map if located is None or maps else located  # the map drawn over the part
+        return max(patch_score, image_score), shown, detections
 
     def predict_prepared(self, image: Image, min_confidence: float) -> list[Detection]:
         return self.assess(image, min_confidence)[2]

@@ -1,9 +1,10 @@
 """The anomaly model's threshold, set on good images held out from training: each term's median and its
 quantile at the target false-reject rate, then the combined score's quantile at that rate (score 0.5).
 Two-level parts are scored by the pattern term alone. Others by the whole-part term (the image statistics'
-nearest-good distance and, where training fitted it, their made-up defects' direction, summed: ``part``) and
-the patch term, unless made-up defects on copies of the held-out parts are found no better with it
-(``made_up.py``)."""
+nearest-good distance and, where training fitted it, their made-up defects' direction, summed: ``part``; the
+patch defects' peak joins the sum where made-up defects of each kind are found better with it by a head that never
+saw that kind: ``patch_defects.py``) and the patch term, unless made-up defects on copies of the held-out parts
+are found no better with it (``made_up.py``)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from inspection.detectors.anomaly_backend import MAP_STRIDE, Calibration, TermSc
 from inspection.detectors.anomaly_patterns import PatternTable, pooled
 from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.good_images import read_all
-from inspection.ml.anomaly.made_up import copies
+from inspection.ml.anomaly.made_up import drawn_copies
 from inspection.ml.anomaly.memory import FloatArray
 from inspection.ml.anomaly.network import score_maps
+from inspection.ml.anomaly.patch_defects import PatchDefectHeads
 from inspection.ml.evaluation.anomaly_metrics import auroc, quantiles, score_histogram
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 PARITY_IMAGES = 16  # held-out images the ONNX file is checked on
 TRIAL_COPIES = 4  # made-up defects on each held-out part, to choose whether the patch term is scored
+UNSEEN = "unseen-"  # + a kind of made-up defect: the patch defects' peak by the head that never saw that kind
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,17 @@ class TermSources:
 
     statistics: GoodStatistics
     patterns: PatternTable | None
+    heads: PatchDefectHeads | None = None  # the patch defects' (``patch_defects.py``)
 
 
 HOW = (
-    "each term the model scores (patch map peak, image statistics distance and defect logit; for two-level parts "
-    "the pattern rarity peak alone) scaled so that its median on the held-out good images is 0 and its bound at "
-    "the target false-reject rate is 1; the statistics' two terms summed and scaled again the same way (the "
-    "whole-part term); the part's value is the larger of it and the patch term (where made-up defects on copies "
-    "of the held-out images were found at least as well with it); the threshold is that value's bound at the "
+    "each term the model scores (patch map peak, image statistics distance and defect logit, patch defects' peak; "
+    "for two-level parts the pattern rarity peak alone) scaled so that its median on the held-out good images is 0 "
+    "and its bound at the target false-reject rate is 1; the statistics' two terms (and the patch defects' peak, "
+    "where made-up defects of each kind on copies of the held-out images were found at least as well with it by a "
+    "head that never saw that kind) summed and scaled again the same way (the whole-part term); the part's value "
+    "is the larger of it and the patch term (where made-up defects on copies of the held-out images were found at "
+    "least as well with it); the threshold is that value's bound at the "
     "target rate on the same images, and scores are scaled so that it is 0.5. A bound: the larger of the "
     "empirical quantile (the next value up) and mean + z * standard deviation (z of the normal distribution at "
     "the rate), which guards a threshold set on few images"
@@ -65,7 +71,12 @@ def _terms_of(
     features, imgsz = settings.inputs, settings.imgsz
     grid = imgsz // MAP_STRIDE
     batch = np.concatenate([features.network_input(image, imgsz) for image in images])
-    raw: dict[str, list[float]] = {"patches": list(score_maps(scorer, batch).reshape(len(images), -1).max(axis=1))}
+    maps = score_maps(scorer, batch)
+    raw: dict[str, list[float]] = {"patches": list(maps[:, 0].reshape(len(images), -1).max(axis=1))}
+    if maps.shape[1] > 1:  # the patch defects' head (``patch_defects.py``), and those that never saw a kind
+        raw["patch_defects"] = list(maps[:, 1].reshape(len(images), -1).max(axis=1))
+    if terms.heads is not None:
+        raw |= {f"{UNSEEN}{kind}": list(peaks) for kind, peaks in terms.heads.unseen_peaks(batch).items()}
     if terms.patterns is not None:
         raw["patterns"] = [float(pooled(terms.patterns.rarity_map(image), grid, grid).max()) for image in images]
         return raw, batch
@@ -88,7 +99,10 @@ def held_out_terms(
         images = read_all(paths[start : start + 16])
         batches = {"held": images}
         if trial:
-            batches["plain"], batches["made_up"] = copies(images, settings.seed + 10_000 + start, TRIAL_COPIES)  # type: ignore[assignment]
+            batches["plain"], batches["made_up"], kinds = drawn_copies(
+                images, settings.seed + 10_000 + start, TRIAL_COPIES
+            )  # type: ignore[assignment]
+            found["made_up"].setdefault("kind", []).extend(kinds)
         for name, parts in batches.items():
             raw, batch = _terms_of(scorer, terms, parts, settings)
             for term, values in raw.items():
@@ -112,12 +126,36 @@ def combined_values(calibration: Calibration, raw: dict[str, FloatArray]) -> Flo
     return np.maximum.reduce(values if whole is None else [*values, whole])  # type: ignore[no-any-return]
 
 
-def _whole_part_scales(raw: dict[str, FloatArray], rate: float) -> dict[str, TermScale]:
-    scales: dict[str, TermScale] = {name: term_scale(raw[name], rate) for name in ("image", "defects") if name in raw}
+def _whole_part_scales(raw: dict[str, FloatArray], rate: float, patch_defects: bool = False) -> dict[str, TermScale]:
+    """The whole-part term's scales: image and defects summed into part; with ``patch_defects``, its peak too."""
+    summands = ("image", "defects", "patch_defects") if patch_defects else ("image", "defects")
+    scales: dict[str, TermScale] = {name: term_scale(raw[name], rate) for name in summands if name in raw}
     if "defects" in scales:
-        summed = scales["image"].scaled(raw["image"]) + scales["defects"].scaled(raw["defects"])
+        summed = sum(scales[name].scaled(raw[name]) for name in summands)
         scales["part"] = term_scale(summed, rate)
     return scales
+
+
+def patch_defects_choice(
+    raw: dict[str, FloatArray], rate: float, trial: dict[str, dict[str, FloatArray]]
+) -> dict[str, Any]:
+    """Whether the patch defects' peak joins the whole-part term: the made-up defects on copies of the held-out
+    parts against the plain copies, image AUROC by the whole-part term without and with it, each kind of defect
+    judged by the head that never saw that kind (the one kept saw them all: it would find them by rote), the mean
+    over the kinds; a tie keeps it (its map says where a part is wrong)."""
+    kinds = trial["made_up"]["kind"]
+    found: dict[str, list[float]] = {"without_patch_defects": [], "with_patch_defects": []}
+    for kind in sorted({int(k) for k in kinds}):
+        unseen, chosen = f"{UNSEEN}{kind}", kinds == kind
+        held = {**raw, "patch_defects": raw[unseen]}
+        plain = {**trial["plain"], "patch_defects": trial["plain"][unseen]}
+        made_up = {term: values[chosen] for term, values in trial["made_up"].items()}
+        made_up["patch_defects"] = made_up[unseen]
+        for name, joined in (("without_patch_defects", False), ("with_patch_defects", True)):
+            model = Calibration(_whole_part_scales(held, rate, joined), 1.0)
+            found[name].append(auroc(list(combined_values(model, plain)), list(combined_values(model, made_up))) or 0.0)
+    means = {name: round(float(np.mean(values)), 4) for name, values in found.items()}
+    return {**means, "patch_defects_scored": means["with_patch_defects"] >= means["without_patch_defects"]}
 
 
 def patch_choice(
@@ -137,9 +175,9 @@ def patch_choice(
 
 def calibrate(
     scorer: Any, terms: TermSources, paths: list[Path], settings: AnomalySettings, report: Reporter
-) -> tuple[dict[str, Any], FloatArray, TermScale]:
+) -> tuple[dict[str, Any], FloatArray, list[TermScale]]:
     """The card's ``anomaly`` section (calibration, good-score distribution, how it was set), the held-out
-    images' network inputs and the patch term's scale (for the export's parity check)."""
+    images' network inputs and the scale of each of the network's maps (for the export's parity check)."""
     raw, trial, inputs = held_out_terms(scorer, terms, paths, settings, report)
     rate = settings.target_false_reject
     patches = term_scale(raw["patches"], rate)
@@ -147,10 +185,15 @@ def calibrate(
     if terms.patterns is not None:
         scales = {"patterns": term_scale(raw["patterns"], rate)}
     else:
-        scales = _whole_part_scales(raw, rate)
+        joined = None
+        if terms.heads is not None and "defects" in raw and trial:
+            joined = patch_defects_choice(raw, rate, trial)
+        scales = _whole_part_scales(raw, rate, joined is not None and joined["patch_defects_scored"])
         choice = patch_choice(scales, patches, trial)
         if choice is None or choice["patches_scored"]:
             scales["patches"] = patches
+        if choice is not None and joined is not None:
+            choice = {**joined, **choice}
     combined_terms = combined_values(Calibration(scales, 1.0), raw)
     calibration = Calibration(scales, upper_bound(combined_terms, rate))
     scores = [float(s) for s in calibration.score(combined_terms)]
@@ -169,4 +212,5 @@ def calibrate(
     }
     if choice is not None:
         section["made_up_defects_on_held_out"] = choice
-    return section, inputs, patches
+    channels = [patches] + ([term_scale(raw["patch_defects"], rate)] if "patch_defects" in raw else [])
+    return section, inputs, channels

@@ -15,7 +15,7 @@ The same copies of the held-out good parts then say whether the patch term helps
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -78,18 +78,35 @@ DRAW = (_crack, _region, _spots)
 
 def made_up_defect(part: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A copy of the (plain) part with one made-up defect: darker by a share of the part, or brighter."""
-    mask = np.zeros(part.shape, np.float32)
-    amount = DRAW[int(rng.integers(len(DRAW)))](mask, rng)
+    return defect_and_mask(part, rng)[0]
+
+
+def defect_and_mask(
+    part: np.ndarray, rng: np.random.Generator, kinds: Sequence[int] = tuple(range(len(DRAW)))
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``made_up_defect`` (grey or colour part; its kind one of ``kinds``, indexes of ``DRAW``), where it was
+    drawn (a mask of the part's size, 0..1) and its kind."""
+    mask = np.zeros(part.shape[:2], np.float32)
+    kind = kinds[int(rng.integers(len(kinds)))]
+    amount = DRAW[kind](mask, rng)
     if rng.random() < BRIGHT_SHARE:
         amount = -0.6 * amount
-    return np.clip(part.astype(np.float32) * (1 - amount * mask), 0, 255).astype(np.uint8)
+    shade = 1 - amount * (mask if part.ndim == 2 else mask[..., None])
+    return np.clip(part.astype(np.float32) * shade, 0, 255).astype(np.uint8), mask, kind
 
 
 def copies(images: list[Image], seed: int, each: int = 1) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Each part plain, and ``each`` copies of it with a made-up defect (seeded)."""
+    parts, defective, _ = drawn_copies(images, seed, each)
+    return parts, defective
+
+
+def drawn_copies(images: list[Image], seed: int, each: int = 1) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """``copies``, and the kind of each copy's defect."""
     rng = np.random.default_rng(seed)
     parts = [plain(image) for image in images]
-    return parts, [made_up_defect(part, rng) for part in parts for _ in range(each)]
+    drawn = [defect_and_mask(part, rng) for part in parts for _ in range(each)]
+    return parts, [copy for copy, _, _ in drawn], [kind for _, _, kind in drawn]
 
 
 def made_up_statistics(

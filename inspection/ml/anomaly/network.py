@@ -60,8 +60,9 @@ def feature_dims() -> int:
     return sum(WIDTHS[index] for index in TAPS)
 
 
-def build_scorer(trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatArray) -> Any:
-    """The network the station runs: (N, 3, S, S) -> (N, 1, S/8, S/8) distances to the memory."""
+def build_scorer(trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatArray, head: Any = None) -> Any:
+    """The network the station runs: (N, 3, S, S) -> (N, 1, S/8, S/8) distances to the memory; with the patch
+    defects' ``head`` (``patch_defects.py``) (N, 2, S/8, S/8), its logits the second channel."""
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     class PatchScorer(torch.nn.Module):  # type: ignore[misc]
@@ -72,14 +73,18 @@ def build_scorer(trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatA
             self.register_buffer("scale", torch.from_numpy(scale).reshape(1, -1, 1, 1))
             self.register_buffer("memory", torch.from_numpy(memory))
             self.register_buffer("memory_sq", torch.from_numpy((memory**2).sum(1)))
+            self.head = head
+
+        def standardise(self, features: torch.Tensor) -> torch.Tensor:
+            return (features - self.mean) / self.scale
 
         def forward(self, batch: torch.Tensor) -> torch.Tensor:
-            features = (patch_features(self.trunk, batch) - self.mean) / self.scale
+            features = self.standardise(patch_features(self.trunk, batch))
             n, d, h, w = features.shape
             flat = features.permute(0, 2, 3, 1).reshape(n, h * w, d)
             squared = (flat**2).sum(-1, keepdim=True) - 2 * flat @ self.memory.T + self.memory_sq
-            nearest = squared.min(-1).values.clamp(min=0).sqrt()
-            return nearest.reshape(n, 1, h, w)
+            nearest = squared.min(-1).values.clamp(min=0).sqrt().reshape(n, 1, h, w)
+            return nearest if self.head is None else torch.cat([nearest, self.head(features)], 1)
 
     return PatchScorer().eval()
 

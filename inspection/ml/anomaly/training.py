@@ -6,7 +6,8 @@ Steps (each kept in the run folder, so ``--resume`` goes on after the last finis
 3. the image statistics of the training images (``image_statistics.npz``);
 4. when the parts are two-level images, the counts of their black-and-white patterns (``patterns.npz``);
    otherwise the direction in which made-up defects move the statistics (``made_up.py``, ``work/made-up-NNNN.npy``,
-   then kept in ``image_statistics.npz``);
+   then kept in ``image_statistics.npz``), and the patch defects' head (``patch_defects.py``,
+   ``work/patch-defects-NNNN.npz``, ``work/patch-head.npz``), the second channel of the ONNX file;
 5. the threshold, from the good images held out of training, for the target false-reject rate, and the
    ONNX file with its parity against PyTorch (``model.onnx``, ``anomaly.yaml``, ``train_config.yaml``).
 """
@@ -36,6 +37,7 @@ from inspection.ml.anomaly.good_images import find_good_images, read_all, split_
 from inspection.ml.anomaly.made_up import BRIGHT_SHARE, DECAY, KINDS, defect_direction, made_up_statistics
 from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
 from inspection.ml.anomaly.network import TRUNK, build_scorer, build_trunk, export_onnx, patch_features, score_maps
+from inspection.ml.anomaly.patch_defects import patch_defects_head
 from inspection.ml.anomaly.patterns import count_patterns
 from inspection.ml.evaluation.anomaly_metrics import auroc
 from inspection.ml.training import TRAIN_CONFIG
@@ -135,18 +137,23 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     report = Reporter(progress)
     statistics = _training_features(settings, trunk, [images[i] for i in train], report)
     mean, scale, memory = _memory(settings, report)
-    scorer = build_scorer(trunk, mean, scale, memory)
     report.restart()
     patterns, pattern_summary = _patterns(settings, [images[i] for i in train], report)
-    made_up = None
+    made_up = heads = None
     if patterns is None:
         statistics, made_up = _made_up(settings, [images[i] for i in train], statistics, report)
-    sources = TermSources(statistics, PatternTable(patterns) if patterns is not None else None)
-    result, held_inputs, patch_scale = calibrate(scorer, sources, [images[i] for i in held], settings, report)
+        report.restart()
+        heads, made_up["patch_defects"] = patch_defects_head(
+            [images[i] for i in train], trunk, mean, scale, settings.inputs, settings.imgsz, settings.out / "work",
+            settings.seed, report,
+        )  # fmt: skip
+    scorer = build_scorer(trunk, mean, scale, memory, None if heads is None else heads.head)
+    sources = TermSources(statistics, PatternTable(patterns) if patterns is not None else None, heads)
+    result, held_inputs, channel_scales = calibrate(scorer, sources, [images[i] for i in held], settings, report)
     _say_choice(result.get("made_up_defects_on_held_out"), progress)
     model = settings.out / MODEL_FILE
     export_onnx(scorer, model, settings.imgsz, [LABEL])
-    result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, patch_scale)
+    result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, channel_scales)
     result["features"] = settings.features
     result["patterns"] = pattern_summary
     if made_up is not None:
@@ -160,29 +167,42 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
 
 
 def _say_choice(choice: dict[str, Any] | None, progress: Progress) -> None:
-    if choice is not None:
-        verdict = "scored" if choice["patches_scored"] else "left out"
+    if choice is None:
+        return
+    if "patch_defects_scored" in choice:
+        verdict = "joins" if choice["patch_defects_scored"] else "is left out of"
         progress(
-            f"made-up defects on the held-out parts: AUROC {choice['without_patches']} by the image statistics, "
-            f"{choice['with_patches']} with the patch term too: the patch term is {verdict}"
+            f"made-up defects on the held-out parts, each kind found by a head that never saw it: AUROC "
+            f"{choice['without_patch_defects']} by the image statistics, {choice['with_patch_defects']} with the "
+            f"patch defects: their peak {verdict} the whole-part term"
         )
+    verdict = "scored" if choice["patches_scored"] else "left out"
+    progress(
+        f"made-up defects on the held-out parts: AUROC {choice['without_patches']} by the whole-part term, "
+        f"{choice['with_patches']} with the patch term too: the patch term is {verdict}"
+    )
 
 
-def onnx_parity(scorer: Any, model: Path, inputs: FloatArray, patches: TermScale) -> dict[str, Any]:
-    """The ONNX file against the PyTorch scorer on the held-out images: the largest difference of the
-    patch term (scaled as a score on its own, 0.5 = its threshold); more than ``PARITY_TOLERANCE`` refuses
-    the export."""
+def onnx_parity(scorer: Any, model: Path, inputs: FloatArray, channels: list[TermScale]) -> dict[str, Any]:
+    """The ONNX file against the PyTorch scorer on the held-out images: the largest difference of each map's
+    peak (the patch term, and the patch defects' where the network has them), each scaled as a score on its own
+    (0.5 = its threshold); more than ``PARITY_TOLERANCE`` refuses the export."""
     import onnxruntime as ort  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    scale = Calibration({"patches": patches}, 1.0)
-    torch_scores = scale.score(patches.scaled(score_maps(scorer, inputs).reshape(len(inputs), -1).max(1)))
+    torch_maps = score_maps(scorer, inputs)
     onnx_maps = np.concatenate([session.run(None, {"images": inputs[i : i + 1]})[0] for i in range(len(inputs))])
-    onnx_scores = scale.score(patches.scaled(onnx_maps.reshape(len(inputs), -1).max(1)))
-    gap = float(np.abs(np.asarray(torch_scores) - np.asarray(onnx_scores)).max())
+    gap, same = 0.0, True
+    for channel, term in enumerate(channels):
+        scale = Calibration({"patches": term}, 1.0)
+        peaks = [
+            scale.score(term.scaled(maps[:, channel].reshape(len(inputs), -1).max(1)))
+            for maps in (torch_maps, onnx_maps)
+        ]
+        gap = max(gap, float(np.abs(np.asarray(peaks[0]) - np.asarray(peaks[1])).max()))
+        same = same and bool(((np.asarray(peaks[0]) >= 0.5) == (np.asarray(peaks[1]) >= 0.5)).all())
     if gap > PARITY_TOLERANCE:
         raise StationError(f"{model}: the ONNX file's scores differ from PyTorch's by {gap:.4f} (> {PARITY_TOLERANCE})")
-    same = bool(((np.asarray(torch_scores) >= 0.5) == (np.asarray(onnx_scores) >= 0.5)).all())
     return {"images": len(inputs), "max_score_gap": round(gap, 5), "same_verdicts": same}
 
 

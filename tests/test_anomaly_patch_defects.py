@@ -1,0 +1,117 @@
+"""The patch defects (``inspection/ml/anomaly/patch_defects.py``): made-up defects drawn with their masks, a head
+that learns from good surfaces where such defects are and finds them on surfaces it never saw, the choice of
+joining its peak to the whole-part term, and the boxes of a part that fails as a whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from inspection.core.images import load_image
+from inspection.detectors.anomaly_backend import whole_part_boxes
+from inspection.detectors.anomaly_features import AnomalyFeatures
+from inspection.ml.anomaly.calibration import UNSEEN, patch_defects_choice
+from inspection.ml.anomaly.made_up import DRAW, defect_and_mask, made_up_defect
+from inspection.ml.anomaly.memory import standardise
+from inspection.ml.anomaly.network import STRIDE, build_trunk, patch_features
+from inspection.ml.anomaly.patch_defects import COVERED, patch_defects_head, plain_and_copies
+from inspection.ml.evaluation.anomaly_metrics import auroc
+
+IMGSZ = 64
+
+
+def test_a_made_up_defect_comes_with_the_mask_of_what_it_changed() -> None:
+    grey = np.full((320, 320), 128, np.uint8)
+    copy, mask, kind = defect_and_mask(grey, np.random.default_rng(3))
+    assert kind in range(len(DRAW))
+    assert np.array_equal(copy, made_up_defect(grey, np.random.default_rng(3)))  # the same drawing
+    changed = copy != grey
+    assert changed.any() and (mask[changed] > 0).all()
+    colour = np.dstack([grey, grey // 2, grey // 4])
+    coloured, colour_mask, _ = defect_and_mask(colour, np.random.default_rng(3))
+    assert coloured.shape == colour.shape and np.array_equal(colour_mask, mask)
+    assert (coloured != colour).any(axis=2)[mask > 0.5].all()  # every channel shaded where it is drawn
+
+
+def _surface(rng: np.random.Generator) -> np.ndarray:
+    """A smooth grey surface, as of a cast or moulded part: blurred noise, 96 px."""
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (96, 96)).astype(np.float32), (0, 0), 3)
+    return np.clip(130 + 25 * noise / noise.std(), 0, 255).astype(np.uint8)
+
+
+def _features(trunk: object, images: list[np.ndarray], inputs: AnomalyFeatures) -> torch.Tensor:
+    batch = np.concatenate([inputs.network_input(image, IMGSZ) for image in images])
+    with torch.no_grad():
+        return patch_features(trunk, torch.from_numpy(batch))
+
+
+def test_the_head_finds_made_up_defects_on_parts_it_never_saw(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    (tmp_path / "good").mkdir()
+    for number in range(60):
+        cv2.imwrite(str(tmp_path / "good" / f"{number:03d}.png"), _surface(rng))
+    paths = sorted((tmp_path / "good").glob("*.png"))
+    inputs, trunk = AnomalyFeatures(), build_trunk(0)
+    maps = _features(trunk, [load_image(p) for p in paths], inputs).numpy()
+    mean, scale = standardise(maps.transpose(0, 2, 3, 1).reshape(-1, maps.shape[1]))
+    work = tmp_path / "work"
+    work.mkdir()
+    heads, summary = patch_defects_head(paths, trunk, mean, scale, inputs, IMGSZ, work, 0, lambda s, d, t: None)
+    assert summary["covered_patches"] > 0 and summary["fitted_auroc"] > 0.8
+    assert sorted(heads.without) == list(range(len(DRAW)))  # one head that never saw each kind
+    again, _ = patch_defects_head(paths, trunk, mean, scale, inputs, IMGSZ, work, 0, lambda s, d, t: None)  # kept
+    for first, second in ((heads.head, again.head), (heads.without[0], again.without[0])):
+        pairs = zip(first.state_dict().values(), second.state_dict().values(), strict=True)
+        assert all(torch.equal(a, b) for a, b in pairs)
+    # copies of surfaces it never saw: the patches under a made-up defect score above the rest
+    covered_logits, clean_logits = [], []
+    centre, spread = torch.from_numpy(mean).reshape(1, -1, 1, 1), torch.from_numpy(scale).reshape(1, -1, 1, 1)
+    grid = IMGSZ // STRIDE
+    for _ in range(20):
+        images, masks, _ = plain_and_copies(_surface(rng), rng)
+        with torch.no_grad():
+            logits = heads.head((_features(trunk, images, inputs) - centre) / spread).numpy()[:, 0]
+        for logit, mask in zip(logits, masks, strict=True):
+            share = mask.reshape(grid, mask.shape[0] // grid, grid, -1).mean(axis=(1, 3))
+            covered_logits += list(logit[share > COVERED])
+            clean_logits += list(logit[share == 0])
+    found = auroc(clean_logits, covered_logits)
+    assert found is not None and found > 0.75
+
+
+def _trial(unseen_found: bool) -> dict[str, dict[str, np.ndarray]]:
+    """Copies of three kinds; the heads that never saw a kind find it (or not)."""
+    rng = np.random.default_rng(0)
+    plain = {"image": rng.normal(0, 1, 60), "defects": rng.normal(0, 1, 60)}
+    made_up = {"image": rng.normal(1, 1, 240), "defects": rng.normal(1, 1, 240), "kind": np.arange(240) % 3.0}
+    for kind in range(3):
+        plain[f"{UNSEEN}{kind}"] = rng.normal(0, 1, 60)
+        made_up[f"{UNSEEN}{kind}"] = rng.normal(3 if unseen_found else 0, 1, 240)
+    return {"plain": plain, "made_up": made_up}
+
+
+def test_patch_defects_join_the_whole_part_term_only_where_heads_find_kinds_they_never_saw() -> None:
+    rng = np.random.default_rng(1)
+    held = {name: rng.normal(0, 1, 60).astype(np.float32) for name in ("image", "defects")}
+    held |= {f"{UNSEEN}{kind}": rng.normal(0, 1, 60).astype(np.float32) for kind in range(3)}
+    joined = patch_defects_choice(held, 0.01, _trial(unseen_found=True))
+    assert joined["patch_defects_scored"] is True
+    assert joined["with_patch_defects"] > joined["without_patch_defects"]
+    blind = patch_defects_choice(held, 0.01, _trial(unseen_found=False))
+    assert blind["patch_defects_scored"] is False
+    assert blind["with_patch_defects"] < blind["without_patch_defects"]
+
+
+def test_a_part_failing_as_a_whole_is_boxed_where_its_patch_defects_are() -> None:
+    where = np.zeros((8, 8), np.float32)
+    where[2:4, 5:7] = 0.8  # cells of 8 px on a 64 px part
+    boxes = whole_part_boxes(0.7, where, 64, 64)
+    assert len(boxes) == 1 and boxes[0].confidence == 0.7  # the part's score: the map says where, not how much
+    x1, y1, x2, y2 = boxes[0].box
+    assert x1 >= 32 and x2 <= 64 and y1 >= 8 and y2 <= 40 and (x2 - x1) * (y2 - y1) < 64 * 64 / 4
+    assert [b.box for b in whole_part_boxes(0.7, np.zeros((8, 8), np.float32), 64, 64)] == [(0.0, 0.0, 64.0, 64.0)]
+    assert [b.box for b in whole_part_boxes(1.3, None, 64, 64)] == [(0.0, 0.0, 64.0, 64.0)]
+    assert whole_part_boxes(1.3, None, 64, 64)[0].confidence == 1.0
