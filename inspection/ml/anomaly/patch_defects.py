@@ -6,9 +6,10 @@ same features learn what a defect looks like: each good part (scaled to ``DETAIL
 gets ``COPIES`` copies with one made-up defect each (``made_up.py``: a crack, a region, spots), and a small
 head (two 1 x 1 convolutions) learns, for every patch, whether a made-up defect covers it. Its logit map is the
 term *patch defects*: its peak joins the whole-part term (summed, like the statistics' defect direction) where
-made-up defects on the held-out parts are found better with it (``calibration.py``), and its map says where a
-failing part is wrong (``scripts/experiments/anomaly_patch_defects.py`` measured it). Seeded and resumable
-(each batch's examples kept in ``work/patch-defects-NNNN.npz``, the head in ``work/patch-head.npz``).
+made-up defects on the held-out parts are found better with it, each kind judged by a head taught only the
+other kinds (``calibration.py``), and its map says where a failing part is wrong (measured on local defects of
+parts not aligned: ``scripts/experiments/grey_crops.py``). Seeded and resumable (each batch's examples kept in
+``work/patch-defects-NNNN.npz``, the heads in ``work/patch-head.npz`` and ``work/patch-head-without-K.npz``).
 """
 
 from __future__ import annotations
