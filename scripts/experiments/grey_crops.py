@@ -14,7 +14,8 @@ crops stay two-level, as 77000's, is scored by the pattern term). Seeded.
 Measured 2026-12-07, 2-core Intel Xeon (image AUROC of the test crops, with the product's commands): the
 whole-part term alone (the model before the patch defects) 0.887 / 0.851 / 0.866 for groups 13000 / 00041 /
 50600; with the patch defects, which join where made-up defects of each kind are found better with them by a
-head that never saw that kind: 0.915 / 0.873 (joined) / 0.866 (left out: made-up 0.645 with, 0.662 without).
+head that never saw that kind: 0.915 / 0.873 (joined) / 0.866 (left out: made-up 0.645 with, 0.662 without);
+trained at the default 256 px (no ``--imgsz``): 0.924 / 0.882 / 0.866.
 The patch memory term on these crops (measured apart, a random memory of 20,000 good patches): 0.53-0.56 alone;
 the models left it out by their own choice.
 """
