@@ -12,6 +12,7 @@ from inspection.core.images import IMAGE_SUFFIXES, UnreadableImageError, list_im
 from inspection.core.types import Image
 
 MIN_GOOD = 10  # fewer cannot both fill the memory and leave good parts to set the threshold on
+BATCH = 16  # images a training step's work file holds
 GOOD_CLASS = "good"
 
 
@@ -54,6 +55,11 @@ def read_all(paths: list[Path]) -> list[Image]:
         except UnreadableImageError as exc:
             raise StationError(f"{exc}; remove or replace it, then train again") from None
     return images
+
+
+def in_batches(paths: list[Path]) -> list[list[Path]]:
+    """The images in batches of ``BATCH``, as the training steps keep their work (one file a batch)."""
+    return [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
 
 
 def split_held_out(count: int, share: float, seed: int) -> tuple[list[int], list[int]]:

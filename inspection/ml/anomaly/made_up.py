@@ -15,7 +15,7 @@ The same copies of the held-out good parts then say whether the patch term helps
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -25,13 +25,12 @@ from inspection.core.atomic import save_array_atomic
 from inspection.core.channels import grey
 from inspection.core.types import Image
 from inspection.detectors.image_statistics import DETAIL_PX, GoodStatistics, Vector
-from inspection.ml.anomaly.good_images import read_all
+from inspection.ml.anomaly.good_images import in_batches, read_all
 
 KINDS = ("a thin polyline (crack, scratch)", "a soft ellipse (dark or bright region)", "a few spots")
 BRIGHT_SHARE = 1 / 3  # of the made-up defects brighter than the part, the rest darker
 DECAY = 0.01  # weight decay of the logistic regression
 STEPS = 500
-BATCH = 16
 Statistics = Callable[[Image], Vector]
 
 
@@ -81,13 +80,11 @@ def made_up_defect(part: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return defect_and_mask(part, rng)[0]
 
 
-def defect_and_mask(
-    part: np.ndarray, rng: np.random.Generator, kinds: Sequence[int] = tuple(range(len(DRAW)))
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """``made_up_defect`` (grey or colour part; its kind one of ``kinds``, indexes of ``DRAW``), where it was
-    drawn (a mask of the part's size, 0..1) and its kind."""
+def defect_and_mask(part: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """``made_up_defect`` (grey or colour part), where it was drawn (a mask of the part's size, 0..1) and its
+    kind (an index of ``DRAW``)."""
     mask = np.zeros(part.shape[:2], np.float32)
-    kind = kinds[int(rng.integers(len(kinds)))]
+    kind = int(rng.integers(len(DRAW)))
     amount = DRAW[kind](mask, rng)
     if rng.random() < BRIGHT_SHARE:
         amount = -0.6 * amount
@@ -113,7 +110,7 @@ def made_up_statistics(
     paths: list[Path], statistics: Statistics, work: Path, seed: int, report: Callable[[int, int], None]
 ) -> tuple[Vector, Vector]:
     """The statistics of each part plain and with its made-up defect; a batch at a time, kept in ``work``."""
-    batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
+    batches = in_batches(paths)
     for number, batch in enumerate(batches):
         path = work / f"made-up-{number:04d}.npy"
         if not path.is_file():

@@ -75,11 +75,8 @@ def build_scorer(trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatA
             self.register_buffer("memory_sq", torch.from_numpy((memory**2).sum(1)))
             self.head = head
 
-        def standardise(self, features: torch.Tensor) -> torch.Tensor:
-            return (features - self.mean) / self.scale
-
         def forward(self, batch: torch.Tensor) -> torch.Tensor:
-            features = self.standardise(patch_features(self.trunk, batch))
+            features = (patch_features(self.trunk, batch) - self.mean) / self.scale
             n, d, h, w = features.shape
             flat = features.permute(0, 2, 3, 1).reshape(n, h * w, d)
             squared = (flat**2).sum(-1, keepdim=True) - 2 * flat @ self.memory.T + self.memory_sq

@@ -27,7 +27,7 @@ from inspection.core.types import Image
 from inspection.detectors.anomaly_features import AnomalyFeatures
 from inspection.detectors.image_statistics import DETAIL_PX
 from inspection.detectors.processing import to_bgr
-from inspection.ml.anomaly.good_images import read_all
+from inspection.ml.anomaly.good_images import in_batches, read_all
 from inspection.ml.anomaly.made_up import DRAW, defect_and_mask
 from inspection.ml.anomaly.memory import FloatArray
 from inspection.ml.anomaly.network import STRIDE, patch_features
@@ -38,7 +38,6 @@ HIDDEN = 64  # channels of the head's hidden layer
 EPOCHS = 40
 COVERED = 0.05  # a patch counts as defective where the made-up defect covers this share of it
 PLAIN_SAMPLE = 64  # patches of each plain part kept as examples (all of a copy's defective ones are)
-BATCH = 16  # parts a work file holds
 STEP_BATCH = 1024  # patch examples per optimiser step
 PLAIN = -1  # the kind of a plain part's examples
 Reporter = Callable[[str, int, int], None]
@@ -53,6 +52,29 @@ def build_head(dims: int, seed: int) -> Any:
     return nn.Sequential(nn.Conv2d(dims, HIDDEN, 1), nn.ReLU(), nn.Conv2d(HIDDEN, 1, 1)).eval()
 
 
+@dataclass(frozen=True)
+class StandardFeatures:
+    """The trunk's patch features of network inputs, standardised as the patch memory's (its ``mean`` and
+    ``scale``): what every head sees, in training and in the choice."""
+
+    trunk: Any
+    centre: Any  # (1, D, 1, 1) tensors
+    spread: Any
+
+    @classmethod
+    def of(cls, trunk: Any, mean: FloatArray, scale: FloatArray) -> StandardFeatures:
+        import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+        return cls(trunk, torch.from_numpy(mean).reshape(1, -1, 1, 1), torch.from_numpy(scale).reshape(1, -1, 1, 1))
+
+    def __call__(self, batch: FloatArray) -> Any:
+        """(N, 3, S, S) network inputs -> (N, D, S/8, S/8) standardised features (a tensor)."""
+        import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+        with torch.no_grad():
+            return (patch_features(self.trunk, torch.from_numpy(batch)) - self.centre) / self.spread
+
+
 def plain_and_copies(image: Image, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """The part (BGR, ``DETAIL_PX`` square) and ``COPIES`` copies with a made-up defect; the masks (zero for the
     part) and the defects' kinds (``PLAIN`` for the part)."""
@@ -63,19 +85,16 @@ def plain_and_copies(image: Image, rng: np.random.Generator) -> tuple[list[np.nd
 
 
 def _examples(
-    images: list[Image], trunk: Any, standardise: Callable[[Any], Any], inputs: AnomalyFeatures, imgsz: int, seed: int
+    images: list[Image], standard: StandardFeatures, inputs: AnomalyFeatures, imgsz: int, seed: int
 ) -> dict[str, np.ndarray]:
     """The patch examples of some parts: standardised features and whether a made-up defect covers them."""
-    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
     rng = np.random.default_rng(seed)
     grid = imgsz // STRIDE
     features, targets, kinds = [], [], []
     for image in images:
         parts, masks, drawn = plain_and_copies(image, rng)
         batch = np.concatenate([inputs.network_input(part, imgsz) for part in parts])
-        with torch.no_grad():
-            maps = standardise(patch_features(trunk, torch.from_numpy(batch))).numpy()
+        maps = standard(batch).numpy()
         flat = maps.transpose(0, 2, 3, 1).reshape(len(parts), grid * grid, -1)
         for number, (mask, kind) in enumerate(zip(masks, drawn, strict=True)):
             covered = cv2.resize(mask, (grid, grid), interpolation=cv2.INTER_AREA).reshape(-1) > COVERED
@@ -90,16 +109,16 @@ def _examples(
 
 
 def patch_examples(
-    paths: list[Path], trunk: Any, standardise: Callable[[Any], Any], inputs: AnomalyFeatures, imgsz: int,
-    work: Path, seed: int, report: Reporter,
+    paths: list[Path], standard: StandardFeatures, inputs: AnomalyFeatures, imgsz: int, work: Path, seed: int,
+    report: Reporter,
 ) -> tuple[FloatArray, np.ndarray, np.ndarray]:  # fmt: skip
     """Every training part's patch examples (features, covered or not, the kind of defect drawn on their part),
     a batch of parts at a time, kept in ``work``."""
-    batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
+    batches = in_batches(paths)
     for number, batch in enumerate(batches):
         path = work / f"patch-defects-{number:04d}.npz"
         if not path.is_file():
-            save_arrays_atomic(path, _examples(read_all(batch), trunk, standardise, inputs, imgsz, seed + number))
+            save_arrays_atomic(path, _examples(read_all(batch), standard, inputs, imgsz, seed + number))
         report("patch defects", number + 1, len(batches))
     found = [np.load(work / f"patch-defects-{n:04d}.npz") for n in range(len(batches))]
     features = np.concatenate([f["features"] for f in found]).astype(np.float32)
@@ -153,16 +172,14 @@ class PatchDefectHeads:
 
     head: Any
     without: dict[int, Any]  # kind left out -> head
-    trunk: Any
-    centre: Any
-    spread: Any
+    standard: StandardFeatures
 
     def unseen_peaks(self, batch: FloatArray) -> dict[int, FloatArray]:
         """For each kind left out, the peak of its head's map on each part (``batch``: network inputs)."""
         import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
+        features = self.standard(batch)
         with torch.no_grad():
-            features = (patch_features(self.trunk, torch.from_numpy(batch)) - self.centre) / self.spread
             return {kind: head(features).flatten(1).max(1).values.numpy() for kind, head in self.without.items()}
 
 
@@ -182,10 +199,8 @@ def patch_defects_head(
     """The fitted heads (kept in ``work``) and the card's summary of the one the model keeps."""
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
-    centre, spread = torch.from_numpy(mean).reshape(1, -1, 1, 1), torch.from_numpy(scale).reshape(1, -1, 1, 1)
-    features, targets, kinds = patch_examples(
-        paths, trunk, lambda maps: (maps - centre) / spread, inputs, imgsz, work, seed, report
-    )
+    standard = StandardFeatures.of(trunk, mean, scale)
+    features, targets, kinds = patch_examples(paths, standard, inputs, imgsz, work, seed, report)
     head = _fitted(work / "patch-head.npz", features, targets, seed, report)
     without = {}
     for kind in range(len(DRAW)):
@@ -203,4 +218,4 @@ def patch_defects_head(
         "covered_patches": int(targets.sum()),
         "fitted_auroc": None if fitted is None else round(fitted, 4),
     }
-    return PatchDefectHeads(head, without, trunk, centre, spread), summary
+    return PatchDefectHeads(head, without, standard), summary

@@ -6,8 +6,9 @@ Steps (each kept in the run folder, so ``--resume`` goes on after the last finis
 3. the image statistics of the training images (``image_statistics.npz``);
 4. when the parts are two-level images, the counts of their black-and-white patterns (``patterns.npz``);
    otherwise the direction in which made-up defects move the statistics (``made_up.py``, ``work/made-up-NNNN.npy``,
-   then kept in ``image_statistics.npz``), and the patch defects' head (``patch_defects.py``,
-   ``work/patch-defects-NNNN.npz``, ``work/patch-head.npz``), the second channel of the ONNX file;
+   then kept in ``image_statistics.npz``), and the patch defects' heads (``patch_defects.py``,
+   ``work/patch-defects-NNNN.npz``, ``work/patch-head.npz``: the second channel of the ONNX file, and one
+   head per kind of defect left out, ``work/patch-head-without-K.npz``, for the choice);
 5. the threshold, from the good images held out of training, for the target false-reject rate, and the
    ONNX file with its parity against PyTorch (``model.onnx``, ``anomaly.yaml``, ``train_config.yaml``).
 """
@@ -33,7 +34,7 @@ from inspection.detectors.anomaly_patterns import PATTERNS_FILE, PatternCounts, 
 from inspection.detectors.base import usable_cores
 from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.calibration import TermSources, calibrate
-from inspection.ml.anomaly.good_images import find_good_images, read_all, split_held_out
+from inspection.ml.anomaly.good_images import find_good_images, in_batches, read_all, split_held_out
 from inspection.ml.anomaly.made_up import BRIGHT_SHARE, DECAY, KINDS, defect_direction, made_up_statistics
 from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
 from inspection.ml.anomaly.network import TRUNK, build_scorer, build_trunk, export_onnx, patch_features, score_maps
@@ -46,7 +47,6 @@ SETTINGS_FILE = "anomaly_settings.yaml"
 IMAGES_FILE = "anomaly_images.yaml"  # how many good images the run started with, and a hash of their list
 RESULT_FILE = "anomaly.yaml"
 MODEL_FILE = "model.onnx"
-BATCH = 16
 PARITY_TOLERANCE = 0.01  # score units (the threshold is 0.5)
 Progress = Callable[[str], None]
 
@@ -221,10 +221,6 @@ def _check_same_images(run: Path, images: list[Path]) -> None:
         )
 
 
-def _batches(paths: list[Path]) -> list[list[Path]]:
-    return [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
-
-
 def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path], report: Reporter) -> GoodStatistics:
     """Patch features (a sample of each image's) and image statistics of each batch, saved once; then the
     good parts' statistics."""
@@ -233,7 +229,7 @@ def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path],
     work = settings.out / "work"
     work.mkdir(exist_ok=True)
     per_image = max(1, settings.max_patches // len(paths))
-    batches = _batches(paths)
+    batches = in_batches(paths)
     for number, batch in enumerate(batches):
         chunk, stats = work / f"features-{number:04d}.npy", work / f"statistics-{number:04d}.npy"
         if not (chunk.is_file() and stats.is_file()):
