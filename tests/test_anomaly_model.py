@@ -306,3 +306,10 @@ def test_openvino_export_keeps_scores_and_verdicts(parts: Path, registered: Path
         assert result.returncode == 0, result.stderr
         scores[file] = [json.loads(line)["score"] for line in result.stdout.splitlines()]
     assert np.abs(np.subtract(*scores.values())).max() <= 0.01
+    report = tmp_path / "report.json"  # an export's file names its model too
+    evaluated = offline(
+        "evaluate", "--model", str(registry / "crops" / "model_openvino" / "model.xml"), "--data", str(parts / "test"),
+        "--json", str(report),
+    )  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "Image AUROC" in evaluated.stdout and json.loads(report.read_text())["backend"] == "openvino"

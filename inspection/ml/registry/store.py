@@ -20,7 +20,7 @@ from inspection.config import PROJECT_ROOT, Recipe, load_recipe, replace_config_
 from inspection.core.errors import ConfigError, ModelError
 from inspection.core.hashing import file_sha256
 from inspection.core.offline import make_ultralytics_offline
-from inspection.detectors.card import CARD, InputSpec, ModelCard, read_card, write_card
+from inspection.detectors.card import CARD, InputSpec, ModelCard, find_card, read_card, write_card
 from inspection.detectors.formats import format_named
 from inspection.detectors.region_crop import CROP_PX, MIN_SIDE, PROPOSALS_FILE, REGION_SETTINGS_FILE
 from inspection.ml.anomaly.card import anomaly_card, is_anomaly_run
@@ -47,10 +47,12 @@ def model_folder(registry: Path, name: str) -> Path:
 
 
 def resolve_model(registry: Path, name_or_path: str | Path) -> Path:
-    """A registry name (``deeppcb-yolov8n``) or a path to a model file or folder -> the registry folder."""
+    """A registry name (``deeppcb-yolov8n``) or a path to a model file (also of an export, in its subfolder) or
+    folder -> the registry folder."""
     candidate = Path(name_or_path)
-    if candidate.is_file():
-        candidate = candidate.parent
+    found = find_card(candidate) if candidate.is_file() else None
+    if found is not None:
+        return found[0]
     if (candidate / CARD).is_file():
         return candidate
     folder = registry / str(name_or_path)
