@@ -10,7 +10,7 @@ from conftest import SAMPLE_IMAGES
 from inspection.core.types import Detection, Verdict
 from inspection.detectors.reference import References
 from inspection.ml.evaluation.metrics import Evaluation, ImageResult, correct_matrix, protocol_counts
-from inspection.ml.evaluation.parity import ParityReport, compare_image
+from inspection.ml.evaluation.parity import SCORE_TIE, ParityReport, compare_image, verdicts_differ
 
 CLASSES = ["open", "short"]
 
@@ -81,3 +81,9 @@ def test_each_board_finds_its_own_template_among_the_references() -> None:
         assert stacked.shape == (*image.shape[:2], 3)
         assert np.array_equal(stacked[:, :, 2], cv2.absdiff(stacked[:, :, 0], stacked[:, :, 1]))
     assert len(references.names) == len(templates)
+
+
+def test_a_score_at_the_threshold_rounded_either_way_is_a_tie_not_a_verdict_change() -> None:
+    assert verdicts_differ(0.49, 0.51) and verdicts_differ(0.5, 0.4) and verdicts_differ(0.5, 0.5 - 2 * SCORE_TIE)
+    assert not verdicts_differ(0.5, 0.5 - SCORE_TIE / 2)  # the held-out part that set the threshold, rounded
+    assert not verdicts_differ(0.3, 0.3001) and not verdicts_differ(0.7, 0.9)

@@ -21,7 +21,7 @@ from inspection.detectors.loading import LoadRequest
 from inspection.ml.anomaly.good_images import find_good_images
 from inspection.ml.anomaly.training import MODEL_FILE
 from inspection.ml.anomaly_scoring import labelled_parts
-from inspection.ml.evaluation.parity import ParityReport
+from inspection.ml.evaluation.parity import ParityReport, verdicts_differ
 from inspection.ml.registry.store import add_export
 
 PARITY_IMAGES = 32
@@ -70,7 +70,7 @@ def score_parity(source: AnomalyDetector, target: AnomalyDetector, images: list[
         report.images += 1
         gap = abs(first - second)
         report.worst_confidence_gap = max(report.worst_confidence_gap, gap)
-        if gap > SCORE_TOLERANCE or (first >= 0.5) != (second >= 0.5):
+        if gap > SCORE_TOLERANCE or verdicts_differ(first, second):
             report.mismatches.append(f"{path.name}: score {first:.4f} against {second:.4f}")
     return report
 

@@ -9,6 +9,15 @@ from inspection.core.types import Detection
 
 MIN_IOU = 0.9
 MAX_CONFIDENCE_GAP = 0.02
+SCORE_TIE = 1e-4  # two scores of a part both this close to the threshold: a tie that float rounding decides
+
+
+def verdicts_differ(first: float, second: float, threshold: float = 0.5) -> bool:
+    """Whether two scores of the same part give it different verdicts. Scores on both sides of the threshold but
+    both within ``SCORE_TIE`` of it are a tie, not two verdicts: an anomaly model's threshold is set on held-out
+    good parts, one of which scores exactly at it, and two backends' rounding may put it either side."""
+    apart = max(abs(first - threshold), abs(second - threshold)) > SCORE_TIE
+    return (first >= threshold) != (second >= threshold) and apart
 
 
 @dataclass
