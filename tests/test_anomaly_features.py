@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 import pytest
 import yaml
 from anomaly_parts import make_parts
@@ -18,6 +19,7 @@ from inspection.core.errors import ModelError
 from inspection.detectors.anomaly_backend import AnomalyDetector
 from inspection.detectors.anomaly_features import FEATURES_VERSION, AnomalyFeatures
 from inspection.detectors.factory import load_detector
+from inspection.ml.anomaly.patch_defects import TURNS
 from inspection.ml.anomaly.training import AnomalySettings, train_anomaly
 from inspection.ml.registry.store import register_run
 
@@ -98,7 +100,12 @@ def test_two_level_parts_are_scored_by_their_patterns_grey_parts_by_statistics_a
     assert soft["anomaly"]["made_up_defects"]["images"] == soft["training"]["trained_on"]
     assert soft["anomaly"]["made_up_defects"]["fitted_auroc"] > 0.6  # the fit tells the copies apart
     assert soft["anomaly"]["made_up_defects"]["patch_defects"]["fitted_auroc"] > 0.7  # and the head the patches'
+    assert soft["anomaly"]["made_up_defects"]["patch_defects"]["turns"] == TURNS == 2
+    assert "head of where made-up defects are" in soft["architecture"] and "2 turns" in soft["architecture"]
     assert soft["exports"]["onnx"]["parity"]["same_verdicts"] is True  # both maps of the network checked
+    network = ort.InferenceSession(str(registry / "soft" / "model.onnx"), providers=["CPUExecutionProvider"])
+    distances = network.run(None, {"images": np.full((1, 3, 64, 64), 0.5, np.float32)})[0][:, 0]
+    assert (distances == 0).all() == (not choice["patches_scored"])  # the memory only in a network that scores it
     assert "patterns.npz" in binarised["files"] and "patterns.npz" not in soft["files"]
     assert soft["anomaly"]["patterns"]["used"] is False
     assert soft["anomaly"]["patterns"]["two_level_images"] < 0.9 * soft["anomaly"]["patterns"]["of"]

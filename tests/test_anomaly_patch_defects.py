@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 import torch
 
 from inspection.core.images import load_image
@@ -16,8 +17,24 @@ from inspection.detectors.anomaly_features import AnomalyFeatures
 from inspection.ml.anomaly.calibration import UNSEEN, patch_defects_choice
 from inspection.ml.anomaly.made_up import DRAW, defect_and_mask, made_up_defect
 from inspection.ml.anomaly.memory import standardise
-from inspection.ml.anomaly.network import STRIDE, build_trunk, patch_features
-from inspection.ml.anomaly.patch_defects import COVERED, patch_defects_head, plain_and_copies
+from inspection.ml.anomaly.network import (
+    STRIDE,
+    build_scorer,
+    build_trunk,
+    export_onnx,
+    feature_dims,
+    patch_features,
+    score_maps,
+)
+from inspection.ml.anomaly.patch_defects import (
+    COVERED,
+    TURN_CHOICES,
+    TURNS,
+    build_head,
+    patch_defects_head,
+    plain_and_copies,
+)
+from inspection.ml.anomaly.training import AnomalySettings
 from inspection.ml.evaluation.anomaly_metrics import auroc
 
 IMGSZ = 64
@@ -57,12 +74,12 @@ def test_the_head_finds_made_up_defects_on_parts_it_never_saw(tmp_path: Path) ->
     inputs, trunk = AnomalyFeatures(), build_trunk(0)
     maps = _features(trunk, [load_image(p) for p in paths], inputs).numpy()
     mean, scale = standardise(maps.transpose(0, 2, 3, 1).reshape(-1, maps.shape[1]))
-    work = tmp_path / "work"
-    work.mkdir()
-    heads, summary = patch_defects_head(paths, trunk, mean, scale, inputs, IMGSZ, work, 0, lambda s, d, t: None)
+    settings = AnomalySettings(tmp_path / "good", tmp_path, imgsz=IMGSZ)
+    (tmp_path / "work").mkdir()
+    heads, summary = patch_defects_head(paths, trunk, mean, scale, settings, lambda s, d, t: None)
     assert summary["covered_patches"] > 0 and summary["fitted_auroc"] > 0.8
     assert sorted(heads.without) == list(range(len(DRAW)))  # one head that never saw each kind
-    again, _ = patch_defects_head(paths, trunk, mean, scale, inputs, IMGSZ, work, 0, lambda s, d, t: None)  # kept
+    again, _ = patch_defects_head(paths, trunk, mean, scale, settings, lambda s, d, t: None)  # kept
     for first, second in ((heads.head, again.head), (heads.without[0], again.without[0])):
         pairs = zip(first.state_dict().values(), second.state_dict().values(), strict=True)
         assert all(torch.equal(a, b) for a, b in pairs)
@@ -115,3 +132,37 @@ def test_a_part_failing_as_a_whole_is_boxed_where_its_patch_defects_are() -> Non
     assert [b.box for b in whole_part_boxes(0.7, np.zeros((8, 8), np.float32), 64, 64)] == [(0.0, 0.0, 64.0, 64.0)]
     assert [b.box for b in whole_part_boxes(1.3, None, 64, 64)] == [(0.0, 0.0, 64.0, 64.0)]
     assert whole_part_boxes(1.3, None, 64, 64)[0].confidence == 1.0
+
+
+def test_the_patch_defects_map_is_the_mean_over_turns_of_the_part_and_exports_as_it_runs(tmp_path: Path) -> None:
+    """The map is the mean of the head's maps of the part turned 0, 1, ... times by 90 degrees (each turned back),
+    for every part of a batch, in PyTorch and in the exported ONNX file; over four turns the map of a turned part
+    is the map turned. The memory's map is of the part as it is, and all 0 in a network exported without the
+    memory (a model that does not score the patch term)."""
+    rng = np.random.default_rng(0)
+    dims = feature_dims()
+    mean, scale = np.zeros(dims, np.float32), np.ones(dims, np.float32)
+    memory = rng.normal(0, 1, (32, dims)).astype(np.float32)
+    trunk, head = build_trunk(0), build_head(dims, 0)
+    parts = rng.uniform(0, 1, (2, 3, IMGSZ, IMGSZ)).astype(np.float32)
+
+    def scored(batch: np.ndarray, turns: int, kept: np.ndarray | None = memory) -> np.ndarray:
+        return score_maps(build_scorer(trunk, mean, scale, kept, head, turns), np.ascontiguousarray(batch))
+
+    once = scored(parts, 1)
+    for turns in TURN_CHOICES:
+        maps = scored(parts, turns)
+        assert maps.shape == (2, 2, IMGSZ // STRIDE, IMGSZ // STRIDE)
+        each = [np.rot90(scored(np.rot90(parts, k, (2, 3)), 1)[:, 1], -k, (1, 2)) for k in range(turns)]
+        assert np.allclose(maps[:, 1], np.mean(each, axis=0), atol=1e-5)
+        assert np.allclose(maps[:, 0], once[:, 0], atol=1e-5)  # the memory's distances: the part as it is
+    turned = np.rot90(parts, 1, (2, 3))
+    assert np.allclose(np.rot90(scored(parts, 4)[:, 1], 1, (1, 2)), scored(turned, 4)[:, 1], atol=1e-5)
+    assert not np.allclose(np.rot90(once[:, 1], 1, (1, 2)), scored(turned, 1)[:, 1], atol=1e-3)
+    maps, without_memory = scored(parts, TURNS), scored(parts, TURNS, None)  # the latter: patch term not scored
+    assert (without_memory[:, 0] == 0).all() and np.allclose(without_memory[:, 1], maps[:, 1], atol=1e-6)
+    for kept, expected in ((memory, maps), (None, without_memory)):
+        path = tmp_path / "model.onnx"
+        export_onnx(build_scorer(trunk, mean, scale, kept, head, TURNS), path, IMGSZ, ["anomaly"])
+        exported = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"images": parts})[0]
+        assert np.allclose(exported, expected, atol=1e-4)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from inspection.cli.options import Commands
 from inspection.core.errors import StationError
+from inspection.ml.anomaly.patch_defects import TURN_CHOICES, TURNS
 from inspection.ml.anomaly.training import SETTINGS_FILE as ANOMALY_SETTINGS
 from inspection.ml.anomaly.training import AnomalySettings, train_anomaly
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX
@@ -69,6 +70,11 @@ def add_commands(commands: Commands) -> None:
         "--target-false-reject", type=float, default=0.01,
         help="false-reject rate the threshold is set for, on the held-out good images (default 0.01)",
     )  # fmt: skip
+    anomaly.add_argument(
+        "--turns", type=int, choices=TURN_CHOICES, default=TURNS,
+        help=f"turns of the part the patch defects' map is averaged over (default {TURNS}: the part as it is and "
+        "turned by 90 degrees; 4: by 0, 90, 180 and 270 degrees, twice the network's time; 1: the part as it is)",
+    )  # fmt: skip
     trainer.set_defaults(handler=_handle)
 
 
@@ -97,7 +103,7 @@ def _handle_anomaly(args: argparse.Namespace) -> int:
             raise StationError("train --task anomaly: give --data (a folder of good images)")
         settings = AnomalySettings(
             args.data, args.out, imgsz=args.imgsz or ANOMALY_IMGSZ, memory=args.memory, holdout=args.holdout,
-            target_false_reject=args.target_false_reject, seed=args.seed,
+            target_false_reject=args.target_false_reject, seed=args.seed, turns=args.turns,
         )  # fmt: skip
         model = train_anomaly(settings, progress)
     print(f"anomaly model: {model} (register it with 'inspection models register {args.out} --name NAME')")

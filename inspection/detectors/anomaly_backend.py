@@ -10,7 +10,8 @@ Terms, each measured against good parts held out from training; the card's calib
   again: the whole-part term of such a model, which scores the patch term only where made-up defects on
   its held-out good parts said it helps;
 - **patch_defects** (models trained since 2026-12-07, where made-up defects said it helps): the network's second
-  map, a head's logits of where a made-up defect would be (``ml/anomaly/patch_defects.py``); its peak joins
+  map, a head's logits of where a made-up defect would be (``ml/anomaly/patch_defects.py``; the network averages
+  them over turns of the part, and leaves its first map all 0 where the patch term is not scored); its peak joins
   the **part** sum, and its map places the boxes of a part that fails as a whole (``whole_part_boxes``);
 - **patterns**, for two-level parts (binarised scans) instead of the two above: the rarity of each small
   black-and-white neighbourhood among the good parts' (``anomaly_patterns``): a map.

@@ -13,7 +13,8 @@ product does). Nothing is fitted; the held-out parts are the model's own (seed 0
 Measured 2026-12-07, 2-core Intel Xeon, models trained at the default 256 px on the grey crops (image AUROC;
 the product as shipped in brackets): group 13000, the peak alone 0.925 -> **0.951** turned, summed 0.927 ->
 **0.941** (0.924); group 00041, alone 0.848 -> **0.921**, summed 0.888 -> **0.918** (0.882). The network runs four
-times a part (not in the product yet: the choice, the calibration and the station's speed would all change).
+times a part. Shipped since (``patch_defects.TURNS``, inside the exported network, and the choice judged the same
+way): the script measures models trained before, whose card's ``made_up_defects: patch_defects:`` has no ``turns``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -66,6 +68,9 @@ def main() -> int:
     detector = load_detector(args.model / "model.onnx", 256)
     if not isinstance(detector, AnomalyDetector) or "patch_defects" not in detector.calibration.terms:
         parser.error(f"{args.model}: not an anomaly model that scores the patch defects")
+    card = yaml.safe_load((args.model / "card.yaml").read_text())
+    if card["anomaly"]["made_up_defects"]["patch_defects"].get("turns", 1) > 1:
+        parser.error(f"{args.model}: its network averages the turns already; train the model with an older version")
     paths = find_good_images(args.data / "train")
     held = [paths[i] for i in split_held_out(len(paths), 0.2, 0)[1]]
     good, defective = list_images(args.data / "test" / "good"), list_images(args.data / "test" / "defect")

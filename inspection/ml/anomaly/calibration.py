@@ -21,7 +21,6 @@ from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.good_images import read_all
 from inspection.ml.anomaly.made_up import drawn_copies
 from inspection.ml.anomaly.memory import FloatArray
-from inspection.ml.anomaly.network import score_maps
 from inspection.ml.anomaly.patch_defects import PatchDefectHeads
 from inspection.ml.evaluation.anomaly_metrics import auroc, quantiles, score_histogram
 
@@ -71,12 +70,11 @@ def _terms_of(
     features, imgsz = settings.inputs, settings.imgsz
     grid = imgsz // MAP_STRIDE
     batch = np.concatenate([features.network_input(image, imgsz) for image in images])
-    maps = score_maps(scorer, batch)
+    maps, unseen = _network_maps(scorer, terms.heads, batch)
     raw: dict[str, list[float]] = {"patches": list(maps[:, 0].reshape(len(images), -1).max(axis=1))}
     if maps.shape[1] > 1:  # the patch defects' head (``patch_defects.py``), and those that never saw a kind
         raw["patch_defects"] = list(maps[:, 1].reshape(len(images), -1).max(axis=1))
-    if terms.heads is not None:
-        raw |= {f"{UNSEEN}{kind}": list(peaks) for kind, peaks in terms.heads.unseen_peaks(batch).items()}
+    raw |= {f"{UNSEEN}{kind}": peaks for kind, peaks in unseen.items()}
     if terms.patterns is not None:
         raw["patterns"] = [float(pooled(terms.patterns.rarity_map(image), grid, grid).max()) for image in images]
         return raw, batch
@@ -85,6 +83,24 @@ def _terms_of(
     if terms.statistics.defect_weights is not None:
         raw["defects"] = [terms.statistics.defect_logit(vector) for vector in statistics]
     return raw, batch
+
+
+def _network_maps(
+    scorer: Any, heads: PatchDefectHeads | None, batch: FloatArray
+) -> tuple[FloatArray, dict[int, list[float]]]:
+    """The scorer's maps of each part (``network.score_maps``) and, with the patch defects' ``heads``, the peak
+    of each unseen kind's head: the trunk runs once a part for both."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    maps: list[FloatArray] = []
+    peaks: dict[int, list[float]] = {}
+    with torch.no_grad():
+        for index in range(len(batch)):  # one at a time: see score_maps
+            features = scorer.features(torch.from_numpy(batch[index : index + 1]))
+            maps.append(scorer.maps(features).numpy())
+            for kind, peak in ({} if heads is None else heads.unseen_peaks(features)).items():
+                peaks.setdefault(kind, []).append(float(peak[0]))
+    return np.concatenate(maps).astype(np.float32), peaks
 
 
 def held_out_terms(

@@ -82,6 +82,18 @@ def _architecture(config: dict[str, Any], result: dict[str, Any]) -> str:
         "image statistics: their distance to the nearest good parts plus their position along the direction "
         "made-up defects move them (a logistic regression)"
     )
+    whole += _patch_defects_text(result["made_up_defects"].get("patch_defects"), choice)
     if choice.get("patches_scored", True):
         return f"{whole}; and {patches}"
-    return f"{whole}; its {patches} is kept but not scored (made-up defects were found no better with it)"
+    return f"{whole}; its {patches} is not scored (made-up defects were found no better with it)"
+
+
+def _patch_defects_text(summary: dict[str, Any] | None, choice: dict[str, Any]) -> str:
+    if not summary:
+        return ""
+    turns = int(summary.get("turns", 1))
+    where = "a head of where made-up defects are (two 1 x 1 convolutions on the patch features"
+    where += f"; its map the mean over {turns} turns of the part)" if turns > 1 else ")"
+    if choice.get("patch_defects_scored"):
+        return f", plus the peak of {where}"
+    return f"; {where} is kept but not scored (made-up defects were found no better with it)"

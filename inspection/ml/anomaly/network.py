@@ -60,9 +60,39 @@ def feature_dims() -> int:
     return sum(WIDTHS[index] for index in TAPS)
 
 
-def build_scorer(trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatArray, head: Any = None) -> Any:
-    """The network the station runs: (N, 3, S, S) -> (N, 1, S/8, S/8) distances to the memory; with the patch
-    defects' ``head`` (``patch_defects.py``) (N, 2, S/8, S/8), its logits the second channel."""
+def turn(batch: Any, quarters: int) -> Any:
+    """(N, C, S, S) turned anticlockwise by ``quarters`` times 90 degrees, as ``torch.rot90`` on the last two axes,
+    written with flips and transposes, which export to ONNX (``rot90`` does not)."""
+    quarters %= 4
+    if quarters == 1:
+        return batch.flip(3).transpose(2, 3)
+    if quarters == 2:
+        return batch.flip(2).flip(3)
+    return batch.transpose(2, 3).flip(3) if quarters == 3 else batch
+
+
+def turned(batch: Any, turns: int) -> Any:
+    """(N, C, S, S) -> (turns * N, C, S, S): the batch, then the batch turned by 90 degrees, and so on."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    return torch.cat([turn(batch, k) for k in range(turns)])
+
+
+def turned_back_mean(maps: Any, turns: int) -> Any:
+    """(turns * N, C, h, w) maps of ``turned`` inputs -> (N, C, h, w): each turned back, their mean."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
+    each = maps.reshape(turns, -1, *maps.shape[1:])
+    return torch.stack([turn(each[k], -k) for k in range(turns)]).mean(0)
+
+
+def build_scorer(
+    trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatArray | None, head: Any = None, turns: int = 1
+) -> Any:
+    """The network the station runs: (N, 3, S, S) -> (N, 1, S/8, S/8) distances to the memory (all 0 without a
+    ``memory``: a model that does not score the patch term is exported so, sparing the station the distances); with
+    the patch defects' ``head`` (``patch_defects.py``) (N, 2, S/8, S/8), its logits the second channel: the mean of
+    its maps of the part turned ``turns`` times by 90 degrees (each turned back), the memory's of the part as it is."""
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     class PatchScorer(torch.nn.Module):  # type: ignore[misc]
@@ -71,17 +101,31 @@ def build_scorer(trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatA
             self.trunk = trunk
             self.register_buffer("mean", torch.from_numpy(mean).reshape(1, -1, 1, 1))
             self.register_buffer("scale", torch.from_numpy(scale).reshape(1, -1, 1, 1))
-            self.register_buffer("memory", torch.from_numpy(memory))
-            self.register_buffer("memory_sq", torch.from_numpy((memory**2).sum(1)))
+            self.register_buffer("memory", None if memory is None else torch.from_numpy(memory))
+            self.register_buffer("memory_sq", None if memory is None else torch.from_numpy((memory**2).sum(1)))
             self.head = head
 
         def forward(self, batch: torch.Tensor) -> torch.Tensor:
-            features = (patch_features(self.trunk, batch) - self.mean) / self.scale
-            n, d, h, w = features.shape
-            flat = features.permute(0, 2, 3, 1).reshape(n, h * w, d)
+            return self.maps(self.features(batch))
+
+        def features(self, batch: torch.Tensor) -> torch.Tensor:
+            """Standardised patch features of the parts or, with the head, of each turn of the parts (``turned``)."""
+            parts = batch if self.head is None else turned(batch, turns)
+            return (patch_features(self.trunk, parts) - self.mean) / self.scale
+
+        def maps(self, features: torch.Tensor) -> torch.Tensor:
+            if self.head is None:
+                return self.nearest(features)
+            untouched = features.reshape(turns, -1, *features.shape[1:])[0]
+            return torch.cat([self.nearest(untouched), turned_back_mean(self.head(features), turns)], 1)
+
+        def nearest(self, features: torch.Tensor) -> torch.Tensor:
+            if self.memory is None:
+                return torch.zeros_like(features[:, :1])
+            _, d, h, w = features.shape
+            flat = features.permute(0, 2, 3, 1).reshape(-1, h * w, d)
             squared = (flat**2).sum(-1, keepdim=True) - 2 * flat @ self.memory.T + self.memory_sq
-            nearest = squared.min(-1).values.clamp(min=0).sqrt().reshape(n, 1, h, w)
-            return nearest if self.head is None else torch.cat([nearest, self.head(features)], 1)
+            return squared.min(-1).values.clamp(min=0).sqrt().reshape(-1, 1, h, w)
 
     return PatchScorer().eval()
 

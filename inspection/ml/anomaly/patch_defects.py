@@ -4,11 +4,12 @@ The patch network's memory term (the distance of each patch to the nearest good 
 patch is, on features of an untrained trunk; on grey parts it has mostly done worse than leaving it out. Here the
 same features learn what a defect looks like: each good part (scaled to ``DETAIL_PX`` square, in its own colours)
 gets ``COPIES`` copies with one made-up defect each (``made_up.py``: a crack, a region, spots), and a small
-head (two 1 x 1 convolutions) learns, for every patch, whether a made-up defect covers it. Its logit map is the
-term *patch defects*: its peak joins the whole-part term (summed, like the statistics' defect direction) where
-made-up defects on the held-out parts are found better with it, each kind judged by a head taught only the
-other kinds (``calibration.py``), and its map says where a failing part is wrong (measured on local defects of
-parts not aligned: ``scripts/experiments/grey_crops.py``). Seeded and resumable (each batch's examples kept in
+head (two 1 x 1 convolutions) learns, for every patch, whether a made-up defect covers it. Its logit map, averaged
+over turns of the part (``TURNS``; in the exported network: ``network.build_scorer``), is the term *patch
+defects*: its peak joins the whole-part term (summed, like the statistics' defect direction) where made-up
+defects on the held-out parts are found better with it, each kind judged by a head taught only the other kinds
+(``calibration.py``), and its map says where a failing part is wrong (measured on local defects of parts not
+aligned: ``scripts/experiments/grey_crops.py``). Seeded and resumable (each batch's examples kept in
 ``work/patch-defects-NNNN.npz``, the heads in ``work/patch-head.npz`` and ``work/patch-head-without-K.npz``).
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -30,7 +31,7 @@ from inspection.detectors.processing import to_bgr
 from inspection.ml.anomaly.good_images import in_batches, read_all
 from inspection.ml.anomaly.made_up import DRAW, defect_and_mask
 from inspection.ml.anomaly.memory import FloatArray
-from inspection.ml.anomaly.network import STRIDE, patch_features
+from inspection.ml.anomaly.network import STRIDE, patch_features, turned_back_mean
 from inspection.ml.evaluation.anomaly_metrics import auroc
 
 COPIES = 2  # made-up copies of each training part
@@ -40,7 +41,12 @@ COVERED = 0.05  # a patch counts as defective where the made-up defect covers th
 PLAIN_SAMPLE = 64  # patches of each plain part kept as examples (all of a copy's defective ones are)
 STEP_BATCH = 1024  # patch examples per optimiser step
 PLAIN = -1  # the kind of a plain part's examples
+TURNS = 2  # by default the map is the mean of the head's maps of the part as it is and turned by 90 degrees
+TURN_CHOICES = (1, 2, 4)  # 4: by 0, 90, 180 and 270 degrees, twice the network's time of 2
 Reporter = Callable[[str, int, int], None]
+
+if TYPE_CHECKING:
+    from inspection.ml.anomaly.training import AnomalySettings
 
 
 def build_head(dims: int, seed: int) -> Any:
@@ -55,7 +61,7 @@ def build_head(dims: int, seed: int) -> Any:
 @dataclass(frozen=True)
 class StandardFeatures:
     """The trunk's patch features of network inputs, standardised as the patch memory's (its ``mean`` and
-    ``scale``): what every head sees, in training and in the choice."""
+    ``scale``): what the heads are taught on, standardised as the scorer's (``network.build_scorer``)."""
 
     trunk: Any
     centre: Any  # (1, D, 1, 1) tensors
@@ -172,15 +178,18 @@ class PatchDefectHeads:
 
     head: Any
     without: dict[int, Any]  # kind left out -> head
-    standard: StandardFeatures
+    turns: int  # of the part, each map is averaged over
 
-    def unseen_peaks(self, batch: FloatArray) -> dict[int, FloatArray]:
-        """For each kind left out, the peak of its head's map on each part (``batch``: network inputs)."""
+    def unseen_peaks(self, features: Any) -> dict[int, FloatArray]:
+        """For each kind left out, the peak of its head's map on each part, the map averaged over the ``turns``
+        of the part as the network's (``features``: the scorer's of the parts' turns, ``network.turned``)."""
         import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
-        features = self.standard(batch)
         with torch.no_grad():
-            return {kind: head(features).flatten(1).max(1).values.numpy() for kind, head in self.without.items()}
+            return {
+                kind: turned_back_mean(head(features), self.turns).flatten(1).max(1).values.numpy()
+                for kind, head in self.without.items()
+            }
 
 
 def _fitted(path: Path, features: FloatArray, targets: np.ndarray, seed: int, report: Reporter) -> Any:
@@ -193,12 +202,12 @@ def _fitted(path: Path, features: FloatArray, targets: np.ndarray, seed: int, re
 
 
 def patch_defects_head(
-    paths: list[Path], trunk: Any, mean: FloatArray, scale: FloatArray, inputs: AnomalyFeatures, imgsz: int,
-    work: Path, seed: int, report: Reporter,
-) -> tuple[PatchDefectHeads, dict[str, Any]]:  # fmt: skip
-    """The fitted heads (kept in ``work``) and the card's summary of the one the model keeps."""
+    paths: list[Path], trunk: Any, mean: FloatArray, scale: FloatArray, settings: AnomalySettings, report: Reporter
+) -> tuple[PatchDefectHeads, dict[str, Any]]:
+    """The fitted heads (kept in the run's ``work``) and the card's summary of the one the model keeps."""
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
+    inputs, imgsz, work, seed = settings.inputs, settings.imgsz, settings.out / "work", settings.seed
     standard = StandardFeatures.of(trunk, mean, scale)
     features, targets, kinds = patch_examples(paths, standard, inputs, imgsz, work, seed, report)
     head = _fitted(work / "patch-head.npz", features, targets, seed, report)
@@ -213,9 +222,10 @@ def patch_defects_head(
     fitted = auroc(list(logits[~targets[sample]]), list(logits[targets[sample]]))
     summary = {
         "copies_per_part": COPIES,
+        "turns": settings.turns,
         "epochs": EPOCHS,
         "patch_examples": len(targets),
         "covered_patches": int(targets.sum()),
         "fitted_auroc": None if fitted is None else round(fitted, 4),
     }
-    return PatchDefectHeads(head, without, standard), summary
+    return PatchDefectHeads(head, without, settings.turns), summary

@@ -38,9 +38,10 @@ from inspection.ml.anomaly.good_images import find_good_images, in_batches, read
 from inspection.ml.anomaly.made_up import BRIGHT_SHARE, DECAY, KINDS, defect_direction, made_up_statistics
 from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
 from inspection.ml.anomaly.network import TRUNK, build_scorer, build_trunk, export_onnx, patch_features, score_maps
-from inspection.ml.anomaly.patch_defects import patch_defects_head
+from inspection.ml.anomaly.patch_defects import TURN_CHOICES, TURNS, patch_defects_head
 from inspection.ml.anomaly.patterns import count_patterns
 from inspection.ml.evaluation.anomaly_metrics import auroc
+from inspection.ml.evaluation.parity import verdicts_differ
 from inspection.ml.training import TRAIN_CONFIG
 
 SETTINGS_FILE = "anomaly_settings.yaml"
@@ -62,6 +63,7 @@ class AnomalySettings:
     seed: int = 0
     max_patches: int = 160_000  # sampled from the training patches before the coreset is chosen
     features: int = FEATURES_VERSION  # how parts become inputs (``anomaly_features.py``); a resumed run keeps its own
+    turns: int = TURNS  # of the part, the patch defects' map is averaged over (``patch_defects.py``)
 
     @property
     def inputs(self) -> AnomalyFeatures:
@@ -74,6 +76,9 @@ class AnomalySettings:
             raise StationError(f"--target-false-reject {self.target_false_reject}: give a rate in (0, 0.5)")
         if self.memory < 64:
             raise StationError(f"--memory {self.memory}: keep at least 64 patches (default 8192)")
+        if self.turns not in TURN_CHOICES:
+            choices = ", ".join(map(str, TURN_CHOICES))
+            raise StationError(f"--turns {self.turns}: give one of {choices} (default {TURNS})")
 
 
 def _save_settings(settings: AnomalySettings) -> None:
@@ -89,6 +94,7 @@ def load_settings(run: Path) -> AnomalySettings:
     return AnomalySettings(
         Path(data["data"]), Path(data["out"]), int(data["imgsz"]), int(data["memory"]), float(data["holdout"]),
         float(data["target_false_reject"]), int(data["seed"]), int(data["max_patches"]), int(data.get("features", 1)),
+        int(data.get("turns", 1)),
     )  # fmt: skip
 
 
@@ -144,14 +150,15 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
         statistics, made_up = _made_up(settings, [images[i] for i in train], statistics, report)
         report.restart()
         heads, made_up["patch_defects"] = patch_defects_head(
-            [images[i] for i in train], trunk, mean, scale, settings.inputs, settings.imgsz, settings.out / "work",
-            settings.seed, report,
-        )  # fmt: skip
-    scorer = build_scorer(trunk, mean, scale, memory, None if heads is None else heads.head)
+            [images[i] for i in train], trunk, mean, scale, settings, report
+        )
+    scorer = build_scorer(trunk, mean, scale, memory, None if heads is None else heads.head, settings.turns)
     sources = TermSources(statistics, PatternTable(patterns) if patterns is not None else None, heads)
     result, held_inputs, channel_scales = calibrate(scorer, sources, [images[i] for i in held], settings, report)
     _say_choice(result.get("made_up_defects_on_held_out"), progress)
     model = settings.out / MODEL_FILE
+    if "patches" not in result["calibration"]:  # the station needs no distances to the memory
+        scorer = build_scorer(trunk, mean, scale, None, None if heads is None else heads.head, settings.turns)
     export_onnx(scorer, model, settings.imgsz, [LABEL])
     result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, channel_scales)
     result["features"] = settings.features
@@ -200,7 +207,7 @@ def onnx_parity(scorer: Any, model: Path, inputs: FloatArray, channels: list[Ter
             for maps in (torch_maps, onnx_maps)
         ]
         gap = max(gap, float(np.abs(np.asarray(peaks[0]) - np.asarray(peaks[1])).max()))
-        same = same and bool(((np.asarray(peaks[0]) >= 0.5) == (np.asarray(peaks[1]) >= 0.5)).all())
+        same = same and not any(verdicts_differ(float(a), float(b)) for a, b in zip(*peaks, strict=True))
     if gap > PARITY_TOLERANCE:
         raise StationError(f"{model}: the ONNX file's scores differ from PyTorch's by {gap:.4f} (> {PARITY_TOLERANCE})")
     return {"images": len(inputs), "max_score_gap": round(gap, 5), "same_verdicts": same}
