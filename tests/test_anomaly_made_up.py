@@ -18,11 +18,11 @@ from inspection.ml.evaluation.anomaly_metrics import auroc
 
 
 def test_made_up_defects_are_seeded_and_go_both_ways() -> None:
-    part = np.full((320, 320), 128, np.uint8)
+    part = np.random.default_rng(1).integers(100, 156, (320, 320)).astype(np.uint8)  # a texture around 128
     first = [made_up_defect(part, np.random.default_rng(7)) for _ in range(2)]
     assert np.array_equal(first[0], first[1]) and not np.array_equal(first[0], part)
     rng = np.random.default_rng(0)
-    moved = [made_up_defect(part, rng).astype(int) - 128 for _ in range(60)]
+    moved = [made_up_defect(part, rng).astype(int) - part for _ in range(60)]
     assert any(m.min() < -20 for m in moved) and any(m.max() > 10 for m in moved)  # darker, and brighter
     assert all(np.count_nonzero(m) < 0.5 * m.size for m in moved)  # a defect, not a new part
 

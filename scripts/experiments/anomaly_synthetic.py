@@ -49,7 +49,7 @@ from inspection.detectors.factory import load_detector  # noqa: E402
 from inspection.detectors.image_statistics import GoodStatistics, detail_statistics  # noqa: E402
 from inspection.ml.anomaly.calibration import term_scale, upper_bound  # noqa: E402
 from inspection.ml.anomaly.good_images import find_good_images, split_held_out  # noqa: E402
-from inspection.ml.anomaly.made_up import DRAW, defect_direction  # noqa: E402
+from inspection.ml.anomaly.made_up import SHADES, defect_direction  # noqa: E402
 from inspection.ml.evaluation.anomaly_metrics import auroc  # noqa: E402
 
 Array = np.ndarray
@@ -57,10 +57,10 @@ RATE = 0.01  # the target false-reject rate the model's threshold is set for
 
 
 def made_up_defect(image: Array, rng: np.random.Generator, bright: bool) -> Array:
-    """The part with one defect drawn on it by the product's own drawings (``made_up.DRAW``: a crack, a dark
+    """The part with one defect drawn on it by the product's own drawings (``made_up.SHADES``: a crack, a dark
     region or a few spots), darker, or brighter for half of them if ``bright``."""
     mask = np.zeros(image.shape, np.float32)
-    amount = DRAW[int(rng.integers(len(DRAW)))](mask, rng)
+    amount = SHADES[int(rng.integers(len(SHADES)))](mask, rng)
     if bright and rng.random() < 0.5:
         amount = -0.6 * amount
     return np.clip(image.astype(np.float32) * (1 - amount * mask), 0, 255).astype(np.uint8)

@@ -3,11 +3,12 @@ moves (``scripts/experiments/anomaly_synthetic.py`` measured it on ELPV).
 
 Each good part is scaled to the statistics' finer size (``DETAIL_PX``) and gets a copy with one made-up
 defect: a thin polyline (a crack, a scratch), a soft ellipse (a region gone dark, a stain) or a few spots (pores,
-dirt), darker or, for a third of them, brighter. A logistic regression of the standardised image statistics
-learns to tell the plain parts from their copies: the direction in which a defect moves the statistics and
-good parts do not (a grained surface's own spread counts less than with the nearest-good distance, which
-weighs every statistic alike). Parts and copies are both scaled the same way, so the fit cannot learn the
-scaling itself. Seeded: the same images give the same copies.
+dirt), darker or, for a third of them, brighter; or a piece of the part pasted elsewhere on it, turned (as
+CutPaste does: a feature in the wrong place, in the part's own texture). A logistic regression of the
+standardised image statistics learns to tell the plain parts from their copies: the direction in which a defect
+moves the statistics and good parts do not (a grained surface's own spread counts less than with the
+nearest-good distance, which weighs every statistic alike). Parts and copies are both scaled the same way, so
+the fit cannot learn the scaling itself. Seeded: the same images give the same copies.
 
 The same copies of the held-out good parts then say whether the patch term helps the whole-part term
 (``calibration.py``): a product whose made-up defects the patch network does not find better leaves it out.
@@ -27,7 +28,11 @@ from inspection.core.types import Image
 from inspection.detectors.image_statistics import DETAIL_PX, GoodStatistics, Vector
 from inspection.ml.anomaly.good_images import in_batches, read_all
 
-KINDS = ("a thin polyline (crack, scratch)", "a soft ellipse (dark or bright region)", "a few spots")
+KINDS = (
+    "a thin polyline (crack, scratch)", "a soft ellipse (dark or bright region)", "a few spots",
+    "a piece of the part pasted elsewhere, turned",
+)  # fmt: skip
+PASTED = 3  # the kind that moves the part's own pixels (the others shade it)
 BRIGHT_SHARE = 1 / 3  # of the made-up defects brighter than the part, the rest darker
 DECAY = 0.01  # weight decay of the logistic regression
 STEPS = 500
@@ -72,24 +77,46 @@ def _spots(mask: np.ndarray, rng: np.random.Generator) -> float:
     return float(rng.uniform(0.3, 0.7))
 
 
-DRAW = (_crack, _region, _spots)
+SHADES = (_crack, _region, _spots)  # the kinds drawn as a shade over the part, by index
+
+
+def _shaded(part: np.ndarray, kind: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The part darker (or, for ``BRIGHT_SHARE`` of them, brighter) by a share under a mask of kind ``kind``."""
+    mask = np.zeros(part.shape[:2], np.float32)
+    amount = SHADES[kind](mask, rng)
+    if rng.random() < BRIGHT_SHARE:
+        amount = -0.6 * amount
+    shade = 1 - amount * (mask if part.ndim == 2 else mask[..., None])
+    return np.clip(part.astype(np.float32) * shade, 0, 255).astype(np.uint8), mask
+
+
+def _pasted(part: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The part with a rectangle (8-25% of its side each way) replaced by another piece of it, turned by a
+    multiple of 90 degrees; the mask: that rectangle."""
+    size = part.shape[0]
+    height, width = (int(rng.uniform(0.08, 0.25) * size) for _ in range(2))
+    y, x = int(rng.integers(size - height)), int(rng.integers(size - width))
+    mask = np.zeros(part.shape[:2], np.float32)
+    mask[y : y + height, x : x + width] = 1.0
+    turns = int(rng.integers(4))
+    side_y, side_x = (width, height) if turns % 2 else (height, width)
+    from_y, from_x = int(rng.integers(size - side_y)), int(rng.integers(size - side_x))
+    copy = part.copy()
+    copy[y : y + height, x : x + width] = np.rot90(part[from_y : from_y + side_y, from_x : from_x + side_x], turns)
+    return copy, mask
 
 
 def made_up_defect(part: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A copy of the (plain) part with one made-up defect: darker by a share of the part, or brighter."""
+    """A copy of the (plain, square) part with one made-up defect of the ``KINDS``."""
     return defect_and_mask(part, rng)[0]
 
 
 def defect_and_mask(part: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """``made_up_defect`` (grey or colour part), where it was drawn (a mask of the part's size, 0..1) and its
-    kind (an index of ``DRAW``)."""
-    mask = np.zeros(part.shape[:2], np.float32)
-    kind = int(rng.integers(len(DRAW)))
-    amount = DRAW[kind](mask, rng)
-    if rng.random() < BRIGHT_SHARE:
-        amount = -0.6 * amount
-    shade = 1 - amount * (mask if part.ndim == 2 else mask[..., None])
-    return np.clip(part.astype(np.float32) * shade, 0, 255).astype(np.uint8), mask, kind
+    kind (an index of ``KINDS``)."""
+    kind = int(rng.integers(len(KINDS)))
+    copy, mask = _pasted(part, rng) if kind == PASTED else _shaded(part, kind, rng)
+    return copy, mask, kind
 
 
 def copies(images: list[Image], seed: int, each: int = 1) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -29,7 +29,7 @@ from inspection.detectors.anomaly_features import AnomalyFeatures
 from inspection.detectors.image_statistics import DETAIL_PX
 from inspection.detectors.processing import to_bgr
 from inspection.ml.anomaly.good_images import in_batches, read_all
-from inspection.ml.anomaly.made_up import DRAW, defect_and_mask
+from inspection.ml.anomaly.made_up import KINDS, defect_and_mask
 from inspection.ml.anomaly.memory import FloatArray
 from inspection.ml.anomaly.network import STRIDE, patch_features, turned_back_mean
 from inspection.ml.evaluation.anomaly_metrics import auroc
@@ -212,7 +212,7 @@ def patch_defects_head(
     features, targets, kinds = patch_examples(paths, standard, inputs, imgsz, work, seed, report)
     head = _fitted(work / "patch-head.npz", features, targets, seed, report)
     without = {}
-    for kind in range(len(DRAW)):
+    for kind in range(len(KINDS)):
         taught = kinds != kind
         path = work / f"patch-head-without-{kind}.npz"
         without[kind] = _fitted(path, features[taught], targets[taught], seed, report)
