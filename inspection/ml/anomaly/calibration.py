@@ -21,6 +21,7 @@ from inspection.detectors.image_statistics import GoodStatistics
 from inspection.ml.anomaly.good_images import read_all
 from inspection.ml.anomaly.made_up import drawn_copies
 from inspection.ml.anomaly.memory import FloatArray
+from inspection.ml.anomaly.network import each_scored
 from inspection.ml.anomaly.patch_defects import PatchDefectHeads
 from inspection.ml.evaluation.anomaly_metrics import auroc, quantiles, score_histogram
 
@@ -88,18 +89,14 @@ def _terms_of(
 def _network_maps(
     scorer: Any, heads: PatchDefectHeads | None, batch: FloatArray
 ) -> tuple[FloatArray, dict[int, list[float]]]:
-    """The scorer's maps of each part (``network.score_maps``) and, with the patch defects' ``heads``, the peak
+    """The scorer's maps of each part (``network.each_scored``) and, with the patch defects' ``heads``, the peak
     of each unseen kind's head: the trunk runs once a part for both."""
-    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
     maps: list[FloatArray] = []
     peaks: dict[int, list[float]] = {}
-    with torch.no_grad():
-        for index in range(len(batch)):  # one at a time: see score_maps
-            features = scorer.features(torch.from_numpy(batch[index : index + 1]))
-            maps.append(scorer.maps(features).numpy())
-            for kind, peak in ({} if heads is None else heads.unseen_peaks(features)).items():
-                peaks.setdefault(kind, []).append(float(peak[0]))
+    for part_maps, features in each_scored(scorer, batch):
+        maps.append(part_maps)
+        for kind, peak in ({} if heads is None else heads.unseen_peaks(features)).items():
+            peaks.setdefault(kind, []).append(float(peak[0]))
     return np.concatenate(maps).astype(np.float32), peaks
 
 

@@ -9,6 +9,7 @@ trained by the project's own scripts can take its place behind ``build_trunk``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,11 +150,19 @@ def export_onnx(scorer: Any, path: Path, imgsz: int, classes: list[str]) -> None
     partial.replace(path)
 
 
-def score_maps(scorer: Any, batch: FloatArray) -> FloatArray:
-    """The scorer's maps on a numpy batch (training and calibration run it in PyTorch), one image at a time:
-    the distances of one 640 px part to 8,192 memory patches alone take 210 MB."""
+def each_scored(scorer: Any, batch: FloatArray) -> Iterator[tuple[FloatArray, Any]]:
+    """The scorer's maps of each part of a numpy batch (training and calibration run it in PyTorch) and the
+    standardised features they came from (``features``), one part at a time: the distances of one 640 px part
+    to 8,192 memory patches alone take 210 MB."""
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
-    with torch.no_grad():
-        maps = [scorer(torch.from_numpy(batch[i : i + 1])).numpy() for i in range(len(batch))]
-    return np.concatenate(maps).astype(np.float32)
+    for index in range(len(batch)):
+        with torch.no_grad():
+            features = scorer.features(torch.from_numpy(batch[index : index + 1]))
+            maps = scorer.maps(features).numpy()
+        yield maps, features
+
+
+def score_maps(scorer: Any, batch: FloatArray) -> FloatArray:
+    """The scorer's maps of a numpy batch (``each_scored``)."""
+    return np.concatenate([maps for maps, _ in each_scored(scorer, batch)]).astype(np.float32)

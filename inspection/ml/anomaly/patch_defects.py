@@ -31,7 +31,7 @@ from inspection.detectors.processing import to_bgr
 from inspection.ml.anomaly.good_images import in_batches, read_all
 from inspection.ml.anomaly.made_up import KINDS, defect_and_mask
 from inspection.ml.anomaly.memory import FloatArray
-from inspection.ml.anomaly.network import STRIDE, patch_features, turned_back_mean
+from inspection.ml.anomaly.network import STRIDE, build_scorer, turned_back_mean
 from inspection.ml.evaluation.anomaly_metrics import auroc
 
 COPIES = 2  # made-up copies of each training part
@@ -58,29 +58,6 @@ def build_head(dims: int, seed: int) -> Any:
     return nn.Sequential(nn.Conv2d(dims, HIDDEN, 1), nn.ReLU(), nn.Conv2d(HIDDEN, 1, 1)).eval()
 
 
-@dataclass(frozen=True)
-class StandardFeatures:
-    """The trunk's patch features of network inputs, standardised as the patch memory's (its ``mean`` and
-    ``scale``): what the heads are taught on, standardised as the scorer's (``network.build_scorer``)."""
-
-    trunk: Any
-    centre: Any  # (1, D, 1, 1) tensors
-    spread: Any
-
-    @classmethod
-    def of(cls, trunk: Any, mean: FloatArray, scale: FloatArray) -> StandardFeatures:
-        import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
-        return cls(trunk, torch.from_numpy(mean).reshape(1, -1, 1, 1), torch.from_numpy(scale).reshape(1, -1, 1, 1))
-
-    def __call__(self, batch: FloatArray) -> Any:
-        """(N, 3, S, S) network inputs -> (N, D, S/8, S/8) standardised features (a tensor)."""
-        import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
-
-        with torch.no_grad():
-            return (patch_features(self.trunk, torch.from_numpy(batch)) - self.centre) / self.spread
-
-
 def plain_and_copies(image: Image, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """The part (BGR, ``DETAIL_PX`` square) and ``COPIES`` copies with a made-up defect; the masks (zero for the
     part) and the defects' kinds (``PLAIN`` for the part)."""
@@ -91,16 +68,20 @@ def plain_and_copies(image: Image, rng: np.random.Generator) -> tuple[list[np.nd
 
 
 def _examples(
-    images: list[Image], standard: StandardFeatures, inputs: AnomalyFeatures, imgsz: int, seed: int
+    images: list[Image], standard: Any, inputs: AnomalyFeatures, imgsz: int, seed: int
 ) -> dict[str, np.ndarray]:
-    """The patch examples of some parts: standardised features and whether a made-up defect covers them."""
+    """The patch examples of some parts: standardised features (``standard``: a scorer without memory or head,
+    whose ``features`` the heads are taught on) and whether a made-up defect covers them."""
+    import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
+
     rng = np.random.default_rng(seed)
     grid = imgsz // STRIDE
     features, targets, kinds = [], [], []
     for image in images:
         parts, masks, drawn = plain_and_copies(image, rng)
         batch = np.concatenate([inputs.network_input(part, imgsz) for part in parts])
-        maps = standard(batch).numpy()
+        with torch.no_grad():
+            maps = standard.features(torch.from_numpy(batch)).numpy()
         flat = maps.transpose(0, 2, 3, 1).reshape(len(parts), grid * grid, -1)
         for number, (mask, kind) in enumerate(zip(masks, drawn, strict=True)):
             covered = cv2.resize(mask, (grid, grid), interpolation=cv2.INTER_AREA).reshape(-1) > COVERED
@@ -115,7 +96,7 @@ def _examples(
 
 
 def patch_examples(
-    paths: list[Path], standard: StandardFeatures, inputs: AnomalyFeatures, imgsz: int, work: Path, seed: int,
+    paths: list[Path], standard: Any, inputs: AnomalyFeatures, imgsz: int, work: Path, seed: int,
     report: Reporter,
 ) -> tuple[FloatArray, np.ndarray, np.ndarray]:  # fmt: skip
     """Every training part's patch examples (features, covered or not, the kind of defect drawn on their part),
@@ -208,7 +189,7 @@ def patch_defects_head(
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     inputs, imgsz, work, seed = settings.inputs, settings.imgsz, settings.out / "work", settings.seed
-    standard = StandardFeatures.of(trunk, mean, scale)
+    standard = build_scorer(trunk, mean, scale, None)  # its features: standardised as the model's
     features, targets, kinds = patch_examples(paths, standard, inputs, imgsz, work, seed, report)
     head = _fitted(work / "patch-head.npz", features, targets, seed, report)
     without = {}

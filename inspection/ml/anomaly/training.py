@@ -152,13 +152,14 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
         heads, made_up["patch_defects"] = patch_defects_head(
             [images[i] for i in train], trunk, mean, scale, settings, report
         )
-    scorer = build_scorer(trunk, mean, scale, memory, None if heads is None else heads.head, settings.turns)
+    head = None if heads is None else heads.head
+    scorer = build_scorer(trunk, mean, scale, memory, head, settings.turns)
     sources = TermSources(statistics, PatternTable(patterns) if patterns is not None else None, heads)
     result, held_inputs, channel_scales = calibrate(scorer, sources, [images[i] for i in held], settings, report)
     _say_choice(result.get("made_up_defects_on_held_out"), progress)
     model = settings.out / MODEL_FILE
     if "patches" not in result["calibration"]:  # the station needs no distances to the memory
-        scorer = build_scorer(trunk, mean, scale, None, None if heads is None else heads.head, settings.turns)
+        scorer = build_scorer(trunk, mean, scale, None, head, settings.turns)
     export_onnx(scorer, model, settings.imgsz, [LABEL])
     result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, channel_scales)
     result["features"] = settings.features
