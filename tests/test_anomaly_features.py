@@ -102,6 +102,7 @@ def test_two_level_parts_are_scored_by_their_patterns_grey_parts_by_statistics_a
     assert soft["anomaly"]["made_up_defects"]["patch_defects"]["fitted_auroc"] > 0.7  # and the head the patches'
     assert soft["anomaly"]["made_up_defects"]["patch_defects"]["turns"] == TURNS == 2
     assert "head of where made-up defects are" in soft["architecture"] and "2 turns" in soft["architecture"]
+    assert "pre-trained on procedural images (anomaly-trunk, sha256" in soft["architecture"]  # the default trunk
     assert soft["exports"]["onnx"]["parity"]["same_verdicts"] is True  # both maps of the network checked
     network = ort.InferenceSession(str(registry / "soft" / "model.onnx"), providers=["CPUExecutionProvider"])
     distances = network.run(None, {"images": np.full((1, 3, 64, 64), 0.5, np.float32)})[0][:, 0]

@@ -11,6 +11,7 @@ from inspection.core.errors import StationError
 from inspection.ml.anomaly.patch_defects import TURN_CHOICES, TURNS
 from inspection.ml.anomaly.training import SETTINGS_FILE as ANOMALY_SETTINGS
 from inspection.ml.anomaly.training import AnomalySettings, train_anomaly
+from inspection.ml.anomaly.trunks import DEFAULT_TRUNK, TRUNKS
 from inspection.ml.dataset.region_crops import CLASSIFIER_PX
 from inspection.ml.training import PRECISIONS, REGION_CLASSIFIER, TrainSettings, is_crops_dataset, train
 
@@ -53,6 +54,12 @@ def add_commands(commands: Commands) -> None:
     trainer.add_argument(
         "--resume", action="store_true", help="continue the interrupted run in --out, with its own settings"
     )
+    _add_anomaly_settings(trainer)
+    trainer.set_defaults(handler=_handle)
+
+
+def _add_anomaly_settings(trainer: argparse.ArgumentParser) -> None:
+    """--task anomaly and what only an anomaly model's training takes."""
     anomaly = trainer.add_argument_group(
         "anomaly (--task anomaly)",
         "a model of good parts only: --data is a folder of good images (or a dataset from 'inspection dataset "
@@ -75,7 +82,11 @@ def add_commands(commands: Commands) -> None:
         help=f"turns of the part the patch defects' map is averaged over (default {TURNS}: the part as it is and "
         "turned by 90 degrees; 4: by 0, 90, 180 and 270 degrees, twice the network's time; 1: the part as it is)",
     )  # fmt: skip
-    trainer.set_defaults(handler=_handle)
+    anomaly.add_argument(
+        "--trunk", choices=list(TRUNKS), default=DEFAULT_TRUNK,
+        help=f"the patch network's trunk (default {DEFAULT_TRUNK}: pre-trained on procedural images, shipped in "
+        "models/anomaly-trunk; random: seeded random weights, as every model before 2026-12-07)",
+    )  # fmt: skip
 
 
 def _add_run_settings(trainer: argparse.ArgumentParser) -> None:
@@ -104,6 +115,7 @@ def _handle_anomaly(args: argparse.Namespace) -> int:
         settings = AnomalySettings(
             args.data, args.out, imgsz=args.imgsz or ANOMALY_IMGSZ, memory=args.memory, holdout=args.holdout,
             target_false_reject=args.target_false_reject, seed=args.seed, turns=args.turns,
+            trunk=args.trunk,
         )  # fmt: skip
         model = train_anomaly(settings, progress)
     print(f"anomaly model: {model} (register it with 'inspection models register {args.out} --name NAME')")

@@ -2,9 +2,9 @@
 the ONNX file or its OpenVINO export): a convolutional feature trunk, each patch's features standardised,
 and the distance of each to the nearest patch of the good parts' memory.
 
-The trunk is fixed and seeded, not trained (no weights come from anywhere): ``TRUNK`` names it in the
-card. Which features serve best is measured in ``scripts/experiments/anomaly_baselines.py``; a trunk
-trained by the project's own scripts can take its place behind ``build_trunk``.
+``build_trunk`` makes the trunk with seeded random weights; ``trunks.py`` names the trunks a model can start
+from (by default these weights pre-trained on procedural images by the project's own script, nothing
+downloaded) and the line of the card that names it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from inspection.ml.anomaly.memory import FloatArray
 WIDTHS = (16, 32, 64)  # channels of the trunk's three stages (each halves the resolution)
 TAPS = (1, 2)  # the stages whose features describe a patch (strides 4 and 8)
 STRIDE = 8  # of the score map
-TRUNK = "3-stage CNN, widths 16/32/64, Kaiming-normal weights of seed {seed}, untrained; taps at strides 4 and 8"
 OPSET = 17
 
 

@@ -37,9 +37,10 @@ from inspection.ml.anomaly.calibration import TermSources, calibrate
 from inspection.ml.anomaly.good_images import find_good_images, in_batches, read_all, split_held_out
 from inspection.ml.anomaly.made_up import BRIGHT_SHARE, DECAY, KINDS, defect_direction, made_up_statistics
 from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
-from inspection.ml.anomaly.network import TRUNK, build_scorer, build_trunk, export_onnx, patch_features, score_maps
+from inspection.ml.anomaly.network import build_scorer, export_onnx, patch_features, score_maps
 from inspection.ml.anomaly.patch_defects import TURN_CHOICES, TURNS, patch_defects_head
 from inspection.ml.anomaly.patterns import count_patterns
+from inspection.ml.anomaly.trunks import DEFAULT_TRUNK, TrunkChoice
 from inspection.ml.evaluation.anomaly_metrics import auroc
 from inspection.ml.evaluation.parity import verdicts_differ
 from inspection.ml.training import TRAIN_CONFIG
@@ -64,6 +65,7 @@ class AnomalySettings:
     max_patches: int = 160_000  # sampled from the training patches before the coreset is chosen
     features: int = FEATURES_VERSION  # how parts become inputs (``anomaly_features.py``); a resumed run keeps its own
     turns: int = TURNS  # of the part, the patch defects' map is averaged over (``patch_defects.py``)
+    trunk: str = DEFAULT_TRUNK  # the patch network's trunk (``trunks.py``); a run from before 2026-12-07: random
 
     @property
     def inputs(self) -> AnomalyFeatures:
@@ -79,6 +81,7 @@ class AnomalySettings:
         if self.turns not in TURN_CHOICES:
             choices = ", ".join(map(str, TURN_CHOICES))
             raise StationError(f"--turns {self.turns}: give one of {choices} (default {TURNS})")
+        TrunkChoice(self.trunk).check()
 
 
 def _save_settings(settings: AnomalySettings) -> None:
@@ -94,7 +97,7 @@ def load_settings(run: Path) -> AnomalySettings:
     return AnomalySettings(
         Path(data["data"]), Path(data["out"]), int(data["imgsz"]), int(data["memory"]), float(data["holdout"]),
         float(data["target_false_reject"]), int(data["seed"]), int(data["max_patches"]), int(data.get("features", 1)),
-        int(data.get("turns", 1)),
+        int(data.get("turns", 1)), str(data.get("trunk", "random")),
     )  # fmt: skip
 
 
@@ -139,7 +142,7 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     train, held = split_held_out(len(images), settings.holdout, settings.seed)
     progress(f"{len(images)} good images: {len(train)} train, {len(held)} held out to set the threshold")
     started = time.perf_counter()
-    trunk = build_trunk(settings.seed)
+    trunk, trunk_text = TrunkChoice(settings.trunk).build(settings.seed)
     report = Reporter(progress)
     statistics = _training_features(settings, trunk, [images[i] for i in train], report)
     mean, scale, memory = _memory(settings, report)
@@ -169,7 +172,7 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     result["training_seconds"] = round(time.perf_counter() - started, 1)
     result["trained_on"] = len(train)
     write_text_atomic(settings.out / RESULT_FILE, yaml.safe_dump(result, sort_keys=False))
-    _write_train_config(settings, images, len(train), len(held))
+    _write_train_config(settings, trunk_text, images, len(train), len(held))
     progress(f"trained in {result['training_seconds']:.0f} s; threshold set on {len(held)} held-out good images")
     return model
 
@@ -315,9 +318,9 @@ def _memory(settings: AnomalySettings, report: Reporter) -> tuple[FloatArray, Fl
         return data["mean"], data["scale"], data["memory"]
 
 
-def _write_train_config(settings: AnomalySettings, images: list[Path], trained: int, held: int) -> None:
+def _write_train_config(settings: AnomalySettings, trunk: str, images: list[Path], trained: int, held: int) -> None:
     config = {
-        "architecture": TRUNK.format(seed=settings.seed),
+        "architecture": trunk,
         "imgsz": settings.imgsz,
         "seed": settings.seed,
         "memory": settings.memory,
