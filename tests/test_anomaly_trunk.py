@@ -87,6 +87,9 @@ def test_a_changed_or_missing_trunk_file_is_refused_with_what_to_do(tmp_path: Pa
     np.savez(folder / WEIGHTS_FILE, **arrays)
     with pytest.raises(StationError, match=r"sha256 differs.*train_anomaly_trunk\.py"):
         TrunkChoice(folder=folder).build(0)
+    (folder / CARD_FILE).write_text("sha256: [unclosed")
+    with pytest.raises(StationError, match="not a trunk card"):
+        TrunkChoice(folder=folder).build(0)
     (folder / WEIGHTS_FILE).unlink()
     with pytest.raises(StationError, match=r"no pre-trained trunk.*--trunk random"):
         TrunkChoice(folder=folder).build(0)

@@ -41,7 +41,10 @@ def _procedural(seed: int, folder: Path) -> tuple[Any, str]:
     if not weights.is_file() or not card.is_file():
         raise StationError(f"{folder}: no pre-trained trunk ({WEIGHTS_FILE}, {CARD_FILE}); restore it from the "
                            "repository, run scripts/train_anomaly_trunk.py, or train with --trunk random")  # fmt: skip
-    expected = str((yaml.safe_load(card.read_text()) or {}).get("sha256", ""))
+    try:
+        expected = str((yaml.safe_load(card.read_text()) or {}).get("sha256", ""))
+    except (yaml.YAMLError, AttributeError) as exc:
+        raise StationError(f"{card}: not a trunk card ({exc}); restore it from the repository") from None
     if file_sha256(weights) != expected:
         raise StationError(f"{weights}: its sha256 differs from {card.name}'s; restore the file from the repository "
                            "or run scripts/train_anomaly_trunk.py again")  # fmt: skip
