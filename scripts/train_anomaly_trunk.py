@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import sys
 import time
 from dataclasses import asdict
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from inspection.core.atomic import save_arrays_atomic, write_text_atomic  # noqa: E402
 from inspection.core.hashing import file_sha256  # noqa: E402
+from inspection.core.machine import describe_machine  # noqa: E402
 from inspection.ml.anomaly.pretraining import (  # noqa: E402
     TEMPERATURE,
     VIEW,
@@ -33,13 +33,6 @@ from inspection.ml.anomaly.pretraining import (  # noqa: E402
     pretrain_trunk,
 )
 from inspection.ml.anomaly.trunks import CARD_FILE, TRUNK_FOLDER, WEIGHTS_FILE  # noqa: E402
-
-
-def _processor() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.processor() or platform.machine()
 
 
 def main() -> int:
@@ -73,7 +66,7 @@ def main() -> int:
             "final_loss": round(loss, 4),
             "pairs_found": round(found, 4),
             "seconds": round(time.perf_counter() - started, 1),
-            "machine": f"{_processor()}, {torch.get_num_threads()} threads",
+            "machine": describe_machine(),
             "date": datetime.date.today().isoformat(),
         },
         "sha256": file_sha256(args.out / WEIGHTS_FILE),

@@ -21,17 +21,21 @@ import yaml
 from inspection.config.files import PROJECT_ROOT
 from inspection.core.errors import StationError
 from inspection.core.hashing import file_sha256
-from inspection.ml.anomaly.network import build_trunk
+from inspection.ml.anomaly.network import TAPS, WIDTHS, build_trunk
 
 TRUNK_FOLDER = PROJECT_ROOT / "models" / "anomaly-trunk"
 WEIGHTS_FILE, CARD_FILE = "trunk.npz", "trunk.yaml"
 DEFAULT_TRUNK = "procedural"
-TAPS_TEXT = "taps at strides 4 and 8"
+
+
+def _described(weights: str) -> str:
+    """The card's line for the trunk with these weights."""
+    widths, strides = "/".join(map(str, WIDTHS)), " and ".join(str(2 ** (tap + 1)) for tap in TAPS)
+    return f"{len(WIDTHS)}-stage CNN, widths {widths}, {weights}; taps at strides {strides}"
 
 
 def _random(seed: int, folder: Path) -> tuple[Any, str]:
-    text = f"3-stage CNN, widths 16/32/64, Kaiming-normal weights of seed {seed}, untrained; {TAPS_TEXT}"
-    return build_trunk(seed), text
+    return build_trunk(seed), _described(f"Kaiming-normal weights of seed {seed}, untrained")
 
 
 def _procedural(seed: int, folder: Path) -> tuple[Any, str]:
@@ -51,9 +55,7 @@ def _procedural(seed: int, folder: Path) -> tuple[Any, str]:
     trunk = build_trunk(0)
     with np.load(weights) as data:
         trunk.load_state_dict({name: torch.from_numpy(data[name]) for name in data.files})
-    source = f"{folder.name}, sha256 {expected[:12]}"
-    text = f"3-stage CNN, widths 16/32/64, pre-trained on procedural images ({source}); {TAPS_TEXT}"
-    return trunk.eval(), text
+    return trunk.eval(), _described(f"pre-trained on procedural images ({folder.name}, sha256 {expected[:12]})")
 
 
 TRUNKS: dict[str, Callable[[int, Path], tuple[Any, str]]] = {"procedural": _procedural, "random": _random}
