@@ -28,15 +28,12 @@ from inspection.core.types import Image
 from inspection.detectors.image_statistics import DETAIL_PX, GoodStatistics, Vector
 from inspection.ml.anomaly.good_images import in_batches, read_all
 
-KINDS = (
-    "a thin polyline (crack, scratch)", "a soft ellipse (dark or bright region)", "a few spots",
-    "a piece of the part pasted elsewhere, turned",
-)  # fmt: skip
-PASTED = 3  # the kind that moves the part's own pixels (the others shade it)
 BRIGHT_SHARE = 1 / 3  # of the made-up defects brighter than the part, the rest darker
 DECAY = 0.01  # weight decay of the logistic regression
 STEPS = 500
 Statistics = Callable[[Image], Vector]
+Shade = Callable[[np.ndarray, np.random.Generator], float]  # draws a mask in place, gives how much it darkens
+Drawing = Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]  # part -> copy, mask
 
 
 def plain(image: Image) -> np.ndarray:
@@ -77,17 +74,22 @@ def _spots(mask: np.ndarray, rng: np.random.Generator) -> float:
     return float(rng.uniform(0.3, 0.7))
 
 
-SHADES = (_crack, _region, _spots)  # the kinds drawn as a shade over the part, by index
+SHADES = (_crack, _region, _spots)  # the kinds drawn as a shade over the part
 
 
-def _shaded(part: np.ndarray, kind: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The part darker (or, for ``BRIGHT_SHARE`` of them, brighter) by a share under a mask of kind ``kind``."""
-    mask = np.zeros(part.shape[:2], np.float32)
-    amount = SHADES[kind](mask, rng)
-    if rng.random() < BRIGHT_SHARE:
-        amount = -0.6 * amount
-    shade = 1 - amount * (mask if part.ndim == 2 else mask[..., None])
-    return np.clip(part.astype(np.float32) * shade, 0, 255).astype(np.uint8), mask
+def _shaded(draw_mask: Shade) -> Drawing:
+    """The drawing of a part darker (or, for ``BRIGHT_SHARE`` of them, brighter) by a share under the mask
+    ``draw_mask`` draws."""
+
+    def drawing(part: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        mask = np.zeros(part.shape[:2], np.float32)
+        amount = draw_mask(mask, rng)
+        if rng.random() < BRIGHT_SHARE:
+            amount = -0.6 * amount
+        shade = 1 - amount * (mask if part.ndim == 2 else mask[..., None])
+        return np.clip(part.astype(np.float32) * shade, 0, 255).astype(np.uint8), mask
+
+    return drawing
 
 
 def _pasted(part: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +108,16 @@ def _pasted(part: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return copy, mask
 
 
+DRAWINGS: dict[str, Drawing] = {
+    "a thin polyline (crack, scratch)": _shaded(_crack),
+    "a soft ellipse (dark or bright region)": _shaded(_region),
+    "a few spots": _shaded(_spots),
+    "a piece of the part pasted elsewhere, turned": _pasted,
+}  # the made-up defects by what they are (the card lists them)
+KINDS = tuple(DRAWINGS)
+PASTED = KINDS.index("a piece of the part pasted elsewhere, turned")  # moves the part's own pixels (others shade it)
+
+
 def made_up_defect(part: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A copy of the (plain, square) part with one made-up defect of the ``KINDS``."""
     return defect_and_mask(part, rng)[0]
@@ -115,7 +127,7 @@ def defect_and_mask(part: np.ndarray, rng: np.random.Generator) -> tuple[np.ndar
     """``made_up_defect`` (grey or colour part), where it was drawn (a mask of the part's size, 0..1) and its
     kind (an index of ``KINDS``)."""
     kind = int(rng.integers(len(KINDS)))
-    copy, mask = _pasted(part, rng) if kind == PASTED else _shaded(part, kind, rng)
+    copy, mask = DRAWINGS[KINDS[kind]](part, rng)
     return copy, mask, kind
 
 
