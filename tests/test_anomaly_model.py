@@ -141,6 +141,28 @@ def test_resume_refuses_when_the_good_images_changed(parts: Path, tmp_path: Path
     assert again.returncode != 0 and "the good images changed" in again.stderr
 
 
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [("imgsz", "KeyError: 'imgsz'"), ("memory", "ValueError"), ("whole", "ParserError")],
+)
+def test_resume_refuses_a_damaged_settings_file_with_what_to_do(tmp_path: Path, damage: str, said: str) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    settings = {"data": str(tmp_path / "good"), "out": str(run), "imgsz": 64, "memory": 128, "holdout": 0.2,
+                "target_false_reject": 0.01, "seed": 0, "max_patches": 1000, "features": 2, "turns": 2,
+                "trunk": "procedural"}  # fmt: skip
+    if damage == "imgsz":
+        del settings["imgsz"]
+    elif damage == "memory":
+        settings["memory"] = "many"
+    text = yaml.safe_dump(settings) if damage != "whole" else "data: [unclosed\n  out: x"
+    (run / "anomaly_settings.yaml").write_text(text)
+    again = run_cli("train", "--resume", "--out", str(run))
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    assert "anomaly_settings.yaml: damaged (" + said in again.stderr, again.stderr
+    assert "start again with a new --out" in again.stderr
+
+
 def test_bad_training_input_is_refused_with_the_file_named(parts: Path, tmp_path: Path) -> None:
     few = tmp_path / "few"
     few.mkdir()

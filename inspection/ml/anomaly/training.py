@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +84,26 @@ class AnomalySettings:
         TrunkChoice(self.trunk).check()
 
 
+SETTINGS_BEFORE: dict[str, object] = {"features": 1, "turns": 1, "trunk": "random"}  # as runs before them had it
+_SETTING_TYPES: dict[str, Callable[[Any], Any]] = {"Path": Path, "int": int, "float": float, "str": str}
+
+
 def _save_settings(settings: AnomalySettings) -> None:
     data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()}
     write_text_atomic(settings.out / SETTINGS_FILE, yaml.safe_dump(data, sort_keys=False))
 
 
 def load_settings(run: Path) -> AnomalySettings:
+    """The settings a run was started with (a setting added since reads as the runs before it had it)."""
     path = run / SETTINGS_FILE
     if not path.is_file():
         raise StationError(f"{run}: no {SETTINGS_FILE}; is it an anomaly run from 'inspection train --task anomaly'?")
-    data = yaml.safe_load(path.read_text())
-    return AnomalySettings(
-        Path(data["data"]), Path(data["out"]), int(data["imgsz"]), int(data["memory"]), float(data["holdout"]),
-        float(data["target_false_reject"]), int(data["seed"]), int(data["max_patches"]), int(data.get("features", 1)),
-        int(data.get("turns", 1)), str(data.get("trunk", "random")),
-    )  # fmt: skip
+    try:
+        data = {**SETTINGS_BEFORE, **yaml.safe_load(path.read_text())}
+        return AnomalySettings(**{f.name: _SETTING_TYPES[str(f.type)](data[f.name]) for f in fields(AnomalySettings)})
+    except (yaml.YAMLError, TypeError, ValueError, KeyError) as error:
+        damage = f"{path}: damaged ({type(error).__name__}: {error})"
+        raise StationError(f"{damage}; this run cannot be resumed: start again with a new --out") from error
 
 
 class Reporter:
