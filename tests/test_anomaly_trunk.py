@@ -39,7 +39,7 @@ def test_procedural_images_are_grey_in_unit_range_and_unlike_each_other() -> Non
 def test_pretraining_steps_change_the_trunk_and_report_each_step() -> None:
     torch.set_num_threads(2)
     reported: list[tuple[int, float, float]] = []
-    weights = pretrain_trunk(PretrainingSettings(steps=6, batch=16), lambda *step: reported.append(step))
+    weights = pretrain_trunk(PretrainingSettings(steps=6, batch=16, pool=64), lambda *step: reported.append(step))
     assert [step for step, _, _ in reported] == list(range(1, 7))
     assert all(np.isfinite(loss) and 0.0 <= found <= 1.0 for _, loss, found in reported)
     start = build_trunk(0).state_dict()

@@ -23,8 +23,7 @@ from inspection.ml.anomaly.network import build_trunk, feature_dims, patch_featu
 from inspection.ml.anomaly.procedural import Grey, procedural_image
 
 VIEW = 48  # pixels of a view
-POOL = 2000  # procedural images kept at once; REFRESH of them drawn anew every REFRESH_EVERY steps
-REFRESH, REFRESH_EVERY = 64, 5
+REFRESH, REFRESH_EVERY = 64, 5  # of the pool of procedural images, drawn anew every REFRESH_EVERY steps
 TEMPERATURE = 0.2
 Progress = Callable[[int, float, float], None]  # step, loss, share of views that found their pair
 
@@ -35,6 +34,7 @@ class PretrainingSettings:
     batch: int = 256  # images a step (two views each)
     learning_rate: float = 2e-3
     seed: int = 0
+    pool: int = 2000  # procedural images kept at once (REFRESH of them drawn anew every REFRESH_EVERY steps)
 
 
 def random_view(rng: np.random.Generator, image: Grey) -> Grey:
@@ -78,7 +78,7 @@ def pretrain_trunk(settings: PretrainingSettings, progress: Progress) -> dict[st
     projection = nn.Sequential(nn.Linear(feature_dims(), 128), nn.ReLU(), nn.Linear(128, 64))
     parameters = list(trunk.parameters()) + list(projection.parameters())
     optimiser = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=1e-4)
-    pool = [procedural_image(rng) for _ in range(POOL)]
+    pool = [procedural_image(rng) for _ in range(settings.pool)]
     pairs = torch.cat([torch.arange(settings.batch) + settings.batch, torch.arange(settings.batch)])
     for step in range(settings.steps):
         if step % REFRESH_EVERY == 0:
