@@ -66,10 +66,8 @@ def _surface(rng: np.random.Generator) -> np.ndarray:
     return np.clip(130 + 25 * noise / noise.std(), 0, 255).astype(np.uint8)
 
 
-def _features(trunk: object, images: list[np.ndarray], inputs: AnomalyFeatures) -> torch.Tensor:
-    batch = np.concatenate([inputs.network_input(image, IMGSZ) for image in images])
-    with torch.no_grad():
-        return patch_features(trunk, torch.from_numpy(batch))
+def _batch(images: list[np.ndarray], inputs: AnomalyFeatures) -> torch.Tensor:
+    return torch.from_numpy(np.concatenate([inputs.network_input(image, IMGSZ) for image in images]))
 
 
 def test_the_head_finds_made_up_defects_on_parts_it_never_saw(tmp_path: Path) -> None:
@@ -79,7 +77,8 @@ def test_the_head_finds_made_up_defects_on_parts_it_never_saw(tmp_path: Path) ->
         cv2.imwrite(str(tmp_path / "good" / f"{number:03d}.png"), _surface(rng))
     paths = sorted((tmp_path / "good").glob("*.png"))
     inputs, trunk = AnomalyFeatures(), build_trunk(0)
-    maps = _features(trunk, [load_image(p) for p in paths], inputs).numpy()
+    with torch.no_grad():
+        maps = patch_features(trunk, _batch([load_image(p) for p in paths], inputs)).numpy()
     mean, scale = standardise(maps.transpose(0, 2, 3, 1).reshape(-1, maps.shape[1]))
     settings = AnomalySettings(tmp_path / "good", tmp_path, imgsz=IMGSZ)
     (tmp_path / "work").mkdir()
@@ -92,12 +91,12 @@ def test_the_head_finds_made_up_defects_on_parts_it_never_saw(tmp_path: Path) ->
         assert all(torch.equal(a, b) for a, b in pairs)
     # copies of surfaces it never saw: the patches under a made-up defect score above the rest
     covered_logits, clean_logits = [], []
-    centre, spread = torch.from_numpy(mean).reshape(1, -1, 1, 1), torch.from_numpy(scale).reshape(1, -1, 1, 1)
+    scorer = build_scorer(trunk, mean, scale, None)  # its features: standardised as the station's network does
     grid = IMGSZ // STRIDE
     for _ in range(30):
         images, masks, kinds = plain_and_copies(_surface(rng), rng)
         with torch.no_grad():
-            logits = heads.head((_features(trunk, images, inputs) - centre) / spread).numpy()[:, 0]
+            logits = heads.head(scorer.features(_batch(images, inputs))).numpy()[:, 0]
         for logit, mask, kind in zip(logits, masks, kinds, strict=True):
             if kind == PASTED:  # a turned piece of a smooth random surface looks like the surface inside its edges
                 continue
