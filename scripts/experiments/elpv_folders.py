@@ -3,7 +3,7 @@ cells), OUT/test/good (the other functional cells), OUT/test/defect (cells with 
 the same split as ``anomaly_baselines.py elpv``. ELPV is CC BY-NC-SA: development only, never shipped.
 
     .venv/bin/pip install elpv-dataset
-    .venv/bin/python scripts/experiments/elpv_folders.py /tmp/elpv
+    .venv/bin/python scripts/experiments/elpv_folders.py /tmp/elpv    # --seed N: other cells train and test
     .venv/bin/inspection train --task anomaly --data /tmp/elpv/train --out /tmp/elpv-run --imgsz 160
     .venv/bin/inspection models --registry /tmp/elpv-registry register /tmp/elpv-run --name elpv
     .venv/bin/inspection evaluate --model /tmp/elpv-registry/elpv --data /tmp/elpv/test
@@ -24,11 +24,13 @@ DEFECTIVE = 0.67
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="an empty or new folder")
-    out = parser.parse_args().out
+    parser.add_argument("--seed", type=int, default=0, help="which functional cells train (0: the development split)")
+    args = parser.parse_args()
+    out = args.out
     from elpv_dataset.utils import load_dataset  # noqa: PLC0415  (development data, not a dependency)
 
     images, probability, _types = load_dataset()
-    good = np.random.default_rng(0).permutation(np.flatnonzero(probability == 0))
+    good = np.random.default_rng(args.seed).permutation(np.flatnonzero(probability == 0))
     sets = {"train": good[:TRAIN], "test/good": good[TRAIN:], "test/defect": np.flatnonzero(probability >= DEFECTIVE)}
     for folder, indices in sets.items():
         (out / folder).mkdir(parents=True, exist_ok=True)
