@@ -7,6 +7,7 @@ end of a FAIL's hold are about time passing, not about an event arriving."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, QTimer
@@ -43,8 +44,10 @@ class LiveStatus(QObject):
         tracker: StateTracker,
         tally: ShiftTally,
         parent: QObject | None = None,
+        on_state: Callable[[str], None] = lambda state: None,
     ) -> None:
         super().__init__(parent)  # the window: its clock stops with it
+        self.on_state = on_state  # the window's buttons: they follow the state in the same slot as the state area
         self.bridge = bridge
         self.panel = panel
         self.image = image
@@ -69,7 +72,7 @@ class LiveStatus(QObject):
         bridge.latest_ready.connect(self._schedule_latest)
         bridge.failed_part.connect(self._failed_part)
         bridge.stats.connect(self.show_stats)
-        bridge.state.connect(self.station_state)
+        bridge.state.connect(self.station_state)  # the one slot of the state: the window's buttons too
         bridge.fault.connect(self.camera_fault)
         bridge.line_fault.connect(lambda source, message: self._line(source, message))
         bridge.line_link.connect(lambda source, up, message: self._link(source, up, message))
@@ -168,6 +171,7 @@ class LiveStatus(QObject):
         self.show_shift()
 
     def station_state(self, state: str, detail: str) -> None:
+        self.on_state(state)  # first: the screen never says STOPPED while Start is still disabled
         now = time.monotonic()
         self.tracker.station(state, detail, now)
         if state == "starting":

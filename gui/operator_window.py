@@ -69,7 +69,7 @@ class OperatorWindow(QMainWindow):
         self.details: list[RecordDetailDialog] = []
         tally = ShiftTally(controller.config.shifts, controller.config.station, session.services.counts.recorded_since)
         tracker = StateTracker(triggered_by(controller.config))
-        self.live = LiveStatus(bridge, self.panel, self.image, tracker, tally, parent=self)
+        self.live = LiveStatus(bridge, self.panel, self.image, tracker, tally, parent=self, on_state=self._run_state)
         self.products = ProductSwitch(controller, session, self.live, self._station_file_saved)
         self.parts = PartEntry(controller, session, self.panel)
         self.live.recipe, self.live.camera_name = self.recipe, self.camera_name
@@ -141,7 +141,6 @@ class OperatorWindow(QMainWindow):
         bridge.failed_part.connect(self.fails.add)
         bridge.latest_ready.connect(self.fails.refresh)
         self.fails.opened.connect(self.open_part)
-        bridge.state.connect(self._run_state)
         self.alarms.load(session.services.edits.open_alarms(controller.config.station))  # from before a restart
         bridge.alert.connect(self.alarms.raised)
         bridge.alert_cleared.connect(self.alarms.cleared)
@@ -377,7 +376,7 @@ class OperatorWindow(QMainWindow):
         super().closeEvent(event)
 
     # ------------------------------------------------------------ events (GUI thread)
-    def _run_state(self, state: str, _detail: str) -> None:
+    def _run_state(self, state: str) -> None:
         if state == "stopped":
             self.start_button.setEnabled(self.session.may("run"))
             self.stop_button.setEnabled(False)

@@ -28,13 +28,6 @@ def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
     window.controller.wait(30)
 
 
-def _stopped_on_screen(window: OperatorWindow) -> bool:
-    """The state area says STOPPED, Start is enabled and Stop is not: two slots of the station's one queued
-    "stopped" signal, which Qt may run with the test's check between them (seen once in CI)."""
-    stopped = window.state.shown.kind == "stopped"
-    return stopped and window.start_button.isEnabled() and not window.stop_button.isEnabled()
-
-
 def test_start_see_verdicts_arrive_then_stop(window: OperatorWindow, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     qtbot.mouseClick(window.start_button, qtbot_button())
     qtbot.waitUntil(lambda: window.shown >= 3, timeout=60_000)
@@ -42,7 +35,8 @@ def test_start_see_verdicts_arrive_then_stop(window: OperatorWindow, qtbot, tmp_
     assert window.state.shown.kind == "running"
     assert not window.start_button.isEnabled() and window.stop_button.isEnabled()
     qtbot.mouseClick(window.stop_button, qtbot_button())
-    qtbot.waitUntil(lambda: _stopped_on_screen(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.shown.kind == "stopped", timeout=60_000)
+    assert window.start_button.isEnabled()
     parts = int(window.counters.value("parts"))
     with sqlite3.connect(tmp_path / "data" / "inspection.db") as db:
         recorded, failed = db.execute("SELECT count(*), sum(verdict = 'fail') FROM inspections").fetchone()
@@ -76,8 +70,9 @@ def test_stop_works_while_the_database_refuses_writes_and_says_so(
     try:
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
         qtbot.mouseClick(window.stop_button, qtbot_button())
-        qtbot.waitUntil(lambda: _stopped_on_screen(window), timeout=60_000)
+        qtbot.waitUntil(lambda: window.state.shown.kind == "stopped", timeout=60_000)
         assert "audit trail could not record 'stop'" in window.message.text()
+        assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
         parts = int(window.counters.value("parts"))
     finally:
         locker.communicate("\n", timeout=30)
