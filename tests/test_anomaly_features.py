@@ -91,6 +91,8 @@ def test_two_level_parts_are_scored_by_their_patterns_grey_parts_by_statistics_a
     # grey parts: the statistics' distance and made-up defects' direction, summed (part), with the patch defects'
     # peak and the patch term each where made-up defects on copies of the held-out parts were found at least as
     # well with it
+    assert soft["anomaly"]["alignment"]["aligned"] is False  # crops at random places: no per-position term
+    assert soft["anomaly"]["channels"][-1] != "positions" and "positions" not in soft["anomaly"]["calibration"]
     choice = soft["anomaly"]["made_up_defects_on_held_out"]
     scored = {"image", "defects", "part", "combined_threshold"} | ({"patches"} if choice["patches_scored"] else set())
     scored |= {"patch_defects"} if choice["patch_defects_scored"] else set()

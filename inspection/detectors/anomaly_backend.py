@@ -13,6 +13,10 @@ Terms, each measured against good parts held out from training; the card's calib
   map, a head's logits of where a made-up defect would be (``ml/anomaly/patch_defects.py``; the network averages
   them over turns of the part, and leaves its first map all 0 where the patch term is not scored); its peak joins
   the **part** sum, and its map places the boxes of a part that fails as a whole (``whole_part_boxes``);
+- **positions** (models trained since 2026-12-08 on parts found aligned, instead of **patches**): the network's last
+  map, each patch's distance to the nearest good patch at the same position (``ml/anomaly/positions.py``); its
+  peak and **part**, scaled and summed, make **whole**, scaled again: the whole-part term of such a model; its map
+  places the boxes of a part that fails as a whole. The card names the network's maps (``anomaly: channels``);
 - **patterns**, for two-level parts (binarised scans) instead of the two above: the rarity of each small
   black-and-white neighbourhood among the good parts' (``anomaly_patterns``): a map.
 
@@ -65,7 +69,10 @@ class TermScale:
         return (np.asarray(raw, np.float32) - self.median) / max(self.threshold - self.median, 1e-6)
 
 
-TERMS = ("patches", "image", "defects", "patch_defects", "part", "patterns")  # what a card's calibration may name
+TERMS = ("patches", "image", "defects", "patch_defects", "positions", "part", "whole", "patterns")  # may be scored
+PART_SUMMANDS = ("image", "defects", "patch_defects")  # summed into ``part`` where scored
+WHOLE_PART_MAPS = ("patch_defects", "positions")  # maps whose peak is summed; where they are high, the boxes
+CHANNELS_BEFORE = ("patches", "patch_defects")  # the network's maps of a card that does not name them
 
 
 @dataclass(frozen=True)
@@ -102,12 +109,14 @@ class Calibration:
             ) from None
 
     def whole_part(self, scaled: dict[str, Any]) -> Any:
-        """The whole-part term from the scaled terms (one part's or many's; ``patch_defects``: the map's peak):
-        ``part`` (image + defects, and patch defects where the card scores them, scaled again) where the card has
-        it, else ``image``; None for a model without one (two-level parts)."""
+        """The whole-part term from the scaled terms (one part's or many's; ``patch_defects``, ``positions``: the
+        map's peak): ``part`` (image + defects, and patch defects where the card scores them, scaled again) where the
+        card has it, and for aligned parts ``whole`` (part + positions, scaled again); else ``image``; None for a model
+        without one (two-level parts)."""
         if "part" in self.terms:
-            summands = [name for name in ("image", "defects", "patch_defects") if name in self.terms]
-            return self.terms["part"].scaled(sum(scaled[name] for name in summands))
+            summands = [name for name in PART_SUMMANDS if name in self.terms]
+            part = self.terms["part"].scaled(sum(scaled[name] for name in summands))
+            return self.terms["whole"].scaled(part + scaled["positions"]) if "whole" in self.terms else part
         return scaled.get("image")
 
     def score(self, terms: FloatArray | float) -> Any:
@@ -157,9 +166,10 @@ def whole_part_boxes(score: float, where: FloatArray | None, width: int, height:
 class AnomalyDetector(Detector):
     def __init__(
         self, network: Network, info: ModelInfo, calibration: Calibration, good: GoodStatistics,
-        features: AnomalyFeatures, patterns: PatternTable | None = None,
+        features: AnomalyFeatures, patterns: PatternTable | None = None, channels: tuple[str, ...] = CHANNELS_BEFORE,
     ) -> None:  # fmt: skip
         self.network = network
+        self.channels = channels  # the names of the network's maps, in order
         self.info = info
         self.calibration = calibration
         self.good = good
@@ -181,9 +191,9 @@ class AnomalyDetector(Detector):
         terms = self.calibration.terms
         raw: dict[str, FloatArray] = {}
         plausible = True
-        if "patches" in terms or "patch_defects" in terms:
+        if any(name in terms for name in self.channels):
             maps = self.network.forward(self.features.network_input(image, self.info.imgsz))[0]
-            raw |= {name: maps[channel] for channel, name in enumerate(("patches", "patch_defects")) if name in terms}
+            raw |= {name: maps[channel] for channel, name in enumerate(self.channels) if name in terms}
         if "image" in terms:
             statistics = self.features.statistics(image)
             raw["image"] = np.float32(self.good.distance(statistics))  # type: ignore[assignment]
@@ -200,11 +210,12 @@ class AnomalyDetector(Detector):
         grid = self.info.imgsz // MAP_STRIDE
         raw, plausible = self.term_maps(image, grid)
         scaled = {name: self.calibration.terms[name].scaled(value) for name, value in raw.items()}
-        where = scaled.pop("patch_defects", None)  # a map; its peak joins the whole-part term
+        summed = {name: scaled.pop(name) for name in WHOLE_PART_MAPS if name in scaled}  # maps; their peaks are summed
+        where = np.maximum.reduce(list(summed.values())) if summed else None
         maps = [scaled[name] for name in ("patches", "patterns") if name in scaled]
         combined_map = np.maximum.reduce(maps) if maps else np.full((grid, grid), -np.inf, np.float32)
         score_map = np.asarray(self.calibration.score(combined_map), np.float32)
-        whole = self.calibration.whole_part(scaled if where is None else {**scaled, "patch_defects": where.max()})
+        whole = self.calibration.whole_part({**scaled, **{name: value.max() for name, value in summed.items()}})
         image_score = float(self.calibration.score(whole)) if whole is not None else 0.0
         image_score = image_score if plausible else 1.0
         patch_score = float(score_map.max())
@@ -238,6 +249,13 @@ def card_features(card: ModelCard) -> AnomalyFeatures:
     return AnomalyFeatures(int(version))
 
 
+def card_channels(card: ModelCard) -> tuple[str, ...]:
+    """The names of the network's maps, in order (a card from before they were named: ``CHANNELS_BEFORE``)."""
+    section = (card.model_extra or {}).get("anomaly")
+    named = section.get("channels") if isinstance(section, dict) else None
+    return tuple(str(name) for name in named) if isinstance(named, list) else CHANNELS_BEFORE
+
+
 def read_good_statistics(folder: Path, card: ModelCard, features: AnomalyFeatures) -> GoodStatistics:
     """The good parts' image statistics of a registry folder, checked against its card and feature version."""
     path = listed_file(folder, card, STATISTICS_FILE, "an anomaly model")
@@ -267,7 +285,7 @@ def load_anomaly_detector(request: LoadRequest) -> AnomalyDetector:
     patterns = None
     if "patterns" in calibration.terms:
         patterns = PatternTable(PatternCounts.load(listed_file(folder, card, PATTERNS_FILE, "an anomaly model")))
-    return AnomalyDetector(network, info, calibration, good, features, patterns)
+    return AnomalyDetector(network, info, calibration, good, features, patterns, card_channels(card))
 
 
 ANOMALY = DetectorType(

@@ -40,8 +40,12 @@ So on ELPV's aligned cells a per-position memory summed into the whole-part term
 split measured (the product: 0.829-0.851), but the made-up defects, which choose the product's terms, would
 take it on one split of three: they are not a reliable judge of this term. A product term would need that
 choice (or a check that the parts are aligned: good parts' patches nearer their own position's than others'),
-a memory of every fitted part at every position (ELPV at 160 px: 400 positions x 480 parts x 48 features, 37 MB
-in the ONNX file; a coreset per position would shrink it), and its own calibration. Not built (see the issue).
+a memory of every fitted part at every position (ELPV at 160 px: 400 positions x 480 parts x 96 features, 74 MB
+in the ONNX file; a coreset per position would shrink it), and its own calibration.
+
+Built on 2026-12-08 (``inspection/ml/anomaly/positions.py``): a coreset of 128 patches at each position, the
+switch by an alignment check from good parts alone instead of the made-up defects, and the term summed with the
+whole-part term; the product's figures are in the README ("How it scores", *positions*).
 """
 
 from __future__ import annotations

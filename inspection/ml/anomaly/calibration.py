@@ -4,7 +4,8 @@ Two-level parts are scored by the pattern term alone. Others by the whole-part t
 nearest-good distance and, where training fitted it, their made-up defects' direction, summed: ``part``; the
 patch defects' peak joins the sum where made-up defects of each kind are found better with it by a head that never
 saw that kind: ``patch_defects.py``) and the patch term, unless made-up defects on copies of the held-out parts
-are found no better with it (``made_up.py``)."""
+are found no better with it (``made_up.py``). Aligned parts (``positions.py``): ``part`` and the per-position
+patch term's peak summed (``whole``), instead of the position-free patch term."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from inspection.ml.anomaly.made_up import drawn_copies
 from inspection.ml.anomaly.memory import FloatArray
 from inspection.ml.anomaly.network import each_scored
 from inspection.ml.anomaly.patch_defects import PatchDefectHeads
+from inspection.ml.anomaly.positions import RATIO, alignment, position_ratio
 from inspection.ml.evaluation.anomaly_metrics import auroc, quantiles, score_histogram
 
 if TYPE_CHECKING:
@@ -47,9 +49,11 @@ HOW = (
     "for two-level parts the pattern rarity peak alone) scaled so that its median on the held-out good images is 0 "
     "and its bound at the target false-reject rate is 1; the statistics' two terms (and the patch defects' peak, "
     "where made-up defects of each kind on copies of the held-out images were found at least as well with it by a "
-    "head that never saw that kind) summed and scaled again the same way (the whole-part term); the part's value "
-    "is the larger of it and the patch term (where made-up defects on copies of the held-out images were found at "
-    "least as well with it); the threshold is that value's bound at the "
+    "head that never saw that kind) summed and scaled again the same way (the whole-part term); for aligned parts "
+    "(their held-out patches nearer the good patches at their own position than at another) that term and the peak "
+    "of the per-position patch map, summed and scaled again (whole), and no position-free patch term; the part's "
+    "value is the larger of the whole-part term and the patch term (where made-up defects on copies of the "
+    "held-out images were found at least as well with it); the threshold is that value's bound at the "
     "target rate on the same images, and scores are scaled so that it is 0.5. A bound: the larger of the "
     "empirical quantile (the next value up) and mean + z * standard deviation (z of the normal distribution at "
     "the rate), which guards a threshold set on few images"
@@ -71,11 +75,10 @@ def _terms_of(
     features, imgsz = settings.inputs, settings.imgsz
     grid = imgsz // MAP_STRIDE
     batch = np.concatenate([features.network_input(image, imgsz) for image in images])
-    maps, unseen = _network_maps(scorer, terms.heads, batch)
-    raw: dict[str, list[float]] = {"patches": list(maps[:, 0].reshape(len(images), -1).max(axis=1))}
-    if maps.shape[1] > 1:  # the patch defects' head (``patch_defects.py``), and those that never saw a kind
-        raw["patch_defects"] = list(maps[:, 1].reshape(len(images), -1).max(axis=1))
-    raw |= {f"{UNSEEN}{kind}": peaks for kind, peaks in unseen.items()}
+    maps, found = _network_maps(scorer, terms.heads, batch)
+    peaks = maps.reshape(*maps.shape[:2], -1).max(axis=2)  # each channel's (``network.scorer_channels``)
+    raw: dict[str, list[float]] = {name: list(peaks[:, channel]) for channel, name in enumerate(scorer.channels)}
+    raw |= found  # the peaks of the heads that never saw a kind; the per-position memory's ratios (alignment)
     if terms.patterns is not None:
         raw["patterns"] = [float(pooled(terms.patterns.rarity_map(image), grid, grid).max()) for image in images]
         return raw, batch
@@ -88,16 +91,20 @@ def _terms_of(
 
 def _network_maps(
     scorer: Any, heads: PatchDefectHeads | None, batch: FloatArray
-) -> tuple[FloatArray, dict[int, list[float]]]:
-    """The scorer's maps of each part (``network.each_scored``) and, with the patch defects' ``heads``, the peak
-    of each unseen kind's head: the trunk runs once a part for both."""
+) -> tuple[FloatArray, dict[str, list[float]]]:
+    """The scorer's maps of each part (``network.each_scored``); with the patch defects' ``heads``, the peak of
+    each unseen kind's head; with the per-position memory, each part's ``position_ratio``: the trunk runs once."""
     maps: list[FloatArray] = []
-    peaks: dict[int, list[float]] = {}
-    for part_maps, features in each_scored(scorer, batch):
+    found: dict[str, list[float]] = {}
+    at_positions = scorer.channels.index("positions") if "positions" in scorer.channels else None
+    for index, (part_maps, features) in enumerate(each_scored(scorer, batch)):
         maps.append(part_maps)
         for kind, peak in ({} if heads is None else heads.unseen_peaks(features)).items():
-            peaks.setdefault(kind, []).append(float(peak[0]))
-    return np.concatenate(maps).astype(np.float32), peaks
+            found.setdefault(f"{UNSEEN}{kind}", []).append(float(peak[0]))
+        if at_positions is not None:
+            ratio = position_ratio(features[:1], part_maps[0, at_positions], scorer.positions, index)
+            found.setdefault(RATIO, []).append(ratio)
+    return np.concatenate(maps).astype(np.float32), found
 
 
 def held_out_terms(
@@ -139,18 +146,25 @@ def combined_values(calibration: Calibration, raw: dict[str, FloatArray]) -> Flo
     return np.maximum.reduce(values if whole is None else [*values, whole])  # type: ignore[no-any-return]
 
 
-def _whole_part_scales(raw: dict[str, FloatArray], rate: float, patch_defects: bool = False) -> dict[str, TermScale]:
-    """The whole-part term's scales: image and defects summed into part; with ``patch_defects``, its peak too."""
-    summands = ("image", "defects", "patch_defects") if patch_defects else ("image", "defects")
+def _whole_part_scales(
+    raw: dict[str, FloatArray], rate: float, patch_defects: bool = False, positions: bool = False
+) -> dict[str, TermScale]:
+    """The whole-part term's scales: image and defects summed into part; with ``patch_defects``, its peak too; with
+    ``positions`` (aligned parts), part and the per-position memory's peak summed into whole, each weighing alike."""
+    summands = ("image", "defects") + ("patch_defects",) * patch_defects
     scales: dict[str, TermScale] = {name: term_scale(raw[name], rate) for name in summands if name in raw}
     if "defects" in scales:
         summed = sum(scales[name].scaled(raw[name]) for name in summands)
         scales["part"] = term_scale(summed, rate)
+        if positions:
+            scales["positions"] = term_scale(raw["positions"], rate)
+            part = scales["part"].scaled(summed)
+            scales["whole"] = term_scale(part + scales["positions"].scaled(raw["positions"]), rate)
     return scales
 
 
 def patch_defects_choice(
-    raw: dict[str, FloatArray], rate: float, trial: dict[str, dict[str, FloatArray]]
+    raw: dict[str, FloatArray], rate: float, trial: dict[str, dict[str, FloatArray]], positions: bool = False
 ) -> dict[str, Any]:
     """Whether the patch defects' peak joins the whole-part term: the made-up defects on copies of the held-out
     parts against the plain copies, image AUROC by the whole-part term without and with it, each kind of defect
@@ -165,7 +179,7 @@ def patch_defects_choice(
         made_up = {term: values[chosen] for term, values in trial["made_up"].items()}
         made_up["patch_defects"] = made_up[unseen]
         for name, joined in (("without_patch_defects", False), ("with_patch_defects", True)):
-            model = Calibration(_whole_part_scales(held, rate, joined), 1.0)
+            model = Calibration(_whole_part_scales(held, rate, joined, positions), 1.0)
             found[name].append(auroc(list(combined_values(model, plain)), list(combined_values(model, made_up))) or 0.0)
     means = {name: round(float(np.mean(values)), 4) for name, values in found.items()}
     return {**means, "patch_defects_scored": means["with_patch_defects"] >= means["without_patch_defects"]}
@@ -188,25 +202,27 @@ def patch_choice(
 
 def calibrate(
     scorer: Any, terms: TermSources, paths: list[Path], settings: AnomalySettings, report: Reporter
-) -> tuple[dict[str, Any], FloatArray, list[TermScale]]:
+) -> tuple[dict[str, Any], FloatArray, dict[str, TermScale]]:
     """The card's ``anomaly`` section (calibration, good-score distribution, how it was set), the held-out
     images' network inputs and the scale of each of the network's maps (for the export's parity check)."""
     raw, trial, inputs = held_out_terms(scorer, terms, paths, settings, report)
     rate = settings.target_false_reject
     patches = term_scale(raw["patches"], rate)
-    choice = None
+    choice = aligned = None
     if terms.patterns is not None:
         scales = {"patterns": term_scale(raw["patterns"], rate)}
     else:
+        aligned = alignment(raw.pop(RATIO), scorer.positions) if RATIO in raw else None
+        positions = aligned is not None and bool(aligned["aligned"]) and "defects" in raw
         joined = None
         if terms.heads is not None and "defects" in raw and trial:
-            joined = patch_defects_choice(raw, rate, trial)
-        scales = _whole_part_scales(raw, rate, joined is not None and joined["patch_defects_scored"])
-        choice = patch_choice(scales, patches, trial)
-        if choice is None or choice["patches_scored"]:
+            joined = patch_defects_choice(raw, rate, trial, positions)
+        scales = _whole_part_scales(raw, rate, joined is not None and joined["patch_defects_scored"], positions)
+        choice = None if positions else patch_choice(scales, patches, trial)  # per position: no position-free term
+        if not positions and (choice is None or choice["patches_scored"]):
             scales["patches"] = patches
-        if choice is not None and joined is not None:
-            choice = {**joined, **choice}
+        if joined is not None:
+            choice = {**joined, **(choice or {})}
     combined_terms = combined_values(Calibration(scales, 1.0), raw)
     calibration = Calibration(scales, upper_bound(combined_terms, rate))
     scores = [float(s) for s in calibration.score(combined_terms)]
@@ -225,5 +241,7 @@ def calibrate(
     }
     if choice is not None:
         section["made_up_defects_on_held_out"] = choice
-    channels = [patches] + ([term_scale(raw["patch_defects"], rate)] if "patch_defects" in raw else [])
+    if aligned is not None:
+        section["alignment"] = aligned
+    channels = {name: scales.get(name) or term_scale(raw[name], rate) for name in scorer.channels}
     return section, inputs, channels

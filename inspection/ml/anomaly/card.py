@@ -83,6 +83,13 @@ def _architecture(config: dict[str, Any], result: dict[str, Any]) -> str:
         "made-up defects move them (a logistic regression)"
     )
     whole += _patch_defects_text(result["made_up_defects"].get("patch_defects"), choice)
+    if (result.get("alignment") or {}).get("aligned"):
+        kept = result["alignment"].get("per_position", "the")
+        return (
+            f"{whole}, plus the peak of each patch's distance to the nearest good patch at its own position (the parts "
+            f"are aligned; {kept} patches kept at each position, on {config['architecture']}); the position-free "
+            f"{patches} is not scored"
+        )
     if choice.get("patches_scored", True):
         return f"{whole}; and {patches}"
     return f"{whole}; its {patches} is not scored (made-up defects were found no better with it)"

@@ -86,13 +86,21 @@ def turned_back_mean(maps: Any, turns: int) -> Any:
     return torch.stack([turn(each[k], -k) for k in range(turns)]).mean(0)
 
 
+def scorer_channels(head: bool, positions: bool) -> list[str]:
+    """The names of the scorer's maps, in order (the card keeps them: ``anomaly: channels``)."""
+    return ["patches"] + ["patch_defects"] * head + ["positions"] * positions
+
+
 def build_scorer(
-    trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatArray | None, head: Any = None, turns: int = 1
-) -> Any:
+    trunk: Any, mean: FloatArray, scale: FloatArray, memory: FloatArray | None, head: Any = None, turns: int = 1,
+    positions: FloatArray | None = None,
+) -> Any:  # fmt: skip
     """The network the station runs: (N, 3, S, S) -> (N, 1, S/8, S/8) distances to the memory (all 0 without a
     ``memory``: a model that does not score the patch term is exported so, sparing the station the distances); with
-    the patch defects' ``head`` (``patch_defects.py``) (N, 2, S/8, S/8), its logits the second channel: the mean of
-    its maps of the part turned ``turns`` times by 90 degrees (each turned back), the memory's of the part as it is."""
+    the patch defects' ``head`` (``patch_defects.py``) a channel more, its logits: the mean of its maps of the part
+    turned ``turns`` times by 90 degrees (each turned back), the memory's of the part as it is; with ``positions``
+    (``positions.py``: (S/8 * S/8, K, D)) a last channel, the distance of each patch to the nearest good patch at
+    its own position. ``scorer.channels`` names the channels (``scorer_channels``)."""
     import torch  # noqa: PLC0415  (heavy SDK, loaded only when used)
 
     class PatchScorer(torch.nn.Module):  # type: ignore[misc]
@@ -103,7 +111,12 @@ def build_scorer(
             self.register_buffer("scale", torch.from_numpy(scale).reshape(1, -1, 1, 1))
             self.register_buffer("memory", None if memory is None else torch.from_numpy(memory))
             self.register_buffer("memory_sq", None if memory is None else torch.from_numpy((memory**2).sum(1)))
+            self.register_buffer("positions", None if positions is None else torch.from_numpy(positions))
+            self.register_buffer(
+                "positions_sq", None if positions is None else torch.from_numpy((positions**2).sum(-1)).unsqueeze(1)
+            )
             self.head = head
+            self.channels = scorer_channels(head is not None, positions is not None)
 
         def forward(self, batch: torch.Tensor) -> torch.Tensor:
             return self.maps(self.features(batch))
@@ -115,9 +128,19 @@ def build_scorer(
 
         def maps(self, features: torch.Tensor) -> torch.Tensor:
             if self.head is None:
-                return self.nearest(features)
-            untouched = features.reshape(turns, -1, *features.shape[1:])[0]
-            return torch.cat([self.nearest(untouched), turned_back_mean(self.head(features), turns)], 1)
+                untouched, found = features, []
+            else:
+                untouched = features.reshape(turns, -1, *features.shape[1:])[0]
+                found = [turned_back_mean(self.head(features), turns)]
+            if self.positions is not None:
+                found.append(self.at_positions(untouched))
+            return torch.cat([self.nearest(untouched), *found], 1) if found else self.nearest(untouched)
+
+        def at_positions(self, features: torch.Tensor) -> torch.Tensor:
+            n, d, h, w = features.shape
+            flat = features.reshape(n, d, h * w).permute(2, 0, 1)  # (h * w, N, D)
+            squared = (flat**2).sum(-1, keepdim=True) - 2 * flat @ self.positions.transpose(1, 2) + self.positions_sq
+            return squared.min(-1).values.clamp(min=0).sqrt().permute(1, 0).reshape(n, 1, h, w)
 
         def nearest(self, features: torch.Tensor) -> torch.Tensor:
             if self.memory is None:

@@ -5,12 +5,15 @@ Steps (each kept in the run folder, so ``--resume`` goes on after the last finis
 2. the patch memory: a greedy coreset of them (``work/memory.npz``);
 3. the image statistics of the training images (``image_statistics.npz``);
 4. when the parts are two-level images, the counts of their black-and-white patterns (``patterns.npz``);
-   otherwise the direction in which made-up defects move the statistics (``made_up.py``, ``work/made-up-NNNN.npy``,
+   otherwise the per-position memory, a coreset at each position of the parts' whole maps (``positions.py``,
+   ``work/maps-NNNN.npy`` from step 1, deleted once ``work/positions.npy`` is kept), the direction in which
+   made-up defects move the statistics (``made_up.py``, ``work/made-up-NNNN.npy``,
    then kept in ``image_statistics.npz``), and the patch defects' heads (``patch_defects.py``,
    ``work/patch-defects-NNNN.npz``, ``work/patch-head.npz``: the second channel of the ONNX file, and one
    head per kind of defect left out, ``work/patch-head-without-K.npz``, for the choice);
-5. the threshold, from the good images held out of training, for the target false-reject rate, and the
-   ONNX file with its parity against PyTorch (``model.onnx``, ``anomaly.yaml``, ``train_config.yaml``).
+5. the threshold, from the good images held out of training, for the target false-reject rate (and whether the
+   parts are aligned: then the per-position term instead of the position-free one), and the ONNX file with its
+   parity against PyTorch (``model.onnx``, ``anomaly.yaml``, ``train_config.yaml``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from inspection.ml.anomaly.memory import FloatArray, greedy_coreset, standardise
 from inspection.ml.anomaly.network import build_scorer, export_onnx, patch_features, score_maps
 from inspection.ml.anomaly.patch_defects import TURN_CHOICES, TURNS, patch_defects_head
 from inspection.ml.anomaly.patterns import count_patterns
+from inspection.ml.anomaly.positions import position_memory
 from inspection.ml.anomaly.trunks import DEFAULT_TRUNK, TrunkChoice
 from inspection.ml.evaluation.anomaly_metrics import auroc
 from inspection.ml.evaluation.parity import verdicts_differ
@@ -49,6 +53,7 @@ SETTINGS_FILE = "anomaly_settings.yaml"
 IMAGES_FILE = "anomaly_images.yaml"  # how many good images the run started with, and a hash of their list
 RESULT_FILE = "anomaly.yaml"
 MODEL_FILE = "model.onnx"
+POSITIONS_FILE = "positions.npy"  # in work/: the per-position memory (``positions.py``)
 PARITY_TOLERANCE = 0.01  # score units (the threshold is 0.5)
 Progress = Callable[[str], None]
 
@@ -153,6 +158,7 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     mean, scale, memory = _memory(settings, report)
     report.restart()
     patterns, pattern_summary = _patterns(settings, [images[i] for i in train], report)
+    positions = _positions(settings, mean, scale, report, wanted=patterns is None)
     made_up = heads = None
     if patterns is None:
         statistics, made_up = _made_up(settings, [images[i] for i in train], statistics, report)
@@ -161,15 +167,19 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
             [images[i] for i in train], trunk, mean, scale, settings, report
         )
     head = None if heads is None else heads.head
-    scorer = build_scorer(trunk, mean, scale, memory, head, settings.turns)
+    scorer = build_scorer(trunk, mean, scale, memory, head, settings.turns, positions)
     sources = TermSources(statistics, PatternTable(patterns) if patterns is not None else None, heads)
     result, held_inputs, channel_scales = calibrate(scorer, sources, [images[i] for i in held], settings, report)
-    _say_choice(result.get("made_up_defects_on_held_out"), progress)
+    _say_choice(result.get("made_up_defects_on_held_out"), result.get("alignment"), progress)
     model = settings.out / MODEL_FILE
-    if "patches" not in result["calibration"]:  # the station needs no distances to the memory
-        scorer = build_scorer(trunk, mean, scale, None, head, settings.turns)
+    scored = result["calibration"]
+    scorer = build_scorer(
+        trunk, mean, scale, memory if "patches" in scored else None, head, settings.turns,
+        positions if "positions" in scored else None,
+    )  # fmt: skip  # the station needs no distances to a memory whose term is not scored
+    result["channels"] = scorer.channels
     export_onnx(scorer, model, settings.imgsz, [LABEL])
-    result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, channel_scales)
+    result["onnx_parity"] = onnx_parity(scorer, model, held_inputs, [channel_scales[c] for c in scorer.channels])
     result["features"] = settings.features
     result["patterns"] = pattern_summary
     if made_up is not None:
@@ -182,7 +192,18 @@ def train_anomaly(settings: AnomalySettings, progress: Progress, resume: bool = 
     return model
 
 
-def _say_choice(choice: dict[str, Any] | None, progress: Progress) -> None:
+def _say_choice(choice: dict[str, Any] | None, aligned: dict[str, Any] | None, progress: Progress) -> None:
+    if aligned is not None:
+        verdict = (
+            "aligned: the per-position patch term is used"
+            if aligned["aligned"]
+            else "not aligned: position-free terms only"
+        )
+        progress(
+            f"alignment: the held-out good parts' patches are {aligned['median_ratio']} times as far from the good "
+            f"patches at their own position as from those at another (aligned below {aligned['aligned_below']}): "
+            f"{verdict}"
+        )
     if choice is None:
         return
     if "patch_defects_scored" in choice:
@@ -192,6 +213,8 @@ def _say_choice(choice: dict[str, Any] | None, progress: Progress) -> None:
             f"{choice['without_patch_defects']} by the image statistics, {choice['with_patch_defects']} with the "
             f"patch defects: their peak {verdict} the whole-part term"
         )
+    if "patches_scored" not in choice:  # aligned parts: the per-position term instead
+        return
     verdict = "scored" if choice["patches_scored"] else "left out"
     progress(
         f"made-up defects on the held-out parts: AUROC {choice['without_patches']} by the whole-part term, "
@@ -246,14 +269,17 @@ def _training_features(settings: AnomalySettings, trunk: Any, paths: list[Path],
     work.mkdir(exist_ok=True)
     per_image = max(1, settings.max_patches // len(paths))
     batches = in_batches(paths)
+    maps_needed = not (work / POSITIONS_FILE).is_file() and not (settings.out / PATTERNS_FILE).is_file()
     for number, batch in enumerate(batches):
         chunk, stats = work / f"features-{number:04d}.npy", work / f"statistics-{number:04d}.npy"
-        if not (chunk.is_file() and stats.is_file()):
+        whole = work / f"maps-{number:04d}.npy"
+        if not (chunk.is_file() and stats.is_file() and (whole.is_file() or not maps_needed)):
             parts = read_all(batch)
             inputs = np.concatenate([settings.inputs.network_input(image, settings.imgsz) for image in parts])
             with torch.no_grad():
                 maps = patch_features(trunk, torch.from_numpy(inputs)).numpy()
             patches = maps.transpose(0, 2, 3, 1).reshape(len(parts), -1, maps.shape[1])
+            save_array_atomic(whole, patches.astype(np.float16))
             rng = np.random.default_rng(settings.seed + number)
             picks = [rng.choice(patches.shape[1], min(per_image, patches.shape[1]), replace=False) for _ in parts]
             save_array_atomic(
@@ -321,6 +347,24 @@ def _memory(settings: AnomalySettings, report: Reporter) -> tuple[FloatArray, Fl
         save_arrays_atomic(path, {"mean": mean, "scale": scale, "memory": standard[chosen]})
     with np.load(path) as data:
         return data["mean"], data["scale"], data["memory"]
+
+
+def _positions(
+    settings: AnomalySettings, mean: FloatArray, scale: FloatArray, report: Reporter, wanted: bool
+) -> FloatArray | None:
+    """The per-position memory (``positions.py``) of the parts' whole maps, chosen once and kept, where ``wanted``
+    (not for two-level parts); the maps are deleted either way."""
+    work = settings.out / "work"
+    path, maps = work / POSITIONS_FILE, sorted(work.glob("maps-[0-9][0-9][0-9][0-9].npy"))
+    if wanted and not path.is_file():
+        standard = (np.concatenate([np.load(m).astype(np.float32) for m in maps]) - mean) / scale
+        report.restart()
+        save_array_atomic(
+            path, position_memory(standard, seed=settings.seed, progress=lambda d, t: report("positions", d, t))
+        )
+    for chunk in maps:
+        chunk.unlink()
+    return np.load(path) if wanted else None
 
 
 def _write_train_config(settings: AnomalySettings, trunk: str, images: list[Path], trained: int, held: int) -> None:
