@@ -6,7 +6,7 @@ memory (``memory.py``) cannot see it. Parts that are not aligned get nothing fro
 Whether the parts are aligned is judged on good parts alone (``position_ratio``): the held-out good parts'
 patches, each one's distance to the nearest good patch at its own position against its distance to the nearest
 good patch at another position (as many kept at each): aligned parts find their own position's patches nearer
-(measured 2026-12-08: ELPV's cells 0.56, the synthetic cells of the tests 0.59-0.61), parts that are not
+(measured 2026-12-08: ELPV's cells 0.57, the synthetic cells of the tests 0.59-0.61), parts that are not
 aligned about as near (DeepPCB crops turned at random 0.97-1.03, random crops of the test boards 0.88-0.93). The
 per-position term then replaces the position-free patch term, and its peak and the whole-part term are summed
 (``calibration.py``: ``whole``)."""
