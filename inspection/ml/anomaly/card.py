@@ -84,10 +84,10 @@ def _architecture(config: dict[str, Any], result: dict[str, Any]) -> str:
     )
     whole += _patch_defects_text(result["made_up_defects"].get("patch_defects"), choice)
     if (result.get("alignment") or {}).get("aligned"):
-        kept = result["alignment"].get("per_position", "the")
         return (
             f"{whole}, plus the peak of each patch's distance to the nearest good patch at its own position (the parts "
-            f"are aligned; {kept} patches kept at each position, on {config['architecture']}); the position-free "
+            f"are aligned; {result['alignment']['per_position']} patches kept at each position, on "
+            f"{config['architecture']}); the position-free "
             f"{patches} is not scored"
         )
     if choice.get("patches_scored", True):
